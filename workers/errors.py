@@ -1,0 +1,104 @@
+"""The one error root and its leaves; the web app maps them to HTTP statuses."""
+
+from __future__ import annotations
+
+__all__ = [
+    "HookletError",
+    "HookNotFound",
+    "HookDisabled",
+    "InvalidHook",
+    "JobNotFound",
+    "MethodNotAllowed",
+    "PayloadTooLarge",
+    "QueueUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "InvalidRequest",
+    "SignatureInvalid",
+]
+
+
+class HookletError(Exception):
+    """Base of every error hooklet raises on purpose."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str = "", **details: object) -> None:
+        super().__init__(message or self.__doc__ or self.code)
+        self.message = message or (self.__doc__ or self.code).strip()
+        self.details = details
+
+
+class HookNotFound(HookletError):
+    """No enabled hook has this id."""
+
+    code, status = "hook_not_found", 404
+
+
+class HookDisabled(HookNotFound):
+    """The hook exists but is disabled; senders see it as missing."""
+
+
+class JobNotFound(HookletError):
+    """No job has this id (it may have expired)."""
+
+    code, status = "job_not_found", 404
+
+
+class InvalidHook(HookletError):
+    """The hook definition is invalid."""
+
+    code, status = "invalid_hook", 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", field=field)
+        self.field = field
+
+
+class InvalidRequest(HookletError):
+    """The request is malformed."""
+
+    code, status = "invalid_request", 400
+
+
+class MethodNotAllowed(HookletError):
+    """The hook does not accept this HTTP method."""
+
+    code, status = "method_not_allowed", 405
+
+    def __init__(self, allowed: list[str]) -> None:
+        super().__init__(f"method not allowed; use one of {', '.join(allowed)}")
+        self.allowed = allowed
+
+
+class PayloadTooLarge(HookletError):
+    """The request body is over the limit."""
+
+    code, status = "payload_too_large", 413
+
+
+class TooManyRequests(HookletError):
+    """Too many requests in flight for this hook."""
+
+    code, status = "too_many_requests", 429
+    retry_after_s = 1
+
+
+class Unauthorized(HookletError):
+    """Missing or wrong credentials."""
+
+    code, status = "unauthorized", 401
+
+
+class SignatureInvalid(Unauthorized):
+    """The request's signature is missing, wrong or stale."""
+
+    code = "invalid_signature"
+
+
+class QueueUnavailable(HookletError):
+    """Redis cannot be reached; nothing was accepted."""
+
+    code, status = "unavailable", 503
+    retry_after_s = 5

@@ -1,0 +1,250 @@
+"""The job store: one Redis hash per event's life, ``queued -> running -> done``.
+
+Status changes go through ``JobStore`` only. A job's hash holds small scalar
+fields plus JSON blobs (``request``, ``result``, ``logs``) and the raw request
+body as bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import orjson
+import redis
+
+from workers import keys
+
+__all__ = [
+    "JobStatus",
+    "FailureReason",
+    "EventRequest",
+    "Outcome",
+    "JobStore",
+    "new_job_id",
+    "encode_body",
+]
+
+
+class JobStatus(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class FailureReason(str, Enum):
+    ERROR = "error"  # the script threw, or returned something unusable
+    TIMEOUT = "timeout"  # the script ran past its time limit
+    MEMORY = "memory"  # heap limit or the child's RSS cap
+    CRASHED = "crashed"  # the worker child died under it, too many times
+    OUTPUT = "output"  # the result body was over the limit
+    HOOK_GONE = "hook_gone"  # the hook or its script version was deleted
+
+
+def new_job_id() -> str:
+    """128 random bits: ``/jobs/<id>`` is a capability URL."""
+    return secrets.token_hex(16)
+
+
+def encode_body(body: bytes) -> tuple[str, str]:
+    """Body as text when it is UTF-8, else base64; returns (body, encoding)."""
+    try:
+        return body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(body).decode("ascii"), "base64"
+
+
+@dataclass(frozen=True)
+class EventRequest:
+    """What the sender sent, as the script's ``context`` sees it."""
+
+    method: str
+    path: str
+    raw_query: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    client_address: str
+    body: bytes
+
+    def meta_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "method": self.method,
+                "path": self.path,
+                "rawQuery": self.raw_query,
+                "query": self.query,
+                "headers": self.headers,
+                "clientAddress": self.client_address,
+            }
+        )
+
+    @classmethod
+    def from_record(cls, meta: bytes, body: bytes) -> EventRequest:
+        m = orjson.loads(meta)
+        return cls(
+            method=m["method"],
+            path=m["path"],
+            raw_query=m["rawQuery"],
+            query=m["query"],
+            headers=m["headers"],
+            client_address=m["clientAddress"],
+            body=body,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: a result, or a failure with its reason and text."""
+
+    status: JobStatus
+    duration_ms: float
+    logs: list[dict[str, str]]
+    result: dict[str, Any] | None = None  # statusCode, headers, body (bytes)
+    reason: FailureReason | None = None
+    error: str | None = None
+    heap_used_bytes: int | None = None
+
+
+def _now() -> float:
+    return time.time()
+
+
+class JobStore:
+    def __init__(self, client: redis.Redis, retention_s: int) -> None:
+        self._redis = client
+        self._retention_s = retention_s
+        # Atomic "finish unless already final", so a reaper, a watchdog and a
+        # late worker never overwrite each other's verdict.
+        self._finish = client.register_script(_FINISH_LUA)
+
+    def create(
+        self,
+        pipe: redis.client.Pipeline,
+        job_id: str,
+        hook_id: str,
+        version: int,
+        request: EventRequest,
+        history_size: int,
+        extra: dict[str, str | int | float] | None = None,
+    ) -> None:
+        """Queue the job's writes on ``pipe`` (the caller executes it)."""
+        key = keys.job(job_id)
+        fields: dict[str, Any] = {
+            "id": job_id,
+            "hookId": hook_id,
+            "version": version,
+            "status": JobStatus.QUEUED.value,
+            "attempts": 0,
+            "createdAt": _now(),
+            "request": request.meta_json(),
+            "body": request.body,
+            **(extra or {}),
+        }
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, self._retention_s)
+        if history_size:
+            pipe.lpush(keys.history(hook_id), job_id)
+            pipe.ltrim(keys.history(hook_id), 0, history_size - 1)
+
+    def start_attempt(self, job_id: str, worker: str, deadline: float) -> tuple[int, JobStatus]:
+        """Count an attempt; mark running unless already final. Returns (attempts, status)."""
+        key = keys.job(job_id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, "attempts", 1)
+            pipe.hget(key, "status")
+            attempts, status = pipe.execute()
+        if status is None:
+            return attempts, JobStatus.FAILED  # expired or deleted: nothing to run
+        current = JobStatus(status.decode())
+        if current.is_final:
+            return attempts, current
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={"status": JobStatus.RUNNING.value, "startedAt": _now(), "worker": worker},
+            )
+            pipe.zadd(keys.running(), {job_id: deadline})
+            pipe.execute()
+        return attempts, JobStatus.RUNNING
+
+    def finish(self, job_id: str, outcome: Outcome) -> bool:
+        """Record the outcome once; returns False if the job was already final."""
+        key = keys.job(job_id)
+        fields: dict[str, Any] = {
+            "status": outcome.status.value,
+            "finishedAt": _now(),
+            "durationMs": round(outcome.duration_ms, 3),
+            "logs": orjson.dumps(outcome.logs),
+        }
+        if outcome.result is not None:
+            result = dict(outcome.result)
+            body = result.pop("body", b"")
+            fields["result"] = orjson.dumps(result)
+            fields["resultBody"] = body
+        if outcome.reason is not None:
+            fields["reason"] = outcome.reason.value
+        if outcome.error is not None:
+            fields["error"] = outcome.error
+        if outcome.heap_used_bytes is not None:
+            fields["heapUsedBytes"] = outcome.heap_used_bytes
+        pairs = [item for pair in fields.items() for item in pair]
+        done = self._finish(
+            keys=[key, keys.running(), keys.job_done(job_id)],
+            args=[job_id, self._retention_s, *pairs],
+        )
+        return bool(done)
+
+    def get(self, job_id: str) -> dict[bytes, bytes] | None:
+        raw = self._redis.hgetall(keys.job(job_id))
+        return raw or None
+
+    def get_many(self, job_ids: list[str]) -> list[dict[bytes, bytes]]:
+        with self._redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hgetall(keys.job(job_id))
+            return [r for r in pipe.execute() if r]
+
+    def history_ids(self, hook_id: str) -> list[str]:
+        return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
+
+    def wait_done(self, job_id: str, timeout_s: float) -> bool:
+        """Block (no polling) until the job ends or the timeout passes."""
+        if timeout_s <= 0:
+            return False
+        got = self._redis.blpop([keys.job_done(job_id)], timeout=timeout_s)
+        if got is not None:
+            # Put the token back for any other waiter (e.g. a second poller).
+            self._redis.lpush(keys.job_done(job_id), b"1")
+            self._redis.expire(keys.job_done(job_id), 60)
+        return got is not None
+
+    def overdue(self, now: float, limit: int = 100) -> list[str]:
+        ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)
+        return [i.decode() for i in ids]
+
+
+# KEYS: job hash, running zset, done list. ARGV: job id, retention, field/value pairs.
+_FINISH_LUA = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == false or status == 'succeeded' or status == 'failed' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('RPUSH', KEYS[3], '1')
+redis.call('EXPIRE', KEYS[3], 60)
+return 1
+"""

@@ -1,0 +1,50 @@
+"""Every Redis key hooklet uses is built here, and nowhere else."""
+
+from __future__ import annotations
+
+PREFIX = "hooklet"
+
+
+def hook(hook_id: str) -> str:
+    """Hash: the hook definition (``def`` JSON, ``secrets`` JSON, ``version``)."""
+    return f"{PREFIX}:hook:{hook_id}"
+
+
+def hook_ids() -> str:
+    """Set: ids of every stored hook."""
+    return f"{PREFIX}:hooks"
+
+
+def script(hook_id: str, version: int) -> str:
+    """String: the source of one version of a hook's script."""
+    return f"{PREFIX}:script:{hook_id}:{version}"
+
+
+def history(hook_id: str) -> str:
+    """List: the hook's most recent job ids, newest first."""
+    return f"{PREFIX}:history:{hook_id}"
+
+
+def job(job_id: str) -> str:
+    """Hash: one job's state, request, result and logs."""
+    return f"{PREFIX}:job:{job_id}"
+
+
+def job_done(job_id: str) -> str:
+    """List: pushed once when the job ends, so a waiter can block on it."""
+    return f"{PREFIX}:done:{job_id}"
+
+
+def running() -> str:
+    """Sorted set: running job ids scored by the time they must have ended."""
+    return f"{PREFIX}:running"
+
+
+def in_flight(hook_id: str) -> str:
+    """Counter: sync requests of a hook currently waiting for their job."""
+    return f"{PREFIX}:inflight:{hook_id}"
+
+
+def idempotency(hook_id: str, key: str) -> str:
+    """String: the job id first created for an idempotency key."""
+    return f"{PREFIX}:idem:{hook_id}:{key}"

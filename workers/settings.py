@@ -1,0 +1,93 @@
+"""One frozen settings object, built from ``HOOKLET_*`` environment variables.
+
+Both factories (``create_app`` and ``make_celery``) take a ``Settings``; the
+defaults below are the only place defaults are written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+__all__ = ["Settings", "load_settings"]
+
+
+def _default_callback_schedule() -> tuple[int, ...]:
+    # 5s, 5m, 30m, 2h, 5h, 10h, 10h -- the Svix / Standard Webhooks schedule.
+    return (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6390/0"
+    admin_token: str = ""
+    hooks_dir: str = ""
+    # Intake
+    max_body_bytes: int = 1024 * 1024
+    retention_s: int = 7 * 24 * 3600
+    retry_after_s: int = 5
+    # Script limits: per-hook defaults and operator maxima.
+    default_timeout_ms: int = 30_000
+    default_heap_mb: int = 10
+    default_wait_ms: int = 10_000
+    default_max_concurrent: int = 10
+    default_requests_to_track: int = 30
+    max_timeout_ms: int = 60_000
+    max_heap_mb: int = 128
+    max_wait_ms: int = 60_000
+    max_requests_to_track: int = 1000
+    # Celery limits sit this far above the script's own timeout.
+    soft_limit_margin_ms: int = 2_000
+    hard_limit_margin_ms: int = 5_000
+    # Per-child process limits.
+    child_rss_mb: int = 256
+    max_tasks_per_child: int = 10_000
+    max_memory_per_child_mb: int = 512
+    max_attempts: int = 3
+    # What a script may emit.
+    max_log_lines: int = 100
+    max_log_bytes: int = 16 * 1024
+    max_result_bytes: int = 1024 * 1024
+    # Warm isolates (see workers/isolates.py).
+    isolate_cache_size: int = 32
+    isolate_max_uses: int = 1000
+    isolate_max_heap_mb: int = 8
+    # Reaper: a running job whose deadline passed this long ago is orphaned.
+    reaper_interval_s: float = 5.0
+    reaper_grace_s: float = 10.0
+    # Callbacks
+    callback_timeout_s: float = 15.0
+    callback_schedule_s: tuple[int, ...] = field(default_factory=_default_callback_schedule)
+    callback_allowlist: tuple[str, ...] = ()
+    # Flower
+    flower_user: str = "admin"
+    flower_password: str = ""
+
+
+def _convert(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, tuple):
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        if default and isinstance(default[0], int):
+            return tuple(int(item) for item in items)
+        return tuple(items)
+    return raw
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``HOOKLET_<FIELD>`` variables, then apply ``overrides``."""
+    environ = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for spec in fields(Settings):
+        raw = environ.get(f"HOOKLET_{spec.name.upper()}")
+        if raw is not None:
+            values[spec.name] = _convert(raw, getattr(defaults, spec.name))
+    values.update(overrides)
+    return Settings(**values)
