@@ -30,7 +30,7 @@ class HookletError(Exception):
         self.details = details
 
 
-class HookNotFound(HookletError):
+class HookNotFound(HookletError, LookupError):
     """No enabled hook has this id."""
 
     code, status = "hook_not_found", 404
@@ -40,7 +40,7 @@ class HookDisabled(HookNotFound):
     """The hook exists but is disabled; senders see it as missing."""
 
 
-class JobNotFound(HookletError):
+class JobNotFound(HookletError, LookupError):
     """No job has this id (it may have expired)."""
 
     code, status = "job_not_found", 404

@@ -119,8 +119,11 @@ def _now() -> float:
 
 
 class JobStore:
-    def __init__(self, client: redis.Redis, retention_s: int) -> None:
+    def __init__(
+        self, client: redis.Redis, retention_s: int, blocking: redis.Redis | None = None
+    ) -> None:
         self._redis = client
+        self._blocking = blocking or client
         self._retention_s = retention_s
         # Atomic "finish unless already final", so a reaper, a watchdog and a
         # late worker never overwrite each other's verdict.
@@ -207,6 +210,9 @@ class JobStore:
         raw = self._redis.hgetall(keys.job(job_id))
         return raw or None
 
+    def delete(self, job_id: str) -> None:
+        self._redis.delete(keys.job(job_id))
+
     def get_many(self, job_ids: list[str]) -> list[dict[bytes, bytes]]:
         with self._redis.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
@@ -220,7 +226,7 @@ class JobStore:
         """Block (no polling) until the job ends or the timeout passes."""
         if timeout_s <= 0:
             return False
-        got = self._redis.blpop([keys.job_done(job_id)], timeout=timeout_s)
+        got = self._blocking.blpop([keys.job_done(job_id)], timeout=timeout_s)
         if got is not None:
             # Put the token back for any other waiter (e.g. a second poller).
             self._redis.lpush(keys.job_done(job_id), b"1")
@@ -248,3 +254,51 @@ redis.call('RPUSH', KEYS[3], '1')
 redis.call('EXPIRE', KEYS[3], 60)
 return 1
 """
+
+
+def _text(raw: dict[bytes, bytes], name: str) -> str | None:
+    value = raw.get(name.encode())
+    return None if value is None else value.decode()
+
+
+def _number(raw: dict[bytes, bytes], name: str) -> float | None:
+    value = raw.get(name.encode())
+    return None if value is None else float(value)
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[str, Any]:
+    """The public JSON view of a job, as ``GET /jobs/<id>`` returns it."""
+    view: dict[str, Any] = {
+        "jobId": _text(raw, "id"),
+        "hookId": _text(raw, "hookId") or None,
+        "status": _text(raw, "status"),
+        "reason": _text(raw, "reason"),
+        "error": _text(raw, "error"),
+        "scriptVersion": int(raw[b"version"]) if raw.get(b"version") else None,
+        "attempts": int(raw.get(b"attempts", b"0")),
+        "worker": _text(raw, "worker"),
+        "createdAt": _iso(_number(raw, "createdAt")),
+        "startedAt": _iso(_number(raw, "startedAt")),
+        "finishedAt": _iso(_number(raw, "finishedAt")),
+        "durationMs": _number(raw, "durationMs"),
+        "logs": orjson.loads(raw[b"logs"]) if b"logs" in raw else [],
+        "result": None,
+    }
+    if b"result" in raw:
+        result = orjson.loads(raw[b"result"])
+        body, encoding = encode_body(raw.get(b"resultBody", b""))
+        view["result"] = {**result, "body": body, "bodyEncoding": encoding}
+    for name in ("replayOf",):
+        if name.encode() in raw:
+            view[name] = _text(raw, name)
+    if with_request and b"request" in raw:
+        request = orjson.loads(raw[b"request"])
+        body, encoding = encode_body(raw.get(b"body", b""))
+        view["request"] = {**request, "body": body, "bodyEncoding": encoding}
+    return view

@@ -125,6 +125,18 @@ class Isolate:
         # Ends an allocating script at its next GC even if cancel cannot.
         self._mr.set_hard_memory_limit(1)
 
+    def is_idle(self, timeout_s: float = 0.05) -> bool:
+        """True when nothing the last script queued is still running or pending."""
+        try:
+            return self.eval("__hooklet.idle()", time.monotonic() + timeout_s) is True
+        except Exception:  # noqa: BLE001 - busy or broken: either way not reusable
+            self.poisoned = True
+            return False
+
+    def heap_used_bytes(self) -> int:
+        """V8 heap in use. Call only when idle: mini-racer cannot cancel it."""
+        return int(self._mr.heap_stats()["used_heap_size"])
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True

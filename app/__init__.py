@@ -1,0 +1,25 @@
+"""Hooklet's web side: intake, polling, the admin API, health and metrics."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from workers.settings import Settings, load_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["HOOKLET"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    # The admin API's own bodies; the intake enforces max_body_bytes itself.
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_body_bytes, 1024 * 1024) + 64 * 1024
+
+    from app import admin, errors, health, intake, polling
+
+    errors.init_app(app)
+    for module in (intake, polling, admin, health):
+        app.register_blueprint(module.bp)
+    return app

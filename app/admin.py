@@ -1,0 +1,77 @@
+"""The admin API: ``/api/hooks`` and friends, behind the admin token."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from app import services
+from app.auth import admin_required
+from app.errors import error_response
+from app.hook_files import validate_hook
+from workers.errors import InvalidHook, InvalidRequest
+
+__all__ = ["bp"]
+
+bp = Blueprint("admin", __name__, url_prefix="/api")
+
+
+@bp.before_request
+@admin_required
+def _authenticate() -> None:
+    return None
+
+
+def json_body() -> object:
+    if not request.is_json:
+        raise InvalidRequest("send a JSON body with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InvalidRequest("the body is not valid JSON")
+    return data
+
+
+@bp.get("/hooks")
+def list_hooks() -> Response:
+    hooks = services.dispatcher().hooks.list()
+    return jsonify({"hooks": [h.to_json() for h in hooks]})
+
+
+@bp.post("/hooks")
+def create_hook() -> Response:
+    data = json_body()
+    hook_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(hook_id, str):
+        raise InvalidHook("id", "is required")
+    store = services.dispatcher().hooks
+    try:
+        store.get(hook_id)
+    except LookupError:
+        pass
+    else:
+        return _conflict(hook_id)
+    return put_hook(hook_id)
+
+
+def _conflict(hook_id: str) -> Response:
+    return error_response(409, "conflict", f"hook {hook_id!r} exists; PUT to replace it")
+
+
+@bp.get("/hooks/<hook_id>")
+def get_hook(hook_id: str) -> Response:
+    return jsonify(services.dispatcher().hooks.get(hook_id).to_json())
+
+
+@bp.put("/hooks/<hook_id>")
+def put_hook(hook_id: str) -> Response:
+    hook = validate_hook(hook_id, json_body(), services.settings())
+    stored, created = services.dispatcher().hooks.put(hook)
+    response = jsonify(stored.to_json())
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/hooks/{stored.id}"
+    return response
+
+
+@bp.delete("/hooks/<hook_id>")
+def delete_hook(hook_id: str) -> Response:
+    services.dispatcher().hooks.delete(hook_id)
+    return Response(status=204)

@@ -1,0 +1,30 @@
+"""Admin authentication: ``Authorization: Bearer <HOOKLET_ADMIN_TOKEN>``."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, request
+
+from workers.errors import Unauthorized
+
+__all__ = ["admin_required"]
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        expected = current_app.config["HOOKLET"].admin_token
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if not expected:
+            raise Unauthorized("the admin API is disabled: set HOOKLET_ADMIN_TOKEN")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), expected.encode()
+        ):
+            raise Unauthorized("missing or wrong admin token")
+        return view(*args, **kwargs)
+
+    return wrapper

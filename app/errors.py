@@ -1,0 +1,62 @@
+"""Every error leaves as JSON ``{"error": {"code", "message"}}`` with the right status."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, Response, jsonify
+from kombu.exceptions import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from workers.errors import HookletError, MethodNotAllowed, QueueUnavailable
+
+__all__ = ["init_app", "error_response"]
+
+log = logging.getLogger("hooklet.web")
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+def _hooklet_error(exc: HookletError) -> Response:
+    response = error_response(exc.status, exc.code, exc.message)
+    if isinstance(exc, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(exc.allowed)
+    retry_after = getattr(exc, "retry_after_s", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="hooklet"'
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response:
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response = error_response(exc.code or 500, code, exc.description or exc.name)
+    for name in ("Allow", "Retry-After"):
+        value = exc.get_response().headers.get(name)
+        if value:
+            response.headers[name] = value
+    return response
+
+
+def _redis_down(exc: Exception) -> Response:
+    log.warning("redis unavailable: %s", exc)
+    return _hooklet_error(QueueUnavailable("Redis is unreachable; try again shortly"))
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return error_response(500, "internal", "internal error; see the server log")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HookletError, _hooklet_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(redis.RedisError, _redis_down)
+    app.register_error_handler(OperationalError, _redis_down)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,50 @@
+"""Liveness and readiness for operators and load balancers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from app import services
+
+__all__ = ["bp"]
+
+bp = Blueprint("health", __name__)
+_PING_TIMEOUT_S = 1.0
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Ready when Redis answers and at least one worker answers a ping."""
+    dispatcher = services.dispatcher()
+    problems = []
+    try:
+        dispatcher.redis.ping()
+        redis_ok = True
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        redis_ok = False
+        problems.append("redis is unreachable")
+    workers: list[str] = []
+    if redis_ok:
+        try:
+            replies = dispatcher.celery.control.ping(timeout=_PING_TIMEOUT_S) or []
+            workers = sorted(name for reply in replies for name in reply)
+        except Exception:  # noqa: BLE001
+            pass
+        if not workers:
+            problems.append("no worker answered a ping")
+    body = {
+        "status": "ready" if not problems else "unavailable",
+        "redis": redis_ok,
+        "workers": workers,
+        "problems": problems,
+    }
+    response = jsonify(body)
+    if problems:
+        response.status_code = 503
+        response.headers["Retry-After"] = str(services.settings().retry_after_s)
+    return response

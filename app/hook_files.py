@@ -1,0 +1,44 @@
+"""Hooks declared as files: ``config/hooks/*.json``, loaded at start-up.
+
+A file holds one hook object (with its ``id``) or a list of them. Loading the
+same file again changes nothing (the version only moves when the hook does).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from workers.errors import InvalidHook
+from workers.hooks import Hook, HookStore, parse_hook
+from workers.sandbox import check_syntax
+from workers.settings import Settings
+
+__all__ = ["validate_hook", "load_hook_files"]
+
+log = logging.getLogger("hooklet.hooks")
+
+
+def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
+    """Parse a definition and check that its script compiles (422 otherwise)."""
+    hook = parse_hook(hook_id, data, settings)
+    if hook.script is not None:
+        error = check_syntax(hook.script)
+        if error is not None:
+            raise InvalidHook("script", error)
+    return hook
+
+
+def load_hook_files(directory: str | Path, store: HookStore, settings: Settings) -> list[Hook]:
+    loaded = []
+    for path in sorted(Path(directory).glob("*.json")):
+        items = orjson.loads(path.read_bytes())
+        for data in items if isinstance(items, list) else [items]:
+            hook = validate_hook(str(data.get("id", path.stem)), data, settings)
+            stored, _ = store.put(hook)
+            loaded.append(stored)
+            log.info("loaded hook %s (version %s) from %s", stored.id, stored.version, path)
+    return loaded

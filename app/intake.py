@@ -1,0 +1,64 @@
+"""Intake: ``ANY /h/<hook>[/<path>]`` turns a request into a queued event.
+
+Async hooks answer ``202`` with the job's status URL once the event is in
+Redis; sync hooks wait for the job and answer with the script's response.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from app import services
+from app.responses import accepted, sync_response, sync_slot
+from workers.errors import HookDisabled, MethodNotAllowed, PayloadTooLarge
+from workers.hooks import HTTP_METHODS, Hook
+from workers.jobs import EventRequest
+
+__all__ = ["bp"]
+
+bp = Blueprint("intake", __name__)
+
+
+def event_request(path: str) -> EventRequest:
+    """The request as the script's ``context`` will see it."""
+    settings = services.settings()
+    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+        raise PayloadTooLarge(f"the body is over the limit of {settings.max_body_bytes} bytes")
+    body = request.get_data(cache=False)
+    if len(body) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"the body is over the limit of {settings.max_body_bytes} bytes")
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        name = name.lower()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    query = {key: request.args.get(key, "") for key in request.args}
+    return EventRequest(
+        method=request.method,
+        path="/" + path,
+        raw_query=request.query_string.decode("latin-1"),
+        query=query,
+        headers=headers,
+        client_address=request.remote_addr or "",
+        body=body,
+    )
+
+
+def _check_hook(hook: Hook) -> None:
+    if not hook.enabled:
+        raise HookDisabled(f"no hook named {hook.id!r}")
+    if not hook.allows(request.method):
+        raise MethodNotAllowed(list(hook.methods))
+
+
+@bp.route("/h/<hook_id>", defaults={"path": ""}, methods=list(HTTP_METHODS))
+@bp.route("/h/<hook_id>/<path:path>", methods=list(HTTP_METHODS))
+def intake(hook_id: str, path: str) -> Response:
+    dispatcher = services.dispatcher()
+    hook = dispatcher.hooks.get(hook_id)
+    _check_hook(hook)
+    event = event_request(path)
+    if hook.mode == "sync":
+        with sync_slot(dispatcher, hook):
+            job_id = dispatcher.submit(hook, event)
+            return sync_response(dispatcher, job_id, hook.limits.wait_ms)
+    return accepted(dispatcher.submit(hook, event))

@@ -1,0 +1,43 @@
+# Sourced by scripts/run and scripts/test: make sure everything hooklet needs
+# is installed. Safe to run again; it only does what is missing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '\033[1m[hooklet]\033[0m %s\n' "$*" >&2; }
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  say "hooklet needs Python 3.11 or newer as '$PYTHON' (set PYTHON=/path/to/python3.11)"
+  exit 1
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating the virtualenv in .venv"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+stamp="$VENV/.hooklet-installed"
+if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+  say "installing hooklet and its dependencies into .venv"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
+  touch "$stamp"
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    say "installing redis-server with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq redis-server >/dev/null
+    # Debian starts its own Redis on 6379; hooklet runs its own instance.
+  else
+    say "redis-server is missing: install Redis 6 or newer (e.g. 'apt-get install redis-server'"
+    say "or 'brew install redis'), or point HOOKLET_REDIS_URL at a running Redis"
+    [ -n "${HOOKLET_REDIS_URL:-}" ] || exit 1
+  fi
+fi
+
+export PATH="$VENV/bin:$PATH"

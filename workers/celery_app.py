@@ -1,0 +1,61 @@
+"""The Celery app, built from settings in one function."""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from workers.settings import Settings
+
+__all__ = ["make_celery", "SCRIPTS_QUEUE", "CALLBACKS_QUEUE", "RUN_SCRIPT", "DELIVER_CALLBACK"]
+
+SCRIPTS_QUEUE = "scripts"
+CALLBACKS_QUEUE = "callbacks"
+RUN_SCRIPT = "hooklet.run_script"
+DELIVER_CALLBACK = "hooklet.deliver_callback"
+
+
+def visibility_timeout_s(settings: Settings) -> int:
+    """Above the longest hard time limit, so Redis never hands a running task
+    to a second worker; low enough that a dead node's tasks come back soon."""
+    return (settings.max_timeout_ms + settings.hard_limit_margin_ms) // 1000 + 30
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("hooklet", broker=settings.redis_url, set_as_current=False)
+    app.conf.update(
+        task_ignore_result=True,  # the job store records results
+        result_backend=None,
+        task_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_queues=[Queue(SCRIPTS_QUEUE), Queue(CALLBACKS_QUEUE)],
+        task_default_queue=SCRIPTS_QUEUE,
+        task_routes={
+            RUN_SCRIPT: {"queue": SCRIPTS_QUEUE},
+            DELIVER_CALLBACK: {"queue": CALLBACKS_QUEUE},
+        },
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout_s(settings),
+            "socket_timeout": 5,
+            "socket_connect_timeout": 2,
+        },
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # reconnect for as long as it takes
+        broker_pool_limit=10,
+        worker_max_tasks_per_child=settings.max_tasks_per_child,
+        worker_max_memory_per_child=settings.max_memory_per_child_mb * 1024,  # KiB
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        timezone="UTC",
+    )
+    app.hooklet_settings = settings  # type: ignore[attr-defined]
+    from workers import tasks
+
+    tasks.register(app, settings)
+    return app

@@ -1,0 +1,93 @@
+"""The client API the web app uses to hand events to the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import redis
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from workers.celery_app import RUN_SCRIPT, make_celery
+from workers.errors import QueueUnavailable
+from workers.hooks import Hook, HookStore
+from workers.jobs import EventRequest, JobStore, new_job_id
+from workers.redis_client import connect
+from workers.settings import Settings
+
+__all__ = ["Dispatcher", "send_run"]
+
+
+def send_run(app: Celery, settings: Settings, job_id: str, timeout_ms: int) -> None:
+    """Queue the run of ``job_id``; Celery's limits sit a margin above the script's."""
+    app.send_task(
+        RUN_SCRIPT,
+        args=[job_id],
+        task_id=job_id,
+        soft_time_limit=(timeout_ms + settings.soft_limit_margin_ms) / 1000,
+        time_limit=(timeout_ms + settings.hard_limit_margin_ms) / 1000,
+        retry=False,
+    )
+
+
+class Dispatcher:
+    """Writes a job and queues its run; raises ``QueueUnavailable`` unless both
+    are in Redis, so the intake never answers 2xx for a lost event."""
+
+    def __init__(self, settings: Settings, celery_app: Celery | None = None) -> None:
+        self.settings = settings
+        self.redis = connect(settings.redis_url)
+        self.jobs = JobStore(
+            self.redis, settings.retention_s, connect(settings.redis_url, blocking=True)
+        )
+        self.hooks = HookStore(self.redis)
+        self.celery = celery_app or make_celery(settings)
+
+    def submit(
+        self,
+        hook: Hook,
+        request: EventRequest,
+        *,
+        extra: dict[str, Any] | None = None,
+        track: bool = True,
+    ) -> str:
+        job_id = new_job_id()
+        history = hook.requests_to_track if track else 0
+        self._enqueue(job_id, hook.id, hook.version, request, history, extra,
+                      hook.limits.timeout_ms)  # fmt: skip
+        return job_id
+
+    def submit_inline(self, spec: dict[str, Any], request: EventRequest, timeout_ms: int) -> str:
+        """A test run: the script travels with the job, no history is touched."""
+        job_id = new_job_id()
+        extra = {"inline": orjson.dumps(spec)}
+        self._enqueue(job_id, spec.get("hookId", ""), int(spec.get("version", 0)), request, 0,
+                      extra, timeout_ms)  # fmt: skip
+        return job_id
+
+    def _enqueue(
+        self,
+        job_id: str,
+        hook_id: str,
+        version: int,
+        request: EventRequest,
+        history: int,
+        extra: dict[str, Any] | None,
+        timeout_ms: int,
+    ) -> None:
+        extra = {**(extra or {}), "timeoutMs": timeout_ms}
+        try:
+            with self.redis.pipeline(transaction=True) as pipe:
+                self.jobs.create(pipe, job_id, hook_id, version, request, history, extra)
+                pipe.execute()
+            send_run(self.celery, self.settings, job_id, timeout_ms)
+        except (redis.RedisError, OperationalError, OSError) as exc:
+            self._forget(job_id)
+            raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
+
+    def _forget(self, job_id: str) -> None:
+        try:
+            self.jobs.delete(job_id)
+        except redis.RedisError:
+            pass  # Redis is down; the job record, if any, expires on its own

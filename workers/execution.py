@@ -1,0 +1,200 @@
+"""Running one job in a worker child: load it, guard it, run it, record it.
+
+Tasks are thin wrappers over ``Executor.run``. Retry and redelivery policy
+lives here too: every start counts an attempt, and a job whose attempts pass
+the cap (the worker child died under it each time) ends ``crashed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from workers.contract import build_context, merge_response
+from workers.errors import HookNotFound
+from workers.hooks import Hook, HookStore
+from workers.isolates import IsolatePool
+from workers.jobs import EventRequest, FailureReason, JobStatus, JobStore, Outcome
+from workers.redis_client import connect
+from workers.sandbox import RunLimits, RunResult, run_script
+from workers.settings import Settings
+from workers.watchdog import Watchdog, rss_mb
+
+__all__ = ["Executor", "ScriptSpec"]
+
+log = logging.getLogger("hooklet.jobs")
+
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    """What to run for a job: a stored hook's version, or an inline test script."""
+
+    hook_id: str
+    version: int
+    source: str | None
+    response: dict[str, Any]
+    secrets: dict[str, str]
+    timeout_ms: int
+    heap_mb: int
+    fresh: bool
+
+
+class Executor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        client = connect(settings.redis_url)
+        self.jobs = JobStore(client, settings.retention_s)
+        self.hooks = HookStore(client)
+        self.pool = IsolatePool(
+            settings.isolate_cache_size, settings.isolate_max_uses, settings.isolate_max_heap_mb
+        )
+        self.watchdog = Watchdog(settings.child_rss_mb)
+
+    def hard_deadline(self, timeout_ms: int) -> float:
+        """When a job started now must have ended, margins included (epoch s)."""
+        return time.time() + (timeout_ms + self.settings.hard_limit_margin_ms) / 1000
+
+    def run(self, job_id: str, worker: str) -> JobStatus:
+        raw = self.jobs.get(job_id)
+        if raw is None:
+            log.warning("job %s is gone (expired or deleted); skipping", job_id)
+            return JobStatus.FAILED
+        try:
+            spec = self._spec(raw)
+        except (HookNotFound, LookupError) as exc:
+            attempts, status = self.jobs.start_attempt(job_id, worker, time.time() + 60)
+            if not status.is_final:
+                self._finish(
+                    job_id,
+                    raw,
+                    Outcome(
+                        JobStatus.FAILED, 0.0, [], reason=FailureReason.HOOK_GONE, error=str(exc)
+                    ),
+                    attempts,
+                    worker,
+                )
+            return JobStatus.FAILED
+
+        attempts, status = self.jobs.start_attempt(
+            job_id, worker, self.hard_deadline(spec.timeout_ms)
+        )
+        if status.is_final:
+            return status  # a redelivery of a job that already ended
+        if attempts > self.settings.max_attempts:
+            outcome = Outcome(
+                JobStatus.FAILED, 0.0, [], reason=FailureReason.CRASHED,
+                error=f"the worker process died {attempts - 1} times running this job; "
+                "not retrying",
+            )  # fmt: skip
+            self._finish(job_id, raw, outcome, attempts, worker)
+            return JobStatus.FAILED
+
+        request = EventRequest.from_record(raw[b"request"], raw.get(b"body", b""))
+        outcome = self._execute(job_id, spec, request, attempts, worker, raw)
+        self._finish(job_id, raw, outcome, attempts, worker)
+        return outcome.status
+
+    def _spec(self, raw: dict[bytes, bytes]) -> ScriptSpec:
+        if b"inline" in raw:
+            inline = orjson.loads(raw[b"inline"])
+            limits = inline.get("limits", {})
+            return ScriptSpec(
+                hook_id=inline.get("hookId", ""),
+                version=int(inline.get("version", 0)),
+                source=inline.get("script"),
+                response=inline.get("response", {}),
+                secrets=inline.get("secrets", {}),
+                timeout_ms=limits.get("timeoutMs", self.settings.default_timeout_ms),
+                heap_mb=limits.get("heapMb", self.settings.default_heap_mb),
+                fresh=True,
+            )
+        hook_id = raw[b"hookId"].decode()
+        version = int(raw[b"version"])
+        hook: Hook = self.hooks.get(hook_id)
+        source = hook.script if version == hook.version else self.hooks.script(hook_id, version)
+        if source is None and hook.script is not None:
+            raise LookupError(f"version {version} of hook {hook_id!r} no longer exists")
+        return ScriptSpec(
+            hook_id=hook_id,
+            version=version,
+            source=source,
+            response=hook.response,
+            secrets=hook.secrets,
+            timeout_ms=hook.limits.timeout_ms,
+            heap_mb=hook.limits.heap_mb,
+            fresh=hook.isolation == "fresh",
+        )
+
+    def _execute(
+        self,
+        job_id: str,
+        spec: ScriptSpec,
+        request: EventRequest,
+        attempts: int,
+        worker: str,
+        raw: dict[bytes, bytes],
+    ) -> Outcome:
+        if spec.source is None:  # a static responder
+            return Outcome(JobStatus.SUCCEEDED, 0.0, [], result=merge_response(None, spec.response))
+        s = self.settings
+        limits = RunLimits(
+            timeout_ms=spec.timeout_ms,
+            heap_mb=spec.heap_mb,
+            max_log_lines=s.max_log_lines,
+            max_log_bytes=s.max_log_bytes,
+            max_result_bytes=s.max_result_bytes,
+        )
+        context = build_context(request, spec.secrets)
+        isolate = self.pool.acquire(spec.hook_id, spec.version, spec.heap_mb, fresh=spec.fresh)
+
+        def on_stuck(reason: FailureReason, message: str) -> None:
+            outcome = Outcome(JobStatus.FAILED, spec.timeout_ms, [], reason=reason, error=message)
+            self._finish(job_id, raw, outcome, attempts, worker)
+
+        deadline = time.monotonic() + spec.timeout_ms / 1000
+        run: RunResult | None = None
+        try:
+            with self.watchdog.watching(isolate, deadline, on_stuck):
+                run = run_script(isolate, spec.source, context, limits)
+        finally:
+            if run is None:
+                isolate.close()  # interrupted by a Celery soft limit or a bug
+            else:
+                self.pool.release(isolate, spec.hook_id, spec.version, run, fresh=spec.fresh)
+        logs = run.logs
+        if run.logs_dropped:
+            logs = [*logs, {"level": "warn", "message": f"[hooklet] {run.logs_dropped} log "
+                            "line(s) dropped: over the log limit"}]  # fmt: skip
+        if not run.ok:
+            return Outcome(JobStatus.FAILED, run.duration_ms, logs, reason=run.reason,
+                           error=run.error)  # fmt: skip
+        return Outcome(
+            JobStatus.SUCCEEDED, run.duration_ms, logs, result=merge_response(run, spec.response)
+        )
+
+    def _finish(
+        self, job_id: str, raw: dict[bytes, bytes], outcome: Outcome, attempts: int, worker: str
+    ) -> None:
+        recorded = self.jobs.finish(job_id, outcome)
+        log.info(
+            "job finished",
+            extra={
+                "event": "job_finished",
+                "job_id": job_id,
+                "hook": (raw.get(b"hookId") or b"").decode(),
+                "version": int(raw.get(b"version") or 0),
+                "status": outcome.status.value,
+                "reason": outcome.reason.value if outcome.reason else None,
+                "duration_ms": round(outcome.duration_ms, 3),
+                "child_rss_mb": round(rss_mb(), 1),
+                "attempts": attempts,
+                "worker": worker,
+                "pid": os.getpid(),
+                "recorded": recorded,
+            },
+        )

@@ -1,0 +1,69 @@
+"""A per-child pool of warm isolates, keyed by (hook, script version).
+
+An isolate is reused only for the same hook and version, only when its last
+run ended cleanly and left nothing pending (no timers), and only up to a use
+count and a heap size. Anything else closes it. ``isolation: "fresh"`` hooks
+get a new isolate for every event. What persists between events of a hook in
+a warm isolate: its global variables, nothing else (``context`` and
+``console`` are reset before each run).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from workers.sandbox import Isolate, RunResult
+
+__all__ = ["IsolatePool"]
+
+PoolKey = tuple[str, int, int]  # hook id, script version, heap MB
+
+
+class IsolatePool:
+    def __init__(self, max_isolates: int, max_uses: int, max_heap_mb: int) -> None:
+        self.max_isolates = max_isolates
+        self.max_uses = max_uses
+        self.max_heap_bytes = max_heap_mb * 1024 * 1024
+        self._idle: OrderedDict[PoolKey, Isolate] = OrderedDict()
+        self.created = 0
+        self.discarded = 0
+
+    def __len__(self) -> int:
+        return len(self._idle)
+
+    def acquire(self, hook_id: str, version: int, heap_mb: int, *, fresh: bool) -> Isolate:
+        key = (hook_id, version, heap_mb)
+        if not fresh:
+            isolate = self._idle.pop(key, None)
+            if isolate is not None:
+                return isolate
+        self.created += 1
+        return Isolate(heap_mb)
+
+    def release(
+        self, isolate: Isolate, hook_id: str, version: int, run: RunResult, *, fresh: bool
+    ) -> None:
+        key = (hook_id, version, isolate.heap_mb)
+        if fresh or not self._reusable(isolate, run):
+            self._discard(isolate)
+            return
+        self._idle[key] = isolate
+        self._idle.move_to_end(key)
+        while len(self._idle) > self.max_isolates:
+            _, oldest = self._idle.popitem(last=False)
+            self._discard(oldest)
+
+    def clear(self) -> None:
+        while self._idle:
+            self._discard(self._idle.popitem()[1])
+
+    def _reusable(self, isolate: Isolate, run: RunResult) -> bool:
+        if isolate.poisoned or isolate.closed or run.reason is not None:
+            return False
+        if isolate.uses >= self.max_uses:
+            return False
+        return isolate.is_idle() and isolate.heap_used_bytes() <= self.max_heap_bytes
+
+    def _discard(self, isolate: Isolate) -> None:
+        self.discarded += 1
+        isolate.close()

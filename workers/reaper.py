@@ -1,0 +1,73 @@
+"""The reaper: finds jobs left ``running`` by a worker that vanished.
+
+It runs as a thread in each worker node's main process (never in children,
+never touching V8). A job is overdue when its hard deadline plus a grace
+period has passed. Claiming is atomic (ZREM), so two nodes never reap the
+same job. An overdue job is queued again while it has attempts left, and
+failed ``crashed`` after that.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from celery import Celery
+
+from workers import keys
+from workers.client import send_run
+from workers.jobs import FailureReason, JobStatus, JobStore, Outcome
+from workers.redis_client import connect
+from workers.settings import Settings
+
+__all__ = ["Reaper"]
+
+log = logging.getLogger("hooklet.reaper")
+
+
+class Reaper:
+    def __init__(self, settings: Settings, app: Celery) -> None:
+        self.settings = settings
+        self.app = app
+        self.redis = connect(settings.redis_url)
+        self.jobs = JobStore(self.redis, settings.retention_s)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, name="hooklet-reaper", daemon=True)
+        thread.start()
+        return thread
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.settings.reaper_interval_s)
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - Redis may be down; try again later
+                log.warning("reaper sweep failed", exc_info=True)
+
+    def sweep(self) -> int:
+        """Reap what is overdue now; returns how many jobs were reaped."""
+        reaped = 0
+        for job_id in self.jobs.overdue(time.time() - self.settings.reaper_grace_s):
+            if not self.redis.zrem(keys.running(), job_id):
+                continue  # another node claimed it, or it just finished
+            raw = self.jobs.get(job_id)
+            if raw is None or JobStatus(raw[b"status"].decode()).is_final:
+                continue
+            attempts = int(raw.get(b"attempts", b"0"))
+            if attempts >= self.settings.max_attempts:
+                self.jobs.finish(
+                    job_id,
+                    Outcome(
+                        JobStatus.FAILED, 0.0, [], reason=FailureReason.CRASHED,
+                        error=f"the worker running this job vanished ({attempts} attempts)",
+                    ),
+                )  # fmt: skip
+            else:
+                self.redis.hset(keys.job(job_id), "status", JobStatus.QUEUED.value)
+                timeout_ms = int(raw.get(b"timeoutMs", self.settings.max_timeout_ms))
+                send_run(self.app, self.settings, job_id, timeout_ms)
+            log.warning("reaped job %s after %s attempt(s)", job_id, attempts)
+            reaped += 1
+        return reaped
