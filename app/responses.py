@@ -3,8 +3,8 @@ hooks, the script's own response once the job ends."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import orjson
 from flask import Response, jsonify

@@ -11,7 +11,7 @@ import base64
 import secrets
 import time
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -41,7 +41,7 @@ class JobStatus(str, Enum):
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
-class FailureReason(str, Enum):
+class FailureReason(StrEnum):
     ERROR = "error"  # the script threw, or returned something unusable
     TIMEOUT = "timeout"  # the script ran past its time limit
     MEMORY = "memory"  # heap limit or the child's RSS cap
