@@ -170,7 +170,7 @@
     const id = nativeSetTimeout(function () {
       pendingTimers.delete(id);
       if (typeof fn === "function") fn(...args);
-    }, delay);
+    }, Math.max(1, Number(delay) || 0)); // mini-racer's timer breaks on a 0 ms delay
     pendingTimers.add(id);
     return id;
   };
