@@ -20,11 +20,20 @@ __all__ = ["accepted", "sync_response", "sync_slot", "HOP_BY_HOP"]
 # RFC 9110 7.6.1 connection-specific headers, plus what the server computes.
 HOP_BY_HOP = frozenset(
     {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "transfer-encoding", "upgrade", "proxy-connection", "content-length",
-        "date", "server",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+        "content-length",
+        "date",
+        "server",
     }
-)  # fmt: skip
+)
 
 
 def accepted(job_id: str, status: int = 202) -> Response:

@@ -54,16 +54,24 @@ class Dispatcher:
     ) -> str:
         job_id = new_job_id()
         history = hook.requests_to_track if track else 0
-        self._enqueue(job_id, hook.id, hook.version, request, history, extra,
-                      hook.limits.timeout_ms)  # fmt: skip
+        self._enqueue(
+            job_id, hook.id, hook.version, request, history, extra, hook.limits.timeout_ms
+        )
         return job_id
 
     def submit_inline(self, spec: dict[str, Any], request: EventRequest, timeout_ms: int) -> str:
         """A test run: the script travels with the job, no history is touched."""
         job_id = new_job_id()
         extra = {"inline": orjson.dumps(spec)}
-        self._enqueue(job_id, spec.get("hookId", ""), int(spec.get("version", 0)), request, 0,
-                      extra, timeout_ms)  # fmt: skip
+        self._enqueue(
+            job_id,
+            spec.get("hookId", ""),
+            int(spec.get("version", 0)),
+            request,
+            0,
+            extra,
+            timeout_ms,
+        )
         return job_id
 
     def _enqueue(

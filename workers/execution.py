@@ -87,10 +87,13 @@ class Executor:
             return status  # a redelivery of a job that already ended
         if attempts > self.settings.max_attempts:
             outcome = Outcome(
-                JobStatus.FAILED, 0.0, [], reason=FailureReason.CRASHED,
+                JobStatus.FAILED,
+                0.0,
+                [],
+                reason=FailureReason.CRASHED,
                 error=f"the worker process died {attempts - 1} times running this job; "
                 "not retrying",
-            )  # fmt: skip
+            )
             self._finish(job_id, raw, outcome, attempts, worker)
             return JobStatus.FAILED
 
@@ -168,11 +171,18 @@ class Executor:
                 self.pool.release(isolate, spec.hook_id, spec.version, run, fresh=spec.fresh)
         logs = run.logs
         if run.logs_dropped:
-            logs = [*logs, {"level": "warn", "message": f"[hooklet] {run.logs_dropped} log "
-                            "line(s) dropped: over the log limit"}]  # fmt: skip
+            logs = [
+                *logs,
+                {
+                    "level": "warn",
+                    "message": f"[hooklet] {run.logs_dropped} log "
+                    "line(s) dropped: over the log limit",
+                },
+            ]
         if not run.ok:
-            return Outcome(JobStatus.FAILED, run.duration_ms, logs, reason=run.reason,
-                           error=run.error)  # fmt: skip
+            return Outcome(
+                JobStatus.FAILED, run.duration_ms, logs, reason=run.reason, error=run.error
+            )
         return Outcome(
             JobStatus.SUCCEEDED, run.duration_ms, logs, result=merge_response(run, spec.response)
         )

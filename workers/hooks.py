@@ -21,11 +21,25 @@ MODES = ("sync", "async")
 ISOLATIONS = ("warm", "fresh")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 _KNOWN_FIELDS = {
-    "id", "script", "mode", "methods", "response", "callbackUrl", "secrets", "limits",
-    "requestsToTrack", "enabled", "isolation", "idempotencyHeader", "verify",
+    "id",
+    "script",
+    "mode",
+    "methods",
+    "response",
+    "callbackUrl",
+    "secrets",
+    "limits",
+    "requestsToTrack",
+    "enabled",
+    "isolation",
+    "idempotencyHeader",
+    "verify",
     # Read-only fields a client may echo back from GET; ignored on write.
-    "version", "createdAt", "updatedAt", "secretNames",
-}  # fmt: skip
+    "version",
+    "createdAt",
+    "updatedAt",
+    "secretNames",
+}
 
 
 @dataclass(frozen=True)

@@ -60,10 +60,13 @@ class Reaper:
                 self.jobs.finish(
                     job_id,
                     Outcome(
-                        JobStatus.FAILED, 0.0, [], reason=FailureReason.CRASHED,
+                        JobStatus.FAILED,
+                        0.0,
+                        [],
+                        reason=FailureReason.CRASHED,
                         error=f"the worker running this job vanished ({attempts} attempts)",
                     ),
-                )  # fmt: skip
+                )
             else:
                 self.redis.hset(keys.job(job_id), "status", JobStatus.QUEUED.value)
                 timeout_ms = int(raw.get(b"timeoutMs", self.settings.max_timeout_ms))

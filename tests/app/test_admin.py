@@ -25,8 +25,12 @@ def test_get_shows_defaults_and_never_secrets(api: Api, hook_id: str) -> None:
     hook = response.json()
     assert "hunter2" not in response.text and "secrets" not in hook
     assert hook["secretNames"] == ["token"]
-    assert hook["limits"] == {"timeoutMs": 30000, "heapMb": 10, "waitMs": 10000,
-                              "maxConcurrent": 10}  # fmt: skip
+    assert hook["limits"] == {
+        "timeoutMs": 30000,
+        "heapMb": 10,
+        "waitMs": 10000,
+        "maxConcurrent": 10,
+    }
     assert hook["mode"] == "async" and hook["methods"] == [] and hook["enabled"] is True
     assert hook["requestsToTrack"] == 30
 
@@ -44,7 +48,9 @@ def test_list_and_delete(api: Api, hook_id: str) -> None:
 
 def test_post_creates_and_refuses_duplicates(api: Api, hook_id: str) -> None:
     url = f"{api.base}/api/hooks"
-    assert api.http.post(url, json={"id": hook_id, "script": "null"},
-                         headers=api.admin).status_code == 201  # fmt: skip
+    assert (
+        api.http.post(url, json={"id": hook_id, "script": "null"}, headers=api.admin).status_code
+        == 201
+    )
     again = api.http.post(url, json={"id": hook_id, "script": "null"}, headers=api.admin)
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"

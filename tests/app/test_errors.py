@@ -47,8 +47,9 @@ def test_chunked_body_over_the_limit_is_413(api: Api, hook_id: str) -> None:
     api.put_hook(hook_id, script="null")
     host, port = api.base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(f"POST /h/{hook_id} HTTP/1.1\r\nHost: x\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n".encode())  # fmt: skip
+        sock.sendall(
+            f"POST /h/{hook_id} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
         chunk = b"10000\r\n" + b"x" * 65536 + b"\r\n"
         with contextlib.suppress(OSError):
             for _ in range(20):  # 1.25 MiB
@@ -82,8 +83,9 @@ def test_admin_without_the_right_token_is_401(api: Api, header: str | None) -> N
     ],
 )
 def test_invalid_hook_is_422_naming_the_field(api: Api, hook_id: str, definition, field) -> None:
-    response = api.http.put(f"{api.base}/api/hooks/{hook_id}", json=definition,
-                            headers=api.admin, timeout=10)  # fmt: skip
+    response = api.http.put(
+        f"{api.base}/api/hooks/{hook_id}", json=definition, headers=api.admin, timeout=10
+    )
     error = assert_error(response, 422, "invalid_hook")
     assert error["message"].startswith(field + ":"), error
 
@@ -94,14 +96,20 @@ def test_invalid_hook_id_is_422(api: Api) -> None:
 
 
 def test_syntax_error_names_the_line(api: Api, hook_id: str) -> None:
-    response = api.http.put(f"{api.base}/api/hooks/{hook_id}",
-                            json={"script": "let a = 1;\nlet b = ;"}, headers=api.admin)  # fmt: skip
+    response = api.http.put(
+        f"{api.base}/api/hooks/{hook_id}",
+        json={"script": "let a = 1;\nlet b = ;"},
+        headers=api.admin,
+    )
     assert "line 2" in assert_error(response, 422, "invalid_hook")["message"]
 
 
 def test_non_json_admin_body_is_400(api: Api, hook_id: str) -> None:
-    response = api.http.put(f"{api.base}/api/hooks/{hook_id}", data="{oops",
-                            headers={**api.admin, "Content-Type": "application/json"})  # fmt: skip
+    response = api.http.put(
+        f"{api.base}/api/hooks/{hook_id}",
+        data="{oops",
+        headers={**api.admin, "Content-Type": "application/json"},
+    )
     assert_error(response, 400, "invalid_request")
 
 

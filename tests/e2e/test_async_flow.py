@@ -18,8 +18,13 @@ ECHO = """(async () => {
 
 def test_an_event_is_accepted_then_runs_and_can_be_polled(api: Api, hook_id: str) -> None:
     api.put_hook(hook_id, script=ECHO)
-    response = api.send(hook_id, "/deep/path", params={"a": "1"}, data=b'{"hello":"world"}',
-                        headers={"User-Agent": "tester"})  # fmt: skip
+    response = api.send(
+        hook_id,
+        "/deep/path",
+        params={"a": "1"},
+        data=b'{"hello":"world"}',
+        headers={"User-Agent": "tester"},
+    )
     assert response.status_code == 202
     job_id = response.json()["jobId"]
     assert re.fullmatch(r"[0-9a-f]{32}", job_id)
@@ -39,8 +44,14 @@ def test_an_event_is_accepted_then_runs_and_can_be_polled(api: Api, hook_id: str
     import json
 
     body = json.loads(result["body"])
-    assert body == {"method": "POST", "path": "/deep/path", "query": {"a": "1"}, "raw": "a=1",
-                    "ua": "tester", "text": '{"hello":"world"}'}  # fmt: skip
+    assert body == {
+        "method": "POST",
+        "path": "/deep/path",
+        "query": {"a": "1"},
+        "raw": "a=1",
+        "ua": "tester",
+        "text": '{"hello":"world"}',
+    }
     assert job["request"]["body"] == '{"hello":"world"}'
 
 

@@ -40,7 +40,7 @@ def assert_next_job_succeeds(api: Api, hook_id: str) -> None:
         "heap-array",
         "string-doubling",
         "deep-recursion",
-    ],  # fmt: skip
+    ],
 )
 def test_hostile_script_fails_then_worker_serves(
     fault_api: Api, fault_worker: Worker, hook_id: str, script: str, reason: str, text: str

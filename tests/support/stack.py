@@ -68,10 +68,19 @@ class RedisServer:
         data.mkdir(parents=True, exist_ok=True)
         log = open(data / "redis.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            ["redis-server", str(ROOT / "config/redis.conf"), "--port", str(self.port),
-             "--dir", str(data), "--bind", "127.0.0.1"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                "redis-server",
+                str(ROOT / "config/redis.conf"),
+                "--port",
+                str(self.port),
+                "--dir",
+                str(data),
+                "--bind",
+                "127.0.0.1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         client = redis.Redis.from_url(self.url)
         wait_until(lambda: _pings(client), what="redis-server")
         return self
@@ -122,11 +131,29 @@ class Worker:
         log = open(self.log_path, "ab")  # noqa: SIM115
         start_offset = self.log_path.stat().st_size
         self.proc = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "workers", "worker", "-Q", self.queues,
-             "-n", f"{self.name}@%h", "--concurrency", str(self.concurrency),
-             "--pool", self.pool, "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(BIN / "celery"),
+                "-A",
+                "workers",
+                "worker",
+                "-Q",
+                self.queues,
+                "-n",
+                f"{self.name}@%h",
+                "--concurrency",
+                str(self.concurrency),
+                "--pool",
+                self.pool,
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         wait_until(
             lambda: b" ready." in self.log_path.read_bytes()[start_offset:] or self._died(),
             timeout_s=60,
@@ -165,8 +192,11 @@ class Web:
         env = {**self.env, "HOOKLET_BIND": f"127.0.0.1:{self.port}"}
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", str(ROOT / "config/gunicorn.conf.py"), "app.wsgi:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         wait_until(lambda: _answers(self.url + "/healthz"), timeout_s=30, what="gunicorn")
         return self
 
