@@ -1,0 +1,68 @@
+"""compose.yaml cannot run here (no Docker engine), so check it carefully."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load() -> dict:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def test_it_describes_redis_web_workers_and_flower() -> None:
+    services = load()["services"]
+    assert {"redis", "web", "worker", "callbacks", "flower"} <= set(services)
+
+
+def test_redis_uses_the_shipped_config_with_a_volume_and_healthcheck() -> None:
+    redis = load()["services"]["redis"]
+    assert "./config/redis.conf:/usr/local/etc/redis/redis.conf:ro" in redis["volumes"]
+    assert "/usr/local/etc/redis/redis.conf" in redis["command"]
+    assert any(v.startswith("redis-data:") for v in redis["volumes"])
+    assert redis["healthcheck"]["test"][-1] == "ping"
+    conf = (ROOT / "config/redis.conf").read_text()
+    assert re.search(r"^appendonly yes$", conf, re.M)
+    assert re.search(r"^maxmemory-policy noeviction$", conf, re.M)
+
+
+def test_hooklet_services_build_the_image_and_wait_for_redis() -> None:
+    services = load()["services"]
+    for name in ("web", "worker", "callbacks", "flower"):
+        service = services[name]
+        assert service["build"] == ".", name
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy", name
+        env = service["environment"]
+        assert env["HOOKLET_REDIS_URL"] == "redis://redis:6379/0", name
+        assert "HOOKLET_ADMIN_TOKEN" in env, name
+    assert (ROOT / "Dockerfile").is_file()
+
+
+def test_commands_point_at_real_entry_points() -> None:
+    services = load()["services"]
+    web = services["web"]["command"]
+    assert web[:3] == ["gunicorn", "-c", "config/gunicorn.conf.py"]
+    module, attr = web[3].split(":")
+    assert (ROOT / (module.replace(".", "/") + ".py")).is_file() and attr == "app"
+    assert services["web"]["ports"] == ["8000:8000"]
+    for name, queue in (("worker", "scripts"), ("callbacks", "callbacks")):
+        command = services[name]["command"]
+        assert command[:4] == ["celery", "-A", "workers", "worker"]
+        assert command[command.index("-Q") + 1] == queue
+    flower = services["flower"]["command"]
+    assert flower[:4] == ["celery", "-A", "workers", "flower"]
+    assert any(arg.startswith("--basic-auth=") for arg in flower)
+    assert services["flower"]["ports"] == ["5555:5555"]
+
+
+def test_procfile_runs_the_same_processes() -> None:
+    procfile = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    assert set(procfile) == {"redis", "web", "worker", "callbacks", "flower"}
+    assert shlex.split(procfile["web"])[-1] == "app.wsgi:app"
