@@ -1,0 +1,106 @@
+"""Test runs: run a script on a sample request through a real worker, without
+storing history. ``POST /api/hooks/<id>/test`` and ``POST /api/scripts/test``."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+from flask import Blueprint, Response, jsonify
+
+from app import services
+from app.admin import json_body
+from app.auth import admin_required
+from app.hook_files import validate_hook
+from app.responses import accepted
+from workers.errors import InvalidRequest
+from workers.jobs import EventRequest, render_job
+
+__all__ = ["bp"]
+
+bp = Blueprint("dry_run", __name__, url_prefix="/api")
+_WAIT_MARGIN_MS = 10_000
+
+
+@bp.before_request
+@admin_required
+def _authenticate() -> None:
+    return None
+
+
+def sample_request(data: Any) -> EventRequest:
+    """Build an event from ``{"method", "path", "query"|"rawQuery", "headers",
+    "body" (string or JSON) | "bodyBase64"}``; everything is optional."""
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise InvalidRequest("request: must be an object")
+    query = data.get("query")
+    raw_query = data.get("rawQuery")
+    if raw_query is None:
+        raw_query = urlencode(query or {})
+    if query is None:
+        query = dict(parse_qsl(raw_query))
+    if "bodyBase64" in data:
+        body = base64.b64decode(data["bodyBase64"])
+    elif isinstance(data.get("body"), str):
+        body = data["body"].encode()
+    elif "body" in data:
+        body = orjson.dumps(data["body"])
+    else:
+        body = b""
+    path = str(data.get("path", "/"))
+    return EventRequest(
+        method=str(data.get("method", "POST")).upper(),
+        path=path if path.startswith("/") else "/" + path,
+        raw_query=raw_query,
+        query={str(k): str(v) for k, v in query.items()},
+        headers={str(k).lower(): str(v) for k, v in (data.get("headers") or {}).items()},
+        client_address=str(data.get("clientAddress", "127.0.0.1")),
+        body=body,
+    )
+
+
+def _run(spec: dict[str, Any], request_data: Any, timeout_ms: int) -> Response:
+    dispatcher = services.dispatcher()
+    job_id = dispatcher.submit_inline(spec, sample_request(request_data), timeout_ms)
+    if not dispatcher.jobs.wait_done(job_id, (timeout_ms + _WAIT_MARGIN_MS) / 1000):
+        return accepted(job_id)
+    job = render_job(dispatcher.jobs.get(job_id) or {}, with_request=False)
+    dispatcher.jobs.delete(job_id)
+    keep = ("status", "reason", "error", "result", "logs", "durationMs", "scriptVersion")
+    return jsonify({k: job[k] for k in keep})
+
+
+@bp.post("/hooks/<hook_id>/test")
+def test_hook(hook_id: str) -> Response:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise InvalidRequest('send an object, e.g. {"request": {...}}')
+    hook = services.dispatcher().hooks.get(hook_id)
+    spec = {
+        "hookId": hook.id,
+        "version": hook.version,
+        "script": hook.script,
+        "limits": hook.limits.to_json(),
+        "response": hook.response,
+        "secrets": hook.secrets,
+    }
+    return _run(spec, body.get("request"), hook.limits.timeout_ms)
+
+
+@bp.post("/scripts/test")
+def test_script() -> Response:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise InvalidRequest("send an object with a script")
+    definition = {k: body[k] for k in ("script", "limits", "response", "secrets") if k in body}
+    hook = validate_hook("script-test", definition, services.settings())
+    spec = {
+        "script": hook.script,
+        "limits": hook.limits.to_json(),
+        "response": hook.response,
+        "secrets": hook.secrets,
+    }
+    return _run(spec, body.get("request"), hook.limits.timeout_ms)
