@@ -178,7 +178,11 @@
     pendingTimers.delete(id);
     nativeClearTimeout(id);
   };
+  // secutils runs on deno_core, and its documented scripts encode bodies with
+  // Deno.core.encode; nothing else of Deno exists here.
+  const Deno = freeze({ core: freeze({ encode: utf8Encode, decode: utf8Decode }) });
   for (const [name, value] of [
+    ["Deno", Deno],
     ["TextEncoder", TextEncoder],
     ["TextDecoder", TextDecoder],
     ["btoa", btoa],

@@ -24,16 +24,21 @@ def _png(width: int = 3, height: int = 2) -> bytes:
 
     raw = b"".join(b"\x00" + bytes([255, 0, 0] * width) for _ in range(height))
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))  # fmt: skip
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_the_script_answers(api: Api, hook_id: str) -> None:
     sync_hook(
-        api, hook_id,
+        api,
+        hook_id,
         "(async () => ({ statusCode: 201, headers: { 'x-answer': '42' }, body: { path: "
         "context.path, q: context.query } }))()",
-    )  # fmt: skip
+    )
     response = api.send(hook_id, "/a/b", params={"x": "1"})
     assert response.status_code == 201
     assert response.headers["x-answer"] == "42"
@@ -45,9 +50,11 @@ def test_the_script_answers(api: Api, hook_id: str) -> None:
 def test_binary_body_round_trips_byte_for_byte(api: Api, hook_id: str) -> None:
     png = _png()
     sync_hook(
-        api, hook_id,
-        "(() => ({ headers: { 'content-type': 'image/png' }, body: new Uint8Array(context.body) }))()",
-    )  # fmt: skip
+        api,
+        hook_id,
+        "(() => ({ headers: { 'content-type': 'image/png' }, "
+        "body: new Uint8Array(context.body) }))()",
+    )
     response = api.send(hook_id, data=png)
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
@@ -63,10 +70,11 @@ def test_every_byte_value_survives(api: Api, hook_id: str) -> None:
 
 def test_hop_by_hop_headers_from_the_script_are_dropped(api: Api, hook_id: str) -> None:
     sync_hook(
-        api, hook_id,
+        api,
+        hook_id,
         "({ headers: { connection: 'upgrade', 'transfer-encoding': 'chunked', "
         "'content-length': '999', 'keep-alive': 'timeout=1', 'x-ok': 'yes' }, body: 'abc' })",
-    )  # fmt: skip
+    )
     response = api.send(hook_id)
     assert response.content == b"abc"
     assert response.headers["content-length"] == "3"
@@ -76,8 +84,12 @@ def test_hop_by_hop_headers_from_the_script_are_dropped(api: Api, hook_id: str) 
 
 
 def test_static_responder_without_script(api: Api, hook_id: str) -> None:
-    sync_hook(api, hook_id, None, response={"statusCode": 418, "body": "teapot",
-                                            "headers": {"content-type": "text/plain"}})  # fmt: skip
+    sync_hook(
+        api,
+        hook_id,
+        None,
+        response={"statusCode": 418, "body": "teapot", "headers": {"content-type": "text/plain"}},
+    )
     response = api.send(hook_id)
     assert (response.status_code, response.text) == (418, "teapot")
 
@@ -104,10 +116,11 @@ def test_a_throwing_script_answers_500_with_the_error(api: Api, hook_id: str) ->
 
 def test_wait_budget_exhausted_answers_202_and_the_job_completes(api: Api, hook_id: str) -> None:
     sync_hook(
-        api, hook_id,
+        api,
+        hook_id,
         "(async () => { await new Promise(r => setTimeout(r, 800)); return { body: 'done' }; })()",
         limits={"waitMs": 100},
-    )  # fmt: skip
+    )
     response = api.send(hook_id)
     assert response.status_code == 202
     job = api.wait_job(response.json()["jobId"])
@@ -116,10 +129,11 @@ def test_wait_budget_exhausted_answers_202_and_the_job_completes(api: Api, hook_
 
 def test_concurrency_limit_answers_429_and_creates_no_job(api: Api, hook_id: str) -> None:
     sync_hook(
-        api, hook_id,
+        api,
+        hook_id,
         "(async () => { await new Promise(r => setTimeout(r, 1500)); return { body: 'ok' }; })()",
         limits={"maxConcurrent": 1},
-    )  # fmt: skip
+    )
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         first = pool.submit(requests.post, f"{api.base}/h/{hook_id}", timeout=20)
         history = f"{api.base}/api/hooks/{hook_id}/jobs"
@@ -144,9 +158,10 @@ def test_methods_filter_sync_hooks(api: Api, hook_id: str) -> None:
 
 def test_repeated_query_keys_and_headers(api: Api, hook_id: str) -> None:
     sync_hook(
-        api, hook_id,
+        api,
+        hook_id,
         "({ body: { q: context.query, raw: context.rawQuery, h: context.headers['x-multi'] } })",
-    )  # fmt: skip
+    )
     host, port = api.base.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
     conn.putrequest("POST", f"/h/{hook_id}?a=1&a=2&b=")
