@@ -75,14 +75,20 @@ def sync_response(dispatcher: Dispatcher, job_id: str, wait_ms: int) -> Response
         reason = raw.get(b"reason", b"error").decode()
         error = raw.get(b"error", b"script failed").decode()
         code = 504 if reason == FailureReason.TIMEOUT.value else 500
-        response = Response(error, status=code, mimetype="text/plain")
-        response.headers["X-Hooklet-Job"] = job_id
-        return response
+        return _annotate(Response(error, status=code, mimetype="text/plain"), job_id, raw)
     result = orjson.loads(raw[b"result"])
     response = Response(raw.get(b"resultBody", b""), status=result["statusCode"])
     response.headers.remove("Content-Type")
     for name, value in result["headers"].items():
         if name.lower() not in HOP_BY_HOP:
             response.headers[name] = value
+    return _annotate(response, job_id, raw)
+
+
+def _annotate(response: Response, job_id: str, raw: dict[bytes, bytes]) -> Response:
+    """Name the job, and say how long the script ran (Server-Timing)."""
     response.headers["X-Hooklet-Job"] = job_id
+    duration = raw.get(b"durationMs")
+    if duration is not None:
+        response.headers["Server-Timing"] = f"script;dur={float(duration):.3f}"
     return response

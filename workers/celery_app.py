@@ -48,8 +48,8 @@ def make_celery(settings: Settings) -> Celery:
         broker_pool_limit=10,
         worker_max_tasks_per_child=settings.max_tasks_per_child,
         worker_max_memory_per_child=settings.max_memory_per_child_mb * 1024,  # KiB
-        worker_send_task_events=True,
-        task_send_sent_event=True,
+        worker_send_task_events=settings.task_events,
+        task_send_sent_event=settings.task_events,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         timezone="UTC",

@@ -7,12 +7,13 @@ from typing import Any
 import orjson
 import redis
 from celery import Celery
-from kombu.exceptions import OperationalError
 
-from workers.celery_app import RUN_SCRIPT, make_celery
+from workers import keys
+from workers.celery_app import RUN_SCRIPT, SCRIPTS_QUEUE, make_celery
 from workers.errors import QueueUnavailable
 from workers.hooks import Hook, HookStore
 from workers.jobs import EventRequest, JobStore, new_job_id
+from workers.messages import run_script_message
 from workers.redis_client import connect
 from workers.settings import Settings
 
@@ -32,8 +33,9 @@ def send_run(app: Celery, settings: Settings, job_id: str, timeout_ms: int) -> N
 
 
 class Dispatcher:
-    """Writes a job and queues its run; raises ``QueueUnavailable`` unless both
-    are in Redis, so the intake never answers 2xx for a lost event."""
+    """Writes a job and its task message in one Redis transaction; raises
+    ``QueueUnavailable`` unless both are stored, so the intake never answers
+    2xx for a lost event."""
 
     def __init__(self, settings: Settings, celery_app: Celery | None = None) -> None:
         self.settings = settings
@@ -85,17 +87,11 @@ class Dispatcher:
         timeout_ms: int,
     ) -> None:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
+        message = run_script_message(job_id, timeout_ms, self.settings)
         try:
             with self.redis.pipeline(transaction=True) as pipe:
                 self.jobs.create(pipe, job_id, hook_id, version, request, history, extra)
+                pipe.lpush(keys.celery_queue(SCRIPTS_QUEUE), message)
                 pipe.execute()
-            send_run(self.celery, self.settings, job_id, timeout_ms)
-        except (redis.RedisError, OperationalError, OSError) as exc:
-            self._forget(job_id)
+        except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
-
-    def _forget(self, job_id: str) -> None:
-        try:
-            self.jobs.delete(job_id)
-        except redis.RedisError:
-            pass  # Redis is down; the job record, if any, expires on its own

@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 
 from workers.contract import build_context, merge_response
-from workers.errors import HookNotFound
 from workers.hooks import Hook, HookStore
 from workers.isolates import IsolatePool
 from workers.jobs import EventRequest, FailureReason, JobStatus, JobStore, Outcome
@@ -28,6 +27,8 @@ from workers.watchdog import Watchdog, rss_mb
 __all__ = ["Executor", "ScriptSpec"]
 
 log = logging.getLogger("hooklet.jobs")
+_SPEC_CACHE_SIZE = 256
+_SPEC_TTL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -54,37 +55,16 @@ class Executor:
             settings.isolate_cache_size, settings.isolate_max_uses, settings.isolate_max_heap_mb
         )
         self.watchdog = Watchdog(settings.child_rss_mb)
-
-    def hard_deadline(self, timeout_ms: int) -> float:
-        """When a job started now must have ended, margins included (epoch s)."""
-        return time.time() + (timeout_ms + self.settings.hard_limit_margin_ms) / 1000
+        self._specs: dict[tuple[str, int], tuple[float, ScriptSpec]] = {}
 
     def run(self, job_id: str, worker: str) -> JobStatus:
-        raw = self.jobs.get(job_id)
+        raw, to_run = self.jobs.start(job_id, worker, self.settings.hard_limit_margin_ms)
         if raw is None:
             log.warning("job %s is gone (expired or deleted); skipping", job_id)
             return JobStatus.FAILED
-        try:
-            spec = self._spec(raw)
-        except (HookNotFound, LookupError) as exc:
-            attempts, status = self.jobs.start_attempt(job_id, worker, time.time() + 60)
-            if not status.is_final:
-                self._finish(
-                    job_id,
-                    raw,
-                    Outcome(
-                        JobStatus.FAILED, 0.0, [], reason=FailureReason.HOOK_GONE, error=str(exc)
-                    ),
-                    attempts,
-                    worker,
-                )
-            return JobStatus.FAILED
-
-        attempts, status = self.jobs.start_attempt(
-            job_id, worker, self.hard_deadline(spec.timeout_ms)
-        )
-        if status.is_final:
-            return status  # a redelivery of a job that already ended
+        if not to_run:
+            return JobStatus(raw[b"status"].decode())  # a redelivery of a job that ended
+        attempts = int(raw[b"attempts"])
         if attempts > self.settings.max_attempts:
             outcome = Outcome(
                 JobStatus.FAILED,
@@ -96,7 +76,14 @@ class Executor:
             )
             self._finish(job_id, raw, outcome, attempts, worker)
             return JobStatus.FAILED
-
+        try:
+            spec = self._spec(raw)
+        except LookupError as exc:
+            outcome = Outcome(
+                JobStatus.FAILED, 0.0, [], reason=FailureReason.HOOK_GONE, error=str(exc)
+            )
+            self._finish(job_id, raw, outcome, attempts, worker)
+            return JobStatus.FAILED
         request = EventRequest.from_record(raw[b"request"], raw.get(b"body", b""))
         outcome = self._execute(job_id, spec, request, attempts, worker, raw)
         self._finish(job_id, raw, outcome, attempts, worker)
@@ -116,13 +103,20 @@ class Executor:
                 heap_mb=limits.get("heapMb", self.settings.default_heap_mb),
                 fresh=True,
             )
-        hook_id = raw[b"hookId"].decode()
-        version = int(raw[b"version"])
+        return self._hook_spec(raw[b"hookId"].decode(), int(raw[b"version"]))
+
+    def _hook_spec(self, hook_id: str, version: int) -> ScriptSpec:
+        """The spec of a hook's version. A version never changes once written,
+        so it is cached; a deleted hook is noticed within ``_SPEC_TTL_S``."""
+        key = (hook_id, version)
+        cached = self._specs.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
         hook: Hook = self.hooks.get(hook_id)
         source = hook.script if version == hook.version else self.hooks.script(hook_id, version)
         if source is None and hook.script is not None:
             raise LookupError(f"version {version} of hook {hook_id!r} no longer exists")
-        return ScriptSpec(
+        spec = ScriptSpec(
             hook_id=hook_id,
             version=version,
             source=source,
@@ -132,6 +126,10 @@ class Executor:
             heap_mb=hook.limits.heap_mb,
             fresh=hook.isolation == "fresh",
         )
+        if len(self._specs) >= _SPEC_CACHE_SIZE:
+            self._specs.clear()
+        self._specs[key] = (time.monotonic() + _SPEC_TTL_S, spec)
+        return spec
 
     def _execute(
         self,

@@ -17,6 +17,7 @@ from workers.sandbox import Isolate, RunResult
 __all__ = ["IsolatePool"]
 
 PoolKey = tuple[str, int, int]  # hook id, script version, heap MB
+_HEAP_CHECK_EVERY = 16
 
 
 class IsolatePool:
@@ -60,9 +61,12 @@ class IsolatePool:
     def _reusable(self, isolate: Isolate, run: RunResult) -> bool:
         if isolate.poisoned or isolate.closed or run.reason is not None:
             return False
-        if isolate.uses >= self.max_uses:
+        if isolate.uses >= self.max_uses or not run.idle:
             return False
-        return isolate.is_idle() and isolate.heap_used_bytes() <= self.max_heap_bytes
+        # Reading heap statistics costs a round trip into V8: sample it.
+        if isolate.uses % _HEAP_CHECK_EVERY == 0:
+            return isolate.heap_used_bytes() <= self.max_heap_bytes
+        return True
 
     def _discard(self, isolate: Isolate) -> None:
         self.discarded += 1

@@ -128,6 +128,7 @@ class JobStore:
         # Atomic "finish unless already final", so a reaper, a watchdog and a
         # late worker never overwrite each other's verdict.
         self._finish = client.register_script(_FINISH_LUA)
+        self._start = client.register_script(_START_LUA)
 
     def create(
         self,
@@ -158,26 +159,20 @@ class JobStore:
             pipe.lpush(keys.history(hook_id), job_id)
             pipe.ltrim(keys.history(hook_id), 0, history_size - 1)
 
-    def start_attempt(self, job_id: str, worker: str, deadline: float) -> tuple[int, JobStatus]:
-        """Count an attempt; mark running unless already final. Returns (attempts, status)."""
-        key = keys.job(job_id)
-        with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(key, "attempts", 1)
-            pipe.hget(key, "status")
-            attempts, status = pipe.execute()
-        if status is None:
-            return attempts, JobStatus.FAILED  # expired or deleted: nothing to run
-        current = JobStatus(status.decode())
-        if current.is_final:
-            return attempts, current
-        with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                key,
-                mapping={"status": JobStatus.RUNNING.value, "startedAt": _now(), "worker": worker},
-            )
-            pipe.zadd(keys.running(), {job_id: deadline})
-            pipe.execute()
-        return attempts, JobStatus.RUNNING
+    def start(
+        self, job_id: str, worker: str, margin_ms: int
+    ) -> tuple[dict[bytes, bytes] | None, bool]:
+        """Begin an attempt in one atomic step: count it and, unless the job
+        already ended, mark it running with a deadline (its ``timeoutMs`` plus
+        ``margin_ms``). Returns the job's fields and whether it is to be run."""
+        reply = self._start(
+            keys=[keys.job(job_id), keys.running()],
+            args=[job_id, worker, time.time(), margin_ms],
+        )
+        if not reply:
+            return None, False  # expired or deleted
+        raw = dict(zip(reply[1::2], reply[2::2], strict=True))
+        return raw, bool(reply[0])
 
     def finish(self, job_id: str, outcome: Outcome) -> bool:
         """Record the outcome once; returns False if the job was already final."""
@@ -237,6 +232,25 @@ class JobStore:
         ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)
         return [i.decode() for i in ids]
 
+
+# KEYS: job hash, running zset. ARGV: job id, worker, now (s), margin (ms).
+# Returns {} for a missing job, else {run?, field, value, ...}.
+_START_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local status = redis.call('HGET', KEYS[1], 'status')
+local run = 0
+if status ~= 'succeeded' and status ~= 'failed' then
+  run = 1
+  local timeout_ms = tonumber(redis.call('HGET', KEYS[1], 'timeoutMs') or '60000')
+  local deadline = tonumber(ARGV[3]) + (timeout_ms + tonumber(ARGV[4])) / 1000
+  redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[3], 'worker', ARGV[2])
+  redis.call('ZADD', KEYS[2], deadline, ARGV[1])
+end
+local reply = redis.call('HGETALL', KEYS[1])
+table.insert(reply, 1, run)
+return reply
+"""
 
 # KEYS: job hash, running zset, done list. ARGV: job id, retention, field/value pairs.
 _FINISH_LUA = """

@@ -48,3 +48,9 @@ def in_flight(hook_id: str) -> str:
 def idempotency(hook_id: str, key: str) -> str:
     """String: the job id first created for an idempotency key."""
     return f"{PREFIX}:idem:{hook_id}:{key}"
+
+
+def celery_queue(queue: str) -> str:
+    """List: a Celery queue as kombu's Redis transport stores it (priority 0,
+    no global key prefix). The intake pushes task messages here directly."""
+    return queue

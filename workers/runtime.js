@@ -315,13 +315,11 @@
       if (outcome === null) return null;
       outcome.logs = logs;
       outcome.logsDropped = logsDropped;
+      outcome.idle = pendingTimers.size === 0;
       return stringify(outcome);
     },
     takeBytes() {
       return outcomeBytes;
-    },
-    idle() {
-      return pendingTimers.size === 0;
     },
   };
   defineProperty(g, "__hooklet", { value: freeze(hooklet), writable: false, configurable: false });

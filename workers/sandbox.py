@@ -53,6 +53,7 @@ class RunResult:
     headers: dict[str, str] | None = None
     body: bytes | None = None
     body_is_json: bool = False
+    idle: bool = False  # nothing the script queued (timers) is still pending
     reason: FailureReason | None = None
     error: str | None = None
 
@@ -125,14 +126,6 @@ class Isolate:
         # Ends an allocating script at its next GC even if cancel cannot.
         self._mr.set_hard_memory_limit(1)
 
-    def is_idle(self, timeout_s: float = 0.05) -> bool:
-        """True when nothing the last script queued is still running or pending."""
-        try:
-            return self.eval("__hooklet.idle()", time.monotonic() + timeout_s) is True
-        except Exception:  # noqa: BLE001 - busy or broken: either way not reusable
-            self.poisoned = True
-            return False
-
     def heap_used_bytes(self) -> int:
         """V8 heap in use. Call only when idle: mini-racer cannot cancel it."""
         return int(self._mr.heap_stats()["used_heap_size"])
@@ -189,7 +182,12 @@ def _await_outcome(isolate: Isolate, deadline: float) -> tuple[dict[str, Any], b
 def _to_result(
     meta: dict[str, Any], body: bytes | None, duration_ms: float, limits: RunLimits
 ) -> RunResult:
-    result = RunResult(duration_ms, logs=meta.get("logs", []), logs_dropped=meta["logsDropped"])
+    result = RunResult(
+        duration_ms,
+        logs=meta.get("logs", []),
+        logs_dropped=meta["logsDropped"],
+        idle=meta["idle"],
+    )
     if not meta["ok"]:
         result.reason = FailureReason.MEMORY if meta.get("memory") else FailureReason.ERROR
         result.error = meta["error"]

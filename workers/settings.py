@@ -60,6 +60,8 @@ class Settings:
     callback_timeout_s: float = 15.0
     callback_schedule_s: tuple[int, ...] = field(default_factory=_default_callback_schedule)
     callback_allowlist: tuple[str, ...] = ()
+    # Celery task events feed Flower's task views; they cost a Redis publish each.
+    task_events: bool = True
     # Flower
     flower_user: str = "admin"
     flower_password: str = ""
