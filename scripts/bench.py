@@ -80,7 +80,10 @@ def sync_scenario(quick: bool) -> dict:
         stack = Stack(Path(tmp))
         try:
             stack.api.put_hook(
-                "bench-sync", mode="sync", script="(async () => ({ body: 'ok' }))();"
+                "bench-sync",
+                mode="sync",
+                script="(async () => ({ body: 'ok' }))();",
+                limits={"maxConcurrent": 100},
             )
 
             def make(_: int) -> tuple[str, str, bytes, dict[str, str]]:

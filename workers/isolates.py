@@ -10,6 +10,7 @@ a warm isolate: its global variables, nothing else (``context`` and
 
 from __future__ import annotations
 
+import ctypes
 from collections import OrderedDict
 
 from workers.sandbox import Isolate, RunResult
@@ -61,7 +62,7 @@ class IsolatePool:
     def _reusable(self, isolate: Isolate, run: RunResult) -> bool:
         if isolate.poisoned or isolate.closed or run.reason is not None:
             return False
-        if isolate.uses >= self.max_uses or not run.idle:
+        if isolate.uses >= self.max_uses or not (run.idle and run.pristine):
             return False
         # Reading heap statistics costs a round trip into V8: sample it.
         if isolate.uses % _HEAP_CHECK_EVERY == 0:
@@ -70,4 +71,15 @@ class IsolatePool:
 
     def _discard(self, isolate: Isolate) -> None:
         self.discarded += 1
+        poisoned = isolate.poisoned
         isolate.close()
+        if poisoned:
+            _return_freed_memory()
+
+
+def _return_freed_memory() -> None:
+    """Give a failed script's freed memory back to the OS (glibc keeps it)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc

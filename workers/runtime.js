@@ -271,6 +271,78 @@
     finishOk(meta, bytes);
   }
 
+  // --- realm integrity ------------------------------------------------------------
+  // A warm isolate is reused for the same hook's next event only if the script
+  // left the builtins alone: replacing JSON.parse or Object.prototype.toString
+  // must not leak into another job. Record every builtin's own properties now
+  // and compare after each run (a few microseconds).
+  const getOwnPropertyNames = Object.getOwnPropertyNames;
+  const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  g.console = hookletConsole;
+  // mini-racer's own timer bookkeeping (__timer_manager) changes on every timer.
+  const BUILTIN_NAMES = getOwnPropertyNames(g).filter((name) => !name.startsWith("__"));
+  const objectIs = Object.is;
+  const getPrototypeOf = Object.getPrototypeOf;
+  const builtinValues = BUILTIN_NAMES.map((name) => g[name]);
+  const watched = [];
+  for (const value of builtinValues) {
+    const isObject = typeof value === "function" || typeof value === "object";
+    if (isObject && value !== null && value !== g) {
+      watched.push(value);
+      if (typeof value === "function" && value.prototype) watched.push(value.prototype);
+    }
+  }
+  // Intrinsics reachable without a global name.
+  const arrayIterator = [][Symbol.iterator]();
+  for (const hidden of [
+    getPrototypeOf(Uint8Array),
+    getPrototypeOf(Uint8Array.prototype),
+    getPrototypeOf(async function () {}),
+    getPrototypeOf(function* () {}),
+    getPrototypeOf(function* () {}).prototype,
+    getPrototypeOf(async function* () {}),
+    getPrototypeOf(arrayIterator),
+    getPrototypeOf(getPrototypeOf(arrayIterator)),
+  ]) {
+    if (!watched.includes(hidden)) watched.push(hidden);
+  }
+  // Flat tables: object index, key, and the value/getter/setter it had.
+  const watchedKeys = [];
+  const expected = [];
+  const counts = watched.map((target, index) => {
+    const names = getOwnPropertyNames(target);
+    for (const key of names) {
+      const d = getOwnPropertyDescriptor(target, key);
+      watchedKeys.push(index, key);
+      expected.push(d.value, d.get, d.set);
+    }
+    return names.length;
+  });
+  const protos = watched.map((target) => getPrototypeOf(target));
+
+  function untouched() {
+    if (g.console !== hookletConsole) return false;
+    for (let i = 0; i < BUILTIN_NAMES.length; i++) {
+      if (!objectIs(g[BUILTIN_NAMES[i]], builtinValues[i])) return false;
+    }
+    for (let i = 0; i < watched.length; i++) {
+      if (getPrototypeOf(watched[i]) !== protos[i]) return false;
+      if (getOwnPropertyNames(watched[i]).length !== counts[i]) return false;
+    }
+    for (let k = 0, e = 0; k < watchedKeys.length; k += 2, e += 3) {
+      const d = getOwnPropertyDescriptor(watched[watchedKeys[k]], watchedKeys[k + 1]);
+      if (
+        d === undefined ||
+        !objectIs(d.value, expected[e]) ||
+        d.get !== expected[e + 1] ||
+        d.set !== expected[e + 2]
+      ) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   const hooklet = {
     begin(context, limits) {
       if (context.body !== undefined) {
@@ -316,6 +388,7 @@
       outcome.logs = logs;
       outcome.logsDropped = logsDropped;
       outcome.idle = pendingTimers.size === 0;
+      outcome.pristine = untouched();
       return stringify(outcome);
     },
     takeBytes() {

@@ -54,6 +54,7 @@ class RunResult:
     body: bytes | None = None
     body_is_json: bool = False
     idle: bool = False  # nothing the script queued (timers) is still pending
+    pristine: bool = False  # the script left every builtin as it found it
     reason: FailureReason | None = None
     error: str | None = None
 
@@ -187,6 +188,7 @@ def _to_result(
         logs=meta.get("logs", []),
         logs_dropped=meta["logsDropped"],
         idle=meta["idle"],
+        pristine=meta["pristine"],
     )
     if not meta["ok"]:
         result.reason = FailureReason.MEMORY if meta.get("memory") else FailureReason.ERROR
