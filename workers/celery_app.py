@@ -18,6 +18,8 @@ DELIVER_CALLBACK = "hooklet.deliver_callback"
 def visibility_timeout_s(settings: Settings) -> int:
     """Above the longest hard time limit, so Redis never hands a running task
     to a second worker; low enough that a dead node's tasks come back soon."""
+    if settings.visibility_timeout_s:
+        return settings.visibility_timeout_s
     return (settings.max_timeout_ms + settings.hard_limit_margin_ms) // 1000 + 30
 
 
@@ -40,6 +42,10 @@ def make_celery(settings: Settings) -> Celery:
         },
         broker_transport_options={
             "visibility_timeout": visibility_timeout_s(settings),
+            # Sweep for tasks of a vanished node every few seconds (kombu's
+            # default is about every 100 s).
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
             "socket_timeout": 5,
             "socket_connect_timeout": 2,
         },

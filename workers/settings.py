@@ -45,6 +45,9 @@ class Settings:
     max_tasks_per_child: int = 10_000
     max_memory_per_child_mb: int = 512
     max_attempts: int = 3
+    # Redis hands an unacknowledged task to another worker after this long;
+    # 0 means "the longest hard time limit plus 30 s".
+    visibility_timeout_s: int = 0
     # What a script may emit.
     max_log_lines: int = 100
     max_log_bytes: int = 16 * 1024
