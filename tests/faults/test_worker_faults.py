@@ -97,9 +97,7 @@ def test_killing_a_whole_node_mid_load_loses_nothing(stack, tmp_path, hook_id: s
     api.put_hook(hook_id, script=script, limits={"timeoutMs": 1000})
     job_ids = [api.send(hook_id).json()["jobId"] for _ in range(30)]
     wait_until(
-        lambda: any(
-            api.job(j)["worker"] or "" for j in job_ids if "node1@" in (api.job(j)["worker"] or "")
-        ),
+        lambda: any("node1@" in (api.job(j)["worker"] or "") for j in job_ids),
         timeout_s=20,
         what="node1 to take work",
     )
