@@ -43,7 +43,9 @@ class Settings:
     # Per-child process limits.
     child_rss_mb: int = 256
     max_tasks_per_child: int = 10_000
-    max_memory_per_child_mb: int = 512
+    # A child whose RSS stays above this after a task is replaced (V8 and
+    # malloc keep freed pages after memory-hungry scripts).
+    max_memory_per_child_mb: int = 192
     max_attempts: int = 3
     # Redis hands an unacknowledged task to another worker after this long;
     # 0 means "the longest hard time limit plus 30 s".
