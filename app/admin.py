@@ -8,6 +8,7 @@ from app import services
 from app.auth import admin_required
 from app.errors import error_response
 from app.hook_files import validate_hook
+from app.responses import accepted
 from workers.errors import InvalidHook, InvalidRequest
 
 __all__ = ["bp"]
@@ -65,7 +66,10 @@ def get_hook(hook_id: str) -> Response:
 def put_hook(hook_id: str) -> Response:
     hook = validate_hook(hook_id, json_body(), services.settings())
     stored, created = services.dispatcher().hooks.put(hook)
-    response = jsonify(stored.to_json())
+    body = stored.to_json()
+    if created:
+        body["callbackSecret"] = stored.callback_secret  # shown once
+    response = jsonify(body)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/hooks/{stored.id}"
     return response
@@ -75,3 +79,22 @@ def put_hook(hook_id: str) -> Response:
 def delete_hook(hook_id: str) -> Response:
     services.dispatcher().hooks.delete(hook_id)
     return Response(status=204)
+
+
+@bp.post("/hooks/<hook_id>/rotate-secret")
+def rotate_secret(hook_id: str) -> Response:
+    """A new callback signing secret, shown once; the old one stops working."""
+    return jsonify({"callbackSecret": services.dispatcher().hooks.rotate_secret(hook_id)})
+
+
+@bp.post("/jobs/<job_id>/replay")
+def replay_job(job_id: str) -> Response:
+    return accepted(services.dispatcher().replay(job_id))
+
+
+@bp.post("/jobs/<job_id>/redeliver")
+def redeliver_job(job_id: str) -> Response:
+    services.dispatcher().redeliver(job_id)
+    response = jsonify({"jobId": job_id, "delivery": "queued", "statusUrl": f"/jobs/{job_id}"})
+    response.status_code = 202
+    return response

@@ -34,8 +34,11 @@ def _hooklet_error(exc: HookletError) -> Response:
     return response
 
 
+_CODES = {413: "payload_too_large"}  # one name whichever layer refuses the body
+
+
 def _http_error(exc: HTTPException) -> Response:
-    code = (exc.name or "error").lower().replace(" ", "_")
+    code = _CODES.get(exc.code or 500) or (exc.name or "error").lower().replace(" ", "_")
     response = error_response(exc.code or 500, code, exc.description or exc.name)
     for name in ("Allow", "Retry-After"):
         value = exc.get_response().headers.get(name)

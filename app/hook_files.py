@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from workers.addresses import InternalAddress, check_public
 from workers.errors import InvalidHook
 from workers.hooks import Hook, HookStore, parse_hook
 from workers.sandbox import check_syntax
@@ -25,6 +26,11 @@ log = logging.getLogger("hooklet.hooks")
 def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
     """Parse a definition and check that its script compiles (422 otherwise)."""
     hook = parse_hook(hook_id, data, settings)
+    if hook.callback_url is not None:
+        try:
+            check_public(hook.callback_url, settings.callback_allowlist)
+        except InternalAddress as exc:
+            raise InvalidHook("callbackUrl", str(exc)) from exc
     if hook.script is not None:
         error = check_syntax(hook.script)
         if error is not None:

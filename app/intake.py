@@ -10,9 +10,11 @@ from flask import Blueprint, Response, request
 
 from app import services
 from app.responses import accepted, sync_response, sync_slot
-from workers.errors import HookDisabled, MethodNotAllowed, PayloadTooLarge
+from workers.client import Dispatcher
+from workers.errors import HookDisabled, HookletError, MethodNotAllowed, PayloadTooLarge
 from workers.hooks import HTTP_METHODS, Hook
-from workers.jobs import EventRequest
+from workers.jobs import EventRequest, new_job_id
+from workers.signatures import verify_request
 
 __all__ = ["bp"]
 
@@ -57,8 +59,36 @@ def intake(hook_id: str, path: str) -> Response:
     hook = dispatcher.hooks.get(hook_id)
     _check_hook(hook)
     event = event_request(path)
+    if hook.verify:
+        verify_request(hook.verify, event.headers, event.body)
+    key = idempotency_key(hook, event)
+    if key is None:
+        return _run(dispatcher, hook, event, new_job_id())
+    job_id = new_job_id()
+    original = dispatcher.claim_idempotency(hook.id, key, job_id)
+    if original is not None:  # a retry of an event we already have
+        if hook.mode == "sync":
+            return sync_response(dispatcher, original, hook.limits.wait_ms)
+        return accepted(original, status=200)
+    try:
+        return _run(dispatcher, hook, event, job_id)
+    except HookletError:
+        dispatcher.release_idempotency(hook.id, key)
+        raise
+
+
+def idempotency_key(hook: Hook, event: EventRequest) -> str | None:
+    """The hook's own header (e.g. X-GitHub-Delivery), else Idempotency-Key,
+    else webhook-id (Standard Webhooks)."""
+    for name in (hook.idempotency_header, "idempotency-key", "webhook-id"):
+        if name and event.headers.get(name):
+            return event.headers[name][:200]
+    return None
+
+
+def _run(dispatcher: Dispatcher, hook: Hook, event: EventRequest, job_id: str) -> Response:
     if hook.mode == "sync":
         with sync_slot(dispatcher, hook):
-            job_id = dispatcher.submit(hook, event)
+            dispatcher.submit(hook, event, job_id=job_id)
             return sync_response(dispatcher, job_id, hook.limits.wait_ms)
-    return accepted(dispatcher.submit(hook, event))
+    return accepted(dispatcher.submit(hook, event, job_id=job_id))

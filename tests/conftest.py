@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.receiver import Receiver
 from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env
 
 
@@ -37,6 +38,15 @@ def worker(env: dict[str, str], workdir: Path) -> Iterator[Worker]:
 
 
 @pytest.fixture(scope="session")
+def callbacks_worker(env: dict[str, str], workdir: Path) -> Iterator[Worker]:
+    w = Worker(
+        env, workdir, name="callbacks", queues="callbacks", pool="threads", concurrency=4
+    ).start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="session")
 def web(env: dict[str, str], workdir: Path) -> Iterator[Web]:
     server = Web(env, workdir).start()
     yield server
@@ -46,6 +56,13 @@ def web(env: dict[str, str], workdir: Path) -> Iterator[Web]:
 @pytest.fixture(scope="session")
 def api(web: Web, worker: Worker) -> Api:
     return Api(web.url)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
 
 
 @pytest.fixture

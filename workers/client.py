@@ -9,11 +9,11 @@ import redis
 from celery import Celery
 
 from workers import keys
-from workers.celery_app import RUN_SCRIPT, SCRIPTS_QUEUE, make_celery
-from workers.errors import QueueUnavailable
+from workers.celery_app import CALLBACKS_QUEUE, RUN_SCRIPT, SCRIPTS_QUEUE, make_celery
+from workers.errors import InvalidRequest, JobNotFound, QueueUnavailable
 from workers.hooks import Hook, HookStore
 from workers.jobs import EventRequest, JobStore, new_job_id
-from workers.messages import run_script_message
+from workers.messages import deliver_callback_message, run_script_message
 from workers.redis_client import connect
 from workers.settings import Settings
 
@@ -53,13 +53,59 @@ class Dispatcher:
         *,
         extra: dict[str, Any] | None = None,
         track: bool = True,
+        job_id: str | None = None,
     ) -> str:
-        job_id = new_job_id()
+        job_id = job_id or new_job_id()
         history = hook.requests_to_track if track else 0
         self._enqueue(
             job_id, hook.id, hook.version, request, history, extra, hook.limits.timeout_ms
         )
         return job_id
+
+    def claim_idempotency(self, hook_id: str, key: str, job_id: str) -> str | None:
+        """Bind ``key`` to ``job_id`` unless it is bound already; returns the
+        job id bound earlier, or None if this call claimed it."""
+        ttl = self.settings.retention_s
+        try:
+            if self.redis.set(keys.idempotency(hook_id, key), job_id, nx=True, ex=ttl):
+                return None
+            existing = self.redis.get(keys.idempotency(hook_id, key))
+        except (redis.RedisError, OSError) as exc:
+            raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
+        return existing.decode() if existing else None
+
+    def release_idempotency(self, hook_id: str, key: str) -> None:
+        try:
+            self.redis.delete(keys.idempotency(hook_id, key))
+        except (redis.RedisError, OSError):
+            pass  # it expires on its own
+
+    def replay(self, job_id: str) -> str:
+        """Run a stored event again, as a new job linked to the original."""
+        raw = self.jobs.get(job_id)
+        if raw is None or not raw.get(b"hookId"):
+            raise JobNotFound(f"no replayable job {job_id!r}")
+        hook = self.hooks.get(raw[b"hookId"].decode())
+        request = EventRequest.from_record(raw[b"request"], raw.get(b"body", b""))
+        return self.submit(hook, request, extra={"replayOf": job_id})
+
+    def redeliver(self, job_id: str) -> None:
+        """Queue the job's callback once more, now."""
+        raw = self.jobs.get(job_id)
+        if raw is None:
+            raise JobNotFound(f"no job {job_id!r}")
+        status = raw[b"status"].decode()
+        hook = self.hooks.get(raw[b"hookId"].decode()) if raw.get(b"hookId") else None
+        if status not in ("succeeded", "failed") or hook is None or not hook.callback_url:
+            raise InvalidRequest(
+                "only a finished job of a hook with a callbackUrl can be redelivered"
+            )
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.job(job_id), "deliveryStatus", "pending")
+            pipe.lpush(
+                keys.celery_queue(CALLBACKS_QUEUE), deliver_callback_message(job_id, self.settings)
+            )
+            pipe.execute()
 
     def submit_inline(self, spec: dict[str, Any], request: EventRequest, timeout_ms: int) -> str:
         """A test run: the script travels with the job, no history is touched."""

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from workers.contract import build_context, merge_response
+from workers.delivery import callback_push
 from workers.hooks import Hook, HookStore
 from workers.isolates import IsolatePool
 from workers.jobs import EventRequest, FailureReason, JobStatus, JobStore, Outcome
@@ -43,6 +44,8 @@ class ScriptSpec:
     timeout_ms: int
     heap_mb: int
     fresh: bool
+    mode: str = "async"
+    callback_url: str | None = None
 
 
 class Executor:
@@ -65,6 +68,14 @@ class Executor:
         if not to_run:
             return JobStatus(raw[b"status"].decode())  # a redelivery of a job that ended
         attempts = int(raw[b"attempts"])
+        try:
+            spec = self._spec(raw)
+        except LookupError as exc:
+            outcome = Outcome(
+                JobStatus.FAILED, 0.0, [], reason=FailureReason.HOOK_GONE, error=str(exc)
+            )
+            self._finish(job_id, raw, outcome, attempts, worker, None)
+            return JobStatus.FAILED
         if attempts > self.settings.max_attempts:
             outcome = Outcome(
                 JobStatus.FAILED,
@@ -74,19 +85,11 @@ class Executor:
                 error=f"the worker process died {attempts - 1} times running this job; "
                 "not retrying",
             )
-            self._finish(job_id, raw, outcome, attempts, worker)
-            return JobStatus.FAILED
-        try:
-            spec = self._spec(raw)
-        except LookupError as exc:
-            outcome = Outcome(
-                JobStatus.FAILED, 0.0, [], reason=FailureReason.HOOK_GONE, error=str(exc)
-            )
-            self._finish(job_id, raw, outcome, attempts, worker)
+            self._finish(job_id, raw, outcome, attempts, worker, spec)
             return JobStatus.FAILED
         request = EventRequest.from_record(raw[b"request"], raw.get(b"body", b""))
         outcome = self._execute(job_id, spec, request, attempts, worker, raw)
-        self._finish(job_id, raw, outcome, attempts, worker)
+        self._finish(job_id, raw, outcome, attempts, worker, spec)
         return outcome.status
 
     def _spec(self, raw: dict[bytes, bytes]) -> ScriptSpec:
@@ -125,6 +128,8 @@ class Executor:
             timeout_ms=hook.limits.timeout_ms,
             heap_mb=hook.limits.heap_mb,
             fresh=hook.isolation == "fresh",
+            mode=hook.mode,
+            callback_url=hook.callback_url,
         )
         if len(self._specs) >= _SPEC_CACHE_SIZE:
             self._specs.clear()
@@ -155,7 +160,7 @@ class Executor:
 
         def on_stuck(reason: FailureReason, message: str) -> None:
             outcome = Outcome(JobStatus.FAILED, spec.timeout_ms, [], reason=reason, error=message)
-            self._finish(job_id, raw, outcome, attempts, worker)
+            self._finish(job_id, raw, outcome, attempts, worker, spec)
 
         deadline = time.monotonic() + spec.timeout_ms / 1000
         run: RunResult | None = None
@@ -186,9 +191,18 @@ class Executor:
         )
 
     def _finish(
-        self, job_id: str, raw: dict[bytes, bytes], outcome: Outcome, attempts: int, worker: str
+        self,
+        job_id: str,
+        raw: dict[bytes, bytes],
+        outcome: Outcome,
+        attempts: int,
+        worker: str,
+        spec: ScriptSpec | None,
     ) -> None:
-        recorded = self.jobs.finish(job_id, outcome)
+        push = None
+        if spec is not None:
+            push = callback_push(spec.mode, spec.callback_url, job_id, self.settings)
+        recorded = self.jobs.finish(job_id, outcome, push)
         log.info(
             "job finished",
             extra={

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets as _secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -13,8 +15,9 @@ import redis
 from workers import keys
 from workers.errors import HookNotFound, InvalidHook
 from workers.settings import Settings
+from workers.signatures import validate_verify
 
-__all__ = ["Hook", "Limits", "HookStore", "parse_hook", "HTTP_METHODS"]
+__all__ = ["Hook", "Limits", "HookStore", "parse_hook", "new_callback_secret", "HTTP_METHODS"]
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MODES = ("sync", "async")
@@ -73,6 +76,7 @@ class Hook:
     idempotency_header: str | None = None
     verify: dict[str, Any] | None = None
     secrets: dict[str, str] = field(default_factory=dict)
+    callback_secret: str = ""  # whsec_...: signs callbacks; shown once
     version: int = 0
     created_at: float = 0.0
     updated_at: float = 0.0
@@ -194,6 +198,8 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
     _expect(idem is None or isinstance(idem, str), "idempotencyHeader", "must be a header name")
     verify = data.get("verify")
     _expect(verify is None or isinstance(verify, dict), "verify", "must be an object")
+    if verify is not None:
+        verify = validate_verify(verify)
 
     return Hook(
         id=hook_id,
@@ -258,6 +264,9 @@ class HookStore:
                     pipe.watch(key)
                     raw = pipe.hget(key, "def")
                     old = None if raw is None else _hook_from_record(orjson.loads(raw))
+                    hook = replace(
+                        hook, callback_secret=old.callback_secret if old else new_callback_secret()
+                    )
                     if old is not None and _same(old, hook):
                         pipe.unwatch()
                         return old, False
@@ -272,6 +281,28 @@ class HookStore:
                 except redis.WatchError:
                     continue
 
+    def rotate_secret(self, hook_id: str) -> str:
+        """Replace the callback signing secret; returns the new one (shown once)."""
+        key = keys.hook(hook_id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.hget(key, "def")
+                    if raw is None:
+                        raise HookNotFound(f"no hook named {hook_id!r}")
+                    hook = replace(
+                        _hook_from_record(orjson.loads(raw)),
+                        callback_secret=new_callback_secret(),
+                        updated_at=time.time(),
+                    )
+                    pipe.multi()
+                    pipe.hset(key, "def", orjson.dumps(_record(hook)))
+                    pipe.execute()
+                    return hook.callback_secret
+                except redis.WatchError:
+                    continue
+
     def delete(self, hook_id: str) -> None:
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.hook(hook_id))
@@ -279,6 +310,11 @@ class HookStore:
             removed = pipe.execute()[0]
         if not removed:
             raise HookNotFound(f"no hook named {hook_id!r}")
+
+
+def new_callback_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(_secrets.token_bytes(24)).decode()
 
 
 def _with_meta(hook: Hook, old: Hook | None, now: float) -> Hook:

@@ -174,8 +174,14 @@ class JobStore:
         raw = dict(zip(reply[1::2], reply[2::2], strict=True))
         return raw, bool(reply[0])
 
-    def finish(self, job_id: str, outcome: Outcome) -> bool:
-        """Record the outcome once; returns False if the job was already final."""
+    def finish(
+        self, job_id: str, outcome: Outcome, then_push: tuple[str, bytes] | None = None
+    ) -> bool:
+        """Record the outcome once; returns False if the job was already final.
+
+        ``then_push`` is a (list key, message) pushed in the same atomic step
+        when the outcome is recorded: the callback of an async hook is queued
+        exactly when its job ends, or not at all."""
         key = keys.job(job_id)
         fields: dict[str, Any] = {
             "status": outcome.status.value,
@@ -195,15 +201,36 @@ class JobStore:
         if outcome.heap_used_bytes is not None:
             fields["heapUsedBytes"] = outcome.heap_used_bytes
         pairs = [item for pair in fields.items() for item in pair]
+        push_key, message = then_push or ("", b"")
+        if then_push:
+            fields["deliveryStatus"] = "pending"
         done = self._finish(
-            keys=[key, keys.running(), keys.job_done(job_id)],
-            args=[job_id, self._retention_s, *pairs],
+            keys=[key, keys.running(), keys.job_done(job_id), push_key],
+            args=[job_id, self._retention_s, message, *pairs],
         )
         return bool(done)
 
     def get(self, job_id: str) -> dict[bytes, bytes] | None:
         raw = self._redis.hgetall(keys.job(job_id))
         return raw or None
+
+    def record_delivery(
+        self, job_id: str, attempt: dict[str, Any], status: str, next_at: float | None
+    ) -> None:
+        """Append a callback attempt; ``status`` is pending, succeeded or failed."""
+        key = keys.job(job_id)
+        raw = self._redis.hget(key, "deliveries")
+        attempts = orjson.loads(raw) if raw else []
+        attempts.append(attempt)
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"deliveries": orjson.dumps(attempts), "deliveryStatus": status})
+            if next_at is None:
+                pipe.hdel(key, "deliveryNextAt")
+                pipe.zrem(keys.callbacks_due(), job_id)
+            else:
+                pipe.hset(key, "deliveryNextAt", next_at)
+                pipe.zadd(keys.callbacks_due(), {job_id: next_at})
+            pipe.execute()
 
     def delete(self, job_id: str) -> None:
         self._redis.delete(keys.job(job_id))
@@ -252,16 +279,18 @@ table.insert(reply, 1, run)
 return reply
 """
 
-# KEYS: job hash, running zset, done list. ARGV: job id, retention, field/value pairs.
+# KEYS: job hash, running zset, done list, list to push to ('' for none).
+# ARGV: job id, retention, message to push, field/value pairs.
 _FINISH_LUA = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == false or status == 'succeeded' or status == 'failed' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 0
 end
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
+if KEYS[4] ~= '' then redis.call('LPUSH', KEYS[4], ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('RPUSH', KEYS[3], '1')
@@ -308,6 +337,12 @@ def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[st
         result = orjson.loads(raw[b"result"])
         body, encoding = encode_body(raw.get(b"resultBody", b""))
         view["result"] = {**result, "body": body, "bodyEncoding": encoding}
+    if b"deliveryStatus" in raw:
+        view["delivery"] = {
+            "status": _text(raw, "deliveryStatus"),
+            "attempts": orjson.loads(raw[b"deliveries"]) if b"deliveries" in raw else [],
+            "nextAttemptAt": _iso(_number(raw, "deliveryNextAt")),
+        }
     for name in ("replayOf",):
         if name.encode() in raw:
             view[name] = _text(raw, name)

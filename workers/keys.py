@@ -54,3 +54,8 @@ def celery_queue(queue: str) -> str:
     """List: a Celery queue as kombu's Redis transport stores it (priority 0,
     no global key prefix). The intake pushes task messages here directly."""
     return queue
+
+
+def callbacks_due() -> str:
+    """Sorted set: job ids whose callback is due again, scored by due time."""
+    return f"{PREFIX}:callbacks:due"

@@ -15,10 +15,10 @@ import uuid
 
 import orjson
 
-from workers.celery_app import RUN_SCRIPT, SCRIPTS_QUEUE
+from workers.celery_app import CALLBACKS_QUEUE, DELIVER_CALLBACK, RUN_SCRIPT, SCRIPTS_QUEUE
 from workers.settings import Settings
 
-__all__ = ["run_script_message"]
+__all__ = ["run_script_message", "deliver_callback_message", "task_message"]
 
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
@@ -28,7 +28,20 @@ def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> byte
     margin above the script's own timeout."""
     soft_s = (timeout_ms + settings.soft_limit_margin_ms) / 1000
     hard_s = (timeout_ms + settings.hard_limit_margin_ms) / 1000
-    body = orjson.dumps([[job_id], {}, _EMBED])
+    return task_message(RUN_SCRIPT, SCRIPTS_QUEUE, [job_id], soft_s, hard_s)
+
+
+def deliver_callback_message(job_id: str, settings: Settings) -> bytes:
+    """The ``hooklet.deliver_callback(job_id)`` message for the callbacks queue."""
+    hard_s = settings.callback_timeout_s + 30
+    return task_message(DELIVER_CALLBACK, CALLBACKS_QUEUE, [job_id], hard_s - 10, hard_s)
+
+
+def task_message(
+    task: str, queue: str, args: list[str], soft_s: float | None, hard_s: float | None
+) -> bytes:
+    task_id = str(uuid.uuid4()) if task != RUN_SCRIPT else args[0]
+    body = orjson.dumps([args, {}, _EMBED])
     return orjson.dumps(
         {
             "body": base64.b64encode(body).decode("ascii"),
@@ -36,8 +49,8 @@ def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> byte
             "content-type": "application/json",
             "headers": {
                 "lang": "py",
-                "task": RUN_SCRIPT,
-                "id": job_id,
+                "task": task,
+                "id": task_id,
                 "shadow": None,
                 "eta": None,
                 "expires": None,
@@ -45,9 +58,9 @@ def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> byte
                 "group_index": None,
                 "retries": 0,
                 "timelimit": [hard_s, soft_s],
-                "root_id": job_id,
+                "root_id": task_id,
                 "parent_id": None,
-                "argsrepr": repr([job_id]),
+                "argsrepr": repr(args),
                 "kwargsrepr": "{}",
                 "origin": f"gen{os.getpid()}@{socket.gethostname()}",
                 "ignore_result": True,
@@ -56,10 +69,10 @@ def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> byte
                 "stamps": {},
             },
             "properties": {
-                "correlation_id": job_id,
+                "correlation_id": task_id,
                 "reply_to": "",
                 "delivery_mode": 2,
-                "delivery_info": {"exchange": "", "routing_key": SCRIPTS_QUEUE},
+                "delivery_info": {"exchange": "", "routing_key": queue},
                 "priority": 0,
                 "body_encoding": "base64",
                 "delivery_tag": str(uuid.uuid4()),

@@ -17,6 +17,8 @@ from celery import Celery
 
 from workers import keys
 from workers.client import send_run
+from workers.delivery import callback_push, promote_due
+from workers.hooks import HookStore
 from workers.jobs import FailureReason, JobStatus, JobStore, Outcome
 from workers.redis_client import connect
 from workers.settings import Settings
@@ -46,8 +48,17 @@ class Reaper:
             except Exception:  # noqa: BLE001 - Redis may be down; try again later
                 log.warning("reaper sweep failed", exc_info=True)
 
+    def _callback(self, raw: dict[bytes, bytes], job_id: str) -> tuple[str, bytes] | None:
+        try:
+            hook = HookStore(self.redis).get(raw[b"hookId"].decode())
+        except LookupError:
+            return None
+        return callback_push(hook.mode, hook.callback_url, job_id, self.settings)
+
     def sweep(self) -> int:
-        """Reap what is overdue now; returns how many jobs were reaped."""
+        """Reap what is overdue now, and queue callbacks that are due again;
+        returns how many jobs were reaped."""
+        promote_due(self.redis, self.settings, time.time())
         reaped = 0
         for job_id in self.jobs.overdue(time.time() - self.settings.reaper_grace_s):
             if not self.redis.zrem(keys.running(), job_id):
@@ -66,6 +77,7 @@ class Reaper:
                         reason=FailureReason.CRASHED,
                         error=f"the worker running this job vanished ({attempts} attempts)",
                     ),
+                    self._callback(raw, job_id),
                 )
             else:
                 self.redis.hset(keys.job(job_id), "status", JobStatus.QUEUED.value)

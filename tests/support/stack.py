@@ -106,6 +106,10 @@ def hooklet_env(redis_url: str, **overrides: str | int | float) -> dict[str, str
         "HOOKLET_ADMIN_TOKEN": ADMIN_TOKEN,
         "HOOKLET_REAPER_INTERVAL_S": "1",
         "HOOKLET_REAPER_GRACE_S": "2",
+        # Callbacks: the local receiver is allowed, and retries come quickly.
+        "HOOKLET_CALLBACK_ALLOWLIST": "127.0.0.1",
+        "HOOKLET_CALLBACK_SCHEDULE_S": "1,1,1",
+        "HOOKLET_CALLBACK_TIMEOUT_S": "2",
         "PYTHONUNBUFFERED": "1",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }

@@ -1,0 +1,160 @@
+"""Callback delivery: POST a finished async job to its hook's ``callbackUrl``,
+signed per Standard Webhooks, with retries on a schedule.
+
+The first attempt is queued atomically with the job's end (``JobStore.finish``).
+A failed attempt puts the job in a due-set; the reaper thread moves due jobs
+back to the ``callbacks`` queue, so long delays never sit in Celery's ETA
+machinery (which redelivers anything held past the visibility timeout).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import requests
+from standardwebhooks import Webhook
+
+from workers import keys
+from workers.addresses import InternalAddress, check_public
+from workers.celery_app import CALLBACKS_QUEUE
+from workers.errors import HookNotFound
+from workers.hooks import Hook, HookStore
+from workers.jobs import JobStore, render_job
+from workers.messages import deliver_callback_message
+from workers.redis_client import connect
+from workers.settings import Settings
+
+__all__ = ["Deliverer", "callback_push", "promote_due"]
+
+log = logging.getLogger("hooklet.delivery")
+_MAX_RETRY_AFTER_S = 24 * 3600
+_PAYLOAD_FIELDS = (
+    "jobId",
+    "hookId",
+    "status",
+    "reason",
+    "error",
+    "result",
+    "durationMs",
+    "attempts",
+    "scriptVersion",
+    "createdAt",
+    "startedAt",
+    "finishedAt",
+)
+
+
+def callback_push(
+    mode: str, callback_url: str | None, job_id: str, settings: Settings
+) -> tuple[str, bytes] | None:
+    """What ``JobStore.finish`` should push when this job ends: a delivery
+    task, for async hooks with a callback URL."""
+    if mode != "async" or not callback_url:
+        return None
+    return keys.celery_queue(CALLBACKS_QUEUE), deliver_callback_message(job_id, settings)
+
+
+def promote_due(client: Any, settings: Settings, now: float, limit: int = 100) -> int:
+    """Queue the deliveries whose retry time has come (claimed atomically)."""
+    promoted = 0
+    for raw_id in client.zrangebyscore(keys.callbacks_due(), "-inf", now, start=0, num=limit):
+        if client.zrem(keys.callbacks_due(), raw_id):
+            message = deliver_callback_message(raw_id.decode(), settings)
+            client.lpush(keys.celery_queue(CALLBACKS_QUEUE), message)
+            promoted += 1
+    return promoted
+
+
+def _retry_after_s(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return min(float(value), _MAX_RETRY_AFTER_S)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(0.0, when.timestamp() - time.time()), _MAX_RETRY_AFTER_S)
+
+
+class Deliverer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        client = connect(settings.redis_url)
+        self.jobs = JobStore(client, settings.retention_s)
+        self.hooks = HookStore(client)
+
+    def payload(self, raw: dict[bytes, bytes]) -> bytes:
+        view = render_job(raw, with_request=False)
+        return orjson.dumps({"type": "job.finished", **{k: view[k] for k in _PAYLOAD_FIELDS}})
+
+    def deliver(self, job_id: str) -> str:
+        """One attempt; returns the delivery status after it."""
+        raw = self.jobs.get(job_id)
+        if raw is None:
+            return "failed"  # expired
+        attempts_made = len(orjson.loads(raw[b"deliveries"])) if b"deliveries" in raw else 0
+        started = time.monotonic()
+        attempt: dict[str, Any] = {"at": datetime.now(UTC).isoformat(timespec="milliseconds")}
+        response = None
+        try:
+            hook = self.hooks.get(raw[b"hookId"].decode())
+            if not hook.callback_url:
+                raise InternalAddress("the hook no longer has a callbackUrl")
+            check_public(hook.callback_url, self.settings.callback_allowlist)
+            response = self._post(hook, job_id, self.payload(raw))
+            attempt["statusCode"] = response.status_code
+            if not 200 <= response.status_code < 300:
+                attempt["error"] = f"HTTP {response.status_code}"
+        except (HookNotFound, InternalAddress, requests.RequestException) as exc:
+            attempt["error"] = str(exc) or type(exc).__name__
+        attempt["durationMs"] = round((time.monotonic() - started) * 1000, 1)
+
+        status, next_at = self._next(response, attempts_made + 1)
+        attempt["outcome"] = status
+        self.jobs.record_delivery(job_id, attempt, status, next_at)
+        log.info(
+            "callback attempt",
+            extra={"event": "callback_attempt", "job_id": job_id, "status": status, **attempt},
+        )
+        return status
+
+    def _post(self, hook: Hook, job_id: str, payload: bytes) -> requests.Response:
+        msg_id = f"msg_{job_id}"  # stable across retries, as the spec asks
+        now = datetime.now(UTC)
+        signature = Webhook(hook.callback_secret).sign(msg_id, now, payload.decode())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "hooklet-callbacks",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+        }
+        return requests.post(
+            hook.callback_url,
+            data=payload,
+            headers=headers,
+            timeout=self.settings.callback_timeout_s,
+            allow_redirects=False,
+        )
+
+    def _next(self, response: requests.Response | None, attempts: int) -> tuple[str, float | None]:
+        if response is not None and 200 <= response.status_code < 300:
+            return "succeeded", None
+        if response is not None and response.status_code == 410:
+            return "failed", None  # Gone: the receiver asks us to stop
+        schedule = self.settings.callback_schedule_s
+        if attempts > len(schedule):
+            return "failed", None
+        delay = schedule[attempts - 1] * random.uniform(0.9, 1.1)
+        retry_after = _retry_after_s(response) if response is not None else None
+        if retry_after is not None:
+            delay = retry_after
+        return "pending", time.time() + delay
