@@ -11,7 +11,13 @@ from flask import Blueprint, Response, request
 from app import services
 from app.responses import accepted, sync_response, sync_slot
 from workers.client import Dispatcher
-from workers.errors import HookDisabled, HookletError, MethodNotAllowed, PayloadTooLarge
+from workers.errors import (
+    HookDisabled,
+    HookletError,
+    HookNotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+)
 from workers.hooks import HTTP_METHODS, Hook
 from workers.jobs import EventRequest, new_job_id
 from workers.signatures import verify_request
@@ -56,6 +62,16 @@ def _check_hook(hook: Hook) -> None:
 @bp.route("/h/<hook_id>/<path:path>", methods=list(HTTP_METHODS))
 def intake(hook_id: str, path: str) -> Response:
     dispatcher = services.dispatcher()
+    try:
+        return _intake(dispatcher, hook_id, path)
+    except HookletError as exc:
+        # Unknown ids are not labels: anyone can invent them.
+        label = hook_id if not isinstance(exc, HookNotFound) else "_unknown"
+        dispatcher.count_refusal(label, exc.code)
+        raise
+
+
+def _intake(dispatcher: Dispatcher, hook_id: str, path: str) -> Response:
     hook = dispatcher.hooks.get(hook_id)
     _check_hook(hook)
     event = event_request(path)
@@ -69,6 +85,7 @@ def intake(hook_id: str, path: str) -> Response:
     if original is not None:  # a retry of an event we already have
         if hook.mode == "sync":
             return sync_response(dispatcher, original, hook.limits.wait_ms)
+        dispatcher.count_refusal(hook.id, "duplicate")
         return accepted(original, status=200)
     try:
         return _run(dispatcher, hook, event, job_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
+from workers.logs import configure_logging
 from workers.settings import Settings
 
 __all__ = ["make_celery", "SCRIPTS_QUEUE", "CALLBACKS_QUEUE", "RUN_SCRIPT", "DELIVER_CALLBACK"]
@@ -61,6 +62,7 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
     )
     app.hooklet_settings = settings  # type: ignore[attr-defined]
+    configure_logging()
     from workers import tasks
 
     tasks.register(app, settings)

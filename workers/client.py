@@ -8,7 +8,7 @@ import orjson
 import redis
 from celery import Celery
 
-from workers import keys
+from workers import keys, metrics
 from workers.celery_app import CALLBACKS_QUEUE, RUN_SCRIPT, SCRIPTS_QUEUE, make_celery
 from workers.errors import InvalidRequest, JobNotFound, QueueUnavailable
 from workers.hooks import Hook, HookStore
@@ -74,6 +74,15 @@ class Dispatcher:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
         return existing.decode() if existing else None
 
+    def count_refusal(self, hook_id: str, outcome: str) -> None:
+        """Count a request the intake turned away (best effort: Redis may be down)."""
+        try:
+            metrics.record(
+                self.redis, [(metrics.field("events_received", hook=hook_id, outcome=outcome), 1)]
+            )
+        except (redis.RedisError, OSError):
+            pass
+
     def release_idempotency(self, hook_id: str, key: str) -> None:
         try:
             self.redis.delete(keys.idempotency(hook_id, key))
@@ -138,6 +147,11 @@ class Dispatcher:
             with self.redis.pipeline(transaction=True) as pipe:
                 self.jobs.create(pipe, job_id, hook_id, version, request, history, extra)
                 pipe.lpush(keys.celery_queue(SCRIPTS_QUEUE), message)
+                if history:  # a hook's event, not a test run
+                    metrics.record(
+                        pipe,
+                        [(metrics.field("events_received", hook=hook_id, outcome="accepted"), 1)],
+                    )
                 pipe.execute()
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc

@@ -20,7 +20,7 @@ import orjson
 import requests
 from standardwebhooks import Webhook
 
-from workers import keys
+from workers import keys, metrics
 from workers.addresses import InternalAddress, check_public
 from workers.celery_app import CALLBACKS_QUEUE
 from workers.errors import HookNotFound
@@ -88,6 +88,7 @@ class Deliverer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         client = connect(settings.redis_url)
+        self.redis = client
         self.jobs = JobStore(client, settings.retention_s)
         self.hooks = HookStore(client)
 
@@ -120,6 +121,12 @@ class Deliverer:
         status, next_at = self._next(response, attempts_made + 1)
         attempt["outcome"] = status
         self.jobs.record_delivery(job_id, attempt, status, next_at)
+        hook_label = raw[b"hookId"].decode()
+        outcome = {"pending": "retry"}.get(status, status)
+        metrics.record(
+            self.redis,
+            [(metrics.field("callback_deliveries", hook=hook_label, outcome=outcome), 1)],
+        )
         log.info(
             "callback attempt",
             extra={"event": "callback_attempt", "job_id": job_id, "status": status, **attempt},

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psutil
 
+from workers import metrics
 from workers.contract import build_context, merge_response
 from workers.delivery import callback_push
 from workers.hooks import Hook, HookStore
@@ -23,12 +25,13 @@ from workers.jobs import EventRequest, FailureReason, JobStatus, JobStore, Outco
 from workers.redis_client import connect
 from workers.sandbox import RunLimits, RunResult, run_script
 from workers.settings import Settings
-from workers.watchdog import Watchdog, rss_mb
+from workers.watchdog import Watchdog
 
 __all__ = ["Executor", "ScriptSpec"]
 
 log = logging.getLogger("hooklet.jobs")
 _SPEC_CACHE_SIZE = 256
+_TERMINATIONS = (FailureReason.TIMEOUT, FailureReason.MEMORY, FailureReason.CRASHED)
 _SPEC_TTL_S = 2.0
 
 
@@ -52,6 +55,7 @@ class Executor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         client = connect(settings.redis_url)
+        self.redis = client
         self.jobs = JobStore(client, settings.retention_s)
         self.hooks = HookStore(client)
         self.pool = IsolatePool(
@@ -167,6 +171,8 @@ class Executor:
         try:
             with self.watchdog.watching(isolate, deadline, on_stuck):
                 run = run_script(isolate, spec.source, context, limits)
+            if run.ok and run.idle:  # safe: nothing can be running in the isolate now
+                run.heap_used_bytes = isolate.heap_used_bytes()
         finally:
             if run is None:
                 isolate.close()  # interrupted by a Celery soft limit or a bug
@@ -187,7 +193,11 @@ class Executor:
                 JobStatus.FAILED, run.duration_ms, logs, reason=run.reason, error=run.error
             )
         return Outcome(
-            JobStatus.SUCCEEDED, run.duration_ms, logs, result=merge_response(run, spec.response)
+            JobStatus.SUCCEEDED,
+            run.duration_ms,
+            logs,
+            result=merge_response(run, spec.response),
+            heap_used_bytes=run.heap_used_bytes,
         )
 
     def _finish(
@@ -203,20 +213,47 @@ class Executor:
         if spec is not None:
             push = callback_push(spec.mode, spec.callback_url, job_id, self.settings)
         recorded = self.jobs.finish(job_id, outcome, push)
+        rss_bytes = psutil.Process().memory_info().rss
+        hook = (raw.get(b"hookId") or b"").decode() or "_test"
+        if recorded:
+            reason = outcome.reason.value if outcome.reason else None
+            with self.redis.pipeline(transaction=False) as pipe:
+                metrics.record(
+                    pipe,
+                    metrics.job_fields(
+                        hook, outcome.status.value, reason, outcome.duration_ms / 1000
+                    ),
+                )
+                metrics.record_rss(pipe, rss_bytes)
+                pipe.execute()
         log.info(
             "job finished",
             extra={
                 "event": "job_finished",
                 "job_id": job_id,
-                "hook": (raw.get(b"hookId") or b"").decode(),
+                "hook": hook,
                 "version": int(raw.get(b"version") or 0),
                 "status": outcome.status.value,
                 "reason": outcome.reason.value if outcome.reason else None,
                 "duration_ms": round(outcome.duration_ms, 3),
-                "child_rss_mb": round(rss_mb(), 1),
+                "child_rss_mb": round(rss_bytes / 2**20, 1),
+                "heap_used_bytes": outcome.heap_used_bytes,
                 "attempts": attempts,
                 "worker": worker,
                 "pid": os.getpid(),
                 "recorded": recorded,
             },
         )
+        if outcome.reason in _TERMINATIONS:
+            log.warning(
+                "script terminated",
+                extra={
+                    "event": "script_terminated",
+                    "job_id": job_id,
+                    "hook": hook,
+                    "reason": outcome.reason.value,
+                    "error": outcome.error,
+                    "child_rss_mb": round(rss_bytes / 2**20, 1),
+                    "worker": worker,
+                },
+            )

@@ -18,7 +18,6 @@ from workers.sandbox import Isolate, RunResult
 __all__ = ["IsolatePool"]
 
 PoolKey = tuple[str, int, int]  # hook id, script version, heap MB
-_HEAP_CHECK_EVERY = 16
 
 
 class IsolatePool:
@@ -64,10 +63,8 @@ class IsolatePool:
             return False
         if isolate.uses >= self.max_uses or not (run.idle and run.pristine):
             return False
-        # Reading heap statistics costs a round trip into V8: sample it.
-        if isolate.uses % _HEAP_CHECK_EVERY == 0:
-            return isolate.heap_used_bytes() <= self.max_heap_bytes
-        return True
+        heap = run.heap_used_bytes
+        return heap is None or heap <= self.max_heap_bytes
 
     def _discard(self, isolate: Isolate) -> None:
         self.discarded += 1

@@ -59,3 +59,13 @@ def celery_queue(queue: str) -> str:
 def callbacks_due() -> str:
     """Sorted set: job ids whose callback is due again, scored by due time."""
     return f"{PREFIX}:callbacks:due"
+
+
+def metrics() -> str:
+    """Hash: counters shared by every process (field = metric and labels)."""
+    return f"{PREFIX}:metrics"
+
+
+def child_rss() -> str:
+    """Hash: worker child -> "rss_bytes timestamp", refreshed after each job."""
+    return f"{PREFIX}:metrics:rss"

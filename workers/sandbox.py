@@ -55,6 +55,7 @@ class RunResult:
     body_is_json: bool = False
     idle: bool = False  # nothing the script queued (timers) is still pending
     pristine: bool = False  # the script left every builtin as it found it
+    heap_used_bytes: int | None = None
     reason: FailureReason | None = None
     error: str | None = None
 

@@ -1,0 +1,127 @@
+"""``GET /metrics``: Prometheus exposition of the fleet's metrics.
+
+Counters are recorded into Redis by every process (workers/metrics.py), so
+this view is the same whichever gunicorn worker answers, and covers every
+worker node. Queue depths and jobs in flight are read at scrape time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+
+from flask import Blueprint, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from app import services
+from workers import keys
+from workers.celery_app import CALLBACKS_QUEUE, SCRIPTS_QUEUE
+from workers.metrics import DURATION_BUCKETS_S, parse_field
+
+__all__ = ["bp"]
+
+bp = Blueprint("metrics", __name__)
+_RSS_STALE_S = 300  # children that have not reported for this long are gone
+
+_COUNTERS = {
+    "events_received": (
+        "hooklet_events_received",
+        "Requests at the intake, by hook and outcome",
+        ["hook", "outcome"],
+    ),
+    "jobs_finished": (
+        "hooklet_jobs_finished",
+        "Jobs that ended, by hook and status",
+        ["hook", "status"],
+    ),
+    "script_terminations": (
+        "hooklet_script_terminations",
+        "Failed script runs by reason (timeout, memory, crashed, error, ...)",
+        ["hook", "reason"],
+    ),
+    "callback_deliveries": (
+        "hooklet_callback_deliveries",
+        "Callback attempts by hook and outcome",
+        ["hook", "outcome"],
+    ),
+}
+
+
+class _FleetCollector:
+    def __init__(self, client) -> None:  # noqa: ANN001
+        self.redis = client
+
+    def collect(self) -> Iterator[Metric]:
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.metrics())
+            pipe.hgetall(keys.child_rss())
+            pipe.llen(keys.celery_queue(SCRIPTS_QUEUE))
+            pipe.llen(keys.celery_queue(CALLBACKS_QUEUE))
+            pipe.zcard(keys.running())
+            pipe.zcard(keys.callbacks_due())
+            counters, rss, scripts, callbacks, running, due = pipe.execute()
+
+        families = {
+            key: CounterMetricFamily(name, doc, labels=labels)
+            for key, (name, doc, labels) in _COUNTERS.items()
+        }
+        buckets: dict[str, dict[str, float]] = defaultdict(dict)
+        sums: dict[str, float] = {}
+        for raw, value in counters.items():
+            name, labels = parse_field(raw.decode())
+            amount = float(value)
+            if name in families:
+                spec = _COUNTERS[name][2]
+                families[name].add_metric([labels.get(label, "") for label in spec], amount)
+            elif name == "script_duration_bucket":
+                buckets[labels["hook"]][labels["le"]] = amount
+            elif name == "script_duration_sum":
+                sums[labels["hook"]] = amount
+        yield from families.values()
+
+        histogram = HistogramMetricFamily(
+            "hooklet_script_duration_seconds", "Script execution time", labels=["hook"]
+        )
+        for hook, counts in sorted(buckets.items()):
+            running_total, cumulative = 0.0, []
+            for le in [*(str(b) for b in DURATION_BUCKETS_S), "+Inf"]:
+                running_total += counts.get(le, 0.0)
+                cumulative.append((le, running_total))
+            histogram.add_metric([hook], cumulative, sum_value=sums.get(hook, 0.0))
+        yield histogram
+
+        depth = GaugeMetricFamily(
+            "hooklet_queue_depth", "Messages waiting per queue", labels=["queue"]
+        )
+        depth.add_metric([SCRIPTS_QUEUE], scripts)
+        depth.add_metric([CALLBACKS_QUEUE], callbacks)
+        yield depth
+        yield GaugeMetricFamily("hooklet_jobs_in_flight", "Jobs running now", value=running)
+        yield GaugeMetricFamily(
+            "hooklet_callbacks_waiting_retry", "Callbacks waiting for their next attempt", value=due
+        )
+        gauge = GaugeMetricFamily(
+            "hooklet_worker_child_rss_bytes",
+            "Resident memory of each worker child after its last job",
+            labels=["child"],
+        )
+        now = time.time()
+        for child, value in sorted(rss.items()):
+            rss_bytes, _, at = value.decode().partition(" ")
+            if now - float(at or 0) < _RSS_STALE_S:
+                gauge.add_metric([child.decode()], float(rss_bytes))
+        yield gauge
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_FleetCollector(services.dispatcher().redis))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

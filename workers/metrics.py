@@ -1,0 +1,83 @@
+"""Metrics that every process records into Redis, so one scrape of any web
+process sees the whole fleet (all gunicorn workers, all worker nodes and
+children, on any host). Counters live in one hash; histogram buckets are
+stored per bucket and made cumulative when exported (app/metrics.py).
+
+Field format: ``name|label=value|label=value``. Labels are bounded: hook ids,
+statuses and reasons, never paths or unknown hook names.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import socket
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from workers import keys
+
+__all__ = ["DURATION_BUCKETS_S", "field", "job_fields", "record", "record_rss", "parse_field"]
+
+# Script execution time buckets, in seconds (secutils' "red zone" starts at 5 ms).
+DURATION_BUCKETS_S = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
+
+
+def field(name: str, **labels: str) -> str:
+    return "|".join([name, *(f"{k}={v}" for k, v in sorted(labels.items()))])
+
+
+def parse_field(raw: str) -> tuple[str, dict[str, str]]:
+    name, *pairs = raw.split("|")
+    return name, dict(pair.split("=", 1) for pair in pairs)
+
+
+def job_fields(
+    hook: str, status: str, reason: str | None, duration_s: float
+) -> list[tuple[str, float]]:
+    """The counter increments for one finished job."""
+    bucket = bisect.bisect_left(DURATION_BUCKETS_S, duration_s)
+    le = str(DURATION_BUCKETS_S[bucket]) if bucket < len(DURATION_BUCKETS_S) else "+Inf"
+    out = [
+        (field("jobs_finished", hook=hook, status=status), 1),
+        (field("script_duration_bucket", hook=hook, le=le), 1),
+        (field("script_duration_sum", hook=hook), duration_s),
+        (field("script_duration_count", hook=hook), 1),
+    ]
+    if reason is not None:
+        out.append((field("script_terminations", hook=hook, reason=reason), 1))
+    return out
+
+
+def record(pipe: Any, increments: Iterable[tuple[str, float]]) -> None:
+    """Queue the increments on a Redis pipeline (or client)."""
+    for name, amount in increments:
+        if float(amount).is_integer():
+            pipe.hincrby(keys.metrics(), name, int(amount))
+        else:
+            pipe.hincrbyfloat(keys.metrics(), name, amount)
+
+
+def child_name() -> str:
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def record_rss(pipe: Any, rss_bytes: int) -> None:
+    pipe.hset(keys.child_rss(), child_name(), f"{rss_bytes} {time.time():.0f}")
