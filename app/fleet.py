@@ -1,0 +1,65 @@
+"""``GET /api/workers``: the worker fleet as Celery and Redis see it."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, jsonify
+
+from app import services
+from app.auth import admin_required
+from workers import keys
+from workers.celery_app import CALLBACKS_QUEUE, SCRIPTS_QUEUE
+
+__all__ = ["bp"]
+
+bp = Blueprint("fleet", __name__, url_prefix="/api")
+_INSPECT_TIMEOUT_S = 1.0
+
+
+@bp.before_request
+@admin_required
+def _authenticate() -> None:
+    return None
+
+
+@bp.get("/workers")
+def workers() -> Response:
+    dispatcher = services.dispatcher()
+    inspect = dispatcher.celery.control.inspect(timeout=_INSPECT_TIMEOUT_S)
+    stats = inspect.stats() or {}
+    active = inspect.active() or {}
+    client = dispatcher.redis
+    rss = {k.decode(): v.decode() for k, v in client.hgetall(keys.child_rss()).items()}
+    nodes = []
+    for name, info in sorted(stats.items()):
+        host = name.split("@", 1)[1]
+        pool = info.get("pool", {})
+        children = []
+        for pid in pool.get("processes", []):
+            rss_bytes, _, at = rss.get(f"{host}/{pid}", "0 0").partition(" ")
+            children.append(
+                {"pid": pid, "rssBytes": int(rss_bytes) or None, "reportedAt": float(at) or None}
+            )
+        nodes.append(
+            {
+                "name": name,
+                "concurrency": pool.get("max-concurrency"),
+                "children": children,
+                "active": len(active.get(name, [])),
+                "processed": sum((info.get("total") or {}).values()),
+                "uptimeS": info.get("uptime"),
+            }
+        )
+    queues = {
+        SCRIPTS_QUEUE: client.llen(keys.celery_queue(SCRIPTS_QUEUE)),
+        CALLBACKS_QUEUE: client.llen(keys.celery_queue(CALLBACKS_QUEUE)),
+    }
+    return jsonify(
+        {
+            "nodes": nodes,
+            "queues": queues,
+            "jobsRunning": client.zcard(keys.running()),
+            "at": time.time(),
+        }
+    )

@@ -1,0 +1,74 @@
+"""Flower behind basic auth, and readiness when no worker runs."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import requests
+
+from tests.support.stack import BIN, ROOT, Api, RedisServer, Web, free_port, hooklet_env, wait_until
+
+
+def test_flower_requires_auth_and_lists_the_worker(api: Api, env: dict, workdir: Path) -> None:
+    port = free_port()
+    log = open(workdir / "flower.log", "ab")  # noqa: SIM115
+    flower = subprocess.Popen(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "workers",
+            "flower",
+            "--address=127.0.0.1",
+            f"--port={port}",
+            "--basic-auth=ops:s3cret",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def status() -> int | None:
+            try:
+                return requests.get(f"{base}/", timeout=2).status_code
+            except requests.RequestException:
+                return None
+
+        assert wait_until(status, timeout_s=30, what="flower") == 401
+        assert requests.get(f"{base}/", auth=("ops", "wrong"), timeout=5).status_code == 401
+
+        def worker_listed() -> bool:
+            response = requests.get(
+                f"{base}/api/workers?refresh=1", auth=("ops", "s3cret"), timeout=10
+            )
+            return response.status_code == 200 and any(
+                name.startswith("scripts@") for name in response.json()
+            )
+
+        wait_until(worker_listed, timeout_s=30, interval_s=1, what="the worker in Flower")
+    finally:
+        flower.terminate()
+        flower.wait(10)
+
+
+def test_readyz_is_503_without_workers(tmp_path) -> None:
+    server = RedisServer(tmp_path).start()
+    web = Web(hooklet_env(server.url), tmp_path).start()
+    try:
+        response = requests.get(f"{web.url}/readyz", timeout=10)
+        assert response.status_code == 503
+        body = response.json()
+        assert body["redis"] is True and body["workers"] == []
+        assert body["problems"] == ["no worker answered a ping"]
+        assert requests.get(f"{web.url}/healthz", timeout=5).status_code == 200
+    finally:
+        web.stop()
+        server.stop()
+
+
+def test_readyz_is_ready_with_redis_and_a_worker(api: Api) -> None:
+    body = requests.get(f"{api.base}/readyz", timeout=10).json()
+    assert body["status"] == "ready" and any(w.startswith("scripts@") for w in body["workers"])
