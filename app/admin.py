@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from app import services
-from app.auth import admin_required
+from app.auth import protect
 from app.errors import error_response
 from app.hook_files import validate_hook
 from app.responses import accepted
@@ -13,13 +13,7 @@ from workers.errors import InvalidHook, InvalidRequest
 
 __all__ = ["bp"]
 
-bp = Blueprint("admin", __name__, url_prefix="/api")
-
-
-@bp.before_request
-@admin_required
-def _authenticate() -> None:
-    return None
+bp = protect(Blueprint("admin", __name__, url_prefix="/api"))
 
 
 def json_body() -> object:

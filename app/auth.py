@@ -7,11 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, request
+from flask import Blueprint, current_app, request
 
 from workers.errors import Unauthorized
 
-__all__ = ["admin_required"]
+__all__ = ["admin_required", "protect"]
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -28,3 +28,14 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def protect(bp: Blueprint) -> Blueprint:
+    """Require the admin token on every route of ``bp``."""
+
+    @bp.before_request
+    @admin_required
+    def _authenticate() -> None:
+        return None
+
+    return bp

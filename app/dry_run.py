@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify
 
 from app import services
 from app.admin import json_body
-from app.auth import admin_required
+from app.auth import protect
 from app.hook_files import validate_hook
 from app.responses import accepted
 from workers.errors import InvalidRequest
@@ -20,14 +20,8 @@ from workers.jobs import EventRequest, render_job
 
 __all__ = ["bp"]
 
-bp = Blueprint("dry_run", __name__, url_prefix="/api")
+bp = protect(Blueprint("dry_run", __name__, url_prefix="/api"))
 _WAIT_MARGIN_MS = 10_000
-
-
-@bp.before_request
-@admin_required
-def _authenticate() -> None:
-    return None
 
 
 def sample_request(data: Any) -> EventRequest:

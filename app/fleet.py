@@ -7,20 +7,14 @@ import time
 from flask import Blueprint, Response, jsonify
 
 from app import services
-from app.auth import admin_required
+from app.auth import protect
 from workers import keys
 from workers.celery_app import CALLBACKS_QUEUE, SCRIPTS_QUEUE
 
 __all__ = ["bp"]
 
-bp = Blueprint("fleet", __name__, url_prefix="/api")
+bp = protect(Blueprint("fleet", __name__, url_prefix="/api"))
 _INSPECT_TIMEOUT_S = 1.0
-
-
-@bp.before_request
-@admin_required
-def _authenticate() -> None:
-    return None
 
 
 @bp.get("/workers")

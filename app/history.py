@@ -9,18 +9,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from app import services
-from app.auth import admin_required
+from app.auth import protect
 from workers.jobs import render_job
 
 __all__ = ["bp", "to_har"]
 
-bp = Blueprint("history", __name__, url_prefix="/api")
-
-
-@bp.before_request
-@admin_required
-def _authenticate() -> None:
-    return None
+bp = protect(Blueprint("history", __name__, url_prefix="/api"))
 
 
 def _history(hook_id: str) -> list[dict[str, Any]]:

@@ -1,17 +1,23 @@
 """Hooklet benchmarks. Each scenario starts its own stack (redis-server,
 Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
 
-    scripts/bench sync            # sync hook at 100 req/s for 20 s, then saturation
+    scripts/bench                 # engine, celery, async, intake, sync (not memory)
+    scripts/bench engine async intake sync memory   # 'async' also measures the Celery floor
     scripts/bench sync --quick    # shorter runs, for a smoke check
+
+Every figure is printed beside a floor measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +27,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 import loadgen  # noqa: E402
 
-from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env  # noqa: E402
+from tests.support.stack import (  # noqa: E402
+    Api,
+    RedisServer,
+    Web,
+    Worker,
+    free_port,
+    hooklet_env,
+    wait_until,
+)
 
 RESULTS = ROOT / "bench-results"
 
@@ -118,17 +132,339 @@ def sync_scenario(quick: bool) -> dict:
     }
 
 
-SCENARIOS: dict[str, Callable[[bool], dict]] = {"sync": sync_scenario}
+def _engine_worker(mode: str, seconds: float, queue) -> None:  # noqa: ANN001
+    from py_mini_racer import MiniRacer
+
+    from workers.contract import build_context
+    from workers.jobs import EventRequest
+    from workers.sandbox import Isolate, RunLimits, run_script
+
+    count, stop = 0, time.perf_counter() + seconds
+    if mode == "warm":
+        mr = MiniRacer()
+        while time.perf_counter() < stop:
+            mr.eval("({ body: 'ok' })")
+            count += 1
+    elif mode == "fresh":
+        while time.perf_counter() < stop:
+            mr = MiniRacer()
+            mr.eval("({ body: 'ok' })")
+            mr.close()
+            count += 1
+    else:  # hooklet's sandbox, warm isolate, full contract
+        ctx = build_context(EventRequest("POST", "/", "", {}, {}, "", b'{"a":1}'), {})
+        isolate, limits = Isolate(10), RunLimits(1000, 10)
+        while time.perf_counter() < stop:
+            run_script(isolate, "(async () => ({ body: 'ok' }))();", ctx, limits)
+            count += 1
+    queue.put(count)
+
+
+def engine_scenario(quick: bool) -> dict:
+    import multiprocessing as mp
+
+    seconds, procs = (2 if quick else 5), 2
+    results = {}
+    for mode in ("fresh", "warm", "hooklet-sandbox"):
+        queue = mp.get_context("spawn").Queue()
+        workers = [
+            mp.get_context("spawn").Process(target=_engine_worker, args=(mode, seconds, queue))
+            for _ in range(procs)
+        ]
+        for w in workers:
+            w.start()
+        total = sum(queue.get() for _ in workers)
+        for w in workers:
+            w.join()
+        results[mode] = round(total / seconds, 1)
+    print(f"\nengine floor ({procs} processes): calls/s")
+    for mode, rate in results.items():
+        print(f"  {mode:<18} {rate:>10}")
+    return {"scenario": "engine", "processes": procs, "calls_per_s": results}
+
+
+def celery_floor(stack_redis: RedisServer, workdir: Path, tasks: int) -> float:
+    """No-op tasks/s through the same Redis, with a 2-child prefork worker."""
+    env = {**hooklet_env(stack_redis.url), "PYTHONPATH": str(ROOT / "scripts")}
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bench_floor_app:celery",
+            "worker",
+            "-Q",
+            "floor",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        sys.path.insert(0, str(ROOT / "scripts"))
+        os.environ["HOOKLET_REDIS_URL"] = stack_redis.url
+        import bench_floor_app
+
+        client = stack_redis.client()
+        client.delete("floor:done")
+        for _ in range(20):  # warm-up, and wait for the worker
+            bench_floor_app.noop.apply_async()
+        wait_until(lambda: int(client.get("floor:done") or 0) >= 20, timeout_s=60, what="floor")
+        client.delete("floor:done")
+        started = time.perf_counter()
+        for _ in range(tasks):
+            bench_floor_app.noop.apply_async()
+        wait_until(
+            lambda: int(client.get("floor:done") or 0) >= tasks,
+            timeout_s=600,
+            interval_s=0.02,
+            what="floor tasks",
+        )
+        return tasks / (time.perf_counter() - started)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+REALISTIC = """(async () => {
+  const order = JSON.parse(new TextDecoder().decode(new Uint8Array(context.body)));
+  const lines = order.items.filter((i) => i.qty > 0).map((i) => ({
+    sku: i.sku.toUpperCase(), total: Math.round(i.price * i.qty * 100) / 100 }));
+  return { statusCode: 200, body: { id: order.id, customer: order.customer.name,
+    lines, total: lines.reduce((s, l) => s + l.total, 0) } };
+})();"""
+
+
+def _realistic_body() -> bytes:
+    items = [
+        {"sku": f"sku-{i:04d}", "price": 9.99 + i, "qty": i % 4, "note": "x" * 40}
+        for i in range(40)
+    ]
+    body = json.dumps(
+        {"id": "o-1", "customer": {"name": "Ada", "email": "ada@example.com"}, "items": items}
+    ).encode()
+    return body[:5120] if len(body) > 5120 else body
+
+
+def _finished(client, hook: str) -> int:  # noqa: ANN001
+    from workers import keys, metrics
+
+    raw = client.hget(keys.metrics(), metrics.field("jobs_finished", hook=hook, status="succeeded"))
+    return int(raw or 0)
+
+
+def drain_rate(stack: Stack, hook: str, body: bytes, events: int) -> float:
+    """Events/s from the first request until the last job succeeded."""
+    client = stack.redis.client()
+    done_before = _finished(client, hook)
+
+    def make(_: int) -> tuple[str, str, bytes, dict[str, str]]:
+        return "POST", f"/h/{hook}", body, {"Content-Type": "application/json"}
+
+    started = time.perf_counter()
+    sender = threading.Thread(
+        target=loadgen.fixed_rate, args=(stack.web.url, make, 5000, events / 5000, 8)
+    )
+    sender.start()
+    wait_until(
+        lambda: _finished(client, hook) - done_before >= events,
+        timeout_s=900,
+        interval_s=0.05,
+        what=f"{events} events of {hook}",
+    )
+    elapsed = time.perf_counter() - started
+    sender.join()
+    return events / elapsed
+
+
+def async_scenario(quick: bool) -> dict:
+    events = 2000 if quick else 10000
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(Path(tmp))
+        try:
+            floor = celery_floor(stack.redis, Path(tmp), events)
+            stack.api.put_hook("trivial", script="(async () => ({ body: 'ok' }))();")
+            stack.api.put_hook("realistic", script=REALISTIC)
+            stack.api.put_hook(
+                "trivial-fresh", script="(async () => ({ body: 'ok' }))();", isolation="fresh"
+            )
+            body = _realistic_body()
+            drain_rate(stack, "trivial", b"{}", 500)  # warm-up
+            rates = {
+                "trivial": drain_rate(stack, "trivial", b"{}", events),
+                "realistic (5 KB JSON)": drain_rate(stack, "realistic", body, events),
+                "trivial, fresh isolates": drain_rate(stack, "trivial-fresh", b"{}", events),
+            }
+        finally:
+            stack.close()
+    naive = 140.0  # the issue's measurement of a naive Flask + Celery + fresh-isolate build
+    print(f"\nasync end to end ({events} events each), events/s")
+    print(f"  {'celery no-op floor':<26} {floor:>10.1f}")
+    for name, rate in rates.items():
+        print(f"  {name:<26} {rate:>10.1f}   {rate / floor:.2f}x floor   {rate / naive:.2f}x naive")
+    return {
+        "scenario": "async",
+        "events": events,
+        "celery_noop_floor_per_s": round(floor, 1),
+        "naive_reference_per_s": naive,
+        "hooklet_per_s": {k: round(v, 1) for k, v in rates.items()},
+        "ratio_to_floor": {k: round(v / floor, 2) for k, v in rates.items()},
+        "ratio_to_naive": {k: round(v / naive, 2) for k, v in rates.items()},
+    }
+
+
+def intake_scenario(quick: bool) -> dict:
+    seconds, connections = (5 if quick else 15), 8
+    body = _realistic_body()
+
+    def make_for(hook: str):  # noqa: ANN202
+        return lambda _: ("POST", f"/h/{hook}", body, {"Content-Type": "application/json"})
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        server = RedisServer(workdir).start()
+        env = hooklet_env(server.url)
+        try:
+            floor_env = {**env, "PYTHONPATH": str(ROOT / "scripts")}
+            floor_port = free_port()
+            floor = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "gunicorn"),
+                    "-c",
+                    str(ROOT / "config/gunicorn.conf.py"),
+                    "--bind",
+                    f"127.0.0.1:{floor_port}",
+                    "bench_floor_app:intake",
+                ],
+                cwd=ROOT,
+                env=floor_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            floor_url = f"http://127.0.0.1:{floor_port}"
+            wait_until(lambda: _up(floor_url), timeout_s=30, what="floor app")
+            web = Web(env, workdir).start()  # no worker: the intake alone
+            Api(web.url).put_hook("intake", script="null")
+            loadgen.saturate(floor_url, make_for("x"), connections, 2)  # warm-up
+            floor_run = loadgen.saturate(floor_url, make_for("x"), connections, seconds).summary()
+            loadgen.saturate(web.url, make_for("intake"), connections, 2)
+            hooklet_run = loadgen.saturate(
+                web.url, make_for("intake"), connections, seconds
+            ).summary()
+            web.stop()
+            floor.terminate()
+            floor.wait(30)
+        finally:
+            server.stop()
+    table(
+        f"intake alone, {connections} connections, 5 KB JSON body",
+        [("bare Flask + LPUSH floor", floor_run), ("hooklet async intake", hooklet_run)],
+    )
+    ratio = hooklet_run["throughput_rps"] / floor_run["throughput_rps"]
+    print(
+        f"hooklet / floor throughput: {ratio:.2f} (target >= 0.70); "
+        f"hooklet p99 {hooklet_run['p99_ms']} ms (target < 20 ms)"
+    )
+    return {
+        "scenario": "intake",
+        "connections": connections,
+        "floor": floor_run,
+        "hooklet": hooklet_run,
+        "ratio": round(ratio, 2),
+    }
+
+
+def _up(url: str) -> bool:
+    try:
+        import requests
+
+        return requests.post(url + "/h/up", data=b"x", timeout=1).status_code == 202
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def memory_scenario(quick: bool) -> dict:
+    events = 10_000 if quick else 100_000
+    hooks = 50  # more hooks than the isolate cache holds, to exercise eviction
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(Path(tmp))
+        try:
+            for n in range(hooks):
+                stack.api.put_hook(
+                    f"m{n}",
+                    script=f"globalThis.n = (globalThis.n ?? 0) + 1; ({{ body: 'hook {n} ' + n }})",
+                )
+            client = stack.redis.client()
+            for n in range(hooks):  # warm-up: every hook once per child
+                stack.api.run(f"m{n}")
+                stack.api.run(f"m{n}")
+            start = {c.pid: c.memory_info().rss / 2**20 for c in stack.worker.children()}
+
+            def make(i: int) -> tuple[str, str, bytes, dict[str, str]]:
+                return "POST", f"/h/m{i % hooks}", b"{}", {}
+
+            started = time.perf_counter()
+            done_before = sum(_finished(client, f"m{n}") for n in range(hooks))
+            loadgen.fixed_rate(stack.web.url, make, 2000, events / 2000, 8)
+            wait_until(
+                lambda: (
+                    sum(_finished(client, f"m{n}") for n in range(hooks)) - done_before >= events
+                ),
+                timeout_s=1800,
+                interval_s=0.5,
+                what="all events",
+            )
+            elapsed = time.perf_counter() - started
+            end = {c.pid: c.memory_info().rss / 2**20 for c in stack.worker.children()}
+        finally:
+            stack.close()
+    same = [pid for pid in start if pid in end]
+    growth = {pid: round(end[pid] - start[pid], 1) for pid in same}
+    print(f"\nmemory over {events} events across {hooks} hooks ({elapsed:.0f} s)")
+    print(f"  child RSS at start (MB): { {p: round(v, 1) for p, v in start.items()} }")
+    print(f"  child RSS at end (MB):   { {p: round(v, 1) for p, v in end.items()} }")
+    print(
+        f"  growth per child (MB):   {growth} (target < 20; children replaced: "
+        f"{len(start) - len(same)})"
+    )
+    return {
+        "scenario": "memory",
+        "events": events,
+        "hooks": hooks,
+        "seconds": round(elapsed, 1),
+        "rss_start_mb": start,
+        "rss_end_mb": end,
+        "growth_mb": growth,
+        "children_replaced": len(start) - len(same),
+    }
+
+
+SCENARIOS: dict[str, Callable[[bool], dict]] = {
+    "engine": engine_scenario,
+    "async": async_scenario,
+    "intake": intake_scenario,
+    "sync": sync_scenario,
+    "memory": memory_scenario,
+}
+DEFAULT = ["engine", "async", "intake", "sync"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("scenarios", nargs="*", default=["sync"], choices=[*SCENARIOS, []])
+    parser.add_argument("scenarios", nargs="*", choices=[*SCENARIOS, []])
     parser.add_argument("--quick", action="store_true", help="shorter runs (smoke check)")
     args = parser.parse_args()
-    for name in args.scenarios or ["sync"]:
+    for name in args.scenarios or DEFAULT:
         write(name, SCENARIOS[name](args.quick))
 
 

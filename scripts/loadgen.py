@@ -84,6 +84,22 @@ class _Client:
 RequestFactory = Callable[[int], tuple[str, str, bytes, dict[str, str]]]
 
 
+def _send(
+    client: _Client, make: RequestFactory, index: int, since: float, run: Run, lock: threading.Lock
+) -> None:
+    """One request; its latency counts from ``since`` (when it was due or sent)."""
+    method, path, body, headers = make(index)
+    try:
+        response = client.request(method, path, body, headers)
+    except (OSError, http.client.HTTPException):
+        with lock:
+            run.errors += 1
+        return
+    sample = Sample((time.perf_counter() - since) * 1000, response.status, _script_ms(response))
+    with lock:
+        run.samples.append(sample)
+
+
 def fixed_rate(
     base_url: str, make: RequestFactory, rate: float, duration_s: float, threads: int = 16
 ) -> Run:
@@ -104,18 +120,7 @@ def fixed_rate(
             delay = due - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            method, path, body, headers = make(index)
-            try:
-                response = client.request(method, path, body, headers)
-            except (OSError, http.client.HTTPException):
-                with lock:
-                    run.errors += 1
-                continue
-            sample = Sample(
-                (time.perf_counter() - due) * 1000, response.status, _script_ms(response)
-            )
-            with lock:
-                run.samples.append(sample)
+            _send(client, make, index, due, run, lock)
 
     pool = [threading.Thread(target=work) for _ in range(threads)]
     for t in pool:
@@ -138,19 +143,7 @@ def saturate(base_url: str, make: RequestFactory, connections: int, duration_s: 
         while time.perf_counter() < stop_at:
             with lock:
                 index = next(counter)
-            method, path, body, headers = make(index)
-            sent = time.perf_counter()
-            try:
-                response = client.request(method, path, body, headers)
-            except (OSError, http.client.HTTPException):
-                with lock:
-                    run.errors += 1
-                continue
-            sample = Sample(
-                (time.perf_counter() - sent) * 1000, response.status, _script_ms(response)
-            )
-            with lock:
-                run.samples.append(sample)
+            _send(client, make, index, time.perf_counter(), run, lock)
 
     pool = [threading.Thread(target=work) for _ in range(connections)]
     for t in pool:
