@@ -3,7 +3,8 @@
 - ``intake``: a bare Flask endpoint that LPUSHes the body to Redis and answers
   202, served by gunicorn with hooklet's own gunicorn settings;
 - ``celery``: a Celery app with a no-op task (one Redis INCR, so completion can
-  be counted), configured like hooklet's scripts queue.
+  be counted), configured like hooklet's scripts queue (acks late, the same
+  prefetch and task-event settings).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ celery.conf.update(
     task_ignore_result=True,
     task_acks_late=True,
     task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
-    worker_send_task_events=True,
-    task_send_sent_event=True,
+    worker_prefetch_multiplier=int(os.environ.get("HOOKLET_PREFETCH_MULTIPLIER", "4")),
+    worker_send_task_events=os.environ.get("HOOKLET_TASK_EVENTS", "true") == "true",
+    task_send_sent_event=os.environ.get("HOOKLET_TASK_EVENTS", "true") == "true",
     task_default_queue="floor",
     worker_hijack_root_logger=False,
 )

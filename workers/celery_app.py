@@ -34,7 +34,7 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=settings.prefetch_multiplier,
         task_queues=[Queue(SCRIPTS_QUEUE), Queue(CALLBACKS_QUEUE)],
         task_default_queue=SCRIPTS_QUEUE,
         task_routes={

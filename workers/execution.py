@@ -171,8 +171,6 @@ class Executor:
         try:
             with self.watchdog.watching(isolate, deadline, on_stuck):
                 run = run_script(isolate, spec.source, context, limits)
-            if run.ok and run.idle:  # safe: nothing can be running in the isolate now
-                run.heap_used_bytes = isolate.heap_used_bytes()
         finally:
             if run is None:
                 isolate.close()  # interrupted by a Celery soft limit or a bug
@@ -197,7 +195,7 @@ class Executor:
             run.duration_ms,
             logs,
             result=merge_response(run, spec.response),
-            heap_used_bytes=run.heap_used_bytes,
+            heap_used_bytes=isolate.last_heap_bytes,
         )
 
     def _finish(

@@ -18,6 +18,7 @@ from workers.sandbox import Isolate, RunResult
 __all__ = ["IsolatePool"]
 
 PoolKey = tuple[str, int, int]  # hook id, script version, heap MB
+_HEAP_SAMPLE_EVERY = 16
 
 
 class IsolatePool:
@@ -63,8 +64,12 @@ class IsolatePool:
             return False
         if isolate.uses >= self.max_uses or not (run.idle and run.pristine):
             return False
-        heap = run.heap_used_bytes
-        return heap is None or heap <= self.max_heap_bytes
+        # Heap statistics cost a round trip into V8: sample them. Garbage
+        # counts too, so collect once before judging a big heap.
+        if isolate.uses % _HEAP_SAMPLE_EVERY == 1:
+            if isolate.heap_used_bytes() > self.max_heap_bytes:
+                return isolate.heap_used_bytes(collect=True) <= self.max_heap_bytes
+        return True
 
     def _discard(self, isolate: Isolate) -> None:
         self.discarded += 1

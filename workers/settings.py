@@ -67,6 +67,9 @@ class Settings:
     callback_allowlist: tuple[str, ...] = ()
     # Celery task events feed Flower's task views; they cost a Redis publish each.
     task_events: bool = True
+    # Messages each worker child reserves ahead: more keeps short tasks flowing,
+    # fewer keeps long scripts from holding back messages another node could run.
+    prefetch_multiplier: int = 4
     # Flower
     flower_user: str = "admin"
     flower_password: str = ""
