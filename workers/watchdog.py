@@ -23,15 +23,11 @@ import psutil
 from workers.jobs import FailureReason
 from workers.sandbox import Isolate
 
-__all__ = ["Watchdog", "rss_mb"]
+__all__ = ["Watchdog"]
 
 log = logging.getLogger("hooklet.watchdog")
 _SAMPLE_S = 0.02
 EXIT_CODE = 70
-
-
-def rss_mb() -> float:
-    return psutil.Process().memory_info().rss / (1024 * 1024)
 
 
 @dataclass

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -40,8 +39,3 @@ def fault_web(fault_env: dict[str, str], fault_redis: RedisServer) -> Iterator[W
 @pytest.fixture(scope="module")
 def fault_api(fault_web: Web, fault_worker: Worker) -> Api:
     return Api(fault_web.url)
-
-
-@pytest.fixture
-def workdir_path(fault_redis: RedisServer) -> Path:
-    return fault_redis.workdir
