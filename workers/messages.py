@@ -23,6 +23,17 @@ __all__ = ["run_script_message", "deliver_callback_message", "task_message"]
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 
+_ORIGIN: tuple[int, str] | None = None
+
+
+def _origin() -> str:
+    """Celery's ``origin`` header, computed once per process (pid changes on fork)."""
+    global _ORIGIN
+    if _ORIGIN is None or _ORIGIN[0] != os.getpid():
+        _ORIGIN = (os.getpid(), f"gen{os.getpid()}@{socket.gethostname()}")
+    return _ORIGIN[1]
+
+
 def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> bytes:
     """The ``hooklet.run_script(job_id)`` message, with Celery's time limits a
     margin above the script's own timeout."""
@@ -62,7 +73,7 @@ def task_message(
                 "parent_id": None,
                 "argsrepr": repr(args),
                 "kwargsrepr": "{}",
-                "origin": f"gen{os.getpid()}@{socket.gethostname()}",
+                "origin": _origin(),
                 "ignore_result": True,
                 "replaced_task_nesting": 0,
                 "stamped_headers": None,

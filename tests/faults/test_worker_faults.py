@@ -128,3 +128,29 @@ def test_workers_reconnect_when_redis_comes_back(stack, tmp_path, hook_id: str) 
     job = api.run(hook_id, timeout_s=60)
     assert job["status"] == "succeeded"
     assert worker.proc.poll() is None
+
+
+def test_the_reaper_takes_over_from_a_vanished_node(tmp_path, hook_id: str) -> None:
+    # A visibility timeout far away: only the reaper can bring this job back.
+    server = RedisServer(tmp_path).start()
+    env = hooklet_env(server.url, visibility_timeout_s=600, hard_limit_margin_ms=1000)
+    web = Web(env, tmp_path).start()
+    node1 = Worker(env, tmp_path, name="node1", concurrency=1).start()
+    node2 = None
+    try:
+        api = Api(web.url)
+        api.put_hook(hook_id, script=SLOW, limits={"timeoutMs": 3000})
+        job_id = api.send(hook_id).json()["jobId"]
+        running_pid(api, job_id, attempts=1)
+        kill_node(node1)
+        node2 = Worker(env, tmp_path, name="node2", concurrency=1).start()
+        # deadline (3 s + 1 s margin) + reaper grace (2 s) + sweep interval (1 s)
+        job = api.wait_job(job_id, timeout_s=30)
+        assert (job["status"], job["attempts"]) == ("succeeded", 2)
+        assert job["worker"].startswith("node2@")
+    finally:
+        for worker in (node1, node2):
+            if worker is not None:
+                worker.stop(signal.SIGKILL)
+        web.stop()
+        server.stop()
