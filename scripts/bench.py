@@ -254,10 +254,10 @@ def _realistic_body() -> bytes:
     return body[:5120] if len(body) > 5120 else body
 
 
-def _finished(client, hook: str) -> int:  # noqa: ANN001
+def _finished(client, hook: str, status: str = "succeeded") -> int:  # noqa: ANN001
     from workers import keys, metrics
 
-    raw = client.hget(keys.metrics(), metrics.field("jobs_finished", hook=hook, status="succeeded"))
+    raw = client.hget(keys.metrics(), metrics.field("jobs_finished", hook=hook, status=status))
     return int(raw or 0)
 
 
@@ -413,7 +413,11 @@ def memory_scenario(quick: bool) -> dict:
                 return "POST", f"/h/m{i % hooks}", b"{}", {}
 
             started = time.perf_counter()
-            done_before = sum(_finished(client, f"m{n}") for n in range(hooks))
+            done_before = sum(
+                _finished(client, f"m{n}", st)
+                for n in range(hooks)
+                for st in ("succeeded", "failed")
+            )
             loadgen.fixed_rate(stack.web.url, make, 400, events / 400, 8)
             wait_until(
                 lambda: (
@@ -425,6 +429,7 @@ def memory_scenario(quick: bool) -> dict:
             )
             elapsed = time.perf_counter() - started
             end = {c.pid: c.memory_info().rss / 2**20 for c in stack.worker.children()}
+            failed = sum(_finished(client, f"m{n}", "failed") for n in range(hooks))
         finally:
             stack.close()
     same = [pid for pid in start if pid in end]
@@ -436,6 +441,7 @@ def memory_scenario(quick: bool) -> dict:
         f"  growth per child (MB):   {growth} (target < 20; children replaced: "
         f"{len(start) - len(same)})"
     )
+    print(f"  failed jobs: {failed} (must be 0)")
     return {
         "scenario": "memory",
         "events": events,
@@ -445,6 +451,7 @@ def memory_scenario(quick: bool) -> dict:
         "rss_end_mb": end,
         "growth_mb": growth,
         "children_replaced": len(start) - len(same),
+        "failed_jobs": failed,
     }
 
 

@@ -63,6 +63,9 @@ class Executor:
         )
         self.watchdog = Watchdog(settings.child_rss_mb)
         self._specs: dict[tuple[str, int], tuple[float, ScriptSpec]] = {}
+        # Warm isolates may use the child's memory up to half its RSS cap.
+        self._cache_budget_bytes = settings.child_rss_mb * 2**20 // 2
+        self._last_rss_bytes = 0
 
     def run(self, job_id: str, worker: str) -> JobStatus:
         raw, to_run = self.jobs.start(job_id, worker, self.settings.hard_limit_margin_ms)
@@ -160,6 +163,7 @@ class Executor:
             max_result_bytes=s.max_result_bytes,
         )
         context = build_context(request, spec.secrets)
+        self.pool.relieve(self._last_rss_bytes, self._cache_budget_bytes)
         isolate = self.pool.acquire(spec.hook_id, spec.version, spec.heap_mb, fresh=spec.fresh)
 
         def on_stuck(reason: FailureReason, message: str) -> None:
@@ -211,7 +215,7 @@ class Executor:
         if spec is not None:
             push = callback_push(spec.mode, spec.callback_url, job_id, self.settings)
         recorded = self.jobs.finish(job_id, outcome, push)
-        rss_bytes = psutil.Process().memory_info().rss
+        rss_bytes = self._last_rss_bytes = psutil.Process().memory_info().rss
         hook = (raw.get(b"hookId") or b"").decode() or "_test"
         if recorded:
             reason = outcome.reason.value if outcome.reason else None

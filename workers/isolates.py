@@ -59,6 +59,16 @@ class IsolatePool:
         while self._idle:
             self._discard(self._idle.popitem()[1])
 
+    def relieve(self, rss_bytes: int, budget_bytes: int) -> bool:
+        """Close every idle isolate when the child uses more than ``budget_bytes``,
+        so cached isolates never push a child towards its RSS cap (where the
+        watchdog would stop an innocent script). Returns whether it did."""
+        if rss_bytes <= budget_bytes or not self._idle:
+            return False
+        self.clear()
+        _return_freed_memory()
+        return True
+
     def _reusable(self, isolate: Isolate, run: RunResult) -> bool:
         if isolate.poisoned or isolate.closed or run.reason is not None:
             return False

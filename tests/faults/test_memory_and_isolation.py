@@ -144,3 +144,23 @@ def test_hostile_scripts_do_not_leak_child_memory(
     for _ in range(15):
         assert fault_api.run(hook_id)["reason"] == "memory"
     assert psutil.Process(child.pid).memory_info().rss / 2**20 < levelled + 10
+
+
+def test_warm_isolates_never_push_a_child_into_its_memory_cap(
+    fault_api: Api, fault_worker: Worker, hook_id: str
+) -> None:
+    # Each hook keeps 20 MB of typed array in its warm isolate: twenty of them
+    # would pass the 300 MB cap if the cache held on to all of them.
+    script = "globalThis.keep ??= new Uint8Array(20 << 20).fill(1); ({ body: 'ok' })"
+    hooks = [f"{hook_id}-{n}" for n in range(20)]
+    for hook in hooks:
+        fault_api.put_hook(hook, script=script)
+    assert_next_job_succeeds(fault_api, hook_id)
+    [child] = fault_worker.children()
+    for _ in range(2):
+        for hook in hooks:
+            job = fault_api.run(hook)
+            assert job["status"] == "succeeded", job
+    # The pool let go of isolates itself: the child was not recycled for memory.
+    assert [c.pid for c in fault_worker.children()] == [child.pid]
+    assert child.memory_info().rss < 300 * 2**20
