@@ -63,8 +63,9 @@ class Executor:
         )
         self.watchdog = Watchdog(settings.child_rss_mb)
         self._specs: dict[tuple[str, int], tuple[float, ScriptSpec]] = {}
-        # Warm isolates may use the child's memory up to half its RSS cap.
-        self._cache_budget_bytes = settings.child_rss_mb * 2**20 // 2
+        # Past 70% of the RSS cap, the pool lets warm isolates go: the rest is
+        # headroom for the script that runs next.
+        self._cache_budget_bytes = settings.child_rss_mb * 2**20 * 7 // 10
         self._last_rss_bytes = 0
 
     def run(self, job_id: str, worker: str) -> JobStatus:

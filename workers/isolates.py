@@ -60,12 +60,13 @@ class IsolatePool:
             self._discard(self._idle.popitem()[1])
 
     def relieve(self, rss_bytes: int, budget_bytes: int) -> bool:
-        """Close every idle isolate when the child uses more than ``budget_bytes``,
-        so cached isolates never push a child towards its RSS cap (where the
-        watchdog would stop an innocent script). Returns whether it did."""
+        """Close the older half of the idle isolates when the child uses more
+        than ``budget_bytes``, so cached isolates never push a child towards its
+        RSS cap (where the watchdog would stop an innocent script)."""
         if rss_bytes <= budget_bytes or not self._idle:
             return False
-        self.clear()
+        for _ in range((len(self._idle) + 1) // 2):
+            self._discard(self._idle.popitem(last=False)[1])
         _return_freed_memory()
         return True
 

@@ -19,7 +19,8 @@ def fault_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServe
 
 @pytest.fixture(scope="module")
 def fault_env(fault_redis: RedisServer) -> dict[str, str]:
-    return hooklet_env(fault_redis.url, child_rss_mb=300)
+    # Celery's own recycling is set high so the tests see what hooklet itself does.
+    return hooklet_env(fault_redis.url, child_rss_mb=300, max_memory_per_child_mb=1024)
 
 
 @pytest.fixture(scope="module")
