@@ -100,6 +100,14 @@ def _send(
         run.samples.append(sample)
 
 
+def _in_threads(work: Callable[[], None], count: int) -> None:
+    pool = [threading.Thread(target=work) for _ in range(count)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+
+
 def fixed_rate(
     base_url: str, make: RequestFactory, rate: float, duration_s: float, threads: int = 16
 ) -> Run:
@@ -122,11 +130,7 @@ def fixed_rate(
                 time.sleep(delay)
             _send(client, make, index, due, run, lock)
 
-    pool = [threading.Thread(target=work) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    _in_threads(work, threads)
     run.elapsed_s = time.perf_counter() - start
     return run
 
@@ -145,10 +149,6 @@ def saturate(base_url: str, make: RequestFactory, connections: int, duration_s: 
                 index = next(counter)
             _send(client, make, index, time.perf_counter(), run, lock)
 
-    pool = [threading.Thread(target=work) for _ in range(connections)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    _in_threads(work, connections)
     run.elapsed_s = time.perf_counter() - start
     return run
