@@ -8,7 +8,8 @@ workers = int(os.environ.get("HOOKLET_WEB_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("HOOKLET_WEB_THREADS", "16"))
 timeout = 90
-graceful_timeout = 20
+# scripts/run sets 4: honcho kills whatever still runs 5 s after Ctrl-C.
+graceful_timeout = int(os.environ.get("HOOKLET_GRACEFUL_TIMEOUT_S", "20"))
 keepalive = 5
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 
+import redis
 from celery import Celery
 
 from workers import keys
@@ -45,8 +46,10 @@ class Reaper:
             time.sleep(self.settings.reaper_interval_s)
             try:
                 self.sweep()
-            except Exception:  # noqa: BLE001 - Redis may be down; try again later
-                log.warning("reaper sweep failed", exc_info=True)
+            except (redis.RedisError, OSError) as exc:  # Redis is down; try again later
+                log.warning("reaper sweep failed: %s", exc)
+            except Exception:  # noqa: BLE001 - keep the thread alive, say why
+                log.exception("reaper sweep failed")
 
     def _callback(self, raw: dict[bytes, bytes], job_id: str) -> tuple[str, bytes] | None:
         try:
