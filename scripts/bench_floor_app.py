@@ -33,8 +33,8 @@ celery.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=int(os.environ.get("HOOKLET_PREFETCH_MULTIPLIER", "4")),
-    worker_send_task_events=os.environ.get("HOOKLET_TASK_EVENTS", "true") == "true",
-    task_send_sent_event=os.environ.get("HOOKLET_TASK_EVENTS", "true") == "true",
+    worker_send_task_events=os.environ.get("HOOKLET_TASK_EVENTS", "false") == "true",
+    task_send_sent_event=os.environ.get("HOOKLET_TASK_EVENTS", "false") == "true",
     task_default_queue="floor",
     worker_hijack_root_logger=False,
 )

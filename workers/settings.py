@@ -65,8 +65,9 @@ class Settings:
     callback_timeout_s: float = 15.0
     callback_schedule_s: tuple[int, ...] = field(default_factory=_default_callback_schedule)
     callback_allowlist: tuple[str, ...] = ()
-    # Celery task events feed Flower's task views; they cost a Redis publish each.
-    task_events: bool = True
+    # Celery task events feed Flower's task views and cost Redis publishes per
+    # task. Off by default: Flower switches them on while it runs.
+    task_events: bool = False
     # Messages each worker child reserves ahead: more keeps short tasks flowing,
     # fewer keeps long scripts from holding back messages another node could run.
     prefetch_multiplier: int = 4

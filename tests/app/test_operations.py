@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -49,6 +50,20 @@ def test_flower_requires_auth_and_lists_the_worker(api: Api, env: dict, workdir:
             )
 
         wait_until(worker_listed, timeout_s=30, interval_s=1, what="the worker in Flower")
+
+        # Flower switches task events on, then shows tasks by name, args = job id only.
+        hook_id = "flower-probe"
+        api.put_hook(hook_id, script="({ body: 'secret-body-text' })", secrets={"k": "hidden"})
+
+        def task_shown() -> dict | None:
+            job_id = api.run(hook_id, data=b"request-body-text")["jobId"]
+            response = requests.get(f"{base}/api/tasks", auth=("ops", "s3cret"), timeout=10)
+            return response.json().get(job_id)
+
+        task = wait_until(task_shown, timeout_s=60, interval_s=1, what="a task in Flower")
+        assert task["name"] == "hooklet.run_script"
+        shown = json.dumps(task)
+        assert "request-body-text" not in shown and "hidden" not in shown
     finally:
         flower.terminate()
         flower.wait(10)
