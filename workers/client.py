@@ -33,7 +33,7 @@ def send_run(app: Celery, settings: Settings, job_id: str, timeout_ms: int) -> N
 
 
 class Dispatcher:
-    """Writes a job and its task message in one Redis transaction; raises
+    """Writes a job and its task message in one atomic Redis call; raises
     ``QueueUnavailable`` unless both are stored, so the intake never answers
     2xx for a lost event."""
 
@@ -143,15 +143,18 @@ class Dispatcher:
     ) -> None:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
         message = run_script_message(job_id, timeout_ms, self.settings)
+        # Test runs (no history) are not events received at the intake.
+        counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
         try:
-            with self.redis.pipeline(transaction=True) as pipe:
-                self.jobs.create(pipe, job_id, hook_id, version, request, history, extra)
-                pipe.lpush(keys.celery_queue(SCRIPTS_QUEUE), message)
-                if history:  # a hook's event, not a test run
-                    metrics.record(
-                        pipe,
-                        [(metrics.field("events_received", hook=hook_id, outcome="accepted"), 1)],
-                    )
-                pipe.execute()
+            self.jobs.create(
+                job_id,
+                hook_id,
+                version,
+                request,
+                history,
+                (keys.celery_queue(SCRIPTS_QUEUE), message),
+                counter if history else None,
+                extra,
+            )
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc

@@ -129,19 +129,21 @@ class JobStore:
         # late worker never overwrite each other's verdict.
         self._finish = client.register_script(_FINISH_LUA)
         self._start = client.register_script(_START_LUA)
+        self._create = client.register_script(_CREATE_LUA)
 
     def create(
         self,
-        pipe: redis.client.Pipeline,
         job_id: str,
         hook_id: str,
         version: int,
         request: EventRequest,
         history_size: int,
+        message: tuple[str, bytes],
+        counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
     ) -> None:
-        """Queue the job's writes on ``pipe`` (the caller executes it)."""
-        key = keys.job(job_id)
+        """Write the job, its history entry, its task message (list key, bytes)
+        and the intake counter in one atomic Redis call: all of them or none."""
         fields: dict[str, Any] = {
             "id": job_id,
             "hookId": hook_id,
@@ -153,11 +155,12 @@ class JobStore:
             "body": request.body,
             **(extra or {}),
         }
-        pipe.hset(key, mapping=fields)
-        pipe.expire(key, self._retention_s)
-        if history_size:
-            pipe.lpush(keys.history(hook_id), job_id)
-            pipe.ltrim(keys.history(hook_id), 0, history_size - 1)
+        queue, payload = message
+        pairs = [item for pair in fields.items() for item in pair]
+        self._create(
+            keys=[keys.job(job_id), keys.history(hook_id), queue, keys.metrics()],
+            args=[self._retention_s, history_size, job_id, payload, counter or "", *pairs],
+        )
 
     def start(
         self, job_id: str, worker: str, margin_ms: int
@@ -259,6 +262,22 @@ class JobStore:
         ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)
         return [i.decode() for i in ids]
 
+
+# KEYS: job hash, history list, queue list, metrics hash.
+# ARGV: retention, history size, job id, task message, counter field ('' for
+# none), then the job's field/value pairs.
+_CREATE_LUA = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local history = tonumber(ARGV[2])
+if history > 0 then
+  redis.call('LPUSH', KEYS[2], ARGV[3])
+  redis.call('LTRIM', KEYS[2], 0, history - 1)
+end
+redis.call('LPUSH', KEYS[3], ARGV[4])
+if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[5], 1) end
+return 1
+"""
 
 # KEYS: job hash, running zset. ARGV: job id, worker, now (s), margin (ms).
 # Returns {} for a missing job, else {run?, field, value, ...}.

@@ -1,5 +1,5 @@
 """Celery task messages built by hand, so the intake can write a job and its
-task message in one Redis transaction (one round trip, all or nothing).
+task message in one atomic Redis call (one round trip, all or nothing).
 
 The format is Celery's message protocol 2 as kombu's Redis transport stores
 it; ``tests/workers/test_messages.py`` checks it against Celery's own builder
