@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify
 from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -27,6 +27,8 @@ def _hooklet_error(exc: HookletError) -> Response:
     if isinstance(exc, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.allowed)
     retry_after = getattr(exc, "retry_after_s", None)
+    if isinstance(exc, QueueUnavailable):
+        retry_after = current_app.config["HOOKLET"].retry_after_s
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     if exc.status == 401:

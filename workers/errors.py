@@ -100,5 +100,4 @@ class SignatureInvalid(Unauthorized):
 class QueueUnavailable(HookletError):
     """Redis cannot be reached; nothing was accepted."""
 
-    code, status = "unavailable", 503
-    retry_after_s = 5
+    code, status = "unavailable", 503  # Retry-After: settings.retry_after_s

@@ -27,8 +27,6 @@ class IsolatePool:
         self.max_uses = max_uses
         self.max_heap_bytes = max_heap_mb * 1024 * 1024
         self._idle: OrderedDict[PoolKey, Isolate] = OrderedDict()
-        self.created = 0
-        self.discarded = 0
 
     def __len__(self) -> int:
         return len(self._idle)
@@ -39,7 +37,6 @@ class IsolatePool:
             isolate = self._idle.pop(key, None)
             if isolate is not None:
                 return isolate
-        self.created += 1
         return Isolate(heap_mb)
 
     def release(
@@ -83,7 +80,6 @@ class IsolatePool:
         return True
 
     def _discard(self, isolate: Isolate) -> None:
-        self.discarded += 1
         poisoned = isolate.poisoned
         isolate.close()
         if poisoned:

@@ -254,8 +254,10 @@ class JobStore:
         got = self._blocking.blpop([keys.job_done(job_id)], timeout=timeout_s)
         if got is not None:
             # Put the token back for any other waiter (e.g. a second poller).
-            self._redis.lpush(keys.job_done(job_id), b"1")
-            self._redis.expire(keys.job_done(job_id), 60)
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.lpush(keys.job_done(job_id), b"1")
+                pipe.expire(keys.job_done(job_id), 60)
+                pipe.execute()
         return got is not None
 
     def overdue(self, now: float, limit: int = 100) -> list[str]:

@@ -7,6 +7,7 @@ secret.
 from __future__ import annotations
 
 import os
+from typing import Any, TypeVar
 
 from celery import Celery, Task
 from celery.signals import worker_process_shutdown, worker_ready
@@ -18,36 +19,28 @@ from workers.settings import Settings
 
 __all__ = ["register"]
 
-_executor: Executor | None = None
+T = TypeVar("T")
+
+_services: dict[type, Any] = {}
 
 
-def executor(settings: Settings) -> Executor:
-    """The child's executor, built on first use (after fork)."""
-    global _executor
-    if _executor is None or _executor.settings is not settings:
-        _executor = Executor(settings)
-    return _executor
-
-
-_deliverer: Deliverer | None = None
-
-
-def deliverer(settings: Settings) -> Deliverer:
-    global _deliverer
-    if _deliverer is None or _deliverer.settings is not settings:
-        _deliverer = Deliverer(settings)
-    return _deliverer
+def _service(kind: type[T], settings: Settings) -> T:
+    """The child's ``kind`` (Executor, Deliverer), built on first use, after fork."""
+    service = _services.get(kind)
+    if service is None or service.settings is not settings:
+        service = _services[kind] = kind(settings)
+    return service
 
 
 def register(app: Celery, settings: Settings) -> None:
     @app.task(name=RUN_SCRIPT, bind=True, ignore_result=True)
     def run_script(self: Task, job_id: str) -> str:
         worker = f"{self.request.hostname}/{os.getpid()}"
-        return executor(settings).run(job_id, worker).value
+        return _service(Executor, settings).run(job_id, worker).value
 
     @app.task(name=DELIVER_CALLBACK, bind=True, ignore_result=True)
     def deliver_callback(self: Task, job_id: str) -> str:
-        return deliverer(settings).deliver(job_id)
+        return _service(Deliverer, settings).deliver(job_id)
 
     @worker_ready.connect(weak=False)
     def start_reaper(sender: object = None, **_: object) -> None:
@@ -57,5 +50,5 @@ def register(app: Celery, settings: Settings) -> None:
 
     @worker_process_shutdown.connect(weak=False)
     def close_isolates(**_: object) -> None:
-        if _executor is not None:
-            _executor.pool.clear()
+        if Executor in _services:
+            _services[Executor].pool.clear()

@@ -62,7 +62,7 @@ class Watchdog:
         self._ensure_thread()
         with self._lock:
             self._watch = _Watch(isolate, deadline, on_stuck)
-        self._wake.set()
+            self._wake.set()
         try:
             yield
         finally:
@@ -78,11 +78,11 @@ class Watchdog:
     def _run(self) -> None:
         while True:
             self._wake.wait()
-            with self._lock:
+            with self._lock:  # cleared under the lock, so a new watch is never missed
                 watch = self._watch
-            if watch is None:
-                self._wake.clear()
-                continue
+                if watch is None:
+                    self._wake.clear()
+                    continue
             self._check(watch)
             time.sleep(_SAMPLE_S)
 
