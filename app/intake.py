@@ -12,12 +12,15 @@ from app import services
 from app.responses import accepted, sync_response, sync_slot
 from workers.client import Dispatcher
 from workers.errors import (
+    HookChanged,
     HookDisabled,
     HookletError,
     HookNotFound,
     MethodNotAllowed,
     PayloadTooLarge,
+    SignatureInvalid,
 )
+from workers.hook_cache import CachedHook
 from workers.hooks import HTTP_METHODS, Hook
 from workers.jobs import EventRequest, new_job_id
 from workers.signatures import verify_request
@@ -26,13 +29,18 @@ __all__ = ["bp"]
 
 bp = Blueprint("intake", __name__)
 
+# Refusals decided on the hook's definition. The first decision uses the
+# process's cached copy, which may be stale, so these are decided once more on
+# the stored hook before they are given.
+_DECIDED_ON_HOOK = (HookNotFound, MethodNotAllowed, SignatureInvalid, HookChanged)
+
 
 def event_request(path: str) -> EventRequest:
     """The request as the script's ``context`` will see it."""
     settings = services.settings()
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
         raise PayloadTooLarge(f"the body is over the limit of {settings.max_body_bytes} bytes")
-    body = request.get_data(cache=False)
+    body = request.get_data()  # kept: a second decision reads it again
     if len(body) > settings.max_body_bytes:
         raise PayloadTooLarge(f"the body is over the limit of {settings.max_body_bytes} bytes")
     headers: dict[str, str] = {}
@@ -63,7 +71,11 @@ def _check_hook(hook: Hook) -> None:
 def intake(hook_id: str, path: str) -> Response:
     dispatcher = services.dispatcher()
     try:
-        return _intake(dispatcher, hook_id, path)
+        cached = dispatcher.hook_cache.get(hook_id)
+        try:
+            return _intake(dispatcher, cached, path)
+        except _DECIDED_ON_HOOK:
+            return _intake(dispatcher, dispatcher.hook_cache.refresh(hook_id), path)
     except HookletError as exc:
         # Unknown ids are not labels: anyone can invent them.
         label = hook_id if not isinstance(exc, HookNotFound) else "_unknown"
@@ -71,15 +83,15 @@ def intake(hook_id: str, path: str) -> Response:
         raise
 
 
-def _intake(dispatcher: Dispatcher, hook_id: str, path: str) -> Response:
-    hook = dispatcher.hooks.get(hook_id)
+def _intake(dispatcher: Dispatcher, cached: CachedHook, path: str) -> Response:
+    hook = cached.hook
     _check_hook(hook)
     event = event_request(path)
     if hook.verify:
         verify_request(hook.verify, event.headers, event.body)
     key = idempotency_key(hook, event)
     if key is None:
-        return _run(dispatcher, hook, event, new_job_id())
+        return _run(dispatcher, cached, event, new_job_id())
     job_id = new_job_id()
     original = dispatcher.claim_idempotency(hook.id, key, job_id)
     if original is not None:  # a retry of an event we already have
@@ -88,7 +100,7 @@ def _intake(dispatcher: Dispatcher, hook_id: str, path: str) -> Response:
         dispatcher.count_refusal(hook.id, "duplicate")
         return accepted(original, status=200)
     try:
-        return _run(dispatcher, hook, event, job_id)
+        return _run(dispatcher, cached, event, job_id)
     except HookletError:
         dispatcher.release_idempotency(hook.id, key)
         raise
@@ -103,9 +115,10 @@ def idempotency_key(hook: Hook, event: EventRequest) -> str | None:
     return None
 
 
-def _run(dispatcher: Dispatcher, hook: Hook, event: EventRequest, job_id: str) -> Response:
+def _run(dispatcher: Dispatcher, cached: CachedHook, event: EventRequest, job_id: str) -> Response:
+    hook, etag = cached
     if hook.mode == "sync":
         with sync_slot(dispatcher, hook):
-            dispatcher.submit(hook, event, job_id=job_id)
+            dispatcher.submit(hook, event, job_id=job_id, hook_etag=etag)
             return sync_response(dispatcher, job_id, hook.limits.wait_ms)
-    return accepted(dispatcher.submit(hook, event, job_id=job_id))
+    return accepted(dispatcher.submit(hook, event, job_id=job_id, hook_etag=etag))

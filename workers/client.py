@@ -10,7 +10,8 @@ from celery import Celery
 
 from workers import keys, metrics
 from workers.celery_app import CALLBACKS_QUEUE, RUN_SCRIPT, SCRIPTS_QUEUE, make_celery
-from workers.errors import InvalidRequest, JobNotFound, QueueUnavailable
+from workers.errors import HookChanged, InvalidRequest, JobNotFound, QueueUnavailable
+from workers.hook_cache import HookCache
 from workers.hooks import Hook, HookStore
 from workers.jobs import EventRequest, JobStore, new_job_id
 from workers.messages import deliver_callback_message, run_script_message
@@ -44,6 +45,7 @@ class Dispatcher:
             self.redis, settings.retention_s, connect(settings.redis_url, blocking=True)
         )
         self.hooks = HookStore(self.redis)
+        self.hook_cache = HookCache(self.hooks)
         self.celery = celery_app or make_celery(settings)
 
     def submit(
@@ -54,11 +56,21 @@ class Dispatcher:
         extra: dict[str, Any] | None = None,
         track: bool = True,
         job_id: str | None = None,
+        hook_etag: str | None = None,
     ) -> str:
+        """Queue an event of ``hook``. With ``hook_etag`` (a cached copy's),
+        raises ``HookChanged`` if the stored hook is no longer that copy."""
         job_id = job_id or new_job_id()
         history = hook.requests_to_track if track else 0
         self._enqueue(
-            job_id, hook.id, hook.version, request, history, extra, hook.limits.timeout_ms
+            job_id,
+            hook.id,
+            hook.version,
+            request,
+            history,
+            extra,
+            hook.limits.timeout_ms,
+            hook_etag,
         )
         return job_id
 
@@ -140,13 +152,14 @@ class Dispatcher:
         history: int,
         extra: dict[str, Any] | None,
         timeout_ms: int,
+        hook_etag: str | None = None,
     ) -> None:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
         message = run_script_message(job_id, timeout_ms, self.settings)
         # Test runs (no history) are not events received at the intake.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
         try:
-            self.jobs.create(
+            created = self.jobs.create(
                 job_id,
                 hook_id,
                 version,
@@ -155,6 +168,9 @@ class Dispatcher:
                 (keys.celery_queue(SCRIPTS_QUEUE), message),
                 counter if history else None,
                 extra,
+                hook_etag,
             )
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
+        if not created:
+            raise HookChanged(f"hook {hook_id!r} changed meanwhile; the event was not accepted")

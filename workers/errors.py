@@ -15,6 +15,7 @@ __all__ = [
     "Unauthorized",
     "InvalidRequest",
     "SignatureInvalid",
+    "HookChanged",
 ]
 
 
@@ -101,3 +102,9 @@ class QueueUnavailable(HookletError):
     """Redis cannot be reached; nothing was accepted."""
 
     code, status = "unavailable", 503  # Retry-After: settings.retry_after_s
+
+
+class HookChanged(QueueUnavailable):
+    """The hook changed while the request was taken in; nothing was accepted."""
+
+    code = "hook_changed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import secrets as _secrets
 import time
@@ -17,7 +18,15 @@ from workers.errors import HookNotFound, InvalidHook
 from workers.settings import Settings
 from workers.signatures import validate_verify
 
-__all__ = ["Hook", "Limits", "HookStore", "parse_hook", "new_callback_secret", "HTTP_METHODS"]
+__all__ = [
+    "Hook",
+    "Limits",
+    "HookStore",
+    "parse_hook",
+    "new_callback_secret",
+    "etag_of",
+    "HTTP_METHODS",
+]
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MODES = ("sync", "async")
@@ -236,6 +245,13 @@ class HookStore:
             raise HookNotFound(f"no hook named {hook_id!r}")
         return _hook_from_record(orjson.loads(raw))
 
+    def get_with_etag(self, hook_id: str) -> tuple[Hook, str]:
+        """The hook and the etag of its stored definition (see ``etag_of``)."""
+        raw = self._redis.hget(keys.hook(hook_id), "def")
+        if raw is None:
+            raise HookNotFound(f"no hook named {hook_id!r}")
+        return _hook_from_record(orjson.loads(raw)), etag_of(raw)
+
     def list(self) -> list[Hook]:
         ids = sorted(i.decode() for i in self._redis.smembers(keys.hook_ids()))
         if not ids:
@@ -310,6 +326,12 @@ class HookStore:
             removed = pipe.execute()[0]
         if not removed:
             raise HookNotFound(f"no hook named {hook_id!r}")
+
+
+def etag_of(stored_def: bytes) -> str:
+    """SHA-1 in hex of a stored definition: what Redis' ``redis.sha1hex``
+    computes in Lua, so a Lua call can tell whether a hook changed."""
+    return hashlib.sha1(stored_def, usedforsecurity=False).hexdigest()
 
 
 def new_callback_secret() -> str:

@@ -141,9 +141,13 @@ class JobStore:
         message: tuple[str, bytes],
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
-    ) -> None:
+        hook_etag: str | None = None,
+    ) -> bool:
         """Write the job, its history entry, its task message (list key, bytes)
-        and the intake counter in one atomic Redis call: all of them or none."""
+        and the intake counter in one atomic Redis call: all of them or none.
+
+        With ``hook_etag``, nothing is written (and False returned) unless the
+        stored hook still has that etag (``hooks.etag_of``)."""
         fields: dict[str, Any] = {
             "id": job_id,
             "hookId": hook_id,
@@ -157,10 +161,25 @@ class JobStore:
         }
         queue, payload = message
         pairs = [item for pair in fields.items() for item in pair]
-        self._create(
-            keys=[keys.job(job_id), keys.history(hook_id), queue, keys.metrics()],
-            args=[self._retention_s, history_size, job_id, payload, counter or "", *pairs],
+        created = self._create(
+            keys=[
+                keys.job(job_id),
+                keys.history(hook_id),
+                queue,
+                keys.metrics(),
+                keys.hook(hook_id),
+            ],
+            args=[
+                self._retention_s,
+                history_size,
+                job_id,
+                payload,
+                counter or "",
+                hook_etag or "",
+                *pairs,
+            ],
         )
+        return bool(created)
 
     def start(
         self, job_id: str, worker: str, margin_ms: int
@@ -265,11 +284,16 @@ class JobStore:
         return [i.decode() for i in ids]
 
 
-# KEYS: job hash, history list, queue list, metrics hash.
+# KEYS: job hash, history list, queue list, metrics hash, hook hash.
 # ARGV: retention, history size, job id, task message, counter field ('' for
-# none), then the job's field/value pairs.
+# none), the hook's expected etag ('' for no check), then the job's field/value
+# pairs. Returns 0, writing nothing, if the hook is gone or has changed.
 _CREATE_LUA = """
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+if ARGV[6] ~= '' then
+  local def = redis.call('HGET', KEYS[5], 'def')
+  if not def or redis.sha1hex(def) ~= ARGV[6] then return 0 end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 local history = tonumber(ARGV[2])
 if history > 0 then

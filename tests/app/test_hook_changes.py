@@ -1,0 +1,71 @@
+"""A hook changed through the API governs the very next event, in every web
+process, although each process keeps its own copy of the hooks it has seen."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.support.stack import Api, RedisServer, hooklet_env
+from workers import keys
+from workers.client import Dispatcher
+from workers.errors import HookChanged
+from workers.jobs import EventRequest
+from workers.settings import load_settings
+
+# Fresh connections, so the requests spread over both gunicorn processes.
+ROUNDS = 12
+
+
+def statuses(api: Api, hook_id: str, **kwargs) -> set[int]:
+    url = f"{api.base}/h/{hook_id}"
+    return {requests.post(url, data=b"{}", timeout=10, **kwargs).status_code for _ in range(ROUNDS)}
+
+
+def test_every_change_applies_to_the_next_event(api: Api, hook_id: str) -> None:
+    api.put_hook(hook_id, script="({ body: 'v1' })")
+    assert statuses(api, hook_id) == {202}  # every process now holds a copy
+
+    api.put_hook(hook_id, script="({ body: 'v2' })")
+    job = api.run(hook_id)
+    assert job["scriptVersion"] == 2 and job["result"]["body"] == "v2"
+
+    api.put_hook(hook_id, script="({ body: 'v2' })", enabled=False)
+    assert statuses(api, hook_id) == {404}
+    api.put_hook(hook_id, script="({ body: 'v2' })")
+    assert statuses(api, hook_id) == {202}
+
+    api.put_hook(hook_id, script="({ body: 'v2' })", methods=["PUT"])
+    assert statuses(api, hook_id) == {405}
+
+    api.put_hook(
+        hook_id,
+        script="({ body: 'v2' })",
+        verify={"scheme": "github", "secret": "s3cret"},
+    )
+    assert statuses(api, hook_id) == {401}
+
+    response = api.http.delete(f"{api.base}/api/hooks/{hook_id}", headers=api.admin, timeout=10)
+    assert response.status_code == 204
+    assert statuses(api, hook_id) == {404}
+    api.put_hook(hook_id, script="({ body: 'again' })")
+    assert statuses(api, hook_id) == {202}
+
+
+def test_a_job_is_refused_whole_if_its_hook_changed_meanwhile(
+    redis_server: RedisServer, api: Api, hook_id: str
+) -> None:
+    api.put_hook(hook_id, script="null")
+    dispatcher = Dispatcher(load_settings(hooklet_env(redis_server.url)))
+    cached = dispatcher.hook_cache.get(hook_id)
+    api.put_hook(hook_id, script="'changed'")
+    client = redis_server.client()
+    event = EventRequest("POST", "/", "", {}, {}, "", b"{}")
+
+    with pytest.raises(HookChanged):
+        dispatcher.submit(cached.hook, event, job_id="j-stale", hook_etag=cached.etag)
+    assert not client.exists(keys.job("j-stale"))
+
+    fresh = dispatcher.hook_cache.refresh(hook_id)
+    dispatcher.submit(fresh.hook, event, job_id="j-fresh", hook_etag=fresh.etag)
+    assert client.exists(keys.job("j-fresh"))
