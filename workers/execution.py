@@ -67,6 +67,7 @@ class Executor:
         # headroom for the script that runs next.
         self._cache_budget_bytes = settings.child_rss_mb * 2**20 * 7 // 10
         self._last_rss_bytes = 0
+        self._process = psutil.Process()
 
     def run(self, job_id: str, worker: str) -> JobStatus:
         raw, to_run = self.jobs.start(job_id, worker, self.settings.hard_limit_margin_ms)
@@ -215,20 +216,16 @@ class Executor:
         push = None
         if spec is not None:
             push = callback_push(spec.mode, spec.callback_url, job_id, self.settings)
-        recorded = self.jobs.finish(job_id, outcome, push)
-        rss_bytes = self._last_rss_bytes = psutil.Process().memory_info().rss
         hook = (raw.get(b"hookId") or b"").decode() or "_test"
-        if recorded:
-            reason = outcome.reason.value if outcome.reason else None
-            with self.redis.pipeline(transaction=False) as pipe:
-                metrics.record(
-                    pipe,
-                    metrics.job_fields(
-                        hook, outcome.status.value, reason, outcome.duration_ms / 1000
-                    ),
-                )
-                metrics.record_rss(pipe, rss_bytes)
-                pipe.execute()
+        rss_bytes = self._last_rss_bytes = self._process.memory_info().rss
+        reason = outcome.reason.value if outcome.reason else None
+        recorded = self.jobs.finish(
+            job_id,
+            outcome,
+            push,
+            metrics.job_fields(hook, outcome.status.value, reason, outcome.duration_ms / 1000),
+            metrics.rss_entry(rss_bytes),
+        )
         log.info(
             "job finished",
             extra={

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -197,13 +198,20 @@ class JobStore:
         return raw, bool(reply[0])
 
     def finish(
-        self, job_id: str, outcome: Outcome, then_push: tuple[str, bytes] | None = None
+        self,
+        job_id: str,
+        outcome: Outcome,
+        then_push: tuple[str, bytes] | None = None,
+        counters: Iterable[tuple[str, float]] = (),
+        child_rss: tuple[str, str] | None = None,
     ) -> bool:
         """Record the outcome once; returns False if the job was already final.
 
-        ``then_push`` is a (list key, message) pushed in the same atomic step
-        when the outcome is recorded: the callback of an async hook is queued
-        exactly when its job ends, or not at all."""
+        In the same atomic step, and only when the outcome is recorded:
+        ``then_push`` (list key, message) is pushed, so the callback of an
+        async hook is queued exactly when its job ends, or not at all; and the
+        metric ``counters`` (field, amount) are added. ``child_rss`` (child,
+        value) is stored either way."""
         key = keys.job(job_id)
         fields: dict[str, Any] = {
             "status": outcome.status.value,
@@ -222,13 +230,35 @@ class JobStore:
             fields["error"] = outcome.error
         if outcome.heap_used_bytes is not None:
             fields["heapUsedBytes"] = outcome.heap_used_bytes
-        pairs = [item for pair in fields.items() for item in pair]
         push_key, message = then_push or ("", b"")
         if then_push:
             fields["deliveryStatus"] = "pending"
+        pairs = [item for pair in fields.items() for item in pair]
+        increments = [
+            item
+            for name, amount in counters
+            for item in (name, int(amount) if float(amount).is_integer() else f"{amount:.9f}")
+        ]
+        child, rss = child_rss or ("", "")
         done = self._finish(
-            keys=[key, keys.running(), keys.job_done(job_id), push_key],
-            args=[job_id, self._retention_s, message, *pairs],
+            keys=[
+                key,
+                keys.running(),
+                keys.job_done(job_id),
+                push_key,
+                keys.metrics(),
+                keys.child_rss(),
+            ],
+            args=[
+                job_id,
+                self._retention_s,
+                message,
+                child,
+                rss,
+                len(increments) // 2,
+                *increments,
+                *pairs,
+            ],
         )
         return bool(done)
 
@@ -324,16 +354,27 @@ table.insert(reply, 1, run)
 return reply
 """
 
-# KEYS: job hash, running zset, done list, list to push to ('' for none).
-# ARGV: job id, retention, message to push, field/value pairs.
+# KEYS: job hash, running zset, done list, list to push to ('' for none),
+# metrics hash, child RSS hash.
+# ARGV: job id, retention, message to push, child ('' for none), its RSS,
+# the number N of counters, N counter/amount pairs, then field/value pairs.
 _FINISH_LUA = """
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[6], ARGV[4], ARGV[5]) end
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == false or status == 'succeeded' or status == 'failed' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 0
 end
-for i = 4, #ARGV, 2 do
+local fields_from = 7 + 2 * tonumber(ARGV[6])
+for i = fields_from, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+for i = 7, fields_from - 1, 2 do
+  if string.find(ARGV[i + 1], '.', 1, true) then
+    redis.call('HINCRBYFLOAT', KEYS[5], ARGV[i], ARGV[i + 1])
+  else
+    redis.call('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
+  end
 end
 if KEYS[4] ~= '' then redis.call('LPUSH', KEYS[4], ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])

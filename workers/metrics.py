@@ -18,7 +18,7 @@ from typing import Any
 
 from workers import keys
 
-__all__ = ["DURATION_BUCKETS_S", "field", "job_fields", "record", "record_rss", "parse_field"]
+__all__ = ["DURATION_BUCKETS_S", "field", "job_fields", "record", "rss_entry", "parse_field"]
 
 # Script execution time buckets, in seconds (secutils' "red zone" starts at 5 ms).
 DURATION_BUCKETS_S = (
@@ -79,5 +79,6 @@ def child_name() -> str:
     return f"{socket.gethostname()}/{os.getpid()}"
 
 
-def record_rss(pipe: Any, rss_bytes: int) -> None:
-    pipe.hset(keys.child_rss(), child_name(), f"{rss_bytes} {time.time():.0f}")
+def rss_entry(rss_bytes: int) -> tuple[str, str]:
+    """This child's entry in the ``keys.child_rss()`` hash."""
+    return child_name(), f"{rss_bytes} {time.time():.0f}"

@@ -16,7 +16,7 @@ import time
 import redis
 from celery import Celery
 
-from workers import keys
+from workers import keys, metrics
 from workers.client import send_run
 from workers.delivery import callback_push, promote_due
 from workers.hooks import HookStore
@@ -81,6 +81,12 @@ class Reaper:
                         error=f"the worker running this job vanished ({attempts} attempts)",
                     ),
                     self._callback(raw, job_id),
+                    metrics.job_fields(
+                        (raw.get(b"hookId") or b"").decode() or "_test",
+                        JobStatus.FAILED.value,
+                        FailureReason.CRASHED.value,
+                        0.0,
+                    ),
                 )
             else:
                 self.redis.hset(keys.job(job_id), "status", JobStatus.QUEUED.value)

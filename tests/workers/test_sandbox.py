@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -183,3 +185,50 @@ def test_check_syntax_never_runs_the_script() -> None:
 def test_set_timeout_with_zero_delay_fires() -> None:
     source = "(async () => { await new Promise(r => setTimeout(r, 0)); return { body: 'ok' }; })()"
     assert run(source).body == b"ok"
+
+
+SPINS = {
+    "a busy loop": "while (true) {}",
+    "a microtask loop": "(async () => { for (;;) await null; })()",
+}
+
+
+@pytest.mark.parametrize("source", SPINS.values(), ids=SPINS.keys())
+def test_a_spinning_script_times_out_and_its_isolate_is_retired(source: str) -> None:
+    isolate = Isolate(10)
+    limits = RunLimits(timeout_ms=300, heap_mb=10)
+    try:
+        started = time.monotonic()
+        result = run_script(isolate, source, build_context(REQUEST, {}), limits)
+        assert result.reason is FailureReason.TIMEOUT
+        assert time.monotonic() - started < 2
+        assert isolate.poisoned
+    finally:
+        isolate.close()
+
+
+@pytest.mark.parametrize("source", SPINS.values(), ids=SPINS.keys())
+def test_an_interrupt_from_another_thread_ends_the_run_at_once(source: str) -> None:
+    isolate = Isolate(10)
+    limits = RunLimits(timeout_ms=30_000, heap_mb=10)
+    stop = threading.Timer(0.2, isolate.interrupt, (FailureReason.MEMORY, "over the RSS cap"))
+    try:
+        stop.start()
+        started = time.monotonic()
+        result = run_script(isolate, source, build_context(REQUEST, {}), limits)
+        assert (result.reason, result.error) == (FailureReason.MEMORY, "over the RSS cap")
+        assert time.monotonic() - started < 2
+    finally:
+        stop.cancel()
+        isolate.close()
+
+
+def test_a_warm_isolate_answers_each_run_with_its_own_result() -> None:
+    isolate = Isolate(10)
+    try:
+        for n in range(300):
+            context = build_context(REQUEST, {"n": str(n)})
+            result = run_script(isolate, "({ body: context.secrets.n })", context, LIMITS)
+            assert result.body == str(n).encode()
+    finally:
+        isolate.close()
