@@ -24,6 +24,8 @@ from importlib import resources
 from typing import Any
 
 import orjson
+from py_mini_racer import JSEvalException, JSOOMException  # no V8 until a MiniRacer exists
+from py_mini_racer._exc import JSTerminatedException
 
 from workers.jobs import FailureReason
 
@@ -99,9 +101,6 @@ class Isolate:
         Only one evaluation is ever in flight, so the next item on the result
         queue is its result. After a timeout or an interrupt the isolate is
         poisoned: a late result may still arrive, and no one reads it."""
-        from py_mini_racer import JSEvalException, JSOOMException
-        from py_mini_racer._exc import JSTerminatedException
-
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Interrupted(FailureReason.TIMEOUT, "script timed out")
@@ -260,7 +259,7 @@ def check_syntax(source: str) -> str | None:
     Compiles with ``new Function`` (which parses, never runs) in both forms a
     script may take: an expression/program, or a function body with ``return``.
     """
-    from py_mini_racer import JSEvalException, MiniRacer
+    from py_mini_racer import MiniRacer
 
     global _syntax_checker
     with _syntax_lock:
