@@ -19,6 +19,11 @@ __all__ = ["IsolatePool"]
 
 PoolKey = tuple[str, int, int]  # hook id, script version, heap MB
 _HEAP_SAMPLE_EVERY = 16
+# A run given a big context (a big request body becomes a big array) leaves
+# garbage that V8 does not collect before the isolate's hard heap limit, which
+# mini-racer enforces on its own: the next run could fail for memory it never
+# used. Such an isolate is collected before it is reused.
+_COLLECT_AFTER_INPUT_BYTES = 64 * 1024
 
 
 class IsolatePool:
@@ -72,6 +77,8 @@ class IsolatePool:
             return False
         if isolate.uses >= self.max_uses or not (run.idle and run.pristine):
             return False
+        if run.input_bytes > _COLLECT_AFTER_INPUT_BYTES:
+            return isolate.heap_used_bytes(collect=True) <= self.max_heap_bytes
         # Heap statistics cost a round trip into V8: sample them. Garbage
         # counts too, so collect once before judging a big heap.
         if isolate.uses % _HEAP_SAMPLE_EVERY == 1:

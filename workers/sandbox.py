@@ -68,6 +68,7 @@ class RunResult:
     pristine: bool = False  # the script left every builtin as it found it
     reason: FailureReason | None = None
     error: str | None = None
+    input_bytes: int = 0  # the size of the context handed to V8
 
     @property
     def ok(self) -> bool:
@@ -193,8 +194,11 @@ def run_script(
         isolate.eval(begin.decode(), deadline)
         meta, body = _await_outcome(isolate, deadline)
     except _Interrupted as exc:
-        return RunResult(_ms_since(started), reason=exc.reason, error=str(exc))
-    return _to_result(meta, body, _ms_since(started), limits)
+        result = RunResult(_ms_since(started), reason=exc.reason, error=str(exc))
+    else:
+        result = _to_result(meta, body, _ms_since(started), limits)
+    result.input_bytes = len(begin)
+    return result
 
 
 def _await_outcome(isolate: Isolate, deadline: float) -> tuple[dict[str, Any], bytes | None]:
