@@ -10,6 +10,7 @@ from app import services
 from app.auth import protect
 from workers import keys
 from workers.celery_app import CALLBACKS_QUEUE, SCRIPTS_QUEUE
+from workers.metrics import parse_child_entry
 
 __all__ = ["bp"]
 
@@ -31,9 +32,14 @@ def workers() -> Response:
         pool = info.get("pool", {})
         children = []
         for pid in pool.get("processes", []):
-            rss_bytes, _, at = rss.get(f"{host}/{pid}", "0 0").partition(" ")
+            rss_bytes, at, isolates = parse_child_entry(rss.get(f"{host}/{pid}", ""))
             children.append(
-                {"pid": pid, "rssBytes": int(rss_bytes) or None, "reportedAt": float(at) or None}
+                {
+                    "pid": pid,
+                    "rssBytes": rss_bytes or None,
+                    "warmIsolates": isolates,
+                    "reportedAt": at or None,
+                }
             )
         nodes.append(
             {

@@ -23,7 +23,7 @@ from prometheus_client.core import (
 from app import services
 from workers import keys
 from workers.celery_app import CALLBACKS_QUEUE, SCRIPTS_QUEUE
-from workers.metrics import DURATION_BUCKETS_S, parse_field
+from workers.metrics import DURATION_BUCKETS_S, parse_child_entry, parse_field
 
 __all__ = ["bp"]
 
@@ -112,12 +112,19 @@ class _FleetCollector:
             "Resident memory of each worker child after its last job",
             labels=["child"],
         )
+        isolates = GaugeMetricFamily(
+            "hooklet_worker_child_warm_isolates",
+            "Warm V8 isolates kept by each worker child after its last job",
+            labels=["child"],
+        )
         now = time.time()
         for child, value in sorted(rss.items()):
-            rss_bytes, _, at = value.decode().partition(" ")
-            if now - float(at or 0) < _RSS_STALE_S:
+            rss_bytes, at, warm = parse_child_entry(value.decode())
+            if now - at < _RSS_STALE_S:
                 gauge.add_metric([child.decode()], float(rss_bytes))
+                isolates.add_metric([child.decode()], float(warm))
         yield gauge
+        yield isolates
 
 
 @bp.get("/metrics")

@@ -36,6 +36,7 @@ from tests.support.stack import (  # noqa: E402
     hooklet_env,
     wait_until,
 )
+from workers import keys, metrics  # noqa: E402
 
 RESULTS = ROOT / "bench-results"
 
@@ -255,8 +256,6 @@ def _realistic_body() -> bytes:
 
 
 def _finished(client, hook: str, status: str = "succeeded") -> int:  # noqa: ANN001
-    from workers import keys, metrics
-
     raw = client.hget(keys.metrics(), metrics.field("jobs_finished", hook=hook, status=status))
     return int(raw or 0)
 
@@ -393,6 +392,7 @@ def _up(url: str) -> bool:
 
 def memory_scenario(quick: bool) -> dict:
     events = 10_000 if quick else 100_000
+    warmup = 2_000
     hooks = 24  # fewer than the isolate cache holds (32): isolates stay warm
     with tempfile.TemporaryDirectory() as tmp:
         # No recycling of children, so their growth over the run shows.
@@ -404,49 +404,62 @@ def memory_scenario(quick: bool) -> dict:
                     script=f"globalThis.n = (globalThis.n ?? 0) + 1; ({{ body: 'hook {n} ' + n }})",
                 )
             client = stack.redis.client()
-            for n in range(hooks):  # warm-up: every hook once per child
-                stack.api.run(f"m{n}")
-                stack.api.run(f"m{n}")
-            start = {c.pid: c.memory_info().rss / 2**20 for c in stack.worker.children()}
 
             def make(i: int) -> tuple[str, str, bytes, dict[str, str]]:
                 return "POST", f"/h/m{i % hooks}", b"{}", {}
 
+            def ended() -> int:
+                return sum(
+                    _finished(client, f"m{n}", status)
+                    for n in range(hooks)
+                    for status in ("succeeded", "failed")
+                )
+
+            def send(count: int) -> None:
+                ended_before = ended()
+                loadgen.fixed_rate(stack.web.url, make, 400, count / 400, 8)
+                wait_until(
+                    lambda: ended() - ended_before >= count,
+                    timeout_s=1800,
+                    interval_s=0.5,
+                    what=f"{count} events",
+                )
+
+            # Warm-up: enough events that each child holds every hook's isolate.
+            send(warmup)
+            start = {c.pid: c.memory_info().rss / 2**20 for c in stack.worker.children()}
             started = time.perf_counter()
-            done_before = sum(
-                _finished(client, f"m{n}", st)
-                for n in range(hooks)
-                for st in ("succeeded", "failed")
-            )
-            loadgen.fixed_rate(stack.web.url, make, 400, events / 400, 8)
-            wait_until(
-                lambda: (
-                    sum(_finished(client, f"m{n}") for n in range(hooks)) - done_before >= events
-                ),
-                timeout_s=1800,
-                interval_s=0.5,
-                what="all events",
-            )
+            send(events)
             elapsed = time.perf_counter() - started
             end = {c.pid: c.memory_info().rss / 2**20 for c in stack.worker.children()}
             failed = sum(_finished(client, f"m{n}", "failed") for n in range(hooks))
+            isolates = {
+                name.decode(): metrics.parse_child_entry(value.decode())[2]
+                for name, value in client.hgetall(keys.child_rss()).items()
+            }
         finally:
             stack.close()
     same = [pid for pid in start if pid in end]
     growth = {pid: round(end[pid] - start[pid], 1) for pid in same}
-    print(f"\nmemory over {events} events across {hooks} hooks ({elapsed:.0f} s)")
+    print(
+        f"\nmemory over {events} events across {hooks} hooks ({elapsed:.0f} s), "
+        f"after a warm-up of {warmup}"
+    )
     print(f"  child RSS at start (MB): { {p: round(v, 1) for p, v in start.items()} }")
     print(f"  child RSS at end (MB):   { {p: round(v, 1) for p, v in end.items()} }")
     print(
         f"  growth per child (MB):   {growth} (target < 20; children replaced: "
         f"{len(start) - len(same)})"
     )
+    print(f"  warm isolates per child at the end: {isolates} (bounded by 32)")
     print(f"  failed jobs: {failed} (must be 0)")
     return {
         "scenario": "memory",
         "events": events,
         "hooks": hooks,
+        "warmup_events": warmup,
         "seconds": round(elapsed, 1),
+        "warm_isolates_at_end": isolates,
         "rss_start_mb": start,
         "rss_end_mb": end,
         "growth_mb": growth,

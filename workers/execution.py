@@ -224,7 +224,7 @@ class Executor:
             outcome,
             push,
             metrics.job_fields(hook, outcome.status.value, reason, outcome.duration_ms / 1000),
-            metrics.rss_entry(rss_bytes),
+            metrics.child_entry(rss_bytes, len(self.pool)),
         )
         log.info(
             "job finished",

@@ -18,7 +18,11 @@ from workers.sandbox import Isolate, RunResult
 __all__ = ["IsolatePool"]
 
 PoolKey = tuple[str, int, int]  # hook id, script version, heap MB
-_HEAP_SAMPLE_EVERY = 16
+# Every this many uses an isolate is collected (a full GC) and its heap read.
+# Without it, V8 lets the heaps of many idle isolates grow (with 24 warm hooks,
+# reading heap statistics every 16 uses grew a child by 200 MB in 36,000 runs);
+# with it, the heaps stay at their live size. About 2 ms per 128 runs.
+_COLLECT_EVERY = 128
 # A run given a big context (a big request body becomes a big array) leaves
 # garbage that V8 does not collect before the isolate's hard heap limit, which
 # mini-racer enforces on its own: the next run could fail for memory it never
@@ -77,13 +81,8 @@ class IsolatePool:
             return False
         if isolate.uses >= self.max_uses or not (run.idle and run.pristine):
             return False
-        if run.input_bytes > _COLLECT_AFTER_INPUT_BYTES:
+        if run.input_bytes > _COLLECT_AFTER_INPUT_BYTES or isolate.uses % _COLLECT_EVERY == 1:
             return isolate.heap_used_bytes(collect=True) <= self.max_heap_bytes
-        # Heap statistics cost a round trip into V8: sample them. Garbage
-        # counts too, so collect once before judging a big heap.
-        if isolate.uses % _HEAP_SAMPLE_EVERY == 1:
-            if isolate.heap_used_bytes() > self.max_heap_bytes:
-                return isolate.heap_used_bytes(collect=True) <= self.max_heap_bytes
         return True
 
     def _discard(self, isolate: Isolate) -> None:

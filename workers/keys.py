@@ -67,5 +67,5 @@ def metrics() -> str:
 
 
 def child_rss() -> str:
-    """Hash: worker child -> "rss_bytes timestamp", refreshed after each job."""
+    """Hash: worker child -> "rss_bytes timestamp warm_isolates", refreshed after each job."""
     return f"{PREFIX}:metrics:rss"

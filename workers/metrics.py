@@ -18,7 +18,15 @@ from typing import Any
 
 from workers import keys
 
-__all__ = ["DURATION_BUCKETS_S", "field", "job_fields", "record", "rss_entry", "parse_field"]
+__all__ = [
+    "DURATION_BUCKETS_S",
+    "field",
+    "job_fields",
+    "record",
+    "child_entry",
+    "parse_child_entry",
+    "parse_field",
+]
 
 # Script execution time buckets, in seconds (secutils' "red zone" starts at 5 ms).
 DURATION_BUCKETS_S = (
@@ -79,6 +87,12 @@ def child_name() -> str:
     return f"{socket.gethostname()}/{os.getpid()}"
 
 
-def rss_entry(rss_bytes: int) -> tuple[str, str]:
-    """This child's entry in the ``keys.child_rss()`` hash."""
-    return child_name(), f"{rss_bytes} {time.time():.0f}"
+def child_entry(rss_bytes: int, warm_isolates: int) -> tuple[str, str]:
+    """This child's entry in the ``keys.child_rss()`` hash, written after each job."""
+    return child_name(), f"{rss_bytes} {time.time():.0f} {warm_isolates}"
+
+
+def parse_child_entry(value: str) -> tuple[int, float, int]:
+    """(RSS bytes, reported at, warm isolates) of a ``child_entry`` value."""
+    rss, at, isolates, *_ = [*value.split(), "0", "0", "0"]
+    return int(rss), float(at), int(isolates)

@@ -29,9 +29,9 @@ def test_metrics_follow_good_and_failing_jobs(api: Api, hook_id: str) -> None:
         limits={"timeoutMs": 200},
     )
     before = scrape(api)
+    api.run(hook_id, params={"fail": "1"})
     for _ in range(3):
         api.run(hook_id)
-    api.run(hook_id, params={"fail": "1"})
     api.send("no-such-hook-for-metrics")
     after = scrape(api)
 
@@ -51,6 +51,8 @@ def test_metrics_follow_good_and_failing_jobs(api: Api, hook_id: str) -> None:
     assert ("hooklet_jobs_in_flight", ()) in after
     rss = [v for (name, _), v in after.items() if name == "hooklet_worker_child_rss_bytes"]
     assert rss and all(v > 10 * 2**20 for v in rss)
+    warm = [v for (name, _), v in after.items() if name == "hooklet_worker_child_warm_isolates"]
+    assert len(warm) == len(rss) and max(warm) >= 1  # the last job's isolate stays warm
     assert not any("path" in dict(labels) for _, labels in after)
 
 
