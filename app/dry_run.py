@@ -16,7 +16,7 @@ from app.auth import protect
 from app.hook_files import validate_hook
 from app.responses import accepted
 from workers.errors import InvalidRequest
-from workers.jobs import EventRequest, render_job
+from workers.jobs import EventRequest, JobStatus, render_job
 
 __all__ = ["bp"]
 
@@ -59,9 +59,10 @@ def sample_request(data: Any) -> EventRequest:
 def _run(spec: dict[str, Any], request_data: Any, timeout_ms: int) -> Response:
     dispatcher = services.dispatcher()
     job_id = dispatcher.submit_inline(spec, sample_request(request_data), timeout_ms)
-    if not dispatcher.jobs.wait_done(job_id, (timeout_ms + _WAIT_MARGIN_MS) / 1000):
+    raw = dispatcher.jobs.wait(job_id, (timeout_ms + _WAIT_MARGIN_MS) / 1000)
+    if raw is None or not JobStatus(raw[b"status"].decode()).is_final:
         return accepted(job_id)
-    job = render_job(dispatcher.jobs.get(job_id) or {}, with_request=False)
+    job = render_job(raw, with_request=False)
     dispatcher.jobs.delete(job_id)
     keep = ("status", "reason", "error", "result", "logs", "durationMs", "scriptVersion")
     return jsonify({k: job[k] for k in keep})

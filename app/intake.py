@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app import services
-from app.responses import accepted, sync_response, sync_slot
+from app.responses import accepted, sync_response
 from workers.client import Dispatcher
 from workers.errors import (
     HookChanged,
@@ -118,7 +118,9 @@ def idempotency_key(hook: Hook, event: EventRequest) -> str | None:
 def _run(dispatcher: Dispatcher, cached: CachedHook, event: EventRequest, job_id: str) -> Response:
     hook, etag = cached
     if hook.mode == "sync":
-        with sync_slot(dispatcher, hook):
-            dispatcher.submit(hook, event, job_id=job_id, hook_etag=etag)
+        dispatcher.submit(hook, event, job_id=job_id, hook_etag=etag, take_slot=True)
+        try:
             return sync_response(dispatcher, job_id, hook.limits.wait_ms)
+        finally:
+            dispatcher.release_slot(hook.id)
     return accepted(dispatcher.submit(hook, event, job_id=job_id, hook_etag=etag))

@@ -3,19 +3,13 @@ hooks, the script's own response once the job ends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import orjson
 from flask import Response, jsonify
 
-from workers import keys
 from workers.client import Dispatcher
-from workers.errors import TooManyRequests
-from workers.hooks import Hook
 from workers.jobs import FailureReason, JobStatus
 
-__all__ = ["accepted", "sync_response", "sync_slot", "HOP_BY_HOP"]
+__all__ = ["accepted", "sync_response", "HOP_BY_HOP"]
 
 # RFC 9110 7.6.1 connection-specific headers, plus what the server computes.
 HOP_BY_HOP = frozenset(
@@ -44,30 +38,11 @@ def accepted(job_id: str, status: int = 202) -> Response:
     return response
 
 
-@contextmanager
-def sync_slot(dispatcher: Dispatcher, hook: Hook) -> Iterator[None]:
-    """At most ``limits.maxConcurrent`` sync requests of a hook in flight."""
-    key = keys.in_flight(hook.id)
-    with dispatcher.redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 3600)
-        count = pipe.execute()[0]
-    try:
-        if count > hook.limits.max_concurrent:
-            raise TooManyRequests(
-                f"hook {hook.id!r} already has {hook.limits.max_concurrent} requests in flight"
-            )
-        yield
-    finally:
-        dispatcher.redis.decr(key)
-
-
 def sync_response(dispatcher: Dispatcher, job_id: str, wait_ms: int) -> Response:
     """Wait (blocking on Redis, no sleeps) for the job, then answer as secutils
     does: the script's response, 504 on a time limit, 500 with the error text
     otherwise. If the wait budget runs out, 202 with the status URL."""
-    dispatcher.jobs.wait_done(job_id, wait_ms / 1000)
-    raw = dispatcher.jobs.get(job_id)
+    raw = dispatcher.jobs.wait(job_id, wait_ms / 1000)
     status = JobStatus(raw[b"status"].decode()) if raw else JobStatus.QUEUED
     if raw is None or not status.is_final:
         return accepted(job_id)

@@ -10,10 +10,16 @@ from celery import Celery
 
 from workers import keys, metrics
 from workers.celery_app import CALLBACKS_QUEUE, RUN_SCRIPT, SCRIPTS_QUEUE, make_celery
-from workers.errors import HookChanged, InvalidRequest, JobNotFound, QueueUnavailable
+from workers.errors import (
+    HookChanged,
+    InvalidRequest,
+    JobNotFound,
+    QueueUnavailable,
+    TooManyRequests,
+)
 from workers.hook_cache import HookCache
 from workers.hooks import Hook, HookStore
-from workers.jobs import EventRequest, JobStore, new_job_id
+from workers.jobs import Created, EventRequest, JobStore, new_job_id
 from workers.messages import deliver_callback_message, run_script_message
 from workers.redis_client import connect
 from workers.settings import Settings
@@ -57,12 +63,17 @@ class Dispatcher:
         track: bool = True,
         job_id: str | None = None,
         hook_etag: str | None = None,
+        take_slot: bool = False,
     ) -> str:
         """Queue an event of ``hook``. With ``hook_etag`` (a cached copy's),
-        raises ``HookChanged`` if the stored hook is no longer that copy."""
+        raises ``HookChanged`` if the stored hook is no longer that copy. With
+        ``take_slot``, takes one of the hook's ``maxConcurrent`` sync slots
+        (raises ``TooManyRequests`` if none is free); ``release_slot`` gives
+        it back."""
         job_id = job_id or new_job_id()
         history = hook.requests_to_track if track else 0
-        self._enqueue(
+        slot = (keys.in_flight(hook.id), hook.limits.max_concurrent) if take_slot else None
+        created = self._enqueue(
             job_id,
             hook.id,
             hook.version,
@@ -71,8 +82,17 @@ class Dispatcher:
             extra,
             hook.limits.timeout_ms,
             hook_etag,
+            slot,
         )
+        if created is Created.SLOT_FULL:
+            raise TooManyRequests(
+                f"hook {hook.id!r} already has {hook.limits.max_concurrent} requests in flight"
+            )
         return job_id
+
+    def release_slot(self, hook_id: str) -> None:
+        """Give back a sync slot taken by ``submit(take_slot=True)``."""
+        self.redis.decr(keys.in_flight(hook_id))
 
     def claim_idempotency(self, hook_id: str, key: str, job_id: str) -> str | None:
         """Bind ``key`` to ``job_id`` unless it is bound already; returns the
@@ -153,7 +173,8 @@ class Dispatcher:
         extra: dict[str, Any] | None,
         timeout_ms: int,
         hook_etag: str | None = None,
-    ) -> None:
+        slot: tuple[str, int] | None = None,
+    ) -> Created:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
         message = run_script_message(job_id, timeout_ms, self.settings)
         # Test runs (no history) are not events received at the intake.
@@ -169,8 +190,10 @@ class Dispatcher:
                 counter if history else None,
                 extra,
                 hook_etag,
+                slot,
             )
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
-        if not created:
+        if created is Created.HOOK_CHANGED:
             raise HookChanged(f"hook {hook_id!r} changed meanwhile; the event was not accepted")
+        return created

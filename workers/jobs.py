@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ from workers import keys
 
 __all__ = [
     "JobStatus",
+    "Created",
     "FailureReason",
     "EventRequest",
     "Outcome",
@@ -40,6 +41,14 @@ class JobStatus(StrEnum):
     @property
     def is_final(self) -> bool:
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class Created(IntEnum):
+    """What ``JobStore.create`` did."""
+
+    HOOK_CHANGED = 0
+    OK = 1
+    SLOT_FULL = 2
 
 
 class FailureReason(StrEnum):
@@ -143,12 +152,14 @@ class JobStore:
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
         hook_etag: str | None = None,
-    ) -> bool:
+        slot: tuple[str, int] | None = None,
+    ) -> Created:
         """Write the job, its history entry, its task message (list key, bytes)
         and the intake counter in one atomic Redis call: all of them or none.
 
-        With ``hook_etag``, nothing is written (and False returned) unless the
-        stored hook still has that etag (``hooks.etag_of``)."""
+        Nothing is written if ``hook_etag`` is given and the stored hook no
+        longer has it (``hooks.etag_of``), or if ``slot`` (a counter key, its
+        maximum) is given and full; otherwise the slot is taken (INCR)."""
         fields: dict[str, Any] = {
             "id": job_id,
             "hookId": hook_id,
@@ -169,6 +180,7 @@ class JobStore:
                 queue,
                 keys.metrics(),
                 keys.hook(hook_id),
+                slot[0] if slot else "",
             ],
             args=[
                 self._retention_s,
@@ -177,10 +189,11 @@ class JobStore:
                 payload,
                 counter or "",
                 hook_etag or "",
+                slot[1] if slot else "",
                 *pairs,
             ],
         )
-        return bool(created)
+        return Created(created)
 
     def start(
         self, job_id: str, worker: str, margin_ms: int
@@ -296,34 +309,44 @@ class JobStore:
     def history_ids(self, hook_id: str) -> list[str]:
         return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
 
-    def wait_done(self, job_id: str, timeout_s: float) -> bool:
-        """Block (no polling) until the job ends or the timeout passes."""
-        if timeout_s <= 0:
-            return False
-        got = self._blocking.blpop([keys.job_done(job_id)], timeout=timeout_s)
-        if got is not None:
-            # Put the token back for any other waiter (e.g. a second poller).
-            with self._redis.pipeline(transaction=False) as pipe:
+    def wait(self, job_id: str, timeout_s: float) -> dict[bytes, bytes] | None:
+        """Block (no polling) until the job ends or the timeout passes, then
+        return its fields (None if there is no such job)."""
+        got = None
+        if timeout_s > 0:
+            got = self._blocking.blpop([keys.job_done(job_id)], timeout=timeout_s)
+        with self._redis.pipeline(transaction=False) as pipe:
+            if got is not None:
+                # Put the token back for any other waiter (e.g. a second poller).
                 pipe.lpush(keys.job_done(job_id), b"1")
                 pipe.expire(keys.job_done(job_id), 60)
-                pipe.execute()
-        return got is not None
+            pipe.hgetall(keys.job(job_id))
+            raw = pipe.execute()[-1]
+        return raw or None
 
     def overdue(self, now: float, limit: int = 100) -> list[str]:
         ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)
         return [i.decode() for i in ids]
 
 
-# KEYS: job hash, history list, queue list, metrics hash, hook hash.
+# KEYS: job hash, history list, queue list, metrics hash, hook hash, slot
+# counter ('' for none).
 # ARGV: retention, history size, job id, task message, counter field ('' for
-# none), the hook's expected etag ('' for no check), then the job's field/value
-# pairs. Returns 0, writing nothing, if the hook is gone or has changed.
+# none), the hook's expected etag ('' for no check), the slot's maximum, then
+# the job's field/value pairs. Returns a ``Created`` value; only OK writes.
 _CREATE_LUA = """
 if ARGV[6] ~= '' then
   local def = redis.call('HGET', KEYS[5], 'def')
   if not def or redis.sha1hex(def) ~= ARGV[6] then return 0 end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+if KEYS[6] ~= '' then
+  if redis.call('INCR', KEYS[6]) > tonumber(ARGV[7]) then
+    redis.call('DECR', KEYS[6])
+    return 2
+  end
+  redis.call('EXPIRE', KEYS[6], 3600)
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 local history = tonumber(ARGV[2])
 if history > 0 then
