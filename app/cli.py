@@ -303,17 +303,19 @@ def workers(client: Client) -> None:
     def render(d: dict) -> None:
         rows = []
         for node in d["nodes"]:
-            rss = [c["rssBytes"] for c in node["children"] if c["rssBytes"]]
+            reported = [c for c in node["children"] if c["rssBytes"]]
             rows.append(
                 {
                     "node": node["name"],
                     "children": len(node["children"]),
                     "busy": f"{node['active']}/{node['concurrency']}",
                     "processed": node["processed"],
-                    "child rss (MB)": ", ".join(f"{r / 2**20:.0f}" for r in rss) or "-",
+                    "child rss (MB)": ", ".join(f"{c['rssBytes'] / 2**20:.0f}" for c in reported)
+                    or "-",
+                    "warm isolates": ", ".join(str(c["warmIsolates"]) for c in reported) or "-",
                 }
             )
-        table(rows, ["node", "children", "busy", "processed", "child rss (MB)"])
+        table(rows, ["node", "children", "busy", "processed", "child rss (MB)", "warm isolates"])
         click.echo()
         table([{"queue": q, "waiting": n} for q, n in d["queues"].items()], ["queue", "waiting"])
         click.echo(f"\njobs running: {d['jobsRunning']}")

@@ -71,6 +71,7 @@ def test_workers_shows_nodes_and_queues(api: Api) -> None:
     shown = cli(api, "workers")
     assert shown.returncode == 0, shown.stderr
     assert "scripts@" in shown.stdout and "QUEUE" in shown.stdout
+    assert "WARM ISOLATES" in shown.stdout
     data = json.loads(cli(api, "--json", "workers").stdout)
     [node] = [n for n in data["nodes"] if n["name"].startswith("scripts@")]
     assert node["concurrency"] == 2 and len(node["children"]) == 2
