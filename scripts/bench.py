@@ -39,6 +39,8 @@ from tests.support.stack import (  # noqa: E402
 from workers import keys, metrics  # noqa: E402
 
 RESULTS = ROOT / "bench-results"
+TRIVIAL = "(async () => ({ body: 'ok' }))();"
+ISSUE_NAIVE = 140.0  # the issue's figure for a naive Flask + Celery + fresh-isolate build
 
 
 class Stack:
@@ -235,6 +237,85 @@ def celery_floor(stack_redis: RedisServer, workdir: Path, tasks: int) -> float:
         worker.wait(30)
 
 
+def naive_rate(stack_redis: RedisServer, workdir: Path, script: str, events: int) -> float:
+    """Events/s of the naive build (scripts/bench_floor_app.py), measured like
+    hooklet's: HTTP requests from the first until the last run is done."""
+    env = {**hooklet_env(stack_redis.url), "PYTHONPATH": str(ROOT / "scripts")}
+    port = free_port()
+    web = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            str(ROOT / "config/gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "bench_floor_app:naive_web",
+        ],
+        cwd=ROOT,
+        env={**env, "HOOKLET_WEB_WORKERS": "2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bench_floor_app:naive_celery",
+            "worker",
+            "-Q",
+            "naive",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    client = stack_redis.client()
+    client.set("naive:script:n", script)
+
+    def done() -> int:
+        return int(client.get("naive:done:n") or 0)
+
+    def make(_: int) -> tuple[str, str, bytes, dict[str, str]]:
+        return "POST", "/h/n", b"{}", {"Content-Type": "application/json"}
+
+    def drain(count: int) -> float:
+        before = done()
+        started = time.perf_counter()
+        sender = threading.Thread(
+            target=loadgen.fixed_rate, args=(url, make, 5000, count / 5000, 8)
+        )
+        sender.start()
+        wait_until(
+            lambda: done() - before >= count,
+            timeout_s=900,
+            interval_s=0.05,
+            what=f"{count} naive events",
+        )
+        elapsed = time.perf_counter() - started
+        sender.join()
+        return count / elapsed
+
+    try:
+        wait_until(lambda: _up(url), timeout_s=30, what="naive web")
+        drain(200)  # warm-up, and wait for the worker
+        return drain(events)
+    finally:
+        web.terminate()
+        worker.terminate()
+        web.wait(30)
+        worker.wait(30)
+
+
 REALISTIC = """(async () => {
   const order = JSON.parse(new TextDecoder().decode(new Uint8Array(context.body)));
   const lines = order.items.filter((i) => i.qty > 0).map((i) => ({
@@ -290,11 +371,10 @@ def async_scenario(quick: bool) -> dict:
         stack = Stack(Path(tmp))
         try:
             floor = celery_floor(stack.redis, Path(tmp), events)
-            stack.api.put_hook("trivial", script="(async () => ({ body: 'ok' }))();")
+            naive = naive_rate(stack.redis, Path(tmp), TRIVIAL, events // 4)
+            stack.api.put_hook("trivial", script=TRIVIAL)
             stack.api.put_hook("realistic", script=REALISTIC)
-            stack.api.put_hook(
-                "trivial-fresh", script="(async () => ({ body: 'ok' }))();", isolation="fresh"
-            )
+            stack.api.put_hook("trivial-fresh", script=TRIVIAL, isolation="fresh")
             body = _realistic_body()
             drain_rate(stack, "trivial", b"{}", 500)  # warm-up
             rates = {
@@ -304,16 +384,17 @@ def async_scenario(quick: bool) -> dict:
             }
         finally:
             stack.close()
-    naive = 140.0  # the issue's measurement of a naive Flask + Celery + fresh-isolate build
     print(f"\nasync end to end ({events} events each), events/s")
     print(f"  {'celery no-op floor':<26} {floor:>10.1f}")
+    print(f"  {'naive build (trivial)':<26} {naive:>10.1f}   (issue: ~{ISSUE_NAIVE:.0f})")
     for name, rate in rates.items():
         print(f"  {name:<26} {rate:>10.1f}   {rate / floor:.2f}x floor   {rate / naive:.2f}x naive")
     return {
         "scenario": "async",
         "events": events,
         "celery_noop_floor_per_s": round(floor, 1),
-        "naive_reference_per_s": naive,
+        "naive_per_s": round(naive, 1),
+        "naive_issue_reference_per_s": ISSUE_NAIVE,
         "hooklet_per_s": {k: round(v, 1) for k, v in rates.items()},
         "ratio_to_floor": {k: round(v / floor, 2) for k, v in rates.items()},
         "ratio_to_naive": {k: round(v / naive, 2) for k, v in rates.items()},

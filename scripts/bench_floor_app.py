@@ -4,12 +4,21 @@
   202, served by gunicorn with hooklet's own gunicorn settings;
 - ``celery``: a Celery app with a no-op task (one Redis INCR, so completion can
   be counted), configured like hooklet's scripts queue (acks late, the same
-  prefetch and task-event settings).
+  prefetch and task-event settings);
+- ``naive_web`` + ``naive_celery``: the naive hooklet the performance issue
+  measured: a Flask endpoint that hands the body to a Celery task (Celery's
+  defaults) after recording the job, and a task that marks it running, runs
+  the script in a fresh mini-racer isolate, awaits it and stores the result.
+  Leaner than hooklet: no runtime (console, TextDecoder...), no logs, no
+  limits beyond mini-racer's timeout, no history or metrics.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import uuid
 
 import redis
 from celery import Celery
@@ -43,3 +52,37 @@ celery.conf.update(
 @celery.task(name="floor.noop")
 def noop() -> None:
     _client.incr("floor:done")
+
+
+naive_web = Flask("naive")
+naive_celery = Celery("naive", broker=REDIS_URL, set_as_current=False)
+naive_celery.conf.update(task_default_queue="naive", worker_hijack_root_logger=False)
+
+
+@naive_web.post("/h/<hook>")
+def naive_intake(hook: str):  # noqa: ANN201
+    job_id = uuid.uuid4().hex
+    body = base64.b64encode(request.get_data()).decode()
+    _client.hset(f"naive:job:{job_id}", mapping={"hook": hook, "status": "queued"})
+    naive_run.delay(job_id, hook, dict(request.headers), body)
+    return {"jobId": job_id}, 202
+
+
+@naive_celery.task(name="naive.run")
+def naive_run(job_id: str, hook: str, headers: dict, body: str) -> None:
+    from py_mini_racer import MiniRacer
+
+    key = f"naive:job:{job_id}"
+    _client.hset(key, "status", "running")
+    script = _client.get(f"naive:script:{hook}").decode()
+    context = {"method": "POST", "headers": headers, "body": list(base64.b64decode(body))}
+    isolate = MiniRacer()
+    try:
+        isolate.eval(f"globalThis.context = {json.dumps(context)};")
+        value = isolate.eval(script, timeout_sec=5)
+        result = value.get(timeout=5) if hasattr(value, "get") else value
+        result = dict(result) if hasattr(result, "keys") else result
+        _client.hset(key, mapping={"status": "succeeded", "result": json.dumps(result)})
+    finally:
+        isolate.close()
+    _client.incr(f"naive:done:{hook}")
