@@ -32,6 +32,7 @@ __all__ = ["Executor", "ScriptSpec"]
 log = logging.getLogger("hooklet.jobs")
 _SPEC_CACHE_SIZE = 256
 _TERMINATIONS = (FailureReason.TIMEOUT, FailureReason.MEMORY, FailureReason.CRASHED)
+_NOT_RUN = (FailureReason.HOOK_GONE, FailureReason.CRASHED)  # failed before the script ran
 _SPEC_TTL_S = 2.0
 
 
@@ -219,11 +220,14 @@ class Executor:
         hook = (raw.get(b"hookId") or b"").decode() or "_test"
         rss_bytes = self._last_rss_bytes = self._process.memory_info().rss
         reason = outcome.reason.value if outcome.reason else None
+        # The duration histogram counts script runs only.
+        ran = spec is not None and spec.source is not None and outcome.reason not in _NOT_RUN
+        duration_s = outcome.duration_ms / 1000 if ran else None
         recorded = self.jobs.finish(
             job_id,
             outcome,
             push,
-            metrics.job_fields(hook, outcome.status.value, reason, outcome.duration_ms / 1000),
+            metrics.job_fields(hook, outcome.status.value, reason, duration_s),
             metrics.child_entry(rss_bytes, len(self.pool)),
         )
         log.info(

@@ -19,6 +19,7 @@ import orjson
 import redis
 
 from workers import keys
+from workers.metrics import encode_increment
 
 __all__ = [
     "JobStatus",
@@ -215,7 +216,7 @@ class JobStore:
         job_id: str,
         outcome: Outcome,
         then_push: tuple[str, bytes] | None = None,
-        counters: Iterable[tuple[str, float]] = (),
+        counters: Iterable[tuple[str, int | float]] = (),
         child_rss: tuple[str, str] | None = None,
     ) -> bool:
         """Record the outcome once; returns False if the job was already final.
@@ -248,9 +249,7 @@ class JobStore:
             fields["deliveryStatus"] = "pending"
         pairs = [item for pair in fields.items() for item in pair]
         increments = [
-            item
-            for name, amount in counters
-            for item in (name, int(amount) if float(amount).is_integer() else f"{amount:.9f}")
+            item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
         done = self._finish(
@@ -392,18 +391,20 @@ local fields_from = 7 + 2 * tonumber(ARGV[6])
 for i = fields_from, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-for i = 7, fields_from - 1, 2 do
-  if string.find(ARGV[i + 1], '.', 1, true) then
-    redis.call('HINCRBYFLOAT', KEYS[5], ARGV[i], ARGV[i + 1])
-  else
-    redis.call('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
-  end
-end
 if KEYS[4] ~= '' then redis.call('LPUSH', KEYS[4], ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('RPUSH', KEYS[3], '1')
 redis.call('EXPIRE', KEYS[3], 60)
+-- Metrics last, and with pcall: a script that errors is not rolled back, so
+-- a bad counter must never cut the job's own writes short.
+for i = 7, fields_from - 1, 2 do
+  if string.find(ARGV[i + 1], '.', 1, true) then
+    redis.pcall('HINCRBYFLOAT', KEYS[5], ARGV[i], ARGV[i + 1])
+  else
+    redis.pcall('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
+  end
+end
 return 1
 """
 

@@ -23,6 +23,7 @@ __all__ = [
     "field",
     "job_fields",
     "record",
+    "encode_increment",
     "child_entry",
     "parse_child_entry",
     "parse_field",
@@ -58,29 +59,39 @@ def parse_field(raw: str) -> tuple[str, dict[str, str]]:
 
 
 def job_fields(
-    hook: str, status: str, reason: str | None, duration_s: float
-) -> list[tuple[str, float]]:
-    """The counter increments for one finished job."""
-    bucket = bisect.bisect_left(DURATION_BUCKETS_S, duration_s)
-    le = str(DURATION_BUCKETS_S[bucket]) if bucket < len(DURATION_BUCKETS_S) else "+Inf"
-    out = [
-        (field("jobs_finished", hook=hook, status=status), 1),
-        (field("script_duration_bucket", hook=hook, le=le), 1),
-        (field("script_duration_sum", hook=hook), duration_s),
-        (field("script_duration_count", hook=hook), 1),
-    ]
+    hook: str, status: str, reason: str | None, duration_s: float | None
+) -> list[tuple[str, int | float]]:
+    """The counter increments for one finished job. Counts are ints, the
+    duration sum a float (``record`` and the job store rely on the type);
+    ``duration_s`` is None when no script ran (e.g. the job was reaped)."""
+    out: list[tuple[str, int | float]] = [(field("jobs_finished", hook=hook, status=status), 1)]
+    if duration_s is not None:
+        bucket = bisect.bisect_left(DURATION_BUCKETS_S, duration_s)
+        le = str(DURATION_BUCKETS_S[bucket]) if bucket < len(DURATION_BUCKETS_S) else "+Inf"
+        out += [
+            (field("script_duration_bucket", hook=hook, le=le), 1),
+            (field("script_duration_sum", hook=hook), float(duration_s)),
+            (field("script_duration_count", hook=hook), 1),
+        ]
     if reason is not None:
         out.append((field("script_terminations", hook=hook, reason=reason), 1))
     return out
 
 
-def record(pipe: Any, increments: Iterable[tuple[str, float]]) -> None:
-    """Queue the increments on a Redis pipeline (or client)."""
+def record(pipe: Any, increments: Iterable[tuple[str, int | float]]) -> None:
+    """Queue the increments on a Redis pipeline (or client). The command
+    follows the amount's type, never its value: HINCRBY fails on a field that
+    already holds a float, e.g. a duration sum that once got 30.0."""
     for name, amount in increments:
-        if float(amount).is_integer():
-            pipe.hincrby(keys.metrics(), name, int(amount))
-        else:
+        if isinstance(amount, float):
             pipe.hincrbyfloat(keys.metrics(), name, amount)
+        else:
+            pipe.hincrby(keys.metrics(), name, amount)
+
+
+def encode_increment(amount: int | float) -> str:
+    """An increment as the job store's Lua reads it: a float always has a '.'."""
+    return f"{amount:.9f}" if isinstance(amount, float) else str(amount)
 
 
 def child_name() -> str:

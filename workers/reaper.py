@@ -85,7 +85,7 @@ class Reaper:
                         (raw.get(b"hookId") or b"").decode() or "_test",
                         JobStatus.FAILED.value,
                         FailureReason.CRASHED.value,
-                        0.0,
+                        None,
                     ),
                 )
             else:

@@ -1,0 +1,50 @@
+"""The job store's atomic steps, against a real redis-server."""
+
+from __future__ import annotations
+
+from tests.support.stack import RedisServer
+from workers import keys, metrics
+from workers.jobs import EventRequest, JobStatus, JobStore, Outcome, new_job_id
+
+EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
+
+
+def started_job(store: JobStore, hook_id: str) -> str:
+    job_id = new_job_id()
+    store.create(job_id, hook_id, 1, EVENT, 0, ("test:queue", b"message"))
+    store.start(job_id, "worker", 1000)
+    return job_id
+
+
+def test_finish_records_job_callback_and_metrics_whatever_the_duration(
+    redis_server: RedisServer, hook_id: str
+) -> None:
+    client = redis_server.client()
+    store = JobStore(client, retention_s=600)
+    callbacks = f"test:callbacks:{hook_id}"
+    # A whole-number duration after a fractional one: the sum field then holds
+    # a float, which HINCRBY would refuse.
+    for duration_ms in (12.3, 30_000.0, 0.0):
+        job_id = started_job(store, hook_id)
+        outcome = Outcome(JobStatus.SUCCEEDED, duration_ms, [], result={"statusCode": 200})
+        counters = metrics.job_fields(hook_id, "succeeded", None, duration_ms / 1000)
+        assert store.finish(job_id, outcome, (callbacks, job_id.encode()), counters)
+        assert client.hget(keys.job(job_id), "status") == b"succeeded"
+        assert client.lrange(keys.job_done(job_id), 0, -1) == [b"1"]
+        assert client.zscore(keys.running(), job_id) is None
+    assert client.llen(callbacks) == 3
+    sums = client.hget(keys.metrics(), metrics.field("script_duration_sum", hook=hook_id))
+    assert abs(float(sums) - 30.0123) < 1e-6
+    finished = metrics.field("jobs_finished", hook=hook_id, status="succeeded")
+    assert client.hget(keys.metrics(), finished) == b"3"
+
+
+def test_a_job_finishes_once(redis_server: RedisServer, hook_id: str) -> None:
+    client = redis_server.client()
+    store = JobStore(client, retention_s=600)
+    job_id = started_job(store, hook_id)
+    first = Outcome(JobStatus.FAILED, 5.0, [], reason=None, error="first")
+    later = Outcome(JobStatus.SUCCEEDED, 6.0, [], result={"statusCode": 200})
+    assert store.finish(job_id, first)
+    assert not store.finish(job_id, later)
+    assert client.hget(keys.job(job_id), "error") == b"first"
