@@ -25,6 +25,9 @@ from typing import Any
 
 import orjson
 from py_mini_racer import JSEvalException, JSOOMException  # no V8 until a MiniRacer exists
+from py_mini_racer._context import (
+    _UNCANCELABLE_TASK_CALLBACK_ID as _RESULT_QUEUE_CALLBACK,  # results go to its queue
+)
 from py_mini_racer._exc import JSTerminatedException
 
 from workers.jobs import FailureReason
@@ -33,8 +36,6 @@ __all__ = ["Isolate", "RunLimits", "RunResult", "check_syntax", "run_script"]
 
 _RUNTIME_JS = resources.files("workers").joinpath("runtime.js").read_text("utf-8")
 _POLL_SLEEPS_S = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01)
-# mini-racer's callback id for tasks whose results go to its result queue.
-_RESULT_QUEUE_CALLBACK = 0
 _WAKE_UP = object()  # put on the result queue by ``interrupt``
 
 
@@ -68,7 +69,7 @@ class RunResult:
     pristine: bool = False  # the script left every builtin as it found it
     reason: FailureReason | None = None
     error: str | None = None
-    input_bytes: int = 0  # the size of the context handed to V8
+    input_bytes: int = 0  # the size of the context (request) handed to V8
 
     @property
     def ok(self) -> bool:
@@ -101,7 +102,10 @@ class Isolate:
 
         Only one evaluation is ever in flight, so the next item on the result
         queue is its result. After a timeout or an interrupt the isolate is
-        poisoned: a late result may still arrive, and no one reads it."""
+        poisoned and refuses further evaluations: a late result may still
+        arrive, and no one reads it."""
+        if self.poisoned:  # a late result of a cancelled eval may still be queued
+            raise self._interrupt or _Interrupted(FailureReason.TIMEOUT, "isolate retired")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Interrupted(FailureReason.TIMEOUT, "script timed out")
@@ -181,9 +185,10 @@ def run_script(
     deadline = started + limits.timeout_ms / 1000
     isolate.uses += 1
     log_limits = {"lines": limits.max_log_lines, "bytes": limits.max_log_bytes}
+    context_json = orjson.dumps(context)
     begin = (
         b"__hooklet.begin("
-        + orjson.dumps(context)
+        + context_json
         + b","
         + orjson.dumps(log_limits)
         + b");__hooklet.run("
@@ -197,7 +202,7 @@ def run_script(
         result = RunResult(_ms_since(started), reason=exc.reason, error=str(exc))
     else:
         result = _to_result(meta, body, _ms_since(started), limits)
-    result.input_bytes = len(begin)
+    result.input_bytes = len(context_json)
     return result
 
 

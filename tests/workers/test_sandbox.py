@@ -10,7 +10,14 @@ import pytest
 
 from workers.contract import build_context, merge_response
 from workers.jobs import EventRequest, FailureReason
-from workers.sandbox import Isolate, RunLimits, RunResult, check_syntax, run_script
+from workers.sandbox import (
+    Isolate,
+    RunLimits,
+    RunResult,
+    _Interrupted,
+    check_syntax,
+    run_script,
+)
 
 REQUEST = EventRequest(
     method="POST",
@@ -230,5 +237,55 @@ def test_a_warm_isolate_answers_each_run_with_its_own_result() -> None:
             context = build_context(REQUEST, {"n": str(n)})
             result = run_script(isolate, "({ body: context.secrets.n })", context, LIMITS)
             assert result.body == str(n).encode()
+    finally:
+        isolate.close()
+
+
+class _CancelIgnored:
+    """mini-racer's library, except that cancelling a task does nothing: a V8
+    state that ignores interruption, which real scripts rarely reach."""
+
+    def __init__(self, dll: object) -> None:
+        self._dll = dll
+        self.cancelled: list[int] = []
+
+    def mr_cancel_task(self, ctx: object, task: int) -> None:
+        self.cancelled.append(task)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._dll, name)
+
+
+def test_an_interrupt_returns_at_once_even_if_v8_ignores_it() -> None:
+    isolate = Isolate(10)
+    real = isolate._ctx._dll
+    ignoring = _CancelIgnored(real)
+    object.__setattr__(isolate._ctx, "_dll", ignoring)  # a frozen dataclass
+    stop = threading.Timer(0.2, isolate.interrupt, (FailureReason.MEMORY, "over the RSS cap"))
+    try:
+        stop.start()
+        started = time.monotonic()
+        result = run_script(isolate, "while (true) {}", build_context(REQUEST, {}), LIMITS)
+        assert (result.reason, result.error) == (FailureReason.MEMORY, "over the RSS cap")
+        assert time.monotonic() - started < 1.5  # well before the 2 s timeout
+    finally:
+        stop.cancel()
+        object.__setattr__(isolate._ctx, "_dll", real)
+        for task in ignoring.cancelled:  # now really stop the loop
+            real.mr_cancel_task(isolate._ctx._ctx, task)
+        isolate.close()
+
+
+def test_a_timed_out_isolate_refuses_to_evaluate_again() -> None:
+    isolate = Isolate(10)
+    limits = RunLimits(timeout_ms=200, heap_mb=10)
+    try:
+        result = run_script(isolate, "while (true) {}", build_context(REQUEST, {}), limits)
+        assert result.reason is FailureReason.TIMEOUT
+        time.sleep(0.2)  # the cancelled evaluation's late result is queued by now
+        # Otherwise each evaluation would answer with the one before's result.
+        for code in ("1 + 1", "2 + 2"):
+            with pytest.raises(_Interrupted):
+                isolate.eval(code, time.monotonic() + 1)
     finally:
         isolate.close()
