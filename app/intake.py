@@ -95,6 +95,9 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, path: str) -> Response:
     job_id = new_job_id()
     original = dispatcher.claim_idempotency(hook.id, key, job_id)
     if original is not None:  # a retry of an event we already have
+        # No job is written to check the cached copy against: check it here.
+        if dispatcher.hook_cache.refresh(hook.id).etag != cached.etag:
+            raise HookChanged(f"hook {hook.id!r} changed meanwhile")
         if hook.mode == "sync":
             return sync_response(dispatcher, original, hook.limits.wait_ms)
         dispatcher.count_refusal(hook.id, "duplicate")

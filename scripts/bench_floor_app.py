@@ -70,19 +70,21 @@ def naive_intake(hook: str):  # noqa: ANN201
 
 @naive_celery.task(name="naive.run")
 def naive_run(job_id: str, hook: str, headers: dict, body: str) -> None:
-    from py_mini_racer import MiniRacer
+    from py_mini_racer import JSPromise, MiniRacer
 
     key = f"naive:job:{job_id}"
     _client.hset(key, "status", "running")
     script = _client.get(f"naive:script:{hook}").decode()
     context = {"method": "POST", "headers": headers, "body": list(base64.b64decode(body))}
     isolate = MiniRacer()
+    status, result = "failed", None
     try:
         isolate.eval(f"globalThis.context = {json.dumps(context)};")
         value = isolate.eval(script, timeout_sec=5)
-        result = value.get(timeout=5) if hasattr(value, "get") else value
+        result = value.get(timeout=5) if isinstance(value, JSPromise) else value
         result = dict(result) if hasattr(result, "keys") else result
-        _client.hset(key, mapping={"status": "succeeded", "result": json.dumps(result)})
+        status = "succeeded"
     finally:
         isolate.close()
-    _client.incr(f"naive:done:{hook}")
+        _client.hset(key, mapping={"status": status, "result": json.dumps(result)})
+        _client.incr(f"naive:done:{hook}")

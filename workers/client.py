@@ -91,8 +91,13 @@ class Dispatcher:
         return job_id
 
     def release_slot(self, hook_id: str) -> None:
-        """Give back a sync slot taken by ``submit(take_slot=True)``."""
-        self.redis.decr(keys.in_flight(hook_id))
+        """Give back a sync slot taken by ``submit(take_slot=True)``. Best
+        effort: an answer already made is not turned into an error (the
+        counter expires an hour after its last use)."""
+        try:
+            self.redis.decr(keys.in_flight(hook_id))
+        except (redis.RedisError, OSError):
+            pass
 
     def claim_idempotency(self, hook_id: str, key: str, job_id: str) -> str | None:
         """Bind ``key`` to ``job_id`` unless it is bound already; returns the

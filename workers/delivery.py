@@ -25,7 +25,8 @@ from workers.addresses import InternalAddress, check_public
 from workers.celery_app import CALLBACKS_QUEUE
 from workers.errors import HookNotFound
 from workers.hooks import Hook, HookStore
-from workers.jobs import JobStore, render_job
+from workers.job_view import render_job
+from workers.jobs import JobStore
 from workers.messages import deliver_callback_message
 from workers.redis_client import connect
 from workers.settings import Settings

@@ -104,7 +104,8 @@ class QueueUnavailable(HookletError):
     code, status = "unavailable", 503  # Retry-After: settings.retry_after_s
 
 
-class HookChanged(QueueUnavailable):
+class HookChanged(HookletError):
     """The hook changed while the request was taken in; nothing was accepted."""
 
-    code = "hook_changed"
+    code, status = "hook_changed", 503
+    retry_after_s = 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from typing import NamedTuple
 
 from workers.errors import HookNotFound
@@ -46,7 +47,8 @@ class HookCache:
     def refresh(self, hook_id: str) -> CachedHook:
         """Read the stored hook again and keep it (forget it if it is gone)."""
         try:
-            entry = CachedHook(*self._store.get_with_etag(hook_id))
+            hook, etag = self._store.get_with_etag(hook_id)
+            entry = CachedHook(replace(hook, script=None), etag)  # the intake needs no script
         except HookNotFound:
             with self._lock:
                 self._entries.pop(hook_id, None)

@@ -247,10 +247,10 @@ class HookStore:
 
     def get_with_etag(self, hook_id: str) -> tuple[Hook, str]:
         """The hook and the etag of its stored definition (see ``etag_of``)."""
-        raw = self._redis.hget(keys.hook(hook_id), "def")
+        raw, etag = self._redis.hmget(keys.hook(hook_id), ["def", "etag"])
         if raw is None:
             raise HookNotFound(f"no hook named {hook_id!r}")
-        return _hook_from_record(orjson.loads(raw)), etag_of(raw)
+        return _hook_from_record(orjson.loads(raw)), etag.decode() if etag else etag_of(raw)
 
     def list(self) -> list[Hook]:
         ids = sorted(i.decode() for i in self._redis.smembers(keys.hook_ids()))
@@ -288,7 +288,7 @@ class HookStore:
                         return old, False
                     stored = _with_meta(hook, old, now)
                     pipe.multi()
-                    pipe.hset(key, "def", orjson.dumps(_record(stored)))
+                    pipe.hset(key, mapping=_stored_fields(stored))
                     pipe.sadd(keys.hook_ids(), hook.id)
                     if stored.script is not None:
                         pipe.set(keys.script(hook.id, stored.version), stored.script)
@@ -313,7 +313,7 @@ class HookStore:
                         updated_at=time.time(),
                     )
                     pipe.multi()
-                    pipe.hset(key, "def", orjson.dumps(_record(hook)))
+                    pipe.hset(key, mapping=_stored_fields(hook))
                     pipe.execute()
                     return hook.callback_secret
                 except redis.WatchError:
@@ -329,9 +329,15 @@ class HookStore:
 
 
 def etag_of(stored_def: bytes) -> str:
-    """SHA-1 in hex of a stored definition: what Redis' ``redis.sha1hex``
-    computes in Lua, so a Lua call can tell whether a hook changed."""
+    """SHA-1 in hex of a stored definition, stored beside it as ``etag`` so a
+    Lua call can tell cheaply whether a hook changed (for a hook stored
+    without one, the Lua computes the same with ``redis.sha1hex``)."""
     return hashlib.sha1(stored_def, usedforsecurity=False).hexdigest()
+
+
+def _stored_fields(hook: Hook) -> dict[str, bytes | str]:
+    raw = orjson.dumps(_record(hook))
+    return {"def": raw, "etag": etag_of(raw)}
 
 
 def new_callback_secret() -> str:

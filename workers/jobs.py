@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import redis
 
-from workers import keys
+from workers import job_scripts, keys
 from workers.metrics import encode_increment
 
 __all__ = [
@@ -138,9 +138,9 @@ class JobStore:
         self._retention_s = retention_s
         # Atomic "finish unless already final", so a reaper, a watchdog and a
         # late worker never overwrite each other's verdict.
-        self._finish = client.register_script(_FINISH_LUA)
-        self._start = client.register_script(_START_LUA)
-        self._create = client.register_script(_CREATE_LUA)
+        self._finish = client.register_script(job_scripts.FINISH)
+        self._start = client.register_script(job_scripts.START)
+        self._create = client.register_script(job_scripts.CREATE)
 
     def create(
         self,
@@ -326,138 +326,3 @@ class JobStore:
     def overdue(self, now: float, limit: int = 100) -> list[str]:
         ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)
         return [i.decode() for i in ids]
-
-
-# KEYS: job hash, history list, queue list, metrics hash, hook hash, slot
-# counter ('' for none).
-# ARGV: retention, history size, job id, task message, counter field ('' for
-# none), the hook's expected etag ('' for no check), the slot's maximum, then
-# the job's field/value pairs. Returns a ``Created`` value; only OK writes.
-_CREATE_LUA = """
-if ARGV[6] ~= '' then
-  local def = redis.call('HGET', KEYS[5], 'def')
-  if not def or redis.sha1hex(def) ~= ARGV[6] then return 0 end
-end
-if KEYS[6] ~= '' then
-  if redis.call('INCR', KEYS[6]) > tonumber(ARGV[7]) then
-    redis.call('DECR', KEYS[6])
-    return 2
-  end
-  redis.call('EXPIRE', KEYS[6], 3600)
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-local history = tonumber(ARGV[2])
-if history > 0 then
-  redis.call('LPUSH', KEYS[2], ARGV[3])
-  redis.call('LTRIM', KEYS[2], 0, history - 1)
-end
-redis.call('LPUSH', KEYS[3], ARGV[4])
-if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[5], 1) end
-return 1
-"""
-
-# KEYS: job hash, running zset. ARGV: job id, worker, now (s), margin (ms).
-# Returns {} for a missing job, else {run?, field, value, ...}.
-_START_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-local status = redis.call('HGET', KEYS[1], 'status')
-local run = 0
-if status ~= 'succeeded' and status ~= 'failed' then
-  run = 1
-  local timeout_ms = tonumber(redis.call('HGET', KEYS[1], 'timeoutMs') or '60000')
-  local deadline = tonumber(ARGV[3]) + (timeout_ms + tonumber(ARGV[4])) / 1000
-  redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[3], 'worker', ARGV[2])
-  redis.call('ZADD', KEYS[2], deadline, ARGV[1])
-end
-local reply = redis.call('HGETALL', KEYS[1])
-table.insert(reply, 1, run)
-return reply
-"""
-
-# KEYS: job hash, running zset, done list, list to push to ('' for none),
-# metrics hash, child RSS hash.
-# ARGV: job id, retention, message to push, child ('' for none), its RSS,
-# the number N of counters, N counter/amount pairs, then field/value pairs.
-_FINISH_LUA = """
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[6], ARGV[4], ARGV[5]) end
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == false or status == 'succeeded' or status == 'failed' then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return 0
-end
-local fields_from = 7 + 2 * tonumber(ARGV[6])
-for i = fields_from, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-end
-if KEYS[4] ~= '' then redis.call('LPUSH', KEYS[4], ARGV[3]) end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('RPUSH', KEYS[3], '1')
-redis.call('EXPIRE', KEYS[3], 60)
--- Metrics last, and with pcall: a script that errors is not rolled back, so
--- a bad counter must never cut the job's own writes short.
-for i = 7, fields_from - 1, 2 do
-  if string.find(ARGV[i + 1], '.', 1, true) then
-    redis.pcall('HINCRBYFLOAT', KEYS[5], ARGV[i], ARGV[i + 1])
-  else
-    redis.pcall('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
-  end
-end
-return 1
-"""
-
-
-def _text(raw: dict[bytes, bytes], name: str) -> str | None:
-    value = raw.get(name.encode())
-    return None if value is None else value.decode()
-
-
-def _number(raw: dict[bytes, bytes], name: str) -> float | None:
-    value = raw.get(name.encode())
-    return None if value is None else float(value)
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
-
-
-def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[str, Any]:
-    """The public JSON view of a job, as ``GET /jobs/<id>`` returns it."""
-    view: dict[str, Any] = {
-        "jobId": _text(raw, "id"),
-        "hookId": _text(raw, "hookId") or None,
-        "status": _text(raw, "status"),
-        "reason": _text(raw, "reason"),
-        "error": _text(raw, "error"),
-        "scriptVersion": int(raw[b"version"]) if raw.get(b"version") else None,
-        "attempts": int(raw.get(b"attempts", b"0")),
-        "worker": _text(raw, "worker"),
-        "createdAt": _iso(_number(raw, "createdAt")),
-        "startedAt": _iso(_number(raw, "startedAt")),
-        "finishedAt": _iso(_number(raw, "finishedAt")),
-        "durationMs": _number(raw, "durationMs"),
-        "logs": orjson.loads(raw[b"logs"]) if b"logs" in raw else [],
-        "result": None,
-    }
-    if b"result" in raw:
-        result = orjson.loads(raw[b"result"])
-        body, encoding = encode_body(raw.get(b"resultBody", b""))
-        view["result"] = {**result, "body": body, "bodyEncoding": encoding}
-    if b"deliveryStatus" in raw:
-        view["delivery"] = {
-            "status": _text(raw, "deliveryStatus"),
-            "attempts": orjson.loads(raw[b"deliveries"]) if b"deliveries" in raw else [],
-            "nextAttemptAt": _iso(_number(raw, "deliveryNextAt")),
-        }
-    for name in ("replayOf",):
-        if name.encode() in raw:
-            view[name] = _text(raw, name)
-    if with_request and b"request" in raw:
-        request = orjson.loads(raw[b"request"])
-        body, encoding = encode_body(raw.get(b"body", b""))
-        view["request"] = {**request, "body": body, "bodyEncoding": encoding}
-    return view

@@ -6,7 +6,7 @@ PREFIX = "hooklet"
 
 
 def hook(hook_id: str) -> str:
-    """Hash: the hook definition (``def`` JSON, ``secrets`` JSON, ``version``)."""
+    """Hash: the hook definition (``def`` JSON) and its ``etag``."""
     return f"{PREFIX}:hook:{hook_id}"
 
 

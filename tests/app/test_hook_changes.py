@@ -7,14 +7,14 @@ import pytest
 import requests
 
 from tests.support.stack import Api, RedisServer, hooklet_env
-from workers import keys
+from workers import keys, metrics
 from workers.client import Dispatcher
 from workers.errors import HookChanged
 from workers.jobs import EventRequest
 from workers.settings import load_settings
 
 # Fresh connections, so the requests spread over both gunicorn processes.
-ROUNDS = 12
+ROUNDS = 24
 
 
 def statuses(api: Api, hook_id: str, **kwargs) -> set[int]:
@@ -62,10 +62,27 @@ def test_a_job_is_refused_whole_if_its_hook_changed_meanwhile(
     client = redis_server.client()
     event = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 
+    accepted = metrics.field("events_received", hook=hook_id, outcome="accepted")
     with pytest.raises(HookChanged):
         dispatcher.submit(cached.hook, event, job_id="j-stale", hook_etag=cached.etag)
     assert not client.exists(keys.job("j-stale"))
+    assert client.lrange(keys.history(hook_id), 0, -1) == []
+    assert client.hget(keys.metrics(), accepted) is None
 
     fresh = dispatcher.hook_cache.refresh(hook_id)
     dispatcher.submit(fresh.hook, event, job_id="j-fresh", hook_etag=fresh.etag)
     assert client.exists(keys.job("j-fresh"))
+
+
+def test_a_retried_event_is_answered_only_while_the_hook_takes_events(
+    api: Api, hook_id: str
+) -> None:
+    api.put_hook(hook_id, script="null")
+    retry = {"Idempotency-Key": "delivery-1"}
+    assert api.send(hook_id, data=b"{}", headers=retry).status_code == 202
+    assert statuses(api, hook_id, headers=retry) == {200}  # every process has a copy
+
+    api.put_hook(hook_id, script="null", enabled=False)
+    assert statuses(api, hook_id, headers=retry) == {404}
+    api.put_hook(hook_id, script="null", verify={"scheme": "github", "secret": "s3cret"})
+    assert statuses(api, hook_id, headers=retry) == {401}

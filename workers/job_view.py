@@ -1,0 +1,67 @@
+"""The public JSON view of a job, as ``GET /jobs/<id>``, the history and
+callbacks show it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from workers.jobs import encode_body
+
+__all__ = ["render_job"]
+
+
+def _text(raw: dict[bytes, bytes], name: str) -> str | None:
+    value = raw.get(name.encode())
+    return None if value is None else value.decode()
+
+
+def _number(raw: dict[bytes, bytes], name: str) -> float | None:
+    value = raw.get(name.encode())
+    return None if value is None else float(value)
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[str, Any]:
+    """The public JSON view of a job, as ``GET /jobs/<id>`` returns it."""
+    view: dict[str, Any] = {
+        "jobId": _text(raw, "id"),
+        "hookId": _text(raw, "hookId") or None,
+        "status": _text(raw, "status"),
+        "reason": _text(raw, "reason"),
+        "error": _text(raw, "error"),
+        "scriptVersion": int(raw[b"version"]) if raw.get(b"version") else None,
+        "attempts": int(raw.get(b"attempts", b"0")),
+        "worker": _text(raw, "worker"),
+        "createdAt": _iso(_number(raw, "createdAt")),
+        "startedAt": _iso(_number(raw, "startedAt")),
+        "finishedAt": _iso(_number(raw, "finishedAt")),
+        "durationMs": _number(raw, "durationMs"),
+        "logs": orjson.loads(raw[b"logs"]) if b"logs" in raw else [],
+        "result": None,
+    }
+    if b"result" in raw:
+        result = orjson.loads(raw[b"result"])
+        body, encoding = encode_body(raw.get(b"resultBody", b""))
+        view["result"] = {**result, "body": body, "bodyEncoding": encoding}
+    if b"deliveryStatus" in raw:
+        view["delivery"] = {
+            "status": _text(raw, "deliveryStatus"),
+            "attempts": orjson.loads(raw[b"deliveries"]) if b"deliveries" in raw else [],
+            "nextAttemptAt": _iso(_number(raw, "deliveryNextAt")),
+        }
+    for name in ("replayOf",):
+        if name.encode() in raw:
+            view[name] = _text(raw, name)
+    if with_request and b"request" in raw:
+        request = orjson.loads(raw[b"request"])
+        body, encoding = encode_body(raw.get(b"body", b""))
+        view["request"] = {**request, "body": body, "bodyEncoding": encoding}
+    return view
