@@ -122,8 +122,5 @@ def _run(dispatcher: Dispatcher, cached: CachedHook, event: EventRequest, job_id
     hook, etag = cached
     if hook.mode == "sync":
         dispatcher.submit(hook, event, job_id=job_id, hook_etag=etag, take_slot=True)
-        try:
-            return sync_response(dispatcher, job_id, hook.limits.wait_ms)
-        finally:
-            dispatcher.release_slot(hook.id)
+        return sync_response(dispatcher, job_id, hook.limits.wait_ms, release_slot_of=hook.id)
     return accepted(dispatcher.submit(hook, event, job_id=job_id, hook_etag=etag))

@@ -38,11 +38,14 @@ def accepted(job_id: str, status: int = 202) -> Response:
     return response
 
 
-def sync_response(dispatcher: Dispatcher, job_id: str, wait_ms: int) -> Response:
+def sync_response(
+    dispatcher: Dispatcher, job_id: str, wait_ms: int, *, release_slot_of: str | None = None
+) -> Response:
     """Wait (blocking on Redis, no sleeps) for the job, then answer as secutils
     does: the script's response, 504 on a time limit, 500 with the error text
-    otherwise. If the wait budget runs out, 202 with the status URL."""
-    raw = dispatcher.jobs.wait(job_id, wait_ms / 1000)
+    otherwise. If the wait budget runs out, 202 with the status URL. The sync
+    slot of ``release_slot_of`` is given back, whatever happens."""
+    raw = dispatcher.wait_for(job_id, wait_ms / 1000, release_slot_of=release_slot_of)
     status = JobStatus(raw[b"status"].decode()) if raw else JobStatus.QUEUED
     if raw is None or not status.is_final:
         return accepted(job_id)

@@ -49,6 +49,16 @@ class Run:
         }
 
 
+def merge(runs: list[Run]) -> Run:
+    """One run made of several (e.g. rounds alternated with a floor's)."""
+    merged = Run()
+    for run in runs:
+        merged.samples += run.samples
+        merged.elapsed_s += run.elapsed_s
+        merged.errors += run.errors
+    return merged
+
+
 def _pct(sorted_values: list[float], pct: float) -> float:
     index = min(len(sorted_values) - 1, int(round(pct / 100 * (len(sorted_values) - 1))))
     return sorted_values[index]

@@ -90,6 +90,26 @@ class Dispatcher:
             )
         return job_id
 
+    def wait_for(
+        self, job_id: str, timeout_s: float, *, release_slot_of: str | None = None
+    ) -> dict[bytes, bytes] | None:
+        """``JobStore.wait``, giving back the sync slot of ``release_slot_of``
+        in the same round trip that reads the job."""
+        if release_slot_of is None:
+            return self.jobs.wait(job_id, timeout_s)
+        queued = False
+
+        def release(pipe: Any) -> None:
+            nonlocal queued
+            pipe.decr(keys.in_flight(release_slot_of))
+            queued = True
+
+        try:
+            return self.jobs.wait(job_id, timeout_s, release)
+        finally:
+            if not queued:
+                self.release_slot(release_slot_of)
+
     def release_slot(self, hook_id: str) -> None:
         """Give back a sync slot taken by ``submit(take_slot=True)``. Best
         effort: an answer already made is not turned into an error (the

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -308,9 +308,12 @@ class JobStore:
     def history_ids(self, hook_id: str) -> list[str]:
         return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
 
-    def wait(self, job_id: str, timeout_s: float) -> dict[bytes, bytes] | None:
+    def wait(
+        self, job_id: str, timeout_s: float, also: Callable[[Any], None] | None = None
+    ) -> dict[bytes, bytes] | None:
         """Block (no polling) until the job ends or the timeout passes, then
-        return its fields (None if there is no such job)."""
+        return its fields (None if there is no such job). ``also`` may queue
+        more commands on the pipeline that reads them (one round trip)."""
         got = None
         if timeout_s > 0:
             got = self._blocking.blpop([keys.job_done(job_id)], timeout=timeout_s)
@@ -319,6 +322,8 @@ class JobStore:
                 # Put the token back for any other waiter (e.g. a second poller).
                 pipe.lpush(keys.job_done(job_id), b"1")
                 pipe.expire(keys.job_done(job_id), 60)
+            if also is not None:
+                also(pipe)
             pipe.hgetall(keys.job(job_id))
             raw = pipe.execute()[-1]
         return raw or None
