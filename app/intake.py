@@ -22,7 +22,7 @@ from workers.errors import (
 )
 from workers.hook_cache import CachedHook
 from workers.hooks import HTTP_METHODS, Hook
-from workers.jobs import EventRequest, new_job_id
+from workers.jobs import EventRequest
 from workers.signatures import verify_request
 
 __all__ = ["bp"]
@@ -90,23 +90,17 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, path: str) -> Response:
     if hook.verify:
         verify_request(hook.verify, event.headers, event.body)
     key = idempotency_key(hook, event)
-    if key is None:
-        return _run(dispatcher, cached, event, new_job_id())
-    job_id = new_job_id()
-    original = dispatcher.claim_idempotency(hook.id, key, job_id)
-    if original is not None:  # a retry of an event we already have
-        # No job is written to check the cached copy against: check it here.
-        if dispatcher.hook_cache.refresh(hook.id).etag != cached.etag:
-            raise HookChanged(f"hook {hook.id!r} changed meanwhile")
-        if hook.mode == "sync":
-            return sync_response(dispatcher, original, hook.limits.wait_ms)
-        dispatcher.count_refusal(hook.id, "duplicate")
-        return accepted(original, status=200)
-    try:
-        return _run(dispatcher, cached, event, job_id)
-    except HookletError:
-        dispatcher.release_idempotency(hook.id, key)
-        raise
+    if hook.mode == "sync":
+        submitted = dispatcher.submit(
+            hook, event, hook_etag=cached.etag, take_slot=True, idempotency_key=key
+        )
+        if submitted.duplicate:  # the original's answer; no slot was taken
+            return sync_response(dispatcher, submitted.job_id, hook.limits.wait_ms)
+        return sync_response(
+            dispatcher, submitted.job_id, hook.limits.wait_ms, release_slot_of=hook.id
+        )
+    submitted = dispatcher.submit(hook, event, hook_etag=cached.etag, idempotency_key=key)
+    return accepted(submitted.job_id, status=200 if submitted.duplicate else 202)
 
 
 def idempotency_key(hook: Hook, event: EventRequest) -> str | None:
@@ -116,11 +110,3 @@ def idempotency_key(hook: Hook, event: EventRequest) -> str | None:
         if name and event.headers.get(name):
             return event.headers[name][:200]
     return None
-
-
-def _run(dispatcher: Dispatcher, cached: CachedHook, event: EventRequest, job_id: str) -> Response:
-    hook, etag = cached
-    if hook.mode == "sync":
-        dispatcher.submit(hook, event, job_id=job_id, hook_etag=etag, take_slot=True)
-        return sync_response(dispatcher, job_id, hook.limits.wait_ms, release_slot_of=hook.id)
-    return accepted(dispatcher.submit(hook, event, job_id=job_id, hook_etag=etag))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import redis
@@ -19,12 +19,17 @@ from workers.errors import (
 )
 from workers.hook_cache import HookCache
 from workers.hooks import Hook, HookStore
-from workers.jobs import Created, EventRequest, JobStore, new_job_id
+from workers.jobs import Conditions, Created, EventRequest, JobStore, new_job_id
 from workers.messages import deliver_callback_message, run_script_message
 from workers.redis_client import connect
 from workers.settings import Settings
 
-__all__ = ["Dispatcher", "send_run"]
+__all__ = ["Dispatcher", "Submitted", "send_run"]
+
+
+class Submitted(NamedTuple):
+    job_id: str
+    duplicate: bool  # a retry of an earlier event: ``job_id`` is that event's
 
 
 def send_run(app: Celery, settings: Settings, job_id: str, timeout_ms: int) -> None:
@@ -64,16 +69,29 @@ class Dispatcher:
         job_id: str | None = None,
         hook_etag: str | None = None,
         take_slot: bool = False,
-    ) -> str:
-        """Queue an event of ``hook``. With ``hook_etag`` (a cached copy's),
-        raises ``HookChanged`` if the stored hook is no longer that copy. With
-        ``take_slot``, takes one of the hook's ``maxConcurrent`` sync slots
-        (raises ``TooManyRequests`` if none is free); ``release_slot`` gives
-        it back."""
+        idempotency_key: str | None = None,
+    ) -> Submitted:
+        """Queue an event of ``hook``, in one atomic Redis call.
+
+        - ``hook_etag`` (a cached copy's): raises ``HookChanged`` if the
+          stored hook is no longer that copy;
+        - ``idempotency_key`` (a sender's delivery id): if an earlier event of
+          the hook had it, nothing is queued and that event's job is returned
+          as a duplicate;
+        - ``take_slot``: takes one of the hook's ``maxConcurrent`` sync slots
+          (raises ``TooManyRequests`` if none is free); give it back with
+          ``wait_for(release_slot_of=...)`` or ``release_slot``."""
         job_id = job_id or new_job_id()
+        conditions = Conditions(
+            hook_etag=hook_etag,
+            idempotency_key=(
+                keys.idempotency(hook.id, idempotency_key) if idempotency_key else None
+            ),
+            slot=(keys.in_flight(hook.id), hook.limits.max_concurrent) if take_slot else None,
+            duplicate_counter=metrics.field("events_received", hook=hook.id, outcome="duplicate"),
+        )
         history = hook.requests_to_track if track else 0
-        slot = (keys.in_flight(hook.id), hook.limits.max_concurrent) if take_slot else None
-        created = self._enqueue(
+        created, original = self._enqueue(
             job_id,
             hook.id,
             hook.version,
@@ -81,14 +99,15 @@ class Dispatcher:
             history,
             extra,
             hook.limits.timeout_ms,
-            hook_etag,
-            slot,
+            conditions,
         )
         if created is Created.SLOT_FULL:
             raise TooManyRequests(
                 f"hook {hook.id!r} already has {hook.limits.max_concurrent} requests in flight"
             )
-        return job_id
+        if created is Created.DUPLICATE and original is not None:
+            return Submitted(original, duplicate=True)
+        return Submitted(job_id, duplicate=False)
 
     def wait_for(
         self, job_id: str, timeout_s: float, *, release_slot_of: str | None = None
@@ -119,18 +138,6 @@ class Dispatcher:
         except (redis.RedisError, OSError):
             pass
 
-    def claim_idempotency(self, hook_id: str, key: str, job_id: str) -> str | None:
-        """Bind ``key`` to ``job_id`` unless it is bound already; returns the
-        job id bound earlier, or None if this call claimed it."""
-        ttl = self.settings.retention_s
-        try:
-            if self.redis.set(keys.idempotency(hook_id, key), job_id, nx=True, ex=ttl):
-                return None
-            existing = self.redis.get(keys.idempotency(hook_id, key))
-        except (redis.RedisError, OSError) as exc:
-            raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
-        return existing.decode() if existing else None
-
     def count_refusal(self, hook_id: str, outcome: str) -> None:
         """Count a request the intake turned away (best effort: Redis may be down)."""
         try:
@@ -140,12 +147,6 @@ class Dispatcher:
         except (redis.RedisError, OSError):
             pass
 
-    def release_idempotency(self, hook_id: str, key: str) -> None:
-        try:
-            self.redis.delete(keys.idempotency(hook_id, key))
-        except (redis.RedisError, OSError):
-            pass  # it expires on its own
-
     def replay(self, job_id: str) -> str:
         """Run a stored event again, as a new job linked to the original."""
         raw = self.jobs.get(job_id)
@@ -153,7 +154,7 @@ class Dispatcher:
             raise JobNotFound(f"no replayable job {job_id!r}")
         hook = self.hooks.get(raw[b"hookId"].decode())
         request = EventRequest.from_record(raw[b"request"], raw.get(b"body", b""))
-        return self.submit(hook, request, extra={"replayOf": job_id})
+        return self.submit(hook, request, extra={"replayOf": job_id}).job_id
 
     def redeliver(self, job_id: str) -> None:
         """Queue the job's callback once more, now."""
@@ -185,6 +186,7 @@ class Dispatcher:
             0,
             extra,
             timeout_ms,
+            Conditions(),
         )
         return job_id
 
@@ -197,15 +199,14 @@ class Dispatcher:
         history: int,
         extra: dict[str, Any] | None,
         timeout_ms: int,
-        hook_etag: str | None = None,
-        slot: tuple[str, int] | None = None,
-    ) -> Created:
+        conditions: Conditions,
+    ) -> tuple[Created, str | None]:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
         message = run_script_message(job_id, timeout_ms, self.settings)
         # Test runs (no history) are not events received at the intake.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
         try:
-            created = self.jobs.create(
+            created, original = self.jobs.create(
                 job_id,
                 hook_id,
                 version,
@@ -214,11 +215,10 @@ class Dispatcher:
                 (keys.celery_queue(SCRIPTS_QUEUE), message),
                 counter if history else None,
                 extra,
-                hook_etag,
-                slot,
+                conditions,
             )
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
         if created is Created.HOOK_CHANGED:
             raise HookChanged(f"hook {hook_id!r} changed meanwhile; the event was not accepted")
-        return created
+        return created, original

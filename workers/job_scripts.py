@@ -8,11 +8,12 @@ writes that matter come first and optional ones (metrics) use ``pcall``.
 __all__ = ["CREATE", "START", "FINISH"]
 
 # KEYS: job hash, history list, queue list, metrics hash, hook hash, slot
-# counter ('' for none).
-# ARGV: retention, history size, job id, task message, counter field ('' for
-# none), the hook's expected etag ('' for no check), the slot's maximum, then
-# the job's field/value pairs. Returns a ``jobs.Created`` value (0 hook
-# changed, 1 written, 2 slot full); only 1 writes.
+# counter ('' for none), idempotency key ('' for none).
+# ARGV: retention, history size, job id, task message, accepted counter field
+# ('' for none), the hook's expected etag ('' for no check), the slot's
+# maximum, duplicate counter field, then the job's field/value pairs.
+# Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
+# changed, 1 written, 2 slot full, 3 duplicate. Only 1 writes the job.
 CREATE = """
 if ARGV[6] ~= '' then
   local etag = redis.call('HGET', KEYS[5], 'etag')
@@ -20,17 +21,25 @@ if ARGV[6] ~= '' then
     local def = redis.call('HGET', KEYS[5], 'def')
     etag = def and redis.sha1hex(def)
   end
-  if etag ~= ARGV[6] then return 0 end
+  if etag ~= ARGV[6] then return {0, ''} end
+end
+if KEYS[7] ~= '' then
+  local original = redis.call('GET', KEYS[7])
+  if original then
+    if ARGV[8] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[8], 1) end
+    return {3, original}
+  end
 end
 if KEYS[6] ~= '' then
   if redis.call('INCR', KEYS[6]) > tonumber(ARGV[7]) then
     redis.call('DECR', KEYS[6])
-    return 2
+    return {2, ''}
   end
   redis.call('EXPIRE', KEYS[6], 3600)
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
+if KEYS[7] ~= '' then redis.call('SET', KEYS[7], ARGV[3], 'EX', ARGV[1]) end
 local history = tonumber(ARGV[2])
 if history > 0 then
   redis.call('LPUSH', KEYS[2], ARGV[3])
@@ -38,7 +47,7 @@ if history > 0 then
 end
 redis.call('LPUSH', KEYS[3], ARGV[4])
 if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[5], 1) end
-return 1
+return {1, ''}
 """
 
 # KEYS: job hash, running zset. ARGV: job id, worker, now (s), margin (ms).

@@ -24,6 +24,7 @@ from workers.metrics import encode_increment
 __all__ = [
     "JobStatus",
     "Created",
+    "Conditions",
     "FailureReason",
     "EventRequest",
     "Outcome",
@@ -50,6 +51,18 @@ class Created(IntEnum):
     HOOK_CHANGED = 0
     OK = 1
     SLOT_FULL = 2
+    DUPLICATE = 3
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What must hold for ``JobStore.create`` to write a job, checked in the
+    same atomic call, in this order."""
+
+    hook_etag: str | None = None  # the stored hook still has this etag
+    idempotency_key: str | None = None  # a Redis key not yet bound to a job
+    slot: tuple[str, int] | None = None  # (counter key, maximum): one is taken
+    duplicate_counter: str | None = None  # metrics field counting duplicates
 
 
 class FailureReason(StrEnum):
@@ -152,15 +165,14 @@ class JobStore:
         message: tuple[str, bytes],
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
-        hook_etag: str | None = None,
-        slot: tuple[str, int] | None = None,
-    ) -> Created:
+        conditions: Conditions = Conditions(),
+    ) -> tuple[Created, str | None]:
         """Write the job, its history entry, its task message (list key, bytes)
         and the intake counter in one atomic Redis call: all of them or none.
 
-        Nothing is written if ``hook_etag`` is given and the stored hook no
-        longer has it (``hooks.etag_of``), or if ``slot`` (a counter key, its
-        maximum) is given and full; otherwise the slot is taken (INCR)."""
+        Nothing is written unless the ``conditions`` hold; an idempotency key
+        is then bound to this job for the retention time. Returns what was
+        done and, for a duplicate, the job id the key is bound to."""
         fields: dict[str, Any] = {
             "id": job_id,
             "hookId": hook_id,
@@ -174,14 +186,16 @@ class JobStore:
         }
         queue, payload = message
         pairs = [item for pair in fields.items() for item in pair]
-        created = self._create(
+        slot_key, slot_max = conditions.slot or ("", "")
+        code, original = self._create(
             keys=[
                 keys.job(job_id),
                 keys.history(hook_id),
                 queue,
                 keys.metrics(),
                 keys.hook(hook_id),
-                slot[0] if slot else "",
+                slot_key,
+                conditions.idempotency_key or "",
             ],
             args=[
                 self._retention_s,
@@ -189,12 +203,13 @@ class JobStore:
                 job_id,
                 payload,
                 counter or "",
-                hook_etag or "",
-                slot[1] if slot else "",
+                conditions.hook_etag or "",
+                slot_max,
+                conditions.duplicate_counter or "",
                 *pairs,
             ],
         )
-        return Created(created)
+        return Created(code), original.decode() if original else None
 
     def start(
         self, job_id: str, worker: str, margin_ms: int

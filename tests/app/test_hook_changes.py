@@ -70,7 +70,8 @@ def test_a_job_is_refused_whole_if_its_hook_changed_meanwhile(
     assert client.hget(keys.metrics(), accepted) is None
 
     fresh = dispatcher.hook_cache.refresh(hook_id)
-    dispatcher.submit(fresh.hook, event, job_id="j-fresh", hook_etag=fresh.etag)
+    submitted = dispatcher.submit(fresh.hook, event, job_id="j-fresh", hook_etag=fresh.etag)
+    assert submitted == ("j-fresh", False)
     assert client.exists(keys.job("j-fresh"))
 
 

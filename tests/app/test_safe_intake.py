@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import hmac
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from standardwebhooks import Webhook
 
 from tests.support.stack import Api
@@ -42,6 +44,20 @@ def test_a_repeated_event_returns_the_original_job(
     assert again.headers["Location"] == first.headers["Location"]
     assert other.status_code == 202 and other.json()["jobId"] != first.json()["jobId"]
     assert len(history(api, hook_id)) == 2
+
+
+def test_copies_sent_at_once_make_one_job(api: Api, hook_id: str) -> None:
+    api.put_hook(hook_id, script="null")
+    url = f"{api.base}/h/{hook_id}"
+
+    def send(_: int) -> requests.Response:
+        return requests.post(url, data=BODY, headers={"webhook-id": "msg_1"}, timeout=10)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(8)))
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [202]
+    assert len({a.json()["jobId"] for a in answers}) == 1
+    assert len(history(api, hook_id)) == 1
 
 
 def test_a_sync_retry_gets_the_original_answer(api: Api, hook_id: str) -> None:
