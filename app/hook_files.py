@@ -2,21 +2,29 @@
 
 A file holds one hook object (with its ``id``) or a list of them. Loading the
 same file again changes nothing (the version only moves when the hook does).
+
+``python -m app.hook_files DIR`` loads them in a process of its own: checking
+a script's syntax starts V8, which must never happen in gunicorn's master (V8
+does not survive a fork, and the workers would inherit a dead copy).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
+import redis
 
 from workers.addresses import InternalAddress, check_public
 from workers.errors import InvalidHook
 from workers.hooks import Hook, HookStore, parse_hook
+from workers.redis_client import connect
 from workers.sandbox import check_syntax
-from workers.settings import Settings
+from workers.settings import Settings, load_settings
 
 __all__ = ["validate_hook", "load_hook_files"]
 
@@ -48,3 +56,28 @@ def load_hook_files(directory: str | Path, store: HookStore, settings: Settings)
             loaded.append(stored)
             log.info("loaded hook %s (version %s) from %s", stored.id, stored.version, path)
     return loaded
+
+
+def main(argv: list[str]) -> int:
+    """Load the hook files under ``argv[0]``, waiting up to 30 s for Redis."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = load_settings()
+    for attempt in range(30):
+        try:
+            hooks = load_hook_files(argv[0], HookStore(connect(settings.redis_url)), settings)
+        except (OSError, redis.ConnectionError) as exc:
+            if attempt == 29:
+                log.error("could not reach Redis to load hooks: %s", exc)
+                return 1
+            time.sleep(1)
+            continue
+        except InvalidHook as exc:
+            log.error("invalid hook file under %s: %s", argv[0], exc)
+            return 1
+        log.info("loaded %d hook(s) from %s", len(hooks), argv[0])
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

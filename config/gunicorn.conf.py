@@ -16,27 +16,16 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
 def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn hook
-    """Load the hooks declared under HOOKLET_HOOKS_DIR once, in the master."""
+    """Load the hooks declared under HOOKLET_HOOKS_DIR once, in a process of
+    its own: validating scripts starts V8, which must not run in the master."""
     hooks_dir = os.environ.get("HOOKLET_HOOKS_DIR")
     if not hooks_dir:
         return
-    import time
+    import subprocess
+    import sys
 
-    from app.hook_files import load_hook_files
-    from workers.hooks import HookStore
-    from workers.redis_client import connect
-    from workers.settings import load_settings
-
-    settings = load_settings()
-    for attempt in range(30):  # Redis may still be starting
-        try:
-            hooks = load_hook_files(hooks_dir, HookStore(connect(settings.redis_url)), settings)
-            server.log.info("loaded %d hook(s) from %s", len(hooks), hooks_dir)
-            return
-        except OSError as exc:
-            server.log.info("waiting for Redis to load hooks (%s)", exc)
-        except Exception as exc:  # noqa: BLE001
-            if "Connection" not in type(exc).__name__ or attempt == 29:
-                server.log.error("could not load hooks from %s: %s", hooks_dir, exc)
-                return
-        time.sleep(1)
+    done = subprocess.run(
+        [sys.executable, "-m", "app.hook_files", hooks_dir], check=False, timeout=120
+    )
+    if done.returncode != 0:
+        server.log.error("could not load hooks from %s (see above)", hooks_dir)
