@@ -87,7 +87,11 @@ class Dispatcher:
             idempotency_key=(
                 keys.idempotency(hook.id, idempotency_key) if idempotency_key else None
             ),
-            slot=(keys.in_flight(hook.id), hook.limits.max_concurrent) if take_slot else None,
+            slot=(
+                (keys.in_flight(hook.id), hook.limits.max_concurrent, self._slot_lapse_s(hook))
+                if take_slot
+                else None
+            ),
             duplicate_counter=metrics.field("events_received", hook=hook.id, outcome="duplicate"),
         )
         history = hook.requests_to_track if track else 0
@@ -109,32 +113,36 @@ class Dispatcher:
             return Submitted(original, duplicate=True)
         return Submitted(job_id, duplicate=False)
 
+    def _slot_lapse_s(self, hook: Hook) -> float:
+        return hook.limits.wait_ms / 1000 + self.settings.sync_slot_grace_s
+
     def wait_for(
         self, job_id: str, timeout_s: float, *, release_slot_of: str | None = None
     ) -> dict[bytes, bytes] | None:
-        """``JobStore.wait``, giving back the sync slot of ``release_slot_of``
-        in the same round trip that reads the job."""
+        """``JobStore.wait``, giving back the job's sync slot in hook
+        ``release_slot_of`` in the same round trip that reads the job."""
         if release_slot_of is None:
             return self.jobs.wait(job_id, timeout_s)
         queued = False
 
         def release(pipe: Any) -> None:
             nonlocal queued
-            pipe.decr(keys.in_flight(release_slot_of))
+            pipe.zrem(keys.in_flight(release_slot_of), job_id)
             queued = True
 
         try:
             return self.jobs.wait(job_id, timeout_s, release)
         finally:
             if not queued:
-                self.release_slot(release_slot_of)
+                self.release_slot(release_slot_of, job_id)
 
-    def release_slot(self, hook_id: str) -> None:
-        """Give back a sync slot taken by ``submit(take_slot=True)``. Best
-        effort: an answer already made is not turned into an error (the
-        counter expires an hour after its last use)."""
+    def release_slot(self, hook_id: str, job_id: str) -> None:
+        """Give back the sync slot ``submit(take_slot=True)`` took for a job.
+        Best effort: an answer already made is not turned into an error, and a
+        slot never given back lapses on its own (``settings.sync_slot_grace_s``
+        after the request's wait)."""
         try:
-            self.redis.decr(keys.in_flight(hook_id))
+            self.redis.zrem(keys.in_flight(hook_id), job_id)
         except (redis.RedisError, OSError):
             pass
 

@@ -11,7 +11,8 @@ __all__ = ["CREATE", "START", "FINISH"]
 # counter ('' for none), idempotency key ('' for none).
 # ARGV: retention, history size, job id, task message, accepted counter field
 # ('' for none), the hook's expected etag ('' for no check), the slot's
-# maximum, duplicate counter field, then the job's field/value pairs.
+# maximum, duplicate counter field, seconds until a slot lapses, then the
+# job's field/value pairs.
 # Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
 # changed, 1 written, 2 slot full, 3 duplicate. Only 1 writes the job.
 CREATE = """
@@ -31,13 +32,15 @@ if KEYS[7] ~= '' then
   end
 end
 if KEYS[6] ~= '' then
-  if redis.call('INCR', KEYS[6]) > tonumber(ARGV[7]) then
-    redis.call('DECR', KEYS[6])
-    return {2, ''}
-  end
-  redis.call('EXPIRE', KEYS[6], 3600)
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+  local lapse = tonumber(ARGV[9])
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+  if redis.call('ZCARD', KEYS[6]) >= tonumber(ARGV[7]) then return {2, ''} end
+  redis.call('ZADD', KEYS[6], now + lapse, ARGV[3])
+  redis.call('EXPIRE', KEYS[6], math.ceil(lapse) + 1)
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('HSET', KEYS[1], unpack(ARGV, 10))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 if KEYS[7] ~= '' then redis.call('SET', KEYS[7], ARGV[3], 'EX', ARGV[1]) end
 local history = tonumber(ARGV[2])

@@ -61,7 +61,7 @@ class Conditions:
 
     hook_etag: str | None = None  # the stored hook still has this etag
     idempotency_key: str | None = None  # a Redis key not yet bound to a job
-    slot: tuple[str, int] | None = None  # (counter key, maximum): one is taken
+    slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
     duplicate_counter: str | None = None  # metrics field counting duplicates
 
 
@@ -186,7 +186,7 @@ class JobStore:
         }
         queue, payload = message
         pairs = [item for pair in fields.items() for item in pair]
-        slot_key, slot_max = conditions.slot or ("", "")
+        slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
         code, original = self._create(
             keys=[
                 keys.job(job_id),
@@ -206,6 +206,7 @@ class JobStore:
                 conditions.hook_etag or "",
                 slot_max,
                 conditions.duplicate_counter or "",
+                slot_lapse_s,
                 *pairs,
             ],
         )

@@ -41,7 +41,8 @@ def running() -> str:
 
 
 def in_flight(hook_id: str) -> str:
-    """Counter: sync requests of a hook currently waiting for their job."""
+    """Sorted set: job ids of a hook's sync requests waiting now, scored by
+    when their slot lapses if never given back."""
     return f"{PREFIX}:inflight:{hook_id}"
 
 

@@ -27,6 +27,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     retention_s: int = 7 * 24 * 3600
     retry_after_s: int = 5
+    # A sync slot whose request vanished (a killed web process) comes back
+    # this long after the request's wait would have ended.
+    sync_slot_grace_s: int = 30
     # Script limits: per-hook defaults and operator maxima.
     default_timeout_ms: int = 30_000
     default_heap_mb: int = 10

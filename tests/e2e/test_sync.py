@@ -11,6 +11,9 @@ import zlib
 import requests
 
 from tests.support.stack import Api, wait_until
+from workers.client import Dispatcher
+from workers.jobs import EventRequest
+from workers.settings import load_settings
 
 
 def sync_hook(api: Api, hook_id: str, script: str | None, **extra) -> None:
@@ -148,6 +151,18 @@ def test_concurrency_limit_answers_429_and_creates_no_job(api: Api, hook_id: str
         assert first.result().status_code == 200
     assert len(api.http.get(history, headers=api.admin).json()["jobs"]) == 1
     assert api.send(hook_id).status_code == 200  # the slot was given back
+
+
+def test_a_slot_whose_request_vanished_comes_back(
+    env: dict[str, str], api: Api, hook_id: str
+) -> None:
+    sync_hook(api, hook_id, "({ body: 'ok' })", limits={"maxConcurrent": 1, "waitMs": 200})
+    # A web process took the hook's only slot, then died without giving it back.
+    dispatcher = Dispatcher(load_settings(env, sync_slot_grace_s=1))
+    event = EventRequest("POST", "/", "", {}, {}, "", b"")
+    dispatcher.submit(dispatcher.hooks.get(hook_id), event, take_slot=True)
+    assert api.send(hook_id).status_code == 429
+    wait_until(lambda: api.send(hook_id).status_code == 200, timeout_s=10, what="the slot")
 
 
 def test_methods_filter_sync_hooks(api: Api, hook_id: str) -> None:
