@@ -94,10 +94,10 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, path: str) -> Response:
         submitted = dispatcher.submit(
             hook, event, hook_etag=cached.etag, take_slot=True, idempotency_key=key
         )
-        if submitted.duplicate:  # the original's answer; no slot was taken
-            return sync_response(dispatcher, submitted.job_id, hook.limits.wait_ms)
+        # A duplicate gets the original's answer; no slot was taken for it.
+        release = None if submitted.duplicate else hook.id
         return sync_response(
-            dispatcher, submitted.job_id, hook.limits.wait_ms, release_slot_of=hook.id
+            dispatcher, submitted.job_id, hook.limits.wait_ms, release_slot_of=release
         )
     submitted = dispatcher.submit(hook, event, hook_etag=cached.etag, idempotency_key=key)
     return accepted(submitted.job_id, status=200 if submitted.duplicate else 202)

@@ -186,19 +186,22 @@ def engine_scenario(quick: bool) -> dict:
     return {"scenario": "engine", "processes": procs, "calls_per_s": results}
 
 
-def celery_floor(stack_redis: RedisServer, workdir: Path, tasks: int) -> float:
-    """No-op tasks/s through the same Redis, with a 2-child prefork worker."""
-    env = {**hooklet_env(stack_redis.url), "PYTHONPATH": str(ROOT / "scripts")}
-    worker = subprocess.Popen(
+def _floor_env(redis_url: str) -> dict[str, str]:
+    return {**hooklet_env(redis_url), "PYTHONPATH": str(ROOT / "scripts")}
+
+
+def _floor_worker(app: str, queue: str, env: dict[str, str]) -> subprocess.Popen:
+    """A 2-child prefork Celery worker for an app of scripts/bench_floor_app.py."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "celery",
             "-A",
-            "bench_floor_app:celery",
+            f"bench_floor_app:{app}",
             "worker",
             "-Q",
-            "floor",
+            queue,
             "--concurrency",
             "2",
             "--loglevel",
@@ -211,6 +214,41 @@ def celery_floor(stack_redis: RedisServer, workdir: Path, tasks: int) -> float:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _floor_web(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """gunicorn, with hooklet's settings, serving an app of bench_floor_app.py;
+    returns the process and its URL once it answers."""
+    port = free_port()
+    web = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            str(ROOT / "config/gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            f"bench_floor_app:{app}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: _up(url), timeout_s=30, what=f"floor app {app}")
+    return web, url
+
+
+def _stop_all(*procs: subprocess.Popen) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(30)
+
+
+def celery_floor(stack_redis: RedisServer, tasks: int) -> float:
+    """No-op tasks/s through the same Redis, with a 2-child prefork worker."""
+    worker = _floor_worker("celery", "floor", _floor_env(stack_redis.url))
     try:
         sys.path.insert(0, str(ROOT / "scripts"))
         os.environ["HOOKLET_REDIS_URL"] = stack_redis.url
@@ -233,87 +271,48 @@ def celery_floor(stack_redis: RedisServer, workdir: Path, tasks: int) -> float:
         )
         return tasks / (time.perf_counter() - started)
     finally:
-        worker.terminate()
-        worker.wait(30)
+        _stop_all(worker)
 
 
-def naive_rate(stack_redis: RedisServer, workdir: Path, script: str, events: int) -> float:
+def naive_rate(stack_redis: RedisServer, script: str, events: int) -> float:
     """Events/s of the naive build (scripts/bench_floor_app.py), measured like
     hooklet's: HTTP requests from the first until the last run is done."""
-    env = {**hooklet_env(stack_redis.url), "PYTHONPATH": str(ROOT / "scripts")}
-    port = free_port()
-    web = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            str(ROOT / "config/gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "bench_floor_app:naive_web",
-        ],
-        cwd=ROOT,
-        env={**env, "HOOKLET_WEB_WORKERS": "2"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "bench_floor_app:naive_celery",
-            "worker",
-            "-Q",
-            "naive",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    env = _floor_env(stack_redis.url)
+    worker = _floor_worker("naive_celery", "naive", env)
+    web, url = _floor_web("naive_web", env)
     client = stack_redis.client()
     client.set("naive:script:n", script)
 
     def done() -> int:
         return int(client.get("naive:done:n") or 0)
 
-    def make(_: int) -> tuple[str, str, bytes, dict[str, str]]:
-        return "POST", "/h/n", b"{}", {"Content-Type": "application/json"}
-
-    def drain(count: int) -> float:
-        before = done()
-        started = time.perf_counter()
-        sender = threading.Thread(
-            target=loadgen.fixed_rate, args=(url, make, 5000, count / 5000, 8)
-        )
-        sender.start()
-        wait_until(
-            lambda: done() - before >= count,
-            timeout_s=900,
-            interval_s=0.05,
-            what=f"{count} naive events",
-        )
-        elapsed = time.perf_counter() - started
-        sender.join()
-        return count / elapsed
-
     try:
-        wait_until(lambda: _up(url), timeout_s=30, what="naive web")
-        drain(200)  # warm-up, and wait for the worker
-        return drain(events)
+        _timed_drain(url, "/h/n", b"{}", 200, done)  # warm-up, and wait for the worker
+        return _timed_drain(url, "/h/n", b"{}", events, done)
     finally:
-        web.terminate()
-        worker.terminate()
-        web.wait(30)
-        worker.wait(30)
+        _stop_all(web, worker)
+
+
+def _timed_drain(url: str, path: str, body: bytes, count: int, done: Callable[[], int]) -> float:
+    """Events/s from the first of ``count`` requests until ``done()`` has
+    grown by ``count``; requests go out as fast as 8 connections allow."""
+
+    def make(_: int) -> tuple[str, str, bytes, dict[str, str]]:
+        return "POST", path, body, {"Content-Type": "application/json"}
+
+    before = done()
+    started = time.perf_counter()
+    sender = threading.Thread(target=loadgen.fixed_rate, args=(url, make, 5000, count / 5000, 8))
+    sender.start()
+    wait_until(
+        lambda: done() - before >= count,
+        timeout_s=900,
+        interval_s=0.05,
+        what=f"{count} events to {path}",
+    )
+    elapsed = time.perf_counter() - started
+    sender.join()
+    return count / elapsed
 
 
 REALISTIC = """(async () => {
@@ -344,25 +343,7 @@ def _finished(client, hook: str, status: str = "succeeded") -> int:  # noqa: ANN
 def drain_rate(stack: Stack, hook: str, body: bytes, events: int) -> float:
     """Events/s from the first request until the last job succeeded."""
     client = stack.redis.client()
-    done_before = _finished(client, hook)
-
-    def make(_: int) -> tuple[str, str, bytes, dict[str, str]]:
-        return "POST", f"/h/{hook}", body, {"Content-Type": "application/json"}
-
-    started = time.perf_counter()
-    sender = threading.Thread(
-        target=loadgen.fixed_rate, args=(stack.web.url, make, 5000, events / 5000, 8)
-    )
-    sender.start()
-    wait_until(
-        lambda: _finished(client, hook) - done_before >= events,
-        timeout_s=900,
-        interval_s=0.05,
-        what=f"{events} events of {hook}",
-    )
-    elapsed = time.perf_counter() - started
-    sender.join()
-    return events / elapsed
+    return _timed_drain(stack.web.url, f"/h/{hook}", body, events, lambda: _finished(client, hook))
 
 
 def async_scenario(quick: bool) -> dict:
@@ -370,8 +351,8 @@ def async_scenario(quick: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(Path(tmp))
         try:
-            floor = celery_floor(stack.redis, Path(tmp), events)
-            naive = naive_rate(stack.redis, Path(tmp), TRIVIAL, events // 4)
+            floor = celery_floor(stack.redis, events)
+            naive = naive_rate(stack.redis, TRIVIAL, events // 4)
             stack.api.put_hook("trivial", script=TRIVIAL)
             stack.api.put_hook("realistic", script=REALISTIC)
             stack.api.put_hook("trivial-fresh", script=TRIVIAL, isolation="fresh")
@@ -413,24 +394,7 @@ def intake_scenario(quick: bool) -> dict:
         server = RedisServer(workdir).start()
         env = hooklet_env(server.url)
         try:
-            floor_env = {**env, "PYTHONPATH": str(ROOT / "scripts")}
-            floor_port = free_port()
-            floor = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "gunicorn"),
-                    "-c",
-                    str(ROOT / "config/gunicorn.conf.py"),
-                    "--bind",
-                    f"127.0.0.1:{floor_port}",
-                    "bench_floor_app:intake",
-                ],
-                cwd=ROOT,
-                env=floor_env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            floor_url = f"http://127.0.0.1:{floor_port}"
-            wait_until(lambda: _up(floor_url), timeout_s=30, what="floor app")
+            floor, floor_url = _floor_web("intake", _floor_env(server.url))
             web = Web(env, workdir).start()  # no worker: the intake alone
             Api(web.url).put_hook("intake", script="null")
             loadgen.saturate(floor_url, make_for("x"), connections, 2)  # warm-up
@@ -446,8 +410,7 @@ def intake_scenario(quick: bool) -> dict:
             floor_run = loadgen.merge(floor_runs).summary()
             hooklet_run = loadgen.merge(hooklet_runs).summary()
             web.stop()
-            floor.terminate()
-            floor.wait(30)
+            _stop_all(floor)
         finally:
             server.stop()
     table(

@@ -92,7 +92,11 @@ class Dispatcher:
                 if take_slot
                 else None
             ),
-            duplicate_counter=metrics.field("events_received", hook=hook.id, outcome="duplicate"),
+            duplicate_counter=(
+                metrics.field("events_received", hook=hook.id, outcome="duplicate")
+                if idempotency_key
+                else None
+            ),
         )
         history = hook.requests_to_track if track else 0
         created, original = self._enqueue(

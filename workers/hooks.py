@@ -240,10 +240,7 @@ class HookStore:
         self._redis = client
 
     def get(self, hook_id: str) -> Hook:
-        raw = self._redis.hget(keys.hook(hook_id), "def")
-        if raw is None:
-            raise HookNotFound(f"no hook named {hook_id!r}")
-        return _hook_from_record(orjson.loads(raw))
+        return self.get_with_etag(hook_id)[0]
 
     def get_with_etag(self, hook_id: str) -> tuple[Hook, str]:
         """The hook and the etag of its stored definition (see ``etag_of``)."""

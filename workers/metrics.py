@@ -10,6 +10,7 @@ statuses and reasons, never paths or unknown hook names.
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import socket
 import time
@@ -95,7 +96,10 @@ def encode_increment(amount: int | float) -> str:
 
 
 def child_name() -> str:
-    return f"{socket.gethostname()}/{os.getpid()}"
+    return f"{_hostname()}/{os.getpid()}"
+
+
+_hostname = functools.cache(socket.gethostname)  # asked once per process, not per job
 
 
 def child_entry(rss_bytes: int, warm_isolates: int) -> tuple[str, str]:
