@@ -41,6 +41,12 @@ _COUNTERS = {
         "Jobs that ended, by hook and status",
         ["hook", "status"],
     ),
+    "jobs_taken_from_queue": (
+        "hooklet_jobs_taken_from_queue",
+        "Jobs a worker child took straight off the queue after its Celery task's "
+        "own job (HOOKLET_BATCH_MAX_JOBS), by hook",
+        ["hook"],
+    ),
     "script_terminations": (
         "hooklet_script_terminations",
         "Failed script runs by reason (timeout, memory, crashed, error, ...)",

@@ -11,7 +11,7 @@ timeout = 90
 # scripts/run sets 4: honcho kills whatever still runs 5 s after Ctrl-C.
 graceful_timeout = int(os.environ.get("HOOKLET_GRACEFUL_TIMEOUT_S", "20"))
 keepalive = 5
-accesslog = "-"
+accesslog = os.environ.get("HOOKLET_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 

@@ -8,7 +8,14 @@ from kombu import Queue
 from workers.logs import configure_logging
 from workers.settings import Settings
 
-__all__ = ["make_celery", "SCRIPTS_QUEUE", "CALLBACKS_QUEUE", "RUN_SCRIPT", "DELIVER_CALLBACK"]
+__all__ = [
+    "make_celery",
+    "run_time_limits",
+    "SCRIPTS_QUEUE",
+    "CALLBACKS_QUEUE",
+    "RUN_SCRIPT",
+    "DELIVER_CALLBACK",
+]
 
 SCRIPTS_QUEUE = "scripts"
 CALLBACKS_QUEUE = "callbacks"
@@ -22,6 +29,20 @@ def visibility_timeout_s(settings: Settings) -> int:
     if settings.visibility_timeout_s:
         return settings.visibility_timeout_s
     return (settings.max_timeout_ms + settings.hard_limit_margin_ms) // 1000 + 30
+
+
+def run_time_limits(settings: Settings, timeout_ms: int) -> tuple[float, float]:
+    """Celery's (soft, hard) time limits in seconds for running a job whose
+    script may take ``timeout_ms``: a margin above it, plus room for the jobs
+    the child may take off the queue after it (``Executor.run_queued``).
+    Each of those is held to its own timeout by the child's watchdog; these
+    limits are the backstop if the watchdog itself is stuck."""
+    room_ms = 0
+    if settings.batch_max_jobs > 0:
+        room_ms = settings.batch_window_ms + settings.max_timeout_ms + settings.hard_limit_margin_ms
+    soft_ms = timeout_ms + settings.soft_limit_margin_ms + room_ms
+    hard_ms = timeout_ms + settings.hard_limit_margin_ms + room_ms
+    return soft_ms / 1000, hard_ms / 1000
 
 
 def make_celery(settings: Settings) -> Celery:

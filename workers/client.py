@@ -9,7 +9,13 @@ import redis
 from celery import Celery
 
 from workers import keys, metrics
-from workers.celery_app import CALLBACKS_QUEUE, RUN_SCRIPT, SCRIPTS_QUEUE, make_celery
+from workers.celery_app import (
+    CALLBACKS_QUEUE,
+    RUN_SCRIPT,
+    SCRIPTS_QUEUE,
+    make_celery,
+    run_time_limits,
+)
 from workers.errors import (
     HookChanged,
     InvalidRequest,
@@ -33,13 +39,14 @@ class Submitted(NamedTuple):
 
 
 def send_run(app: Celery, settings: Settings, job_id: str, timeout_ms: int) -> None:
-    """Queue the run of ``job_id``; Celery's limits sit a margin above the script's."""
+    """Queue the run of ``job_id``, with Celery's limits from ``run_time_limits``."""
+    soft_s, hard_s = run_time_limits(settings, timeout_ms)
     app.send_task(
         RUN_SCRIPT,
         args=[job_id],
         task_id=job_id,
-        soft_time_limit=(timeout_ms + settings.soft_limit_margin_ms) / 1000,
-        time_limit=(timeout_ms + settings.hard_limit_margin_ms) / 1000,
+        soft_time_limit=soft_s,
+        time_limit=hard_s,
         retry=False,
     )
 

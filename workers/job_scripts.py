@@ -5,7 +5,7 @@ refuses, none. Redis does not roll back a script that errors midway, so the
 writes that matter come first and optional ones (metrics) use ``pcall``.
 """
 
-__all__ = ["CREATE", "START", "FINISH"]
+__all__ = ["CREATE", "START", "TAKE", "FINISH"]
 
 # KEYS: job hash, history list, queue list, metrics hash, hook hash, slot
 # counter ('' for none), idempotency key ('' for none).
@@ -53,53 +53,114 @@ if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[5], 1) end
 return {1, ''}
 """
 
-# KEYS: job hash, running zset. ARGV: job id, worker, now (s), margin (ms).
+# Begins an attempt unless the job already ended: counts it and marks the job
+# running with a deadline in the running zset (what the reaper watches).
 # Returns {} for a missing job, else {run?, field, value, ...}.
-START = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-local status = redis.call('HGET', KEYS[1], 'status')
-local run = 0
-if status ~= 'succeeded' and status ~= 'failed' then
-  run = 1
-  local timeout_ms = tonumber(redis.call('HGET', KEYS[1], 'timeoutMs') or '60000')
-  local deadline = tonumber(ARGV[3]) + (timeout_ms + tonumber(ARGV[4])) / 1000
-  redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[3], 'worker', ARGV[2])
-  redis.call('ZADD', KEYS[2], deadline, ARGV[1])
+_BEGIN = """
+local function begin(job_key, running, job_id, worker, now, margin_ms)
+  if redis.call('EXISTS', job_key) == 0 then return {} end
+  local status = redis.call('HGET', job_key, 'status')
+  local run = 0
+  if status ~= 'succeeded' and status ~= 'failed' then
+    run = 1
+    redis.call('HINCRBY', job_key, 'attempts', 1)
+    local timeout_ms = tonumber(redis.call('HGET', job_key, 'timeoutMs') or '60000')
+    local deadline = tonumber(now) + (timeout_ms + tonumber(margin_ms)) / 1000
+    redis.call('HSET', job_key, 'status', 'running', 'startedAt', now, 'worker', worker)
+    redis.call('ZADD', running, deadline, job_id)
+  end
+  local reply = redis.call('HGETALL', job_key)
+  table.insert(reply, 1, run)
+  return reply
 end
-local reply = redis.call('HGETALL', KEYS[1])
-table.insert(reply, 1, run)
-return reply
 """
 
-# KEYS: job hash, running zset, done list, list to push to ('' for none),
-# metrics hash, child RSS hash.
-# ARGV: job id, retention, message to push, child ('' for none), its RSS,
-# the number N of counters, N counter/amount pairs, then field/value pairs.
-FINISH = """
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[6], ARGV[4], ARGV[5]) end
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == false or status == 'succeeded' or status == 'failed' then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return 0
-end
-local fields_from = 7 + 2 * tonumber(ARGV[6])
-for i = fields_from, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-end
-if KEYS[4] ~= '' then redis.call('LPUSH', KEYS[4], ARGV[3]) end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('RPUSH', KEYS[3], '1')
-redis.call('EXPIRE', KEYS[3], 60)
--- Metrics last, and with pcall: a script that errors is not rolled back, so
--- a bad counter must never cut the job's own writes short.
-for i = 7, fields_from - 1, 2 do
-  if string.find(ARGV[i + 1], '.', 1, true) then
-    redis.pcall('HINCRBYFLOAT', KEYS[5], ARGV[i], ARGV[i + 1])
-  else
-    redis.pcall('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
-  end
-end
-return 1
+# KEYS: job hash, running zset. ARGV: job id, worker, now (s), margin (ms).
+START = (
+    _BEGIN
+    + """
+return begin(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
+)
+
+# Takes the oldest message of a Celery queue list and begins its job, in the
+# same step, so a job taken off the queue is always in the running zset (and
+# so reaped if the child dies). A message for another task, or one with an
+# ETA, is put back. Returns {} when there is nothing to take, else
+# {job id, begin()'s reply...} (begin()'s reply is empty for a missing job).
+_TAKE = """
+local function take(queue, running, worker, now, margin_ms, task, job_prefix)
+  local message = redis.call('RPOP', queue)
+  if not message then return {} end
+  local ok, decoded = pcall(cjson.decode, message)
+  local headers = ok and type(decoded) == 'table' and decoded.headers
+  if type(headers) ~= 'table' or headers.task ~= task or type(headers.id) ~= 'string'
+      or headers.eta ~= nil and headers.eta ~= cjson.null then
+    redis.call('RPUSH', queue, message)
+    return {}
+  end
+  local reply = begin(job_prefix .. headers.id, running, headers.id, worker, now, margin_ms)
+  table.insert(reply, 1, headers.id)
+  return reply
+end
+"""
+
+# KEYS: queue list, running zset. ARGV: worker, now (s), margin (ms), task
+# name, job key prefix.
+TAKE = (
+    _BEGIN
+    + _TAKE
+    + """
+return take(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+"""
+)
+
+# Records a job's outcome unless it is already final; then, if KEYS[7] is a
+# queue, takes the next job off it as TAKE does (one round trip per job for a
+# child that runs queued jobs back to back).
+# KEYS: job hash, running zset, done list, list to push to ('' for none),
+# metrics hash, child RSS hash, queue to take from ('' for none).
+# ARGV: job id, retention, message to push, child ('' for none), its RSS,
+# the number N of counters, then TAKE's ARGV (worker, now, margin, task name,
+# job key prefix; ignored without a queue), N counter/amount pairs, then
+# field/value pairs.
+# Returns {recorded (1) or already final (0), take()'s reply...}.
+FINISH = (
+    _BEGIN
+    + _TAKE
+    + """
+local function finish()
+  if ARGV[4] ~= '' then redis.call('HSET', KEYS[6], ARGV[4], ARGV[5]) end
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if status == false or status == 'succeeded' or status == 'failed' then
+    redis.call('ZREM', KEYS[2], ARGV[1])
+    return 0
+  end
+  local fields_from = 12 + 2 * tonumber(ARGV[6])
+  for i = fields_from, #ARGV, 2 do
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+  if KEYS[4] ~= '' then redis.call('LPUSH', KEYS[4], ARGV[3]) end
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('RPUSH', KEYS[3], '1')
+  redis.call('EXPIRE', KEYS[3], 60)
+  -- Metrics last, and with pcall: a script that errors is not rolled back,
+  -- so a bad counter must never cut the job's own writes short.
+  for i = 12, fields_from - 1, 2 do
+    if string.find(ARGV[i + 1], '.', 1, true) then
+      redis.pcall('HINCRBYFLOAT', KEYS[5], ARGV[i], ARGV[i + 1])
+    else
+      redis.pcall('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
+    end
+  end
+  return 1
+end
+
+local recorded = finish()
+if KEYS[7] == '' then return {recorded} end
+local taken = take(KEYS[7], KEYS[2], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+table.insert(taken, 1, recorded)
+return taken
+"""
+)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import redis
@@ -29,6 +29,8 @@ __all__ = [
     "EventRequest",
     "Outcome",
     "JobStore",
+    "TakeFrom",
+    "Taken",
     "new_job_id",
     "encode_body",
 ]
@@ -142,6 +144,33 @@ def _now() -> float:
     return time.time()
 
 
+class TakeFrom(NamedTuple):
+    """Where and as whom a worker child takes queued jobs (``take_queued``)."""
+
+    queue: str  # a Celery queue list
+    task: str  # the task name its messages must carry
+    worker: str
+    margin_ms: int  # the hard deadline's margin over the job's timeout
+
+
+class Taken(NamedTuple):
+    """A job taken off the queue and begun; ``raw`` is None if it is gone."""
+
+    job_id: str
+    raw: dict[bytes, bytes] | None
+    to_run: bool
+
+
+def _taken(reply: list[Any]) -> Taken | None:
+    if not reply:
+        return None
+    job_id = reply[0].decode()
+    if len(reply) == 1:
+        return Taken(job_id, None, False)  # expired or deleted
+    raw = dict(zip(reply[2::2], reply[3::2], strict=True))
+    return Taken(job_id, raw, bool(reply[1]))
+
+
 class JobStore:
     def __init__(
         self, client: redis.Redis, retention_s: int, blocking: redis.Redis | None = None
@@ -153,6 +182,7 @@ class JobStore:
         # late worker never overwrite each other's verdict.
         self._finish = client.register_script(job_scripts.FINISH)
         self._start = client.register_script(job_scripts.START)
+        self._take = client.register_script(job_scripts.TAKE)
         self._create = client.register_script(job_scripts.CREATE)
 
     def create(
@@ -215,9 +245,10 @@ class JobStore:
     def start(
         self, job_id: str, worker: str, margin_ms: int
     ) -> tuple[dict[bytes, bytes] | None, bool]:
-        """Begin an attempt in one atomic step: count it and, unless the job
-        already ended, mark it running with a deadline (its ``timeoutMs`` plus
-        ``margin_ms``). Returns the job's fields and whether it is to be run."""
+        """Begin an attempt in one atomic step, unless the job already ended
+        (a redelivery): count it and mark the job running with a deadline (its
+        ``timeoutMs`` plus ``margin_ms``). Returns the job's fields and whether
+        it is to be run."""
         reply = self._start(
             keys=[keys.job(job_id), keys.running()],
             args=[job_id, worker, time.time(), margin_ms],
@@ -226,6 +257,17 @@ class JobStore:
             return None, False  # expired or deleted
         raw = dict(zip(reply[1::2], reply[2::2], strict=True))
         return raw, bool(reply[0])
+
+    def take_queued(self, take: TakeFrom) -> Taken | None:
+        """Take the oldest message of ``take.queue`` (a Celery queue list) and
+        begin its job, as ``start`` does, in one atomic step. Returns None when
+        the queue is empty or its next message is not ``take.task``."""
+        reply = self._take(keys=[take.queue, keys.running()], args=self._take_args(take))
+        return _taken(reply)
+
+    @staticmethod
+    def _take_args(take: TakeFrom) -> list[Any]:
+        return [take.worker, time.time(), take.margin_ms, take.task, keys.job("")]
 
     def finish(
         self,
@@ -236,12 +278,28 @@ class JobStore:
         child_rss: tuple[str, str] | None = None,
     ) -> bool:
         """Record the outcome once; returns False if the job was already final.
+        See ``finish_and_take``."""
+        recorded, _ = self.finish_and_take(job_id, outcome, then_push, counters, child_rss)
+        return recorded
+
+    def finish_and_take(
+        self,
+        job_id: str,
+        outcome: Outcome,
+        then_push: tuple[str, bytes] | None = None,
+        counters: Iterable[tuple[str, int | float]] = (),
+        child_rss: tuple[str, str] | None = None,
+        take: TakeFrom | None = None,
+    ) -> tuple[bool, Taken | None]:
+        """Record the outcome once; the flag is False if the job was already
+        final.
 
         In the same atomic step, and only when the outcome is recorded:
         ``then_push`` (list key, message) is pushed, so the callback of an
         async hook is queued exactly when its job ends, or not at all; and the
         metric ``counters`` (field, amount) are added. ``child_rss`` (child,
-        value) is stored either way."""
+        value) is stored either way. With ``take``, the same step then takes
+        the next job as ``take_queued`` does, and returns it."""
         key = keys.job(job_id)
         fields: dict[str, Any] = {
             "status": outcome.status.value,
@@ -268,7 +326,7 @@ class JobStore:
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
-        done = self._finish(
+        reply = self._finish(
             keys=[
                 key,
                 keys.running(),
@@ -276,6 +334,7 @@ class JobStore:
                 push_key,
                 keys.metrics(),
                 keys.child_rss(),
+                take.queue if take else "",
             ],
             args=[
                 job_id,
@@ -284,11 +343,12 @@ class JobStore:
                 child,
                 rss,
                 len(increments) // 2,
+                *(self._take_args(take) if take else ["", "", "", "", ""]),
                 *increments,
                 *pairs,
             ],
         )
-        return bool(done)
+        return bool(reply[0]), _taken(reply[1:])
 
     def get(self, job_id: str) -> dict[bytes, bytes] | None:
         raw = self._redis.hgetall(keys.job(job_id))

@@ -15,7 +15,13 @@ import uuid
 
 import orjson
 
-from workers.celery_app import CALLBACKS_QUEUE, DELIVER_CALLBACK, RUN_SCRIPT, SCRIPTS_QUEUE
+from workers.celery_app import (
+    CALLBACKS_QUEUE,
+    DELIVER_CALLBACK,
+    RUN_SCRIPT,
+    SCRIPTS_QUEUE,
+    run_time_limits,
+)
 from workers.settings import Settings
 
 __all__ = ["run_script_message", "deliver_callback_message", "task_message"]
@@ -35,10 +41,9 @@ def _origin() -> str:
 
 
 def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> bytes:
-    """The ``hooklet.run_script(job_id)`` message, with Celery's time limits a
-    margin above the script's own timeout."""
-    soft_s = (timeout_ms + settings.soft_limit_margin_ms) / 1000
-    hard_s = (timeout_ms + settings.hard_limit_margin_ms) / 1000
+    """The ``hooklet.run_script(job_id)`` message, with Celery's time limits
+    from ``run_time_limits``."""
+    soft_s, hard_s = run_time_limits(settings, timeout_ms)
     return task_message(RUN_SCRIPT, SCRIPTS_QUEUE, [job_id], soft_s, hard_s)
 
 

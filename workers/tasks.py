@@ -7,6 +7,7 @@ secret.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, TypeVar
 
 from celery import Celery, Task
@@ -35,8 +36,11 @@ def _service(kind: type[T], settings: Settings) -> T:
 def register(app: Celery, settings: Settings) -> None:
     @app.task(name=RUN_SCRIPT, bind=True, ignore_result=True)
     def run_script(self: Task, job_id: str) -> str:
+        started = time.monotonic()
         worker = f"{self.request.hostname}/{os.getpid()}"
-        return _service(Executor, settings).run(job_id, worker).value
+        executor = _service(Executor, settings)
+        batch = executor.batch(worker, started + settings.batch_window_ms / 1000)
+        return executor.run(job_id, worker, batch).value
 
     @app.task(name=DELIVER_CALLBACK, bind=True, ignore_result=True)
     def deliver_callback(self: Task, job_id: str) -> str:

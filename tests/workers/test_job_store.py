@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from tests.support.stack import RedisServer
 from workers import keys, metrics
-from workers.jobs import EventRequest, JobStatus, JobStore, Outcome, new_job_id
+from workers.celery_app import RUN_SCRIPT
+from workers.jobs import EventRequest, JobStatus, JobStore, Outcome, TakeFrom, Taken, new_job_id
+from workers.messages import run_script_message, task_message
+from workers.settings import Settings
 
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
+SETTINGS = Settings()
 
 
 def started_job(store: JobStore, hook_id: str) -> str:
@@ -48,3 +52,51 @@ def test_a_job_finishes_once(redis_server: RedisServer, hook_id: str) -> None:
     assert store.finish(job_id, first)
     assert not store.finish(job_id, later)
     assert client.hget(keys.job(job_id), "error") == b"first"
+
+
+def queued_job(store: JobStore, hook_id: str, queue: str) -> str:
+    job_id = new_job_id()
+    store.create(job_id, hook_id, 1, EVENT, 0, (queue, run_script_message(job_id, 1000, SETTINGS)))
+    return job_id
+
+
+def test_taking_begins_the_oldest_queued_job(redis_server: RedisServer, hook_id: str) -> None:
+    client = redis_server.client()
+    store = JobStore(client, retention_s=600)
+    queue = f"test:scripts:{hook_id}"
+    first, second = queued_job(store, hook_id, queue), queued_job(store, hook_id, queue)
+    take = TakeFrom(queue, RUN_SCRIPT, "node/1", 1000)
+    taken = store.take_queued(take)
+    assert taken is not None and (taken.job_id, taken.to_run) == (first, True)
+    assert taken.raw is not None and taken.raw[b"status"] == b"running"
+    # Marked running with a deadline in the same step: the reaper covers it.
+    assert client.zscore(keys.running(), first) is not None
+    assert client.hget(keys.job(first), "attempts") == b"1"
+    outcome = Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200})
+    recorded, after = store.finish_and_take(first, outcome, take=take)
+    assert recorded and after is not None and after.job_id == second
+    assert client.hget(keys.job(first), "status") == b"succeeded"
+    assert store.take_queued(take) is None  # the queue is empty
+    assert client.llen(queue) == 0
+
+
+def test_taking_leaves_other_messages_and_ended_jobs(
+    redis_server: RedisServer, hook_id: str
+) -> None:
+    client = redis_server.client()
+    store = JobStore(client, retention_s=600)
+    queue = f"test:scripts:{hook_id}"
+    take = TakeFrom(queue, RUN_SCRIPT, "node/1", 1000)
+    other = task_message("hooklet.deliver_callback", queue, ["x"], 1.0, 2.0)
+    client.lpush(queue, other)
+    assert store.take_queued(take) is None
+    assert client.lrange(queue, 0, -1) == [other]  # put back where it was
+    client.delete(queue)
+    ended = queued_job(store, hook_id, queue)
+    client.hset(keys.job(ended), "status", "succeeded")
+    gone = queued_job(store, hook_id, queue)
+    client.delete(keys.job(gone))
+    taken = store.take_queued(take)
+    assert taken is not None and (taken.job_id, taken.to_run) == (ended, False)
+    assert store.take_queued(take) == Taken(gone, None, False)
+    assert client.zcard(keys.running()) == 0 or client.zscore(keys.running(), ended) is None

@@ -6,7 +6,7 @@ import base64
 
 import orjson
 
-from workers.celery_app import RUN_SCRIPT, make_celery
+from workers.celery_app import RUN_SCRIPT, make_celery, run_time_limits
 from workers.messages import run_script_message
 from workers.settings import Settings
 
@@ -15,8 +15,9 @@ def test_message_matches_celerys_own_protocol_2() -> None:
     settings = Settings()
     ours = orjson.loads(run_script_message("a" * 32, 1500, settings))
     app = make_celery(settings)
+    soft_s, hard_s = run_time_limits(settings, 1500)
     theirs = app.amqp.as_task_v2(
-        "a" * 32, RUN_SCRIPT, args=["a" * 32], kwargs={}, time_limit=6.5, soft_time_limit=3.5
+        "a" * 32, RUN_SCRIPT, args=["a" * 32], kwargs={}, time_limit=hard_s, soft_time_limit=soft_s
     )
     assert set(ours["headers"]) == set(theirs.headers)
     for name in ("lang", "task", "id", "root_id", "retries", "timelimit", "argsrepr"):
@@ -27,3 +28,12 @@ def test_message_matches_celerys_own_protocol_2() -> None:
     assert ours["properties"]["delivery_info"] == {"exchange": "", "routing_key": "scripts"}
     assert ours["properties"]["body_encoding"] == "base64"
     assert ours["content-type"] == "application/json"
+
+
+def test_celery_limits_leave_room_for_jobs_taken_after_the_task() -> None:
+    # Each taken job is held to its own timeout by the watchdog; Celery's hard
+    # limit, the backstop, must not end the child while it runs one.
+    batching = Settings(max_timeout_ms=60_000, hard_limit_margin_ms=5_000, batch_window_ms=50)
+    assert run_time_limits(batching, 1500) == (68.55, 71.55)
+    alone = Settings(batch_max_jobs=0, soft_limit_margin_ms=2_000, hard_limit_margin_ms=5_000)
+    assert run_time_limits(alone, 1500) == (3.5, 6.5)

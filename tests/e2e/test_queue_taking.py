@@ -1,0 +1,118 @@
+"""Queued jobs taken straight off the queue (``HOOKLET_BATCH_MAX_JOBS``): after
+its Celery task's own job, a worker child runs the next queued jobs itself.
+A backlog drains with fewer Celery tasks than events, and a child killed in
+the middle of a taken job loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until
+
+TRIVIAL = "(async () => ({ body: 'ok' }))();"
+SLOW = "(async () => { await new Promise(r => setTimeout(r, 1500)); return { body: 'slow' }; })()"
+
+
+@contextmanager
+def stack(tmp_path: Path, **settings: str | int) -> Iterator[tuple[Api, Callable[[], Worker]]]:
+    """Redis and web now; the worker (one child, one message reserved at a
+    time) only when the test calls ``start_worker``, so events can queue up."""
+    server = RedisServer(tmp_path).start()
+    env = hooklet_env(server.url, prefetch_multiplier=1, **settings)
+    web = Web(env, tmp_path).start()
+    workers: list[Worker] = []
+
+    def start_worker() -> Worker:
+        workers.append(Worker(env, tmp_path, concurrency=1).start())
+        return workers[-1]
+
+    try:
+        yield Api(web.url), start_worker
+    finally:
+        for worker in workers:
+            worker.stop(signal.SIGKILL)
+        web.stop()
+        server.stop()
+
+
+def taken_from_queue(api: Api, hook_id: str) -> float:
+    text = api.http.get(f"{api.base}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "hooklet_jobs_taken_from_queue_total":
+                if sample.labels.get("hook") == hook_id:
+                    return sample.value
+    return 0.0
+
+
+def celery_tasks_run(worker: Worker) -> int:
+    return worker.log().count("Task hooklet.run_script[")  # one "received" line each
+
+
+def drain(api: Api, hook_id: str, job_ids: list[str]) -> list[dict]:
+    return [api.wait_job(job_id, timeout_s=60) for job_id in job_ids]
+
+
+def test_a_backlog_runs_with_fewer_celery_tasks_than_events(tmp_path, hook_id: str) -> None:
+    # A wide window: a cold start on a slow machine must not close it.
+    with stack(tmp_path, batch_window_ms=5000) as (api, start_worker):
+        api.put_hook(hook_id, script=TRIVIAL)
+        job_ids = [api.send(hook_id).json()["jobId"] for _ in range(40)]
+        worker = start_worker()
+        jobs = drain(api, hook_id, job_ids)
+        assert all((job["status"], job["attempts"]) == ("succeeded", 1) for job in jobs)
+        assert all(job["result"]["body"] == "ok" for job in jobs)
+        taken = taken_from_queue(api, hook_id)
+        assert taken > 0
+        received = worker.log().count(" received")
+        assert received + taken == 40  # every event ran exactly once, one way or the other
+
+
+def test_with_batching_off_every_event_is_a_celery_task(tmp_path, hook_id: str) -> None:
+    with stack(tmp_path, batch_max_jobs=0) as (api, start_worker):
+        api.put_hook(hook_id, script=TRIVIAL)
+        job_ids = [api.send(hook_id).json()["jobId"] for _ in range(20)]
+        worker = start_worker()
+        jobs = drain(api, hook_id, job_ids)
+        assert all(job["status"] == "succeeded" for job in jobs)
+        assert taken_from_queue(api, hook_id) == 0
+        assert worker.log().count(" received") == 20
+
+
+def test_a_child_killed_during_a_taken_job_loses_nothing(tmp_path, hook_id: str) -> None:
+    # Only the reaper can bring a taken job back: its message is gone, and the
+    # visibility timeout is far away. The window is wide so that the fast job,
+    # slowed by a cold start, always ends inside it.
+    settings = {"hard_limit_margin_ms": 1000, "visibility_timeout_s": 600, "batch_window_ms": 5000}
+    with stack(tmp_path, **settings) as (api, start_worker):
+        api.put_hook(hook_id + "-fast", script=TRIVIAL)
+        api.put_hook(hook_id, script=SLOW, limits={"timeoutMs": 3000})
+        fast = api.send(hook_id + "-fast").json()["jobId"]
+        slow = [api.send(hook_id).json()["jobId"] for _ in range(4)]
+        worker = start_worker()
+
+        def running_taken_job() -> dict | None:
+            # Celery logs each message it delivers; a taken job has no such line.
+            log = worker.log()
+            for job_id in slow:
+                job = api.job(job_id)
+                if job["status"] == "running" and f"run_script[{job_id}] received" not in log:
+                    return job
+            return None
+
+        taken = wait_until(running_taken_job, timeout_s=30, what="a taken job to run")
+        os.kill(int(taken["worker"].rsplit("/", 1)[1]), signal.SIGKILL)
+        # deadline (3 s + 1 s margin) + reaper grace (2 s) + sweep interval (1 s)
+        jobs = {job_id: api.wait_job(job_id, timeout_s=60) for job_id in [fast, *slow]}
+        assert all(job["status"] == "succeeded" for job in jobs.values())
+        assert jobs[taken["jobId"]]["attempts"] == 2
+        assert jobs[taken["jobId"]]["result"]["body"] == "slow"
+        # The fast job's task was redelivered when its child died; it did not run again.
+        assert jobs[fast]["attempts"] == 1
+        assert worker.proc.poll() is None
