@@ -11,8 +11,10 @@ timeout = 90
 # scripts/run sets 4: honcho kills whatever still runs 5 s after Ctrl-C.
 graceful_timeout = int(os.environ.get("HOOKLET_GRACEFUL_TIMEOUT_S", "20"))
 keepalive = 5
+# The access log goes to stdout; HOOKLET_ACCESS_LOG names a file instead, or
+# turns it off when empty. Lines: 127.0.0.1 "POST /h/echo HTTP/1.1" 202 73 1ms
 accesslog = os.environ.get("HOOKLET_ACCESS_LOG", "-") or None
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+logger_class = "app.access_log.AccessLogger"
 
 
 def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn hook

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from celery import Celery
 from kombu import Queue
 
@@ -28,15 +30,17 @@ def visibility_timeout_s(settings: Settings) -> int:
     to a second worker; low enough that a dead node's tasks come back soon."""
     if settings.visibility_timeout_s:
         return settings.visibility_timeout_s
-    return (settings.max_timeout_ms + settings.hard_limit_margin_ms) // 1000 + 30
+    _, longest_hard_s = run_time_limits(settings, settings.max_timeout_ms)
+    return math.ceil(longest_hard_s) + 30
 
 
 def run_time_limits(settings: Settings, timeout_ms: int) -> tuple[float, float]:
     """Celery's (soft, hard) time limits in seconds for running a job whose
     script may take ``timeout_ms``: a margin above it, plus room for the jobs
-    the child may take off the queue after it (``Executor.run_queued``).
-    Each of those is held to its own timeout by the child's watchdog; these
-    limits are the backstop if the watchdog itself is stuck."""
+    the child may take off the queue after it (``Executor.run``). The child
+    takes only jobs whose own hard deadline fits in what is left of its task's
+    soft limit; each is held to its own timeout by the child's watchdog, and
+    these limits are the backstop if the watchdog itself is stuck."""
     room_ms = 0
     if settings.batch_max_jobs > 0:
         room_ms = settings.batch_window_ms + settings.max_timeout_ms + settings.hard_limit_margin_ms

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import psutil
 
 from workers import keys, metrics
 from workers.celery_app import RUN_SCRIPT, SCRIPTS_QUEUE
@@ -31,6 +31,7 @@ from workers.jobs import (
     TakeFrom,
     Taken,
 )
+from workers.memory import resident_bytes
 from workers.redis_client import connect
 from workers.sandbox import RunLimits, RunResult, run_script
 from workers.settings import Settings
@@ -87,7 +88,6 @@ class Executor:
         # headroom for the script that runs next.
         self._cache_budget_bytes = settings.child_rss_mb * 2**20 * 7 // 10
         self._last_rss_bytes = 0
-        self._process = psutil.Process()
 
     def run(self, job_id: str, worker: str, batch: Batch | None = None) -> JobStatus:
         """Run the job; then, as ``batch`` allows, jobs taken straight off the
@@ -104,21 +104,28 @@ class Executor:
             _, taken = self._run_begun(*taken, worker, batch, from_queue=True)
         return status
 
-    def batch(self, worker: str, until: float) -> Batch:
+    def batch(self, worker: str, until: float, latest_deadline: float) -> Batch:
         """What a task's child may take after its own job: up to the settings'
-        ``batch_max_jobs`` jobs, until the monotonic clock passes ``until``."""
+        ``batch_max_jobs`` jobs, until the monotonic clock passes ``until``;
+        only jobs whose hard deadline falls before ``latest_deadline`` (epoch
+        seconds: the task's own time limit, which Celery enforces)."""
         take = TakeFrom(
-            keys.celery_queue(SCRIPTS_QUEUE), RUN_SCRIPT, worker, self.settings.hard_limit_margin_ms
+            keys.celery_queue(SCRIPTS_QUEUE),
+            RUN_SCRIPT,
+            worker,
+            self.settings.hard_limit_margin_ms,
+            latest_deadline,
         )
         return Batch(take, self.settings.batch_max_jobs, until)
 
     def _next_take(self, batch: Batch | None) -> TakeFrom | None:
         """Whether to take another job: the batch has room and time left, and
-        the child is under its memory cap (over it, Celery replaces the child
-        after the task, as it would after any task)."""
+        the child's peak memory is under the cap Celery recycles children at
+        (over it, Celery replaces the child after this task)."""
         if batch is None or batch.remaining <= 0 or time.monotonic() >= batch.until:
             return None
-        if self._last_rss_bytes > self.settings.max_memory_per_child_mb * 2**20:
+        peak_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        if peak_bytes > self.settings.max_memory_per_child_mb * 2**20:
             return None
         batch.remaining -= 1
         return batch.take
@@ -287,7 +294,7 @@ class Executor:
         if spec is not None:
             push = callback_push(spec.mode, spec.callback_url, job_id, self.settings)
         hook = (raw.get(b"hookId") or b"").decode() or "_test"
-        rss_bytes = self._last_rss_bytes = self._process.memory_info().rss
+        rss_bytes = self._last_rss_bytes = resident_bytes()
         reason = outcome.reason.value if outcome.reason else None
         # The duration histogram counts script runs only.
         ran = spec is not None and spec.source is not None and outcome.reason not in _NOT_RUN

@@ -85,33 +85,43 @@ return begin(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 
 # Takes the oldest message of a Celery queue list and begins its job, in the
 # same step, so a job taken off the queue is always in the running zset (and
-# so reaped if the child dies). A message for another task, or one with an
-# ETA, is put back. Returns {} when there is nothing to take, else
-# {job id, begin()'s reply...} (begin()'s reply is empty for a missing job).
+# so reaped if the child dies). The message is put back, and nothing taken,
+# unless it is a ``task`` message without an ETA whose id is a stored job's,
+# and the job's hard deadline (timeoutMs + margin from now) falls before
+# ``latest`` (the end of the taking task's own time limit).
+# Returns {} when nothing was taken, else {job id, begin()'s reply...}.
 _TAKE = """
-local function take(queue, running, worker, now, margin_ms, task, job_prefix)
+local function take(queue, running, worker, now, margin_ms, task, job_prefix, latest)
   local message = redis.call('RPOP', queue)
   if not message then return {} end
   local ok, decoded = pcall(cjson.decode, message)
   local headers = ok and type(decoded) == 'table' and decoded.headers
-  if type(headers) ~= 'table' or headers.task ~= task or type(headers.id) ~= 'string'
-      or headers.eta ~= nil and headers.eta ~= cjson.null then
+  local job_key = type(headers) == 'table' and type(headers.id) == 'string'
+    and job_prefix .. headers.id
+  local fits = false
+  if job_key and headers.task == task and (headers.eta == nil or headers.eta == cjson.null) then
+    if redis.call('EXISTS', job_key) == 1 then
+      local timeout_ms = tonumber(redis.call('HGET', job_key, 'timeoutMs') or '60000')
+      fits = tonumber(now) + (timeout_ms + tonumber(margin_ms)) / 1000 <= tonumber(latest)
+    end
+  end
+  if not fits then
     redis.call('RPUSH', queue, message)
     return {}
   end
-  local reply = begin(job_prefix .. headers.id, running, headers.id, worker, now, margin_ms)
+  local reply = begin(job_key, running, headers.id, worker, now, margin_ms)
   table.insert(reply, 1, headers.id)
   return reply
 end
 """
 
 # KEYS: queue list, running zset. ARGV: worker, now (s), margin (ms), task
-# name, job key prefix.
+# name, job key prefix, latest deadline (s).
 TAKE = (
     _BEGIN
     + _TAKE
     + """
-return take(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return take(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 """
 )
 
@@ -122,8 +132,8 @@ return take(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 # metrics hash, child RSS hash, queue to take from ('' for none).
 # ARGV: job id, retention, message to push, child ('' for none), its RSS,
 # the number N of counters, then TAKE's ARGV (worker, now, margin, task name,
-# job key prefix; ignored without a queue), N counter/amount pairs, then
-# field/value pairs.
+# job key prefix, latest deadline; ignored without a queue), N counter/amount pairs,
+# then field/value pairs.
 # Returns {recorded (1) or already final (0), take()'s reply...}.
 FINISH = (
     _BEGIN
@@ -136,7 +146,7 @@ local function finish()
     redis.call('ZREM', KEYS[2], ARGV[1])
     return 0
   end
-  local fields_from = 12 + 2 * tonumber(ARGV[6])
+  local fields_from = 13 + 2 * tonumber(ARGV[6])
   for i = fields_from, #ARGV, 2 do
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   end
@@ -147,7 +157,7 @@ local function finish()
   redis.call('EXPIRE', KEYS[3], 60)
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.
-  for i = 12, fields_from - 1, 2 do
+  for i = 13, fields_from - 1, 2 do
     if string.find(ARGV[i + 1], '.', 1, true) then
       redis.pcall('HINCRBYFLOAT', KEYS[5], ARGV[i], ARGV[i + 1])
     else
@@ -159,7 +169,7 @@ end
 
 local recorded = finish()
 if KEYS[7] == '' then return {recorded} end
-local taken = take(KEYS[7], KEYS[2], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+local taken = take(KEYS[7], KEYS[2], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
 table.insert(taken, 1, recorded)
 return taken
 """

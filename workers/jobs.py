@@ -151,6 +151,7 @@ class TakeFrom(NamedTuple):
     task: str  # the task name its messages must carry
     worker: str
     margin_ms: int  # the hard deadline's margin over the job's timeout
+    latest_deadline: float  # epoch s: a job whose hard deadline falls later is left
 
 
 class Taken(NamedTuple):
@@ -260,14 +261,23 @@ class JobStore:
 
     def take_queued(self, take: TakeFrom) -> Taken | None:
         """Take the oldest message of ``take.queue`` (a Celery queue list) and
-        begin its job, as ``start`` does, in one atomic step. Returns None when
-        the queue is empty or its next message is not ``take.task``."""
+        begin its job, as ``start`` does, in one atomic step. Returns None,
+        and leaves the message, when the queue is empty or the message is not
+        ``take.task``'s, its job is not stored, or the job's hard deadline
+        would fall after ``take.latest_deadline``."""
         reply = self._take(keys=[take.queue, keys.running()], args=self._take_args(take))
         return _taken(reply)
 
     @staticmethod
     def _take_args(take: TakeFrom) -> list[Any]:
-        return [take.worker, time.time(), take.margin_ms, take.task, keys.job("")]
+        return [
+            take.worker,
+            time.time(),
+            take.margin_ms,
+            take.task,
+            keys.job(""),
+            take.latest_deadline,
+        ]
 
     def finish(
         self,
@@ -343,7 +353,7 @@ class JobStore:
                 child,
                 rss,
                 len(increments) // 2,
-                *(self._take_args(take) if take else ["", "", "", "", ""]),
+                *(self._take_args(take) if take else [""] * 6),
                 *increments,
                 *pairs,
             ],

@@ -50,6 +50,7 @@ DURATION_BUCKETS_S = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # built for every job and event; labels are bounded
 def field(name: str, **labels: str) -> str:
     return "|".join([name, *(f"{k}={v}" for k, v in sorted(labels.items()))])
 

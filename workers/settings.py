@@ -76,7 +76,7 @@ class Settings:
     prefetch_multiplier: int = 4
     # After the job its task was for, a worker child runs up to this many
     # more queued jobs straight off the queue, for up to the window's time
-    # (0 turns this off: one Celery task per event). See Executor.run_queued.
+    # (0 turns this off: one Celery task per event). See Executor.run.
     batch_max_jobs: int = 16
     batch_window_ms: int = 50
     # Flower

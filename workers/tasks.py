@@ -23,6 +23,7 @@ __all__ = ["register"]
 T = TypeVar("T")
 
 _services: dict[type, Any] = {}
+_NO_LIMIT_S = 10**9  # a task without Celery time limits
 
 
 def _service(kind: type[T], settings: Settings) -> T:
@@ -36,10 +37,16 @@ def _service(kind: type[T], settings: Settings) -> T:
 def register(app: Celery, settings: Settings) -> None:
     @app.task(name=RUN_SCRIPT, bind=True, ignore_result=True)
     def run_script(self: Task, job_id: str) -> str:
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         worker = f"{self.request.hostname}/{os.getpid()}"
         executor = _service(Executor, settings)
-        batch = executor.batch(worker, started + settings.batch_window_ms / 1000)
+        # Jobs taken after this one must end before this task's own limit
+        # (the message's, which its sender chose), or Celery would cut them.
+        hard_s, soft_s = self.request.timelimit or (None, None)
+        limit_s = soft_s or hard_s or _NO_LIMIT_S
+        batch = executor.batch(
+            worker, started + settings.batch_window_ms / 1000, started_at + limit_s
+        )
         return executor.run(job_id, worker, batch).value
 
     @app.task(name=DELIVER_CALLBACK, bind=True, ignore_result=True)

@@ -83,7 +83,10 @@ class Watchdog:
                 if watch is None:
                     self._wake.clear()
                     continue
-            self._check(watch)
+            try:
+                self._check(watch)
+            except Exception:  # noqa: BLE001 - a dead watchdog would leave scripts unguarded
+                log.exception("watchdog check failed")
             time.sleep(_SAMPLE_S)
 
     def _check(self, watch: _Watch) -> None:
@@ -100,15 +103,17 @@ class Watchdog:
             elif now > watch.deadline + self.grace_s:
                 self._interrupt(watch, FailureReason.TIMEOUT, "script timed out")
         elif now > watch.interrupted_at + self.grace_s:
+            # Under the lock to the end: a script that stops now cannot leave
+            # ``watching`` and go on (e.g. take another job) as the child exits.
             with self._lock:
                 if self._watch is not watch:
                     return  # it ended after all
-            log.error("script did not stop after %s; ending the worker child", watch.reason)
-            try:
-                assert watch.reason is not None
-                watch.on_stuck(watch.reason, watch.message)
-            finally:
-                os._exit(EXIT_CODE)
+                log.error("script did not stop after %s; ending the worker child", watch.reason)
+                try:
+                    assert watch.reason is not None
+                    watch.on_stuck(watch.reason, watch.message)
+                finally:
+                    os._exit(EXIT_CODE)
 
     def _interrupt(self, watch: _Watch, reason: FailureReason, message: str) -> None:
         watch.interrupted_at = time.monotonic()

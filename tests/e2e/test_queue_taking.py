@@ -6,6 +6,7 @@ the middle of a taken job loses nothing."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,12 +21,14 @@ SLOW = "(async () => { await new Promise(r => setTimeout(r, 1500)); return { bod
 
 
 @contextmanager
-def stack(tmp_path: Path, **settings: str | int) -> Iterator[tuple[Api, Callable[[], Worker]]]:
+def stack(
+    tmp_path: Path, web_settings: dict | None = None, **settings: str | int
+) -> Iterator[tuple[Api, Callable[[], Worker]]]:
     """Redis and web now; the worker (one child, one message reserved at a
     time) only when the test calls ``start_worker``, so events can queue up."""
     server = RedisServer(tmp_path).start()
     env = hooklet_env(server.url, prefetch_multiplier=1, **settings)
-    web = Web(env, tmp_path).start()
+    web = Web({**env, **hooklet_env(server.url, **(web_settings or {}))}, tmp_path).start()
     workers: list[Worker] = []
 
     def start_worker() -> Worker:
@@ -51,8 +54,9 @@ def taken_from_queue(api: Api, hook_id: str) -> float:
     return 0.0
 
 
-def celery_tasks_run(worker: Worker) -> int:
-    return worker.log().count("Task hooklet.run_script[")  # one "received" line each
+def celery_deliveries(worker: Worker) -> int:
+    """run_script messages Celery delivered: it logs one "received" line each."""
+    return len(re.findall(r"Task hooklet\.run_script\[\w+\] received", worker.log()))
 
 
 def drain(api: Api, hook_id: str, job_ids: list[str]) -> list[dict]:
@@ -70,8 +74,8 @@ def test_a_backlog_runs_with_fewer_celery_tasks_than_events(tmp_path, hook_id: s
         assert all(job["result"]["body"] == "ok" for job in jobs)
         taken = taken_from_queue(api, hook_id)
         assert taken > 0
-        received = worker.log().count(" received")
-        assert received + taken == 40  # every event ran exactly once, one way or the other
+        # Every event ran exactly once, one way or the other.
+        assert celery_deliveries(worker) + taken == 40
 
 
 def test_with_batching_off_every_event_is_a_celery_task(tmp_path, hook_id: str) -> None:
@@ -82,7 +86,24 @@ def test_with_batching_off_every_event_is_a_celery_task(tmp_path, hook_id: str) 
         jobs = drain(api, hook_id, job_ids)
         assert all(job["status"] == "succeeded" for job in jobs)
         assert taken_from_queue(api, hook_id) == 0
-        assert worker.log().count(" received") == 20
+        assert celery_deliveries(worker) == 20
+
+
+def test_a_child_takes_only_jobs_that_fit_in_its_tasks_time_limit(tmp_path, hook_id: str) -> None:
+    # Messages from a web process with batching off carry Celery limits with
+    # no room for taken jobs (1 s timeout: soft limit 3 s). A job's own hard
+    # deadline (1 s + 5 s) never fits, so Celery delivers every one.
+    with stack(tmp_path, web_settings={"batch_max_jobs": 0}, batch_window_ms=5000) as (
+        api,
+        start_worker,
+    ):
+        api.put_hook(hook_id, script=TRIVIAL, limits={"timeoutMs": 1000})
+        job_ids = [api.send(hook_id).json()["jobId"] for _ in range(10)]
+        worker = start_worker()
+        jobs = drain(api, hook_id, job_ids)
+        assert all(job["status"] == "succeeded" for job in jobs)
+        assert taken_from_queue(api, hook_id) == 0
+        assert celery_deliveries(worker) == 10
 
 
 def test_a_child_killed_during_a_taken_job_loses_nothing(tmp_path, hook_id: str) -> None:
