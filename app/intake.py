@@ -38,25 +38,40 @@ _DECIDED_ON_HOOK = (HookNotFound, MethodNotAllowed, SignatureInvalid, HookChange
 def event_request(path: str) -> EventRequest:
     """The request as the script's ``context`` will see it."""
     settings = services.settings()
-    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+    req = request._get_current_object()  # noqa: SLF001 - one proxy lookup, not one per field
+    if req.content_length is not None and req.content_length > settings.max_body_bytes:
         raise PayloadTooLarge(f"the body is over the limit of {settings.max_body_bytes} bytes")
-    body = request.get_data()  # kept: a second decision reads it again
+    body = req.get_data()  # kept: a second decision reads it again
     if len(body) > settings.max_body_bytes:
         raise PayloadTooLarge(f"the body is over the limit of {settings.max_body_bytes} bytes")
-    headers: dict[str, str] = {}
-    for name, value in request.headers.items():
-        name = name.lower()
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    query = {key: request.args.get(key, "") for key in request.args}
+    query = {key: req.args.get(key, "") for key in req.args}
     return EventRequest(
-        method=request.method,
+        method=req.method,
         path="/" + path,
-        raw_query=request.query_string.decode("latin-1"),
+        raw_query=req.query_string.decode("latin-1"),
         query=query,
-        headers=headers,
-        client_address=request.remote_addr or "",
+        headers=request_headers(req.environ),
+        client_address=req.remote_addr or "",
         body=body,
     )
+
+
+_BODY_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+
+
+def request_headers(environ: dict) -> dict[str, str]:
+    """The request's headers, names in lower case, read straight from the WSGI
+    environ (as werkzeug's ``EnvironHeaders`` reads them, without building
+    title-case names first). The server has already joined repeated headers."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                continue
+            headers[key[5:].replace("_", "-").lower()] = value
+        elif key in _BODY_HEADERS and value:
+            headers[_BODY_HEADERS[key]] = value
+    return headers
 
 
 def _check_hook(hook: Hook) -> None:

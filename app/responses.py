@@ -4,7 +4,7 @@ hooks, the script's own response once the job ends."""
 from __future__ import annotations
 
 import orjson
-from flask import Response, jsonify
+from flask import Response
 
 from workers.client import Dispatcher
 from workers.jobs import FailureReason, JobStatus
@@ -32,10 +32,12 @@ HOP_BY_HOP = frozenset(
 
 def accepted(job_id: str, status: int = 202) -> Response:
     status_url = f"/jobs/{job_id}"
-    response = jsonify({"jobId": job_id, "statusUrl": status_url})
-    response.status_code = status
-    response.headers["Location"] = status_url
-    return response
+    return Response(
+        orjson.dumps({"jobId": job_id, "statusUrl": status_url}),
+        status=status,
+        headers={"Location": status_url},
+        mimetype="application/json",
+    )
 
 
 def sync_response(
