@@ -16,8 +16,8 @@ from app.auth import protect
 from app.hook_files import validate_hook
 from app.responses import accepted
 from workers.errors import InvalidRequest
+from workers.job_records import EventRequest, JobStatus
 from workers.job_view import render_job
-from workers.jobs import EventRequest, JobStatus
 
 __all__ = ["bp"]
 

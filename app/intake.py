@@ -22,7 +22,7 @@ from workers.errors import (
 )
 from workers.hook_cache import CachedHook
 from workers.hooks import HTTP_METHODS, Hook
-from workers.jobs import EventRequest
+from workers.job_records import EventRequest
 from workers.signatures import verify_request
 
 __all__ = ["bp"]

@@ -7,7 +7,7 @@ import orjson
 from flask import Response
 
 from workers.client import Dispatcher
-from workers.jobs import FailureReason, JobStatus
+from workers.job_records import FailureReason, JobStatus
 
 __all__ = ["accepted", "sync_response", "HOP_BY_HOP"]
 

@@ -139,7 +139,7 @@ def _engine_worker(mode: str, seconds: float, queue) -> None:  # noqa: ANN001
     from py_mini_racer import MiniRacer
 
     from workers.contract import build_context
-    from workers.jobs import EventRequest
+    from workers.job_records import EventRequest
     from workers.sandbox import Isolate, RunLimits, run_script
 
     count, stop = 0, time.perf_counter() + seconds

@@ -25,7 +25,8 @@ from workers.errors import (
 )
 from workers.hook_cache import HookCache
 from workers.hooks import Hook, HookStore
-from workers.jobs import Conditions, Created, EventRequest, JobStore, new_job_id
+from workers.job_records import EventRequest, new_job_id
+from workers.jobs import Conditions, Created, JobStore
 from workers.messages import deliver_callback_message, run_script_message
 from workers.redis_client import connect
 from workers.settings import Settings

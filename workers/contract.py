@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from workers.jobs import EventRequest
+from workers.job_records import EventRequest
 from workers.sandbox import RunResult
 
 __all__ = ["build_context", "static_body", "merge_response"]

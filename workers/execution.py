@@ -22,15 +22,8 @@ from workers.contract import build_context, merge_response
 from workers.delivery import callback_push
 from workers.hooks import Hook, HookStore
 from workers.isolates import IsolatePool
-from workers.jobs import (
-    EventRequest,
-    FailureReason,
-    JobStatus,
-    JobStore,
-    Outcome,
-    TakeFrom,
-    Taken,
-)
+from workers.job_records import EventRequest, FailureReason, JobStatus, Outcome
+from workers.jobs import JobStore, TakeFrom, Taken
 from workers.memory import resident_bytes
 from workers.redis_client import connect
 from workers.sandbox import RunLimits, RunResult, run_script

@@ -20,7 +20,8 @@ from workers import keys, metrics
 from workers.client import send_run
 from workers.delivery import callback_push, promote_due
 from workers.hooks import HookStore
-from workers.jobs import FailureReason, JobStatus, JobStore, Outcome
+from workers.job_records import FailureReason, JobStatus, Outcome
+from workers.jobs import JobStore
 from workers.redis_client import connect
 from workers.settings import Settings
 

@@ -30,7 +30,7 @@ from py_mini_racer._context import (
 )
 from py_mini_racer._exc import JSTerminatedException
 
-from workers.jobs import FailureReason
+from workers.job_records import FailureReason
 
 __all__ = ["Isolate", "RunLimits", "RunResult", "check_syntax", "run_script"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from workers.jobs import FailureReason
+from workers.job_records import FailureReason
 from workers.sandbox import Isolate
 
 __all__ = ["Watchdog"]

@@ -10,7 +10,7 @@ from tests.support.stack import Api, RedisServer, hooklet_env
 from workers import keys, metrics
 from workers.client import Dispatcher
 from workers.errors import HookChanged
-from workers.jobs import EventRequest
+from workers.job_records import EventRequest
 from workers.settings import load_settings
 
 # Fresh connections, so the requests spread over both gunicorn processes.

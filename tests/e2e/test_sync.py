@@ -12,7 +12,7 @@ import requests
 
 from tests.support.stack import Api, wait_until
 from workers.client import Dispatcher
-from workers.jobs import EventRequest
+from workers.job_records import EventRequest
 from workers.settings import load_settings
 
 

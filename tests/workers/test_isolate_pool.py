@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workers.contract import build_context
 from workers.isolates import IsolatePool
-from workers.jobs import EventRequest
+from workers.job_records import EventRequest
 from workers.sandbox import RunLimits, run_script
 from workers.settings import Settings
 

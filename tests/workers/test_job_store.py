@@ -7,7 +7,8 @@ import time
 from tests.support.stack import RedisServer
 from workers import keys, metrics
 from workers.celery_app import RUN_SCRIPT
-from workers.jobs import EventRequest, JobStatus, JobStore, Outcome, TakeFrom, new_job_id
+from workers.job_records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.jobs import JobStore, TakeFrom
 from workers.messages import run_script_message, task_message
 from workers.settings import Settings
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from workers.contract import build_context, merge_response
-from workers.jobs import EventRequest, FailureReason
+from workers.job_records import EventRequest, FailureReason
 from workers.sandbox import (
     Isolate,
     RunLimits,
