@@ -1,8 +1,10 @@
-"""Running one job in a worker child: load it, guard it, run it, record it.
+"""Running jobs in a worker child: load each, guard it, run it, record it.
 
-Tasks are thin wrappers over ``Executor.run``. Retry and redelivery policy
-lives here too: every start counts an attempt, and a job whose attempts pass
-the cap (the worker child died under it each time) ends ``crashed``.
+Tasks are thin wrappers over ``Executor.run``, which runs the task's job and
+then, under a backlog, the queued jobs the child takes straight off the queue.
+Retry and redelivery policy lives here too: every start of a job that has not
+ended counts an attempt, and a job whose attempts pass the cap (the worker
+child died under it each time) ends ``crashed``.
 """
 
 from __future__ import annotations
@@ -149,8 +151,8 @@ class Executor:
             outcome = Outcome(
                 JobStatus.FAILED, 0.0, [], reason=FailureReason.HOOK_GONE, error=str(exc)
             )
-            finished = self._finish(job_id, raw, outcome, attempts, worker, None, batch, from_queue)
-            return outcome.status, finished
+            next_job = self._finish(job_id, raw, outcome, attempts, worker, None, batch, from_queue)
+            return outcome.status, next_job
         if attempts > self.settings.max_attempts:
             outcome = Outcome(
                 JobStatus.FAILED,
@@ -160,12 +162,12 @@ class Executor:
                 error=f"the worker process died {attempts - 1} times running this job; "
                 "not retrying",
             )
-            finished = self._finish(job_id, raw, outcome, attempts, worker, spec, batch, from_queue)
-            return outcome.status, finished
+            next_job = self._finish(job_id, raw, outcome, attempts, worker, spec, batch, from_queue)
+            return outcome.status, next_job
         request = EventRequest.from_record(raw[b"request"], raw.get(b"body", b""))
         outcome = self._execute(job_id, spec, request, attempts, worker, raw)
-        finished = self._finish(job_id, raw, outcome, attempts, worker, spec, batch, from_queue)
-        return outcome.status, finished
+        next_job = self._finish(job_id, raw, outcome, attempts, worker, spec, batch, from_queue)
+        return outcome.status, next_job
 
     def _spec(self, raw: dict[bytes, bytes]) -> ScriptSpec:
         if b"inline" in raw:
