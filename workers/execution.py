@@ -136,14 +136,13 @@ class Executor:
     ) -> tuple[JobStatus, Taken | None]:
         """Run a job whose attempt has begun (``from_queue``: by taking it off
         the queue); returns its status and the next job taken, if any."""
-        if raw is None or not to_run:
+        if raw is None or not to_run:  # gone, or a redelivery of a job that ended
+            take = self._next_take(batch)
+            next_job = self.jobs.take_queued(take) if take else None
             if raw is None:
                 log.warning("job %s is gone (expired or deleted); skipping", job_id)
-            take = self._next_take(batch)
-            taken = self.jobs.take_queued(take) if take else None
-            if raw is None:
-                return JobStatus.FAILED, taken
-            return JobStatus(raw[b"status"].decode()), taken  # a redelivery of a job that ended
+                return JobStatus.FAILED, next_job
+            return JobStatus(raw[b"status"].decode()), next_job
         attempts = int(raw[b"attempts"])
         try:
             spec = self._spec(raw)

@@ -65,14 +65,20 @@ class Taken(NamedTuple):
     to_run: bool
 
 
+def _begun(reply: list[Any]) -> tuple[dict[bytes, bytes] | None, bool]:
+    """The job's fields and whether to run it, from the Lua ``begin()``'s
+    reply: {} for a missing job, else {run?, field, value, ...}."""
+    if not reply:
+        return None, False  # expired or deleted
+    return dict(zip(reply[1::2], reply[2::2], strict=True)), bool(reply[0])
+
+
 def _taken(reply: list[Any]) -> Taken | None:
+    """From the Lua ``take()``'s reply: {} if nothing was taken, else
+    {job id, begin()'s reply...}."""
     if not reply:
         return None
-    job_id = reply[0].decode()
-    if len(reply) == 1:
-        return Taken(job_id, None, False)  # expired or deleted
-    raw = dict(zip(reply[2::2], reply[3::2], strict=True))
-    return Taken(job_id, raw, bool(reply[1]))
+    return Taken(reply[0].decode(), *_begun(reply[1:]))
 
 
 class JobStore:
@@ -157,10 +163,7 @@ class JobStore:
             keys=[keys.job(job_id), keys.running()],
             args=[job_id, worker, time.time(), margin_ms],
         )
-        if not reply:
-            return None, False  # expired or deleted
-        raw = dict(zip(reply[1::2], reply[2::2], strict=True))
-        return raw, bool(reply[0])
+        return _begun(reply)
 
     def take_queued(self, take: TakeFrom) -> Taken | None:
         """Take the oldest message of ``take.queue`` (a Celery queue list) and

@@ -59,17 +59,21 @@ def celery_deliveries(worker: Worker) -> int:
     return len(re.findall(r"Task hooklet\.run_script\[\w+\] received", worker.log()))
 
 
-def drain(api: Api, hook_id: str, job_ids: list[str]) -> list[dict]:
-    return [api.wait_job(job_id, timeout_s=60) for job_id in job_ids]
+def run_backlog(
+    api: Api, start_worker: Callable[[], Worker], hook_id: str, events: int, **hook
+) -> tuple[list[dict], Worker]:
+    """Queue ``events`` events of a trivial hook before any worker runs, then
+    start one and wait for every job to end."""
+    api.put_hook(hook_id, script=TRIVIAL, **hook)
+    job_ids = [api.send(hook_id).json()["jobId"] for _ in range(events)]
+    worker = start_worker()
+    return [api.wait_job(job_id, timeout_s=60) for job_id in job_ids], worker
 
 
 def test_a_backlog_runs_with_fewer_celery_tasks_than_events(tmp_path, hook_id: str) -> None:
     # A wide window: a cold start on a slow machine must not close it.
     with stack(tmp_path, batch_window_ms=5000) as (api, start_worker):
-        api.put_hook(hook_id, script=TRIVIAL)
-        job_ids = [api.send(hook_id).json()["jobId"] for _ in range(40)]
-        worker = start_worker()
-        jobs = drain(api, hook_id, job_ids)
+        jobs, worker = run_backlog(api, start_worker, hook_id, 40)
         assert all((job["status"], job["attempts"]) == ("succeeded", 1) for job in jobs)
         assert all(job["result"]["body"] == "ok" for job in jobs)
         taken = taken_from_queue(api, hook_id)
@@ -80,10 +84,7 @@ def test_a_backlog_runs_with_fewer_celery_tasks_than_events(tmp_path, hook_id: s
 
 def test_with_batching_off_every_event_is_a_celery_task(tmp_path, hook_id: str) -> None:
     with stack(tmp_path, batch_max_jobs=0) as (api, start_worker):
-        api.put_hook(hook_id, script=TRIVIAL)
-        job_ids = [api.send(hook_id).json()["jobId"] for _ in range(20)]
-        worker = start_worker()
-        jobs = drain(api, hook_id, job_ids)
+        jobs, worker = run_backlog(api, start_worker, hook_id, 20)
         assert all(job["status"] == "succeeded" for job in jobs)
         assert taken_from_queue(api, hook_id) == 0
         assert celery_deliveries(worker) == 20
@@ -97,10 +98,7 @@ def test_a_child_takes_only_jobs_that_fit_in_its_tasks_time_limit(tmp_path, hook
         api,
         start_worker,
     ):
-        api.put_hook(hook_id, script=TRIVIAL, limits={"timeoutMs": 1000})
-        job_ids = [api.send(hook_id).json()["jobId"] for _ in range(10)]
-        worker = start_worker()
-        jobs = drain(api, hook_id, job_ids)
+        jobs, worker = run_backlog(api, start_worker, hook_id, 10, limits={"timeoutMs": 1000})
         assert all(job["status"] == "succeeded" for job in jobs)
         assert taken_from_queue(api, hook_id) == 0
         assert celery_deliveries(worker) == 10
