@@ -7,9 +7,9 @@ from flask import Blueprint, Response, jsonify, request
 from app import services
 from app.auth import protect
 from app.errors import error_response
-from app.hook_files import validate_hook
 from app.responses import accepted
 from workers.errors import InvalidHook, InvalidRequest
+from workers.hook_validation import validate_hook
 
 __all__ = ["bp"]
 

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
+from app import services
 from workers.errors import Unauthorized
 
 __all__ = ["admin_required", "protect"]
@@ -17,7 +18,7 @@ __all__ = ["admin_required", "protect"]
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        expected = current_app.config["HOOKLET"].admin_token
+        expected = services.settings().admin_token
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if not expected:
             raise Unauthorized("the admin API is disabled: set HOOKLET_ADMIN_TOKEN")

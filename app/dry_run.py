@@ -13,11 +13,11 @@ from flask import Blueprint, Response, jsonify
 from app import services
 from app.admin import json_body
 from app.auth import protect
-from app.hook_files import validate_hook
 from app.responses import accepted
 from workers.errors import InvalidRequest
-from workers.job_records import EventRequest, JobStatus
-from workers.job_view import render_job
+from workers.hook_validation import validate_hook
+from workers.store.job_records import EventRequest, JobStatus
+from workers.store.job_view import render_job
 
 __all__ = ["bp"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, jsonify
 from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from app import services
 from workers.errors import HookletError, MethodNotAllowed, QueueUnavailable
 
 __all__ = ["init_app", "error_response"]
@@ -28,7 +29,7 @@ def _hooklet_error(exc: HookletError) -> Response:
         response.headers["Allow"] = ", ".join(exc.allowed)
     retry_after = getattr(exc, "retry_after_s", None)
     if isinstance(exc, QueueUnavailable):
-        retry_after = current_app.config["HOOKLET"].retry_after_s
+        retry_after = services.settings().retry_after_s
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     if exc.status == 401:

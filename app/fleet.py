@@ -8,9 +8,9 @@ from flask import Blueprint, Response, jsonify
 
 from app import services
 from app.auth import protect
-from workers import keys
-from workers.celery_app import CALLBACKS_QUEUE, SCRIPTS_QUEUE
-from workers.metrics import parse_child_entry
+from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE
+from workers.store import keys
+from workers.store.metrics import parse_child_entry
 
 __all__ = ["bp"]
 

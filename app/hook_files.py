@@ -14,36 +14,19 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import orjson
 import redis
 
-from workers.addresses import InternalAddress, check_public
 from workers.errors import InvalidHook
-from workers.hooks import Hook, HookStore, parse_hook
-from workers.redis_client import connect
-from workers.sandbox import check_syntax
+from workers.hook_validation import validate_hook
 from workers.settings import Settings, load_settings
+from workers.store.connection import connect
+from workers.store.hooks import Hook, HookStore
 
-__all__ = ["validate_hook", "load_hook_files"]
+__all__ = ["load_hook_files"]
 
 log = logging.getLogger("hooklet.hooks")
-
-
-def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
-    """Parse a definition and check that its script compiles (422 otherwise)."""
-    hook = parse_hook(hook_id, data, settings)
-    if hook.callback_url is not None:
-        try:
-            check_public(hook.callback_url, settings.callback_allowlist)
-        except InternalAddress as exc:
-            raise InvalidHook("callbackUrl", str(exc)) from exc
-    if hook.script is not None:
-        error = check_syntax(hook.script)
-        if error is not None:
-            raise InvalidHook("script", error)
-    return hook
 
 
 def load_hook_files(directory: str | Path, store: HookStore, settings: Settings) -> list[Hook]:

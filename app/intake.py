@@ -9,8 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app import services
+from app.dispatcher import Dispatcher
+from app.hook_cache import CachedHook
 from app.responses import accepted, sync_response
-from workers.client import Dispatcher
+from workers.delivery.signatures import verify_request
 from workers.errors import (
     HookChanged,
     HookDisabled,
@@ -20,10 +22,9 @@ from workers.errors import (
     PayloadTooLarge,
     SignatureInvalid,
 )
-from workers.hook_cache import CachedHook
-from workers.hooks import HTTP_METHODS, Hook
-from workers.job_records import EventRequest
-from workers.signatures import verify_request
+from workers.hook_validation import HTTP_METHODS
+from workers.store.hooks import Hook
+from workers.store.job_records import EventRequest
 
 __all__ = ["bp"]
 

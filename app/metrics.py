@@ -21,9 +21,9 @@ from prometheus_client.core import (
 )
 
 from app import services
-from workers import keys
-from workers.celery_app import CALLBACKS_QUEUE, SCRIPTS_QUEUE
-from workers.metrics import DURATION_BUCKETS_S, parse_child_entry, parse_field
+from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE
+from workers.store import keys
+from workers.store.metrics import DURATION_BUCKETS_S, parse_child_entry, parse_field
 
 __all__ = ["bp"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 from flask import Response
 
-from workers.client import Dispatcher
-from workers.job_records import FailureReason, JobStatus
+from app.dispatcher import Dispatcher
+from workers.store.job_records import FailureReason, JobStatus
 
 __all__ = ["accepted", "sync_response", "HOP_BY_HOP"]
 

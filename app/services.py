@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from workers.client import Dispatcher
+from app.dispatcher import Dispatcher
 from workers.settings import Settings
 
 __all__ = ["dispatcher", "settings"]

@@ -36,7 +36,7 @@ from tests.support.stack import (  # noqa: E402
     hooklet_env,
     wait_until,
 )
-from workers import keys, metrics  # noqa: E402
+from workers.store import keys, metrics  # noqa: E402
 
 RESULTS = ROOT / "bench-results"
 TRIVIAL = "(async () => ({ body: 'ok' }))();"
@@ -138,9 +138,9 @@ def sync_scenario(quick: bool) -> dict:
 def _engine_worker(mode: str, seconds: float, queue) -> None:  # noqa: ANN001
     from py_mini_racer import MiniRacer
 
-    from workers.contract import build_context
-    from workers.job_records import EventRequest
-    from workers.sandbox import Isolate, RunLimits, run_script
+    from workers.sandbox.contract import build_context
+    from workers.sandbox.isolate import Isolate, RunLimits, run_script
+    from workers.store.job_records import EventRequest
 
     count, stop = 0, time.perf_counter() + seconds
     if mode == "warm":

@@ -25,6 +25,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from bench import RESULTS, Stack  # noqa: E402
 
+from workers.store import keys  # noqa: E402
+
 GOOD = {
     "good-trivial": "(async () => ({ body: 'ok' }))();",
     "good-json": """(async () => {
@@ -118,7 +120,7 @@ def main() -> None:
                 ids = list(pending)
                 with client.pipeline(transaction=False) as pipe:
                     for job_id in ids:
-                        pipe.hmget(f"hooklet:job:{job_id}", "status", "reason")
+                        pipe.hmget(keys.job(job_id), "status", "reason")
                     states = pipe.execute()
                 for job_id, (status, reason) in zip(ids, states, strict=True):
                     if status in FINAL:

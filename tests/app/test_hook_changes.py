@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 import requests
 
+from app.dispatcher import Dispatcher
 from tests.support.stack import Api, RedisServer, hooklet_env
-from workers import keys, metrics
-from workers.client import Dispatcher
 from workers.errors import HookChanged
-from workers.job_records import EventRequest
 from workers.settings import load_settings
+from workers.store import keys, metrics
+from workers.store.job_records import EventRequest
 
 # Fresh connections, so the requests spread over both gunicorn processes.
 ROUNDS = 24

@@ -10,10 +10,10 @@ import zlib
 
 import requests
 
+from app.dispatcher import Dispatcher
 from tests.support.stack import Api, wait_until
-from workers.client import Dispatcher
-from workers.job_records import EventRequest
 from workers.settings import load_settings
+from workers.store.job_records import EventRequest
 
 
 def sync_hook(api: Api, hook_id: str, script: str | None, **extra) -> None:

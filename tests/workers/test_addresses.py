@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.addresses import InternalAddress, check_public
+from workers.delivery.egress import InternalAddress, check_public
 
 
 @pytest.mark.parametrize(

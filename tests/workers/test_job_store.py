@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 from tests.support.stack import RedisServer
-from workers import keys, metrics
-from workers.celery_app import RUN_SCRIPT
-from workers.job_records import EventRequest, JobStatus, Outcome, new_job_id
-from workers.jobs import JobStore, TakeFrom
-from workers.messages import run_script_message, task_message
+from workers.queue.messages import run_script_message, task_message
+from workers.queue.names import RUN_SCRIPT
 from workers.settings import Settings
+from workers.store import keys, metrics
+from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs import JobStore, TakeFrom
 
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 SETTINGS = Settings()
@@ -35,7 +35,7 @@ def test_finish_records_job_callback_and_metrics_whatever_the_duration(
         job_id = started_job(store, hook_id)
         outcome = Outcome(JobStatus.SUCCEEDED, duration_ms, [], result={"statusCode": 200})
         counters = metrics.job_fields(hook_id, "succeeded", None, duration_ms / 1000)
-        assert store.finish(job_id, outcome, (callbacks, job_id.encode()), counters)
+        assert store.finish(job_id, outcome, (callbacks, job_id.encode()), counters).recorded
         assert client.hget(keys.job(job_id), "status") == b"succeeded"
         assert client.lrange(keys.job_done(job_id), 0, -1) == [b"1"]
         assert client.zscore(keys.running(), job_id) is None
@@ -52,8 +52,8 @@ def test_a_job_finishes_once(redis_server: RedisServer, hook_id: str) -> None:
     job_id = started_job(store, hook_id)
     first = Outcome(JobStatus.FAILED, 5.0, [], reason=None, error="first")
     later = Outcome(JobStatus.SUCCEEDED, 6.0, [], result={"statusCode": 200})
-    assert store.finish(job_id, first)
-    assert not store.finish(job_id, later)
+    assert store.finish(job_id, first).recorded
+    assert not store.finish(job_id, later).recorded
     assert client.hget(keys.job(job_id), "error") == b"first"
 
 
@@ -77,7 +77,7 @@ def test_taking_begins_the_oldest_queued_job(redis_server: RedisServer, hook_id:
     assert client.zscore(keys.running(), first) is not None
     assert client.hget(keys.job(first), "attempts") == b"1"
     outcome = Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200})
-    recorded, after = store.finish_and_take(first, outcome, take=take)
+    recorded, after = store.finish(first, outcome, take=take)
     assert recorded and after is not None and after.job_id == second
     assert client.hget(keys.job(first), "status") == b"succeeded"
     assert store.take_queued(take) is None  # the queue is empty

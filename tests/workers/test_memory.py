@@ -6,7 +6,7 @@ import os
 
 import psutil
 
-from workers.memory import resident_bytes
+from workers.sandbox.memory import resident_bytes
 
 
 def within(a: int, b: int, tolerance: int = 8 * 2**20) -> bool:

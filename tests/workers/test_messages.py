@@ -6,8 +6,9 @@ import base64
 
 import orjson
 
-from workers.celery_app import RUN_SCRIPT, make_celery, run_time_limits
-from workers.messages import run_script_message
+from workers.queue.celery_app import make_celery
+from workers.queue.messages import run_script_message
+from workers.queue.names import RUN_SCRIPT, run_time_limits
 from workers.settings import Settings
 
 

@@ -8,9 +8,8 @@ import time
 
 import pytest
 
-from workers.contract import build_context, merge_response
-from workers.job_records import EventRequest, FailureReason
-from workers.sandbox import (
+from workers.sandbox.contract import build_context, merge_response
+from workers.sandbox.isolate import (
     Isolate,
     RunLimits,
     RunResult,
@@ -18,6 +17,7 @@ from workers.sandbox import (
     check_syntax,
     run_script,
 )
+from workers.store.job_records import EventRequest, FailureReason
 
 REQUEST = EventRequest(
     method="POST",

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from workers.errors import HookNotFound
-from workers.hooks import Hook, HookStore
+from workers.store.hooks import Hook, HookStore
 
 __all__ = ["CachedHook", "HookCache"]
 

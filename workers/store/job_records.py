@@ -1,6 +1,6 @@
 """What a job is made of: its status, why it failed, the event it carries and
 how its run ended. Plain values, shared by the intake, the workers and the
-job store (workers/jobs.py)."""
+job store (``jobs.py``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import orjson
 __all__ = [
     "JobStatus",
     "FailureReason",
+    "DeliveryStatus",
     "EventRequest",
     "Outcome",
     "new_job_id",
@@ -31,6 +32,14 @@ class JobStatus(StrEnum):
     @property
     def is_final(self) -> bool:
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class DeliveryStatus(StrEnum):
+    """Where a job's callback delivery stands."""
+
+    PENDING = "pending"  # queued, or waiting for its next retry
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # retries ran out, or the receiver answered 410 Gone
 
 
 class FailureReason(StrEnum):
@@ -104,3 +113,27 @@ class Outcome:
     reason: FailureReason | None = None
     error: str | None = None
     heap_used_bytes: int | None = None
+
+    def fields(self, finished_at: float, *, delivery: bool) -> dict[str, Any]:
+        """The job's fields this outcome writes (``delivery``: a callback is
+        queued with it)."""
+        fields: dict[str, Any] = {
+            "status": self.status.value,
+            "finishedAt": finished_at,
+            "durationMs": round(self.duration_ms, 3),
+            "logs": orjson.dumps(self.logs),
+        }
+        if self.result is not None:
+            result = dict(self.result)
+            body = result.pop("body", b"")
+            fields["result"] = orjson.dumps(result)
+            fields["resultBody"] = body
+        if self.reason is not None:
+            fields["reason"] = self.reason.value
+        if self.error is not None:
+            fields["error"] = self.error
+        if self.heap_used_bytes is not None:
+            fields["heapUsedBytes"] = self.heap_used_bytes
+        if delivery:
+            fields["deliveryStatus"] = DeliveryStatus.PENDING.value
+        return fields

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from workers.job_records import encode_body
+from workers.store.job_records import encode_body
 
 __all__ = ["render_job"]
 

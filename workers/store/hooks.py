@@ -1,10 +1,10 @@
-"""Hooks: their definition, its validation, and their store in Redis."""
+"""Hooks: their definition and their store in Redis. Validation of a
+definition is ``workers/hook_validation.py``."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import secrets as _secrets
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -13,45 +13,10 @@ from typing import Any
 import orjson
 import redis
 
-from workers import keys
-from workers.errors import HookNotFound, InvalidHook
-from workers.settings import Settings
-from workers.signatures import validate_verify
+from workers.errors import HookNotFound
+from workers.store import keys
 
-__all__ = [
-    "Hook",
-    "Limits",
-    "HookStore",
-    "parse_hook",
-    "new_callback_secret",
-    "etag_of",
-    "HTTP_METHODS",
-]
-
-HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-MODES = ("sync", "async")
-ISOLATIONS = ("warm", "fresh")
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
-_KNOWN_FIELDS = {
-    "id",
-    "script",
-    "mode",
-    "methods",
-    "response",
-    "callbackUrl",
-    "secrets",
-    "limits",
-    "requestsToTrack",
-    "enabled",
-    "isolation",
-    "idempotencyHeader",
-    "verify",
-    # Read-only fields a client may echo back from GET; ignored on write.
-    "version",
-    "createdAt",
-    "updatedAt",
-    "secretNames",
-}
+__all__ = ["Hook", "Limits", "HookStore", "new_callback_secret", "etag_of"]
 
 
 @dataclass(frozen=True)
@@ -121,115 +86,6 @@ def _public_verify(verify: dict[str, Any] | None) -> dict[str, Any] | None:
     if verify is None:
         return None
     return {k: v for k, v in verify.items() if k != "secret"}
-
-
-def _expect(cond: bool, name: str, message: str) -> None:
-    if not cond:
-        raise InvalidHook(name, message)
-
-
-def _int_in(value: Any, name: str, low: int, high: int) -> int:
-    _expect(isinstance(value, int) and not isinstance(value, bool), name, "must be an integer")
-    _expect(low <= value <= high, name, f"must be between {low} and {high}")
-    return value
-
-
-def _parse_limits(raw: Any, settings: Settings) -> Limits:
-    raw = {} if raw is None else raw
-    _expect(isinstance(raw, dict), "limits", "must be an object")
-    unknown = set(raw) - {"timeoutMs", "heapMb", "waitMs", "maxConcurrent"}
-    _expect(not unknown, "limits", f"unknown field(s) {', '.join(sorted(unknown))}")
-    s = settings
-    return Limits(
-        timeout_ms=_int_in(
-            raw.get("timeoutMs", s.default_timeout_ms), "limits.timeoutMs", 1, s.max_timeout_ms
-        ),
-        heap_mb=_int_in(raw.get("heapMb", s.default_heap_mb), "limits.heapMb", 2, s.max_heap_mb),
-        wait_ms=_int_in(raw.get("waitMs", s.default_wait_ms), "limits.waitMs", 0, s.max_wait_ms),
-        max_concurrent=_int_in(
-            raw.get("maxConcurrent", s.default_max_concurrent), "limits.maxConcurrent", 1, 10_000
-        ),
-    )
-
-
-def _parse_response(raw: Any) -> dict[str, Any]:
-    raw = {} if raw is None else raw
-    _expect(isinstance(raw, dict), "response", "must be an object")
-    unknown = set(raw) - {"statusCode", "headers", "body"}
-    _expect(not unknown, "response", f"unknown field(s) {', '.join(sorted(unknown))}")
-    if "statusCode" in raw:
-        _int_in(raw["statusCode"], "response.statusCode", 100, 599)
-    headers = raw.get("headers", {})
-    _expect(isinstance(headers, dict), "response.headers", "must be an object")
-    for name, value in headers.items():
-        _expect(isinstance(value, str), f"response.headers.{name}", "must be a string")
-    return dict(raw)
-
-
-def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
-    """Validate a hook definition (JSON, camelCase) and build a ``Hook``.
-
-    The script's syntax is checked separately (``sandbox.check_syntax``): that
-    needs V8, which this module must not load.
-    """
-    _expect(isinstance(data, dict), "body", "must be a JSON object")
-    _expect(bool(_SLUG.match(hook_id)), "id", "must be a slug: a-z, 0-9, '-' or '_', 1-64 chars")
-    _expect(data.get("id", hook_id) == hook_id, "id", "does not match the URL")
-    unknown = set(data) - _KNOWN_FIELDS
-    _expect(not unknown, "body", f"unknown field(s) {', '.join(sorted(unknown))}")
-
-    script = data.get("script")
-    _expect(script is None or isinstance(script, str), "script", "must be a string")
-    _expect(script is None or len(script) <= 256 * 1024, "script", "is over 256 KiB")
-    mode = data.get("mode", "async")
-    _expect(mode in MODES, "mode", f"must be one of {', '.join(MODES)}")
-    methods = data.get("methods") or []
-    _expect(isinstance(methods, list), "methods", "must be a list")
-    methods = [str(m).upper() for m in methods]
-    bad = [m for m in methods if m not in HTTP_METHODS]
-    _expect(not bad, "methods", f"unknown method(s) {', '.join(bad)}")
-    isolation = data.get("isolation", "warm")
-    _expect(isolation in ISOLATIONS, "isolation", f"must be one of {', '.join(ISOLATIONS)}")
-    enabled = data.get("enabled", True)
-    _expect(isinstance(enabled, bool), "enabled", "must be true or false")
-    secrets = data.get("secrets") or {}
-    _expect(isinstance(secrets, dict), "secrets", "must be an object of strings")
-    for name, value in secrets.items():
-        _expect(isinstance(value, str), f"secrets.{name}", "must be a string")
-    callback_url = data.get("callbackUrl")
-    _expect(
-        callback_url is None
-        or (isinstance(callback_url, str) and callback_url.startswith(("http://", "https://"))),
-        "callbackUrl",
-        "must be an http(s) URL",
-    )
-    idem = data.get("idempotencyHeader")
-    _expect(idem is None or isinstance(idem, str), "idempotencyHeader", "must be a header name")
-    verify = data.get("verify")
-    _expect(verify is None or isinstance(verify, dict), "verify", "must be an object")
-    if verify is not None:
-        verify = validate_verify(verify)
-
-    return Hook(
-        id=hook_id,
-        script=script,
-        mode=mode,
-        methods=tuple(dict.fromkeys(methods)),
-        response=_parse_response(data.get("response")),
-        limits=_parse_limits(data.get("limits"), settings),
-        requests_to_track=_int_in(
-            data.get("requestsToTrack", settings.default_requests_to_track),
-            "requestsToTrack",
-            0,
-            settings.max_requests_to_track,
-        ),
-        enabled=enabled,
-        isolation=isolation,
-        callback_url=callback_url,
-        idempotency_header=idem.lower() if idem else None,
-        verify=verify,
-        secrets=dict(secrets),
-    )
 
 
 class HookStore:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from workers import keys
+from workers.store import keys
 
 __all__ = [
     "DURATION_BUCKETS_S",

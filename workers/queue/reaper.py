@@ -14,16 +14,17 @@ import threading
 import time
 
 import redis
-from celery import Celery
 
-from workers import keys, metrics
-from workers.client import send_run
-from workers.delivery import callback_push, promote_due
-from workers.hooks import HookStore
-from workers.job_records import FailureReason, JobStatus, Outcome
-from workers.jobs import JobStore
-from workers.redis_client import connect
+from workers.delivery.callbacks import callback_push, promote_due
+from workers.queue.messages import run_task
+from workers.queue.retries import attempt_allowed, gave_up
 from workers.settings import Settings
+from workers.store import keys, metrics
+from workers.store.connection import connect
+from workers.store.deliveries import DeliveryStore
+from workers.store.hooks import HookStore
+from workers.store.job_records import FailureReason, JobStatus
+from workers.store.jobs import JobStore
 
 __all__ = ["Reaper"]
 
@@ -31,11 +32,12 @@ log = logging.getLogger("hooklet.reaper")
 
 
 class Reaper:
-    def __init__(self, settings: Settings, app: Celery) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.app = app
         self.redis = connect(settings.redis_url)
         self.jobs = JobStore(self.redis, settings.retention_s)
+        self.hooks = HookStore(self.redis)
+        self.deliveries = DeliveryStore(self.redis)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self._loop, name="hooklet-reaper", daemon=True)
@@ -54,7 +56,7 @@ class Reaper:
 
     def _callback(self, raw: dict[bytes, bytes], job_id: str) -> tuple[str, bytes] | None:
         try:
-            hook = HookStore(self.redis).get(raw[b"hookId"].decode())
+            hook = self.hooks.get(raw[b"hookId"].decode())
         except LookupError:
             return None
         return callback_push(hook.mode, hook.callback_url, job_id, self.settings)
@@ -62,7 +64,7 @@ class Reaper:
     def sweep(self) -> int:
         """Reap what is overdue now, and queue callbacks that are due again;
         returns how many jobs were reaped."""
-        promote_due(self.redis, self.settings, time.time())
+        promote_due(self.deliveries, self.settings, time.time())
         reaped = 0
         for job_id in self.jobs.overdue(time.time() - self.settings.reaper_grace_s):
             if not self.redis.zrem(keys.running(), job_id):
@@ -71,28 +73,17 @@ class Reaper:
             if raw is None or JobStatus(raw[b"status"].decode()).is_final:
                 continue
             attempts = int(raw.get(b"attempts", b"0"))
-            if attempts >= self.settings.max_attempts:
+            if attempt_allowed(attempts + 1, self.settings.max_attempts):
+                timeout_ms = int(raw.get(b"timeoutMs", self.settings.max_timeout_ms))
+                self.jobs.requeue(job_id, run_task(job_id, timeout_ms, self.settings))
+            else:
+                hook = (raw.get(b"hookId") or b"").decode() or "_test"
                 self.jobs.finish(
                     job_id,
-                    Outcome(
-                        JobStatus.FAILED,
-                        0.0,
-                        [],
-                        reason=FailureReason.CRASHED,
-                        error=f"the worker running this job vanished ({attempts} attempts)",
-                    ),
+                    gave_up(f"the worker running this job vanished ({attempts} attempts)"),
                     self._callback(raw, job_id),
-                    metrics.job_fields(
-                        (raw.get(b"hookId") or b"").decode() or "_test",
-                        JobStatus.FAILED.value,
-                        FailureReason.CRASHED.value,
-                        None,
-                    ),
+                    metrics.job_fields(hook, JobStatus.FAILED, FailureReason.CRASHED, None),
                 )
-            else:
-                self.redis.hset(keys.job(job_id), "status", JobStatus.QUEUED.value)
-                timeout_ms = int(raw.get(b"timeoutMs", self.settings.max_timeout_ms))
-                send_run(self.app, self.settings, job_id, timeout_ms)
             log.warning("reaped job %s after %s attempt(s)", job_id, attempts)
             reaped += 1
         return reaped

@@ -30,11 +30,11 @@ from py_mini_racer._context import (
 )
 from py_mini_racer._exc import JSTerminatedException
 
-from workers.job_records import FailureReason
+from workers.store.job_records import FailureReason
 
 __all__ = ["Isolate", "RunLimits", "RunResult", "check_syntax", "run_script"]
 
-_RUNTIME_JS = resources.files("workers").joinpath("runtime.js").read_text("utf-8")
+_RUNTIME_JS = resources.files("workers.sandbox").joinpath("runtime.js").read_text("utf-8")
 _POLL_SLEEPS_S = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01)
 _WAKE_UP = object()  # put on the result queue by ``interrupt``
 

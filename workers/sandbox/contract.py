@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from workers.job_records import EventRequest
-from workers.sandbox import RunResult
+from workers.sandbox.isolate import RunResult
+from workers.store.job_records import EventRequest
 
 __all__ = ["build_context", "static_body", "merge_response"]
 

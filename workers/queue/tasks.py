@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 from celery import Celery, Task
 from celery.signals import worker_process_shutdown, worker_ready
 
-from workers.celery_app import DELIVER_CALLBACK, RUN_SCRIPT
-from workers.delivery import Deliverer
-from workers.execution import Executor
+from workers.delivery.callbacks import Deliverer
+from workers.queue.executor import Executor
+from workers.queue.names import DELIVER_CALLBACK, RUN_SCRIPT
 from workers.settings import Settings
 
 __all__ = ["register"]
@@ -55,9 +55,9 @@ def register(app: Celery, settings: Settings) -> None:
 
     @worker_ready.connect(weak=False)
     def start_reaper(sender: object = None, **_: object) -> None:
-        from workers.reaper import Reaper
+        from workers.queue.reaper import Reaper
 
-        Reaper(settings, app).start()
+        Reaper(settings).start()
 
     @worker_process_shutdown.connect(weak=False)
     def close_isolates(**_: object) -> None:

@@ -15,16 +15,24 @@ import uuid
 
 import orjson
 
-from workers.celery_app import (
+from workers.queue.names import (
     CALLBACKS_QUEUE,
     DELIVER_CALLBACK,
     RUN_SCRIPT,
     SCRIPTS_QUEUE,
+    callback_time_limits,
     run_time_limits,
 )
 from workers.settings import Settings
+from workers.store import keys
 
-__all__ = ["run_script_message", "deliver_callback_message", "task_message"]
+__all__ = [
+    "run_task",
+    "callback_task",
+    "run_script_message",
+    "deliver_callback_message",
+    "task_message",
+]
 
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
@@ -40,6 +48,17 @@ def _origin() -> str:
     return _ORIGIN[1]
 
 
+def run_task(job_id: str, timeout_ms: int, settings: Settings) -> tuple[str, bytes]:
+    """(queue list, message) that runs ``job_id``: what the job store pushes."""
+    return keys.celery_queue(SCRIPTS_QUEUE), run_script_message(job_id, timeout_ms, settings)
+
+
+def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:
+    """(queue list, message) that delivers ``job_id``'s callback: the one way a
+    callback is queued (at a job's end, on a retry, on a redelivery)."""
+    return keys.celery_queue(CALLBACKS_QUEUE), deliver_callback_message(job_id, settings)
+
+
 def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> bytes:
     """The ``hooklet.run_script(job_id)`` message, with Celery's time limits
     from ``run_time_limits``."""
@@ -49,8 +68,8 @@ def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> byte
 
 def deliver_callback_message(job_id: str, settings: Settings) -> bytes:
     """The ``hooklet.deliver_callback(job_id)`` message for the callbacks queue."""
-    hard_s = settings.callback_timeout_s + 30
-    return task_message(DELIVER_CALLBACK, CALLBACKS_QUEUE, [job_id], hard_s - 10, hard_s)
+    soft_s, hard_s = callback_time_limits(settings)
+    return task_message(DELIVER_CALLBACK, CALLBACKS_QUEUE, [job_id], soft_s, hard_s)
 
 
 def task_message(

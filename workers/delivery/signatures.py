@@ -18,33 +18,11 @@ from typing import Any
 import stripe
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from workers.errors import InvalidHook, SignatureInvalid
+from workers.errors import SignatureInvalid
 
-__all__ = ["SCHEMES", "validate_verify", "verify_request"]
+__all__ = ["SCHEMES", "verify_request"]
 
 SCHEMES = ("standard-webhooks", "github", "stripe")
-
-
-def validate_verify(verify: dict[str, Any]) -> dict[str, Any]:
-    """Check a hook's ``verify`` block: ``{"scheme", "secret", "toleranceS"?}``."""
-    scheme = verify.get("scheme")
-    if scheme not in SCHEMES:
-        raise InvalidHook("verify.scheme", f"must be one of {', '.join(SCHEMES)}")
-    secret = verify.get("secret")
-    if not isinstance(secret, str) or not secret:
-        raise InvalidHook("verify.secret", "is required")
-    if scheme == "standard-webhooks":
-        try:
-            Webhook(secret)
-        except Exception as exc:  # noqa: BLE001 - the library raises several kinds
-            raise InvalidHook("verify.secret", f"is not a Standard Webhooks secret: {exc}") from exc
-    tolerance = verify.get("toleranceS", 300)
-    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not 1 <= tolerance <= 86400:
-        raise InvalidHook("verify.toleranceS", "must be an integer between 1 and 86400")
-    unknown = set(verify) - {"scheme", "secret", "toleranceS"}
-    if unknown:
-        raise InvalidHook("verify", f"unknown field(s) {', '.join(sorted(unknown))}")
-    return {"scheme": scheme, "secret": secret, "toleranceS": tolerance}
 
 
 def verify_request(verify: dict[str, Any], headers: dict[str, str], body: bytes) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 from collections import OrderedDict
 
-from workers.sandbox import Isolate, RunResult
+from workers.sandbox.isolate import Isolate, RunResult
 
 __all__ = ["IsolatePool"]
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import psutil
 
-from workers.job_records import FailureReason
-from workers.sandbox import Isolate
+from workers.sandbox.isolate import Isolate
+from workers.store.job_records import FailureReason
 
 __all__ = ["Watchdog"]
 

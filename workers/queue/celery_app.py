@@ -1,52 +1,23 @@
-"""The Celery app, built from settings in one function."""
+"""The Celery app, built from settings in one function. It registers no
+tasks: the worker's entry point (``workers.app``) does, so the web side can
+build an app to send and inspect without loading the executor."""
 
 from __future__ import annotations
-
-import math
 
 from celery import Celery
 from kombu import Queue
 
 from workers.logs import configure_logging
+from workers.queue.names import (
+    CALLBACKS_QUEUE,
+    DELIVER_CALLBACK,
+    RUN_SCRIPT,
+    SCRIPTS_QUEUE,
+    visibility_timeout_s,
+)
 from workers.settings import Settings
 
-__all__ = [
-    "make_celery",
-    "run_time_limits",
-    "SCRIPTS_QUEUE",
-    "CALLBACKS_QUEUE",
-    "RUN_SCRIPT",
-    "DELIVER_CALLBACK",
-]
-
-SCRIPTS_QUEUE = "scripts"
-CALLBACKS_QUEUE = "callbacks"
-RUN_SCRIPT = "hooklet.run_script"
-DELIVER_CALLBACK = "hooklet.deliver_callback"
-
-
-def visibility_timeout_s(settings: Settings) -> int:
-    """Above the longest hard time limit, so Redis never hands a running task
-    to a second worker; low enough that a dead node's tasks come back soon."""
-    if settings.visibility_timeout_s:
-        return settings.visibility_timeout_s
-    _, longest_hard_s = run_time_limits(settings, settings.max_timeout_ms)
-    return math.ceil(longest_hard_s) + 30
-
-
-def run_time_limits(settings: Settings, timeout_ms: int) -> tuple[float, float]:
-    """Celery's (soft, hard) time limits in seconds for running a job whose
-    script may take ``timeout_ms``: a margin above it, plus room for the jobs
-    the child may take off the queue after it (``Executor.run``). The child
-    takes only jobs whose own hard deadline fits in what is left of its task's
-    soft limit; each is held to its own timeout by the child's watchdog, and
-    these limits are the backstop if the watchdog itself is stuck."""
-    room_ms = 0
-    if settings.batch_max_jobs > 0:
-        room_ms = settings.batch_window_ms + settings.max_timeout_ms + settings.hard_limit_margin_ms
-    soft_ms = timeout_ms + settings.soft_limit_margin_ms + room_ms
-    hard_ms = timeout_ms + settings.hard_limit_margin_ms + room_ms
-    return soft_ms / 1000, hard_ms / 1000
+__all__ = ["make_celery"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -88,7 +59,4 @@ def make_celery(settings: Settings) -> Celery:
     )
     app.hooklet_settings = settings  # type: ignore[attr-defined]
     configure_logging()
-    from workers import tasks
-
-    tasks.register(app, settings)
     return app

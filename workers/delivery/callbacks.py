@@ -20,18 +20,19 @@ import orjson
 import requests
 from standardwebhooks import Webhook
 
-from workers import keys, metrics
-from workers.addresses import InternalAddress, check_public
-from workers.celery_app import CALLBACKS_QUEUE
+from workers.delivery.egress import InternalAddress, check_public
 from workers.errors import HookNotFound
-from workers.hooks import Hook, HookStore
-from workers.job_view import render_job
-from workers.jobs import JobStore
-from workers.messages import deliver_callback_message
-from workers.redis_client import connect
+from workers.queue.messages import callback_task
 from workers.settings import Settings
+from workers.store import metrics
+from workers.store.connection import connect
+from workers.store.deliveries import DeliveryStore
+from workers.store.hooks import Hook, HookStore
+from workers.store.job_records import DeliveryStatus
+from workers.store.job_view import render_job
+from workers.store.jobs import JobStore
 
-__all__ = ["Deliverer", "callback_push", "promote_due"]
+__all__ = ["Deliverer", "callback_push", "next_attempt", "promote_due"]
 
 log = logging.getLogger("hooklet.delivery")
 _MAX_RETRY_AFTER_S = 24 * 3600
@@ -58,18 +59,15 @@ def callback_push(
     task, for async hooks with a callback URL."""
     if mode != "async" or not callback_url:
         return None
-    return keys.celery_queue(CALLBACKS_QUEUE), deliver_callback_message(job_id, settings)
+    return callback_task(job_id, settings)
 
 
-def promote_due(client: Any, settings: Settings, now: float, limit: int = 100) -> int:
-    """Queue the deliveries whose retry time has come (claimed atomically)."""
-    promoted = 0
-    for raw_id in client.zrangebyscore(keys.callbacks_due(), "-inf", now, start=0, num=limit):
-        if client.zrem(keys.callbacks_due(), raw_id):
-            message = deliver_callback_message(raw_id.decode(), settings)
-            client.lpush(keys.celery_queue(CALLBACKS_QUEUE), message)
-            promoted += 1
-    return promoted
+def promote_due(deliveries: DeliveryStore, settings: Settings, now: float) -> int:
+    """Queue the deliveries whose retry time has come (each claimed once)."""
+    due = deliveries.claim_due(now)
+    for job_id in due:
+        deliveries.queue(job_id, callback_task(job_id, settings))
+    return len(due)
 
 
 def _retry_after_s(response: requests.Response) -> float | None:
@@ -85,23 +83,45 @@ def _retry_after_s(response: requests.Response) -> float | None:
     return min(max(0.0, when.timestamp() - time.time()), _MAX_RETRY_AFTER_S)
 
 
+def next_attempt(
+    status_code: int | None,
+    retry_after_s: float | None,
+    attempts_made: int,
+    schedule_s: tuple[int, ...],
+) -> tuple[DeliveryStatus, float | None]:
+    """The retry policy: the delivery's status after an attempt that got
+    ``status_code`` (None: no answer), and the delay before the next one.
+    2xx succeeds; 410 Gone stops at once; otherwise the schedule's next delay
+    with +-10% jitter, or the receiver's ``Retry-After``, until it runs out."""
+    if status_code is not None and 200 <= status_code < 300:
+        return DeliveryStatus.SUCCEEDED, None
+    if status_code == 410:
+        return DeliveryStatus.FAILED, None  # Gone: the receiver asks us to stop
+    if attempts_made > len(schedule_s):
+        return DeliveryStatus.FAILED, None
+    if retry_after_s is not None:
+        return DeliveryStatus.PENDING, retry_after_s
+    return DeliveryStatus.PENDING, schedule_s[attempts_made - 1] * random.uniform(0.9, 1.1)
+
+
 class Deliverer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         client = connect(settings.redis_url)
         self.redis = client
         self.jobs = JobStore(client, settings.retention_s)
+        self.deliveries = DeliveryStore(client)
         self.hooks = HookStore(client)
 
     def payload(self, raw: dict[bytes, bytes]) -> bytes:
         view = render_job(raw, with_request=False)
         return orjson.dumps({"type": "job.finished", **{k: view[k] for k in _PAYLOAD_FIELDS}})
 
-    def deliver(self, job_id: str) -> str:
+    def deliver(self, job_id: str) -> DeliveryStatus:
         """One attempt; returns the delivery status after it."""
         raw = self.jobs.get(job_id)
         if raw is None:
-            return "failed"  # expired
+            return DeliveryStatus.FAILED  # expired
         attempts_made = len(orjson.loads(raw[b"deliveries"])) if b"deliveries" in raw else 0
         started = time.monotonic()
         attempt: dict[str, Any] = {"at": datetime.now(UTC).isoformat(timespec="milliseconds")}
@@ -119,11 +139,16 @@ class Deliverer:
             attempt["error"] = str(exc) or type(exc).__name__
         attempt["durationMs"] = round((time.monotonic() - started) * 1000, 1)
 
-        status, next_at = self._next(response, attempts_made + 1)
-        attempt["outcome"] = status
-        self.jobs.record_delivery(job_id, attempt, status, next_at)
+        status_code = response.status_code if response is not None else None
+        retry_after = _retry_after_s(response) if response is not None else None
+        status, delay_s = next_attempt(
+            status_code, retry_after, attempts_made + 1, self.settings.callback_schedule_s
+        )
+        attempt["outcome"] = status.value
+        next_at = None if delay_s is None else time.time() + delay_s
+        self.deliveries.record(job_id, attempt, status, next_at)
         hook_label = raw[b"hookId"].decode()
-        outcome = {"pending": "retry"}.get(status, status)
+        outcome = "retry" if status is DeliveryStatus.PENDING else status.value
         metrics.record(
             self.redis,
             [(metrics.field("callback_deliveries", hook=hook_label, outcome=outcome), 1)],
@@ -152,17 +177,3 @@ class Deliverer:
             timeout=self.settings.callback_timeout_s,
             allow_redirects=False,
         )
-
-    def _next(self, response: requests.Response | None, attempts: int) -> tuple[str, float | None]:
-        if response is not None and 200 <= response.status_code < 300:
-            return "succeeded", None
-        if response is not None and response.status_code == 410:
-            return "failed", None  # Gone: the receiver asks us to stop
-        schedule = self.settings.callback_schedule_s
-        if attempts > len(schedule):
-            return "failed", None
-        delay = schedule[attempts - 1] * random.uniform(0.9, 1.1)
-        retry_after = _retry_after_s(response) if response is not None else None
-        if retry_after is not None:
-            delay = retry_after
-        return "pending", time.time() + delay

@@ -1,4 +1,5 @@
-"""The client API the web app uses to hand events to the workers."""
+"""The dispatcher: how the web app hands events to the workers (one atomic
+Redis call per event), waits for sync jobs, replays and redelivers."""
 
 from __future__ import annotations
 
@@ -8,14 +9,7 @@ import orjson
 import redis
 from celery import Celery
 
-from workers import keys, metrics
-from workers.celery_app import (
-    CALLBACKS_QUEUE,
-    RUN_SCRIPT,
-    SCRIPTS_QUEUE,
-    make_celery,
-    run_time_limits,
-)
+from app.hook_cache import HookCache
 from workers.errors import (
     HookChanged,
     InvalidRequest,
@@ -23,33 +17,22 @@ from workers.errors import (
     QueueUnavailable,
     TooManyRequests,
 )
-from workers.hook_cache import HookCache
-from workers.hooks import Hook, HookStore
-from workers.job_records import EventRequest, new_job_id
-from workers.jobs import Conditions, Created, JobStore
-from workers.messages import deliver_callback_message, run_script_message
-from workers.redis_client import connect
+from workers.queue.celery_app import make_celery
+from workers.queue.messages import callback_task, run_task
 from workers.settings import Settings
+from workers.store import keys, metrics
+from workers.store.connection import connect
+from workers.store.deliveries import DeliveryStore
+from workers.store.hooks import Hook, HookStore
+from workers.store.job_records import EventRequest, JobStatus, new_job_id
+from workers.store.jobs import Conditions, Created, JobStore
 
-__all__ = ["Dispatcher", "Submitted", "send_run"]
+__all__ = ["Dispatcher", "Submitted"]
 
 
 class Submitted(NamedTuple):
     job_id: str
     duplicate: bool  # a retry of an earlier event: ``job_id`` is that event's
-
-
-def send_run(app: Celery, settings: Settings, job_id: str, timeout_ms: int) -> None:
-    """Queue the run of ``job_id``, with Celery's limits from ``run_time_limits``."""
-    soft_s, hard_s = run_time_limits(settings, timeout_ms)
-    app.send_task(
-        RUN_SCRIPT,
-        args=[job_id],
-        task_id=job_id,
-        soft_time_limit=soft_s,
-        time_limit=hard_s,
-        retry=False,
-    )
 
 
 class Dispatcher:
@@ -64,6 +47,7 @@ class Dispatcher:
             self.redis, settings.retention_s, connect(settings.redis_url, blocking=True)
         )
         self.hooks = HookStore(self.redis)
+        self.deliveries = DeliveryStore(self.redis)
         self.hook_cache = HookCache(self.hooks)
         self.celery = celery_app or make_celery(settings)
 
@@ -181,18 +165,13 @@ class Dispatcher:
         raw = self.jobs.get(job_id)
         if raw is None:
             raise JobNotFound(f"no job {job_id!r}")
-        status = raw[b"status"].decode()
+        finished = JobStatus(raw[b"status"].decode()).is_final
         hook = self.hooks.get(raw[b"hookId"].decode()) if raw.get(b"hookId") else None
-        if status not in ("succeeded", "failed") or hook is None or not hook.callback_url:
+        if not finished or hook is None or not hook.callback_url:
             raise InvalidRequest(
                 "only a finished job of a hook with a callbackUrl can be redelivered"
             )
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.job(job_id), "deliveryStatus", "pending")
-            pipe.lpush(
-                keys.celery_queue(CALLBACKS_QUEUE), deliver_callback_message(job_id, self.settings)
-            )
-            pipe.execute()
+        self.deliveries.queue(job_id, callback_task(job_id, self.settings))
 
     def submit_inline(self, spec: dict[str, Any], request: EventRequest, timeout_ms: int) -> str:
         """A test run: the script travels with the job, no history is touched."""
@@ -222,7 +201,7 @@ class Dispatcher:
         conditions: Conditions,
     ) -> tuple[Created, str | None]:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
-        message = run_script_message(job_id, timeout_ms, self.settings)
+        message = run_task(job_id, timeout_ms, self.settings)
         # Test runs (no history) are not events received at the intake.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
         try:
@@ -232,7 +211,7 @@ class Dispatcher:
                 version,
                 request,
                 history,
-                (keys.celery_queue(SCRIPTS_QUEUE), message),
+                message,
                 counter if history else None,
                 extra,
                 conditions,

@@ -2,7 +2,8 @@
 
 Status changes go through ``JobStore`` only. A job's hash holds small scalar
 fields plus JSON blobs (``request``, ``result``, ``logs``) and the raw request
-body as bytes. The values a job is made of are in ``workers/job_records.py``.
+body as bytes. The values a job is made of are in ``job_records.py``; the
+Lua behind each atomic step is in ``job_scripts.py``.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-import orjson
 import redis
 
-from workers import job_scripts, keys
-from workers.job_records import EventRequest, JobStatus, Outcome
-from workers.metrics import encode_increment
+from workers.store import job_scripts as lua
+from workers.store import keys
+from workers.store.job_records import EventRequest, JobStatus, Outcome
+from workers.store.lua import LuaStep
+from workers.store.metrics import encode_increment
 
-__all__ = ["Created", "Conditions", "JobStore", "TakeFrom", "Taken"]
+__all__ = ["Created", "Conditions", "Finished", "JobStore", "TakeFrom", "Taken"]
 
 
 class Created(IntEnum):
@@ -65,6 +67,21 @@ class Taken(NamedTuple):
     to_run: bool
 
 
+def _pairs(fields: dict[str, Any]) -> list[Any]:
+    return [item for pair in fields.items() for item in pair]
+
+
+def _take_args(take: TakeFrom) -> lua.TakeArgs:
+    return lua.TakeArgs(
+        take_worker=take.worker,
+        take_now=time.time(),
+        take_margin_ms=take.margin_ms,
+        take_task=take.task,
+        take_job_prefix=keys.job(""),
+        take_latest=take.latest_deadline,
+    )
+
+
 def _begun(reply: list[Any]) -> tuple[dict[bytes, bytes] | None, bool]:
     """The job's fields and whether to run it, from the Lua ``begin()``'s
     reply: {} for a missing job, else {run?, field, value, ...}."""
@@ -81,6 +98,13 @@ def _taken(reply: list[Any]) -> Taken | None:
     return Taken(reply[0].decode(), *_begun(reply[1:]))
 
 
+class Finished(NamedTuple):
+    """What ``JobStore.finish`` did."""
+
+    recorded: bool  # False: the job had already ended, nothing was written
+    taken: Taken | None  # the next job, when ``take`` was given
+
+
 class JobStore:
     def __init__(
         self, client: redis.Redis, retention_s: int, blocking: redis.Redis | None = None
@@ -88,12 +112,13 @@ class JobStore:
         self._redis = client
         self._blocking = blocking or client
         self._retention_s = retention_s
+        self._create = LuaStep(client, lua.CREATE, lua.CreateKeys, lua.CreateArgs)
+        self._start = LuaStep(client, lua.START, lua.BeginKeys, lua.StartArgs)
+        self._take = LuaStep(client, lua.TAKE, lua.TakeKeys, lua.TakeArgs)
         # Atomic "finish unless already final", so a reaper, a watchdog and a
         # late worker never overwrite each other's verdict.
-        self._finish = client.register_script(job_scripts.FINISH)
-        self._start = client.register_script(job_scripts.START)
-        self._take = client.register_script(job_scripts.TAKE)
-        self._create = client.register_script(job_scripts.CREATE)
+        self._finish = LuaStep(client, lua.FINISH, lua.FinishKeys, lua.FinishArgs)
+        self._requeue = LuaStep(client, lua.REQUEUE, lua.RequeueKeys, lua.RequeueArgs)
 
     def create(
         self,
@@ -125,30 +150,29 @@ class JobStore:
             **(extra or {}),
         }
         queue, payload = message
-        pairs = [item for pair in fields.items() for item in pair]
         slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
         code, original = self._create(
-            keys=[
-                keys.job(job_id),
-                keys.history(hook_id),
-                queue,
-                keys.metrics(),
-                keys.hook(hook_id),
-                slot_key,
-                conditions.idempotency_key or "",
-            ],
-            args=[
-                self._retention_s,
-                history_size,
-                job_id,
-                payload,
-                counter or "",
-                conditions.hook_etag or "",
-                slot_max,
-                conditions.duplicate_counter or "",
-                slot_lapse_s,
-                *pairs,
-            ],
+            lua.CreateKeys(
+                job_key=keys.job(job_id),
+                history_key=keys.history(hook_id),
+                queue_key=queue,
+                metrics_key=keys.metrics(),
+                hook_key=keys.hook(hook_id),
+                slot_key=slot_key,
+                idempotency_key=conditions.idempotency_key or "",
+            ),
+            lua.CreateArgs(
+                retention_s=self._retention_s,
+                history_size=history_size,
+                job_id=job_id,
+                message=payload,
+                accepted_counter=counter or "",
+                hook_etag=conditions.hook_etag or "",
+                slot_max=slot_max,
+                slot_lapse_s=slot_lapse_s,
+                duplicate_counter=conditions.duplicate_counter or "",
+            ),
+            _pairs(fields),
         )
         return Created(code), original.decode() if original else None
 
@@ -160,8 +184,8 @@ class JobStore:
         ``timeoutMs`` plus ``margin_ms``). Returns the job's fields and whether
         it is to be run."""
         reply = self._start(
-            keys=[keys.job(job_id), keys.running()],
-            args=[job_id, worker, time.time(), margin_ms],
+            lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running()),
+            lua.StartArgs(job_id=job_id, worker=worker, now=time.time(), margin_ms=margin_ms),
         )
         return _begun(reply)
 
@@ -171,19 +195,10 @@ class JobStore:
         and leaves the message, when the queue is empty or the message is not
         ``take.task``'s, its job is not stored, or the job's hard deadline
         would fall after ``take.latest_deadline``."""
-        reply = self._take(keys=[take.queue, keys.running()], args=self._take_args(take))
+        reply = self._take(
+            lua.TakeKeys(queue_key=take.queue, running_key=keys.running()), _take_args(take)
+        )
         return _taken(reply)
-
-    @staticmethod
-    def _take_args(take: TakeFrom) -> list[Any]:
-        return [
-            take.worker,
-            time.time(),
-            take.margin_ms,
-            take.task,
-            keys.job(""),
-            take.latest_deadline,
-        ]
 
     def finish(
         self,
@@ -192,23 +207,10 @@ class JobStore:
         then_push: tuple[str, bytes] | None = None,
         counters: Iterable[tuple[str, int | float]] = (),
         child_rss: tuple[str, str] | None = None,
-    ) -> bool:
-        """Record the outcome once; returns False if the job was already final.
-        See ``finish_and_take``."""
-        recorded, _ = self.finish_and_take(job_id, outcome, then_push, counters, child_rss)
-        return recorded
-
-    def finish_and_take(
-        self,
-        job_id: str,
-        outcome: Outcome,
-        then_push: tuple[str, bytes] | None = None,
-        counters: Iterable[tuple[str, int | float]] = (),
-        child_rss: tuple[str, str] | None = None,
         take: TakeFrom | None = None,
-    ) -> tuple[bool, Taken | None]:
-        """Record the outcome once; the flag is False if the job was already
-        final.
+    ) -> Finished:
+        """Record the outcome once (``recorded`` is False if the job had
+        already ended).
 
         In the same atomic step, and only when the outcome is recorded:
         ``then_push`` (list key, message) is pushed, so the callback of an
@@ -216,77 +218,50 @@ class JobStore:
         metric ``counters`` (field, amount) are added. ``child_rss`` (child,
         value) is stored either way. With ``take``, the same step then takes
         the next job as ``take_queued`` does, and returns it."""
-        key = keys.job(job_id)
-        fields: dict[str, Any] = {
-            "status": outcome.status.value,
-            "finishedAt": _now(),
-            "durationMs": round(outcome.duration_ms, 3),
-            "logs": orjson.dumps(outcome.logs),
-        }
-        if outcome.result is not None:
-            result = dict(outcome.result)
-            body = result.pop("body", b"")
-            fields["result"] = orjson.dumps(result)
-            fields["resultBody"] = body
-        if outcome.reason is not None:
-            fields["reason"] = outcome.reason.value
-        if outcome.error is not None:
-            fields["error"] = outcome.error
-        if outcome.heap_used_bytes is not None:
-            fields["heapUsedBytes"] = outcome.heap_used_bytes
         push_key, message = then_push or ("", b"")
-        if then_push:
-            fields["deliveryStatus"] = "pending"
-        pairs = [item for pair in fields.items() for item in pair]
         increments = [
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
+        take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "")
         reply = self._finish(
-            keys=[
-                key,
-                keys.running(),
-                keys.job_done(job_id),
-                push_key,
-                keys.metrics(),
-                keys.child_rss(),
-                take.queue if take else "",
-            ],
-            args=[
-                job_id,
-                self._retention_s,
-                message,
-                child,
-                rss,
-                len(increments) // 2,
-                *(self._take_args(take) if take else [""] * 6),
-                *increments,
-                *pairs,
-            ],
+            lua.FinishKeys(
+                job_key=keys.job(job_id),
+                running_key=keys.running(),
+                done_key=keys.job_done(job_id),
+                push_key=push_key,
+                metrics_key=keys.metrics(),
+                child_rss_key=keys.child_rss(),
+                take_queue_key=take.queue if take else "",
+            ),
+            lua.FinishArgs(
+                **vars(take_args),
+                job_id=job_id,
+                retention_s=self._retention_s,
+                push_message=message,
+                child=child,
+                child_rss=rss,
+                counters_n=len(increments) // 2,
+            ),
+            [*increments, *_pairs(outcome.fields(_now(), delivery=bool(then_push)))],
         )
-        return bool(reply[0]), _taken(reply[1:])
+        return Finished(bool(reply[0]), _taken(reply[1:]))
+
+    def requeue(self, job_id: str, message: tuple[str, bytes]) -> bool:
+        """Queue a job that has not ended again (the reaper's step): its status
+        and its task message (list key, bytes) in one atomic call. False if
+        the job is gone or has ended."""
+        queue, payload = message
+        return bool(
+            self._requeue(
+                lua.RequeueKeys(keys.job(job_id), keys.running(), queue),
+                lua.RequeueArgs(job_id=job_id, message=payload),
+            )
+        )
 
     def get(self, job_id: str) -> dict[bytes, bytes] | None:
         raw = self._redis.hgetall(keys.job(job_id))
         return raw or None
-
-    def record_delivery(
-        self, job_id: str, attempt: dict[str, Any], status: str, next_at: float | None
-    ) -> None:
-        """Append a callback attempt; ``status`` is pending, succeeded or failed."""
-        key = keys.job(job_id)
-        raw = self._redis.hget(key, "deliveries")
-        attempts = orjson.loads(raw) if raw else []
-        attempts.append(attempt)
-        with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"deliveries": orjson.dumps(attempts), "deliveryStatus": status})
-            if next_at is None:
-                pipe.hdel(key, "deliveryNextAt")
-                pipe.zrem(keys.callbacks_due(), job_id)
-            else:
-                pipe.hset(key, "deliveryNextAt", next_at)
-                pipe.zadd(keys.callbacks_due(), {job_id: next_at})
-            pipe.execute()
 
     def delete(self, job_id: str) -> None:
         self._redis.delete(keys.job(job_id))

@@ -1,0 +1,42 @@
+"""``hooklet``: the command line for operators and hook authors.
+
+It talks to a running hooklet over HTTP (``--url``, ``HOOKLET_URL``) with the
+admin token (``--token``, ``HOOKLET_ADMIN_TOKEN``, or ``.hooklet/admin-token``).
+Tables in a terminal; ``--json`` for scripts. One module per command group.
+"""
+
+from __future__ import annotations
+
+import click
+
+from app.cli.client import Client, default_token
+
+__all__ = ["main"]
+
+
+@click.group()
+@click.option(
+    "--url",
+    envvar="HOOKLET_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="hooklet's base URL",
+)
+@click.option("--token", default=None, help="admin token (default: HOOKLET_ADMIN_TOKEN)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
+@click.pass_context
+def main(ctx: click.Context, url: str, token: str | None, as_json: bool) -> None:
+    """Manage hooks, send events and watch jobs and workers."""
+    ctx.obj = Client(url, token or default_token(), as_json)
+
+
+def _register() -> None:
+    from app.cli import fleet, hooks, jobs
+
+    main.add_command(hooks.hooks)
+    main.add_command(jobs.jobs)
+    main.add_command(jobs.send)
+    main.add_command(fleet.workers)
+
+
+_register()

@@ -1,0 +1,130 @@
+"""``hooklet send`` and ``hooklet jobs``: send events and watch their jobs."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from app.cli.client import Client, emit
+from workers.store.job_records import JobStatus
+
+__all__ = ["jobs", "send"]
+
+_COLOURS = {JobStatus.SUCCEEDED: "green", JobStatus.FAILED: "red"}
+
+
+def _wait(client: Client, job_id: str, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    show = sys.stderr.isatty() and not client.as_json
+    with click.progressbar(
+        length=int(timeout_s * 10),
+        label=f"job {job_id[:8]}",
+        file=sys.stderr if show else open(os.devnull, "w"),
+    ) as bar:  # noqa: SIM115
+        while True:
+            job = client.ok(client.request("GET", f"/jobs/{job_id}", admin=False))
+            if JobStatus(job["status"]).is_final or time.monotonic() > deadline:
+                return job
+            time.sleep(0.1)
+            bar.update(1)
+
+
+def _show_job(job: dict) -> None:
+    colour = _COLOURS.get(JobStatus(job["status"]), "yellow")
+    click.secho(f"job {job['jobId']}: {job['status']}", fg=colour, bold=True)
+    for key in (
+        "hookId",
+        "scriptVersion",
+        "reason",
+        "attempts",
+        "worker",
+        "durationMs",
+        "createdAt",
+        "finishedAt",
+    ):
+        if job.get(key) is not None:
+            click.echo(f"  {key + ':':<15} {job[key]}")
+    if job.get("error"):
+        click.echo("  error:\n    " + job["error"].replace("\n", "\n    "))
+    result = job.get("result")
+    if result:
+        click.echo(f"  status code:    {result['statusCode']}")
+        for name, value in result["headers"].items():
+            click.echo(f"  {name}: {value}")
+        click.echo(f"  body ({result['bodyEncoding']}): {result['body'][:2000]}")
+    for line in job.get("logs", []):
+        click.echo(f"  [{line['level']}] {line['message']}")
+    if job.get("delivery"):
+        click.echo(
+            f"  callback: {job['delivery']['status']} "
+            f"({len(job['delivery']['attempts'])} attempt(s))"
+        )
+
+
+@click.command()
+@click.argument("hook_id")
+@click.option("--data", "-d", default="", help="the body: text, or @file to read a file")
+@click.option("--method", "-X", default="POST", show_default=True)
+@click.option("--header", "-H", multiple=True, help="'Name: value', repeatable")
+@click.option("--path", default="", help="sub-path after /h/<hook>")
+@click.option("--wait", is_flag=True, help="wait for the job to end and show it")
+@click.option("--timeout", default=60.0, show_default=True, help="seconds to wait")
+@click.pass_obj
+def send(
+    client: Client,
+    hook_id: str,
+    data: str,
+    method: str,
+    header: tuple[str, ...],
+    path: str,
+    wait: bool,
+    timeout: float,
+) -> None:
+    """Send an event to HOOK, as a webhook sender would."""
+    body = Path(data[1:]).read_bytes() if data.startswith("@") else data.encode()
+    headers = dict(h.split(":", 1) for h in header)
+    headers = {k.strip(): v.strip() for k, v in headers.items()}
+    suffix = f"/{path.lstrip('/')}" if path else ""
+    response = client.request(
+        method, f"/h/{hook_id}{suffix}", admin=False, data=body, headers=headers
+    )
+    if response.status_code >= 400:
+        client.ok(response)
+    if response.headers.get("X-Hooklet-Job"):  # a sync hook answered
+        result = {
+            "statusCode": response.status_code,
+            "headers": dict(response.headers),
+            "body": response.text,
+            "jobId": response.headers["X-Hooklet-Job"],
+        }
+        emit(client, result, lambda r: click.echo(f"{r['statusCode']}\n{r['body']}"))
+        return
+    accepted = response.json()
+    if not wait:
+        emit(
+            client, accepted, lambda a: click.echo(f"accepted: job {a['jobId']} ({a['statusUrl']})")
+        )
+        return
+    emit(client, _wait(client, accepted["jobId"], timeout), _show_job)
+
+
+@click.group()
+def jobs() -> None:
+    """Look at jobs."""
+
+
+@jobs.command("get")
+@click.argument("job_id")
+@click.option("--wait", is_flag=True, help="wait until the job ends")
+@click.option("--timeout", default=60.0, show_default=True)
+@click.pass_obj
+def jobs_get(client: Client, job_id: str, wait: bool, timeout: float) -> None:
+    if wait:
+        job = _wait(client, job_id, timeout)
+    else:
+        job = client.ok(client.request("GET", f"/jobs/{job_id}", admin=False))
+    emit(client, job, _show_job)

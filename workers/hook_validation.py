@@ -1,0 +1,194 @@
+"""Hook validation, in one place: a definition (JSON, camelCase) becomes a
+``Hook`` or an ``InvalidHook`` naming the field. Used alike by the admin API,
+test runs and hook files.
+
+Checking the script's syntax starts V8 (``check_syntax``): call this only in
+a process that may (never gunicorn's master before it forks).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from standardwebhooks import Webhook
+
+from workers.delivery.egress import InternalAddress, check_public
+from workers.delivery.signatures import SCHEMES
+from workers.errors import InvalidHook
+from workers.sandbox.isolate import check_syntax
+from workers.settings import Settings
+from workers.store.hooks import Hook, Limits
+
+__all__ = ["validate_hook", "parse_hook", "HTTP_METHODS"]
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MODES = ("sync", "async")
+ISOLATIONS = ("warm", "fresh")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+_KNOWN_FIELDS = {
+    "id",
+    "script",
+    "mode",
+    "methods",
+    "response",
+    "callbackUrl",
+    "secrets",
+    "limits",
+    "requestsToTrack",
+    "enabled",
+    "isolation",
+    "idempotencyHeader",
+    "verify",
+    # Read-only fields a client may echo back from GET; ignored on write.
+    "version",
+    "createdAt",
+    "updatedAt",
+    "secretNames",
+}
+
+
+def _expect(cond: bool, name: str, message: str) -> None:
+    if not cond:
+        raise InvalidHook(name, message)
+
+
+def _int_in(value: Any, name: str, low: int, high: int) -> int:
+    _expect(isinstance(value, int) and not isinstance(value, bool), name, "must be an integer")
+    _expect(low <= value <= high, name, f"must be between {low} and {high}")
+    return value
+
+
+def _parse_limits(raw: Any, settings: Settings) -> Limits:
+    raw = {} if raw is None else raw
+    _expect(isinstance(raw, dict), "limits", "must be an object")
+    unknown = set(raw) - {"timeoutMs", "heapMb", "waitMs", "maxConcurrent"}
+    _expect(not unknown, "limits", f"unknown field(s) {', '.join(sorted(unknown))}")
+    s = settings
+    return Limits(
+        timeout_ms=_int_in(
+            raw.get("timeoutMs", s.default_timeout_ms), "limits.timeoutMs", 1, s.max_timeout_ms
+        ),
+        heap_mb=_int_in(raw.get("heapMb", s.default_heap_mb), "limits.heapMb", 2, s.max_heap_mb),
+        wait_ms=_int_in(raw.get("waitMs", s.default_wait_ms), "limits.waitMs", 0, s.max_wait_ms),
+        max_concurrent=_int_in(
+            raw.get("maxConcurrent", s.default_max_concurrent), "limits.maxConcurrent", 1, 10_000
+        ),
+    )
+
+
+def _parse_response(raw: Any) -> dict[str, Any]:
+    raw = {} if raw is None else raw
+    _expect(isinstance(raw, dict), "response", "must be an object")
+    unknown = set(raw) - {"statusCode", "headers", "body"}
+    _expect(not unknown, "response", f"unknown field(s) {', '.join(sorted(unknown))}")
+    if "statusCode" in raw:
+        _int_in(raw["statusCode"], "response.statusCode", 100, 599)
+    headers = raw.get("headers", {})
+    _expect(isinstance(headers, dict), "response.headers", "must be an object")
+    for name, value in headers.items():
+        _expect(isinstance(value, str), f"response.headers.{name}", "must be a string")
+    return dict(raw)
+
+
+def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
+    """Validate a hook definition (JSON, camelCase) and build a ``Hook``.
+
+    The script's syntax is checked separately (``sandbox.check_syntax``): that
+    needs V8, which this module must not load.
+    """
+    _expect(isinstance(data, dict), "body", "must be a JSON object")
+    _expect(bool(_SLUG.match(hook_id)), "id", "must be a slug: a-z, 0-9, '-' or '_', 1-64 chars")
+    _expect(data.get("id", hook_id) == hook_id, "id", "does not match the URL")
+    unknown = set(data) - _KNOWN_FIELDS
+    _expect(not unknown, "body", f"unknown field(s) {', '.join(sorted(unknown))}")
+
+    script = data.get("script")
+    _expect(script is None or isinstance(script, str), "script", "must be a string")
+    _expect(script is None or len(script) <= 256 * 1024, "script", "is over 256 KiB")
+    mode = data.get("mode", "async")
+    _expect(mode in MODES, "mode", f"must be one of {', '.join(MODES)}")
+    methods = data.get("methods") or []
+    _expect(isinstance(methods, list), "methods", "must be a list")
+    methods = [str(m).upper() for m in methods]
+    bad = [m for m in methods if m not in HTTP_METHODS]
+    _expect(not bad, "methods", f"unknown method(s) {', '.join(bad)}")
+    isolation = data.get("isolation", "warm")
+    _expect(isolation in ISOLATIONS, "isolation", f"must be one of {', '.join(ISOLATIONS)}")
+    enabled = data.get("enabled", True)
+    _expect(isinstance(enabled, bool), "enabled", "must be true or false")
+    secrets = data.get("secrets") or {}
+    _expect(isinstance(secrets, dict), "secrets", "must be an object of strings")
+    for name, value in secrets.items():
+        _expect(isinstance(value, str), f"secrets.{name}", "must be a string")
+    callback_url = data.get("callbackUrl")
+    _expect(
+        callback_url is None
+        or (isinstance(callback_url, str) and callback_url.startswith(("http://", "https://"))),
+        "callbackUrl",
+        "must be an http(s) URL",
+    )
+    idem = data.get("idempotencyHeader")
+    _expect(idem is None or isinstance(idem, str), "idempotencyHeader", "must be a header name")
+    verify = data.get("verify")
+    _expect(verify is None or isinstance(verify, dict), "verify", "must be an object")
+    if verify is not None:
+        verify = validate_verify(verify)
+
+    return Hook(
+        id=hook_id,
+        script=script,
+        mode=mode,
+        methods=tuple(dict.fromkeys(methods)),
+        response=_parse_response(data.get("response")),
+        limits=_parse_limits(data.get("limits"), settings),
+        requests_to_track=_int_in(
+            data.get("requestsToTrack", settings.default_requests_to_track),
+            "requestsToTrack",
+            0,
+            settings.max_requests_to_track,
+        ),
+        enabled=enabled,
+        isolation=isolation,
+        callback_url=callback_url,
+        idempotency_header=idem.lower() if idem else None,
+        verify=verify,
+        secrets=dict(secrets),
+    )
+
+
+def validate_verify(verify: dict[str, Any]) -> dict[str, Any]:
+    """Check a hook's ``verify`` block: ``{"scheme", "secret", "toleranceS"?}``."""
+    scheme = verify.get("scheme")
+    if scheme not in SCHEMES:
+        raise InvalidHook("verify.scheme", f"must be one of {', '.join(SCHEMES)}")
+    secret = verify.get("secret")
+    if not isinstance(secret, str) or not secret:
+        raise InvalidHook("verify.secret", "is required")
+    if scheme == "standard-webhooks":
+        try:
+            Webhook(secret)
+        except Exception as exc:  # noqa: BLE001 - the library raises several kinds
+            raise InvalidHook("verify.secret", f"is not a Standard Webhooks secret: {exc}") from exc
+    tolerance = verify.get("toleranceS", 300)
+    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not 1 <= tolerance <= 86400:
+        raise InvalidHook("verify.toleranceS", "must be an integer between 1 and 86400")
+    unknown = set(verify) - {"scheme", "secret", "toleranceS"}
+    if unknown:
+        raise InvalidHook("verify", f"unknown field(s) {', '.join(sorted(unknown))}")
+    return {"scheme": scheme, "secret": secret, "toleranceS": tolerance}
+
+
+def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
+    """Parse a definition and check that its script compiles (422 otherwise)."""
+    hook = parse_hook(hook_id, data, settings)
+    if hook.callback_url is not None:
+        try:
+            check_public(hook.callback_url, settings.callback_allowlist)
+        except InternalAddress as exc:
+            raise InvalidHook("callbackUrl", str(exc)) from exc
+    if hook.script is not None:
+        error = check_syntax(hook.script)
+        if error is not None:
+            raise InvalidHook("script", error)
+    return hook

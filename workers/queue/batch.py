@@ -1,0 +1,54 @@
+"""Taking queued jobs after a task's own job: what a worker child may still
+take, and when it stops (see ``Executor.run``)."""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+
+from workers.queue.names import RUN_SCRIPT, SCRIPTS_QUEUE
+from workers.settings import Settings
+from workers.store import keys
+from workers.store.jobs import TakeFrom
+
+__all__ = ["Batch"]
+
+
+@dataclass
+class Batch:
+    """The queued jobs a task's child may still take after the task's own job."""
+
+    take: TakeFrom
+    remaining: int
+    until: float  # monotonic clock
+    max_peak_rss_bytes: int
+
+    @classmethod
+    def for_task(
+        cls, settings: Settings, worker: str, until: float, latest_deadline: float
+    ) -> Batch:
+        """Up to the settings' ``batch_max_jobs`` jobs, until the monotonic
+        clock passes ``until``; only jobs whose hard deadline falls before
+        ``latest_deadline`` (epoch seconds: the task's own time limit, which
+        Celery enforces)."""
+        take = TakeFrom(
+            keys.celery_queue(SCRIPTS_QUEUE),
+            RUN_SCRIPT,
+            worker,
+            settings.hard_limit_margin_ms,
+            latest_deadline,
+        )
+        peak = settings.max_memory_per_child_mb * 2**20
+        return cls(take, settings.batch_max_jobs, until, peak)
+
+    def next_take(self) -> TakeFrom | None:
+        """Whether to take another job: there is room and time left, and the
+        child's peak memory is under the cap Celery recycles children at
+        (over it, Celery replaces the child after this task)."""
+        if self.remaining <= 0 or time.monotonic() >= self.until:
+            return None
+        if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 > self.max_peak_rss_bytes:
+            return None
+        self.remaining -= 1
+        return self.take

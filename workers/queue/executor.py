@@ -1,0 +1,157 @@
+"""Running jobs in a worker child: begin each, resolve what it runs, run it,
+record it, and, under a backlog, take the next one straight off the queue.
+
+Tasks are thin wrappers over ``Executor.run``. Every begin of a job that has
+not ended counts an attempt (in the job store's Lua); the cap on attempts is
+``retries.attempt_allowed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from workers.delivery.callbacks import callback_push
+from workers.queue.batch import Batch
+from workers.queue.job_log import log_finished
+from workers.queue.retries import attempt_allowed, gave_up
+from workers.queue.runner import ScriptRunner
+from workers.queue.specs import ScriptSpec, SpecCache
+from workers.sandbox.memory import resident_bytes
+from workers.settings import Settings
+from workers.store import metrics
+from workers.store.connection import connect
+from workers.store.hooks import HookStore
+from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome
+from workers.store.jobs import JobStore, Taken
+
+__all__ = ["Executor"]
+
+log = logging.getLogger("hooklet.jobs")
+_NOT_RUN = (FailureReason.HOOK_GONE, FailureReason.CRASHED)  # failed before the script ran
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """A job whose attempt has begun in this child."""
+
+    job_id: str
+    raw: dict[bytes, bytes]
+    worker: str
+    from_queue: bool  # taken straight off the queue, not delivered by Celery
+
+    @property
+    def attempts(self) -> int:
+        return int(self.raw[b"attempts"])
+
+    @property
+    def hook(self) -> str:
+        """The metrics label: the hook id, or ``_test`` for a test run."""
+        return (self.raw.get(b"hookId") or b"").decode() or "_test"
+
+
+class Executor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        client = connect(settings.redis_url)
+        self.jobs = JobStore(client, settings.retention_s)
+        self.specs = SpecCache(HookStore(client), settings)
+        self.runner = ScriptRunner(settings)
+        self.pool = self.runner.pool
+        self._last_rss_bytes = 0
+
+    def batch(self, worker: str, until: float, latest_deadline: float) -> Batch:
+        """What a task's child may take after its own job (``Batch.for_task``)."""
+        return Batch.for_task(self.settings, worker, until, latest_deadline)
+
+    def run(self, job_id: str, worker: str, batch: Batch | None = None) -> JobStatus:
+        """Run the job; then, as ``batch`` allows, jobs taken straight off the
+        scripts queue, one at a time. Returns the first job's status.
+
+        Taking queued jobs spares Celery's per-message work (the node's
+        consumer, the pipe to the child) when events queue up. A taken job is
+        marked running in the same atomic step that takes it, so if this child
+        dies, the reaper queues it again. The next job is taken in the same
+        Redis call that records the previous one's outcome."""
+        raw, to_run = self.jobs.start(job_id, worker, self.settings.hard_limit_margin_ms)
+        status, taken = self._run_begun(Taken(job_id, raw, to_run), worker, batch, False)
+        while taken is not None:
+            _, taken = self._run_begun(taken, worker, batch, True)
+        return status
+
+    def _run_begun(
+        self, begun: Taken, worker: str, batch: Batch | None, from_queue: bool
+    ) -> tuple[JobStatus, Taken | None]:
+        """Run a job whose attempt has begun; returns its status and the next
+        job taken, if any."""
+        if begun.raw is None or not begun.to_run:  # gone, or a redelivery of an ended job
+            take = batch.next_take() if batch else None
+            next_job = self.jobs.take_queued(take) if take else None
+            if begun.raw is None:
+                log.warning("job %s is gone (expired or deleted); skipping", begun.job_id)
+                return JobStatus.FAILED, next_job
+            return JobStatus(begun.raw[b"status"].decode()), next_job
+        attempt = _Attempt(begun.job_id, begun.raw, worker, from_queue)
+        spec: ScriptSpec | None = None
+        try:
+            spec = self.specs.for_job(attempt.raw)
+        except LookupError as exc:
+            outcome = Outcome(
+                JobStatus.FAILED, 0.0, [], reason=FailureReason.HOOK_GONE, error=str(exc)
+            )
+        else:
+            outcome = self._outcome(attempt, spec)
+        return outcome.status, self._finish(attempt, outcome, spec, batch)
+
+    def _outcome(self, attempt: _Attempt, spec: ScriptSpec) -> Outcome:
+        if not attempt_allowed(attempt.attempts, self.settings.max_attempts):
+            died = attempt.attempts - 1
+            return gave_up(f"the worker process died {died} times running this job; not retrying")
+        raw = attempt.raw
+        request = EventRequest.from_record(raw[b"request"], raw.get(b"body", b""))
+
+        def on_stuck(reason: FailureReason, message: str) -> None:
+            outcome = Outcome(JobStatus.FAILED, spec.timeout_ms, [], reason=reason, error=message)
+            self._finish(attempt, outcome, spec)
+
+        return self.runner.run(spec, request, self._last_rss_bytes, on_stuck)
+
+    def _finish(
+        self,
+        attempt: _Attempt,
+        outcome: Outcome,
+        spec: ScriptSpec | None,
+        batch: Batch | None = None,
+    ) -> Taken | None:
+        """Record the outcome (and metrics, and the child's RSS); with room in
+        ``batch``, take the next job in the same call and return it."""
+        push = None
+        if spec is not None:
+            push = callback_push(spec.mode, spec.callback_url, attempt.job_id, self.settings)
+        rss_bytes = self._last_rss_bytes = resident_bytes()
+        reason = outcome.reason.value if outcome.reason else None
+        # The duration histogram counts script runs only.
+        ran = spec is not None and spec.source is not None and outcome.reason not in _NOT_RUN
+        duration_s = outcome.duration_ms / 1000 if ran else None
+        counters = metrics.job_fields(attempt.hook, outcome.status.value, reason, duration_s)
+        if attempt.from_queue:
+            counters.append((metrics.field("jobs_taken_from_queue", hook=attempt.hook), 1))
+        recorded, taken = self.jobs.finish(
+            attempt.job_id,
+            outcome,
+            push,
+            counters,
+            metrics.child_entry(rss_bytes, len(self.pool)),
+            take=batch.next_take() if batch else None,
+        )
+        log_finished(
+            attempt.job_id,
+            attempt.hook,
+            int(attempt.raw.get(b"version") or 0),
+            outcome,
+            attempts=attempt.attempts,
+            worker=attempt.worker,
+            rss_bytes=rss_bytes,
+            recorded=recorded,
+        )
+        return taken

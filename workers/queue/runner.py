@@ -1,0 +1,75 @@
+"""Running one job's script in this worker child: a warm or fresh isolate
+from the pool, the script's limits, the watchdog, and the outcome."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from workers.queue.specs import ScriptSpec
+from workers.sandbox.contract import build_context, merge_response
+from workers.sandbox.isolate import RunLimits, RunResult, run_script
+from workers.sandbox.pool import IsolatePool
+from workers.sandbox.watchdog import Watchdog
+from workers.settings import Settings
+from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome
+
+__all__ = ["ScriptRunner"]
+
+OnStuck = Callable[[FailureReason, str], None]
+
+
+class ScriptRunner:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool = IsolatePool(
+            settings.isolate_cache_size, settings.isolate_max_uses, settings.isolate_max_heap_mb
+        )
+        self.watchdog = Watchdog(settings.child_rss_mb)
+        # Past 70% of the RSS cap, the pool lets warm isolates go: the rest is
+        # headroom for the script that runs next.
+        self._cache_budget_bytes = settings.child_rss_mb * 2**20 * 7 // 10
+
+    def run(
+        self, spec: ScriptSpec, request: EventRequest, last_rss_bytes: int, on_stuck: OnStuck
+    ) -> Outcome:
+        """Run ``spec`` on ``request``. ``on_stuck`` records the failure when
+        the watchdog must end this child (a script that ignores interruption)."""
+        if spec.source is None:  # a static responder
+            return Outcome(JobStatus.SUCCEEDED, 0.0, [], result=merge_response(None, spec.response))
+        s = self.settings
+        limits = RunLimits(
+            timeout_ms=spec.timeout_ms,
+            heap_mb=spec.heap_mb,
+            max_log_lines=s.max_log_lines,
+            max_log_bytes=s.max_log_bytes,
+            max_result_bytes=s.max_result_bytes,
+        )
+        context = build_context(request, spec.secrets)
+        self.pool.relieve(last_rss_bytes, self._cache_budget_bytes)
+        isolate = self.pool.acquire(spec.hook_id, spec.version, spec.heap_mb, fresh=spec.fresh)
+        deadline = time.monotonic() + spec.timeout_ms / 1000
+        run: RunResult | None = None
+        try:
+            with self.watchdog.watching(isolate, deadline, on_stuck):
+                run = run_script(isolate, spec.source, context, limits)
+        finally:
+            if run is None:
+                isolate.close()  # interrupted by a Celery soft limit or a bug
+            else:
+                self.pool.release(isolate, spec.hook_id, spec.version, run, fresh=spec.fresh)
+        logs = run.logs
+        if run.logs_dropped:
+            note = f"[hooklet] {run.logs_dropped} log line(s) dropped: over the log limit"
+            logs = [*logs, {"level": "warn", "message": note}]
+        if not run.ok:
+            return Outcome(
+                JobStatus.FAILED, run.duration_ms, logs, reason=run.reason, error=run.error
+            )
+        return Outcome(
+            JobStatus.SUCCEEDED,
+            run.duration_ms,
+            logs,
+            result=merge_response(run, spec.response),
+            heap_used_bytes=isolate.last_heap_bytes,
+        )
