@@ -26,18 +26,25 @@ if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# redis-server runs the store; redis-sentinel (Debian's own package) the
+# high-availability tests and the HA layout.
+for tool in redis-server redis-sentinel; do
+  command -v "$tool" >/dev/null 2>&1 && continue
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-    say "installing redis-server with apt-get"
+    say "installing $tool with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq redis-server >/dev/null
-    # Debian starts its own Redis on 6379; hooklet runs its own instance.
-  else
+    apt-get install -y -qq "$tool" >/dev/null
+    # Debian starts its own Redis on 6379 (and Sentinel on 26379); hooklet
+    # runs its own instances.
+  elif [ "$tool" = redis-server ]; then
     say "redis-server is missing: install Redis 6 or newer (e.g. 'apt-get install redis-server'"
     say "or 'brew install redis'), or point HOOKLET_REDIS_URL at a running Redis"
     [ -n "${HOOKLET_REDIS_URL:-}" ] || exit 1
+  else
+    say "redis-sentinel is missing (e.g. 'apt-get install redis-sentinel'); only the"
+    say "high-availability tests and the Sentinel layout need it"
   fi
-fi
+done
 
 export PATH="$VENV/bin:$PATH"
