@@ -15,13 +15,15 @@ from workers.errors import (
     InvalidRequest,
     JobNotFound,
     QueueUnavailable,
+    StoreFull,
     TooManyRequests,
 )
 from workers.queue.celery_app import make_celery
 from workers.queue.messages import callback_task, run_task
 from workers.settings import Settings
 from workers.store import keys, metrics
-from workers.store.connection import connect
+from workers.store.budget import MemoryBudget, is_oom
+from workers.store.connection import client_for, wait_replicas
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
 from workers.store.job_records import EventRequest, JobStatus, new_job_id
@@ -42,9 +44,13 @@ class Dispatcher:
 
     def __init__(self, settings: Settings, celery_app: Celery | None = None) -> None:
         self.settings = settings
-        self.redis = connect(settings.redis_url)
+        self.redis = client_for(settings)
+        self.budget = MemoryBudget(self.redis, settings)
         self.jobs = JobStore(
-            self.redis, settings.retention_s, connect(settings.redis_url, blocking=True)
+            self.redis,
+            settings.retention_s,
+            client_for(settings, blocking=True),
+            replicas=(wait_replicas(settings), settings.redis_wait_timeout_ms),
         )
         self.hooks = HookStore(self.redis)
         self.deliveries = DeliveryStore(self.redis)
@@ -100,6 +106,7 @@ class Dispatcher:
             extra,
             hook.limits.timeout_ms,
             conditions,
+            hook.retention_s,
         )
         if created is Created.SLOT_FULL:
             raise TooManyRequests(
@@ -157,7 +164,7 @@ class Dispatcher:
         if raw is None or not raw.get(b"hookId"):
             raise JobNotFound(f"no replayable job {job_id!r}")
         hook = self.hooks.get(raw[b"hookId"].decode())
-        request = EventRequest.from_record(raw[b"request"], raw.get(b"body", b""))
+        request = EventRequest.from_job(raw)
         return self.submit(hook, request, extra={"replayOf": job_id}).job_id
 
     def redeliver(self, job_id: str) -> None:
@@ -199,23 +206,35 @@ class Dispatcher:
         extra: dict[str, Any] | None,
         timeout_ms: int,
         conditions: Conditions,
+        retention_s: int | None = None,
     ) -> tuple[Created, str | None]:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
         message = run_task(job_id, timeout_ms, self.settings)
         # Test runs (no history) are not events received at the intake.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
+        args = (job_id, hook_id, version, request, history, message)
+        options = {
+            "counter": counter if history else None,
+            "extra": extra,
+            "conditions": conditions,
+            "retention_s": retention_s,
+        }
         try:
-            created, original = self.jobs.create(
-                job_id,
-                hook_id,
-                version,
-                request,
-                history,
-                message,
-                counter if history else None,
-                extra,
-                conditions,
-            )
+            # The memory budget: trim finished jobs first, or refuse (StoreFull).
+            self.budget.make_room()
+            try:
+                created, original = self.jobs.create(*args, **options)
+            except redis.ResponseError as exc:
+                if not is_oom(exc):
+                    raise
+                self.budget.make_room(refused=True)
+                created, original = self.jobs.create(*args, **options)
+        except redis.ResponseError as exc:
+            if is_oom(exc):
+                raise StoreFull(
+                    "Redis is at its memory budget; the event was not accepted"
+                ) from exc
+            raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
         if created is Created.HOOK_CHANGED:

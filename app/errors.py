@@ -10,7 +10,8 @@ from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app import services
-from workers.errors import HookletError, MethodNotAllowed, QueueUnavailable
+from workers.errors import HookletError, MethodNotAllowed, QueueUnavailable, StoreFull
+from workers.store.budget import is_oom
 
 __all__ = ["init_app", "error_response"]
 
@@ -51,6 +52,9 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _redis_down(exc: Exception) -> Response:
+    if is_oom(exc):  # a write refused at maxmemory: never a 500, never Redis's text
+        log.warning("redis is at its memory budget: %s", exc)
+        return _hooklet_error(StoreFull("Redis is at its memory budget; try again shortly"))
     log.warning("redis unavailable: %s", exc)
     return _hooklet_error(QueueUnavailable("Redis is unreachable; try again shortly"))
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
 
 from app import services
+from app.dispatcher import Dispatcher
 
 __all__ = ["bp"]
 
@@ -15,6 +18,28 @@ _PING_TIMEOUT_S = 1.0
 @bp.get("/healthz")
 def healthz() -> Response:
     return jsonify({"status": "ok"})
+
+
+def _memory(dispatcher: Dispatcher, problems: list[str]) -> dict[str, Any] | None:
+    """Redis's memory against its budget; full (a problem) when over the
+    high-water mark with no finished job left to trim."""
+    try:
+        pressure = dispatcher.budget.pressure()
+        finished = dispatcher.budget.finished_jobs()
+    except Exception:  # noqa: BLE001 - reported, not raised
+        return None
+    full = pressure.over and finished == 0
+    if full:
+        problems.append("redis is at its memory budget with no finished job to trim")
+    return {
+        "usedBytes": pressure.used_bytes,
+        "maxBytes": pressure.max_bytes,
+        "usedFraction": round(pressure.fraction, 4),
+        "highWater": pressure.high_water,
+        "overHighWater": pressure.over,
+        "finishedJobs": finished,
+        "full": full,
+    }
 
 
 @bp.get("/readyz")
@@ -29,6 +54,7 @@ def readyz() -> Response:
         redis_ok = False
         problems.append("redis is unreachable")
     workers: list[str] = []
+    memory = _memory(dispatcher, problems) if redis_ok else None
     if redis_ok:
         try:
             replies = dispatcher.celery.control.ping(timeout=_PING_TIMEOUT_S) or []
@@ -41,6 +67,7 @@ def readyz() -> Response:
         "status": "ready" if not problems else "unavailable",
         "redis": redis_ok,
         "workers": workers,
+        "memory": memory,
         "problems": problems,
     }
     response = jsonify(body)

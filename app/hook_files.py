@@ -21,7 +21,7 @@ import redis
 from workers.errors import InvalidHook
 from workers.hook_validation import validate_hook
 from workers.settings import Settings, load_settings
-from workers.store.connection import connect
+from workers.store.connection import client_for
 from workers.store.hooks import Hook, HookStore
 
 __all__ = ["load_hook_files"]
@@ -47,7 +47,9 @@ def main(argv: list[str]) -> int:
     settings = load_settings()
     for attempt in range(30):
         try:
-            hooks = load_hook_files(argv[0], HookStore(connect(settings.redis_url)), settings)
+            hooks = load_hook_files(
+                argv[0], HookStore(client_for(settings, patient=True)), settings
+            )
         except (OSError, redis.ConnectionError) as exc:
             if attempt == 29:
                 log.error("could not reach Redis to load hooks: %s", exc)

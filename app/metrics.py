@@ -52,6 +52,12 @@ _COUNTERS = {
         "Failed script runs by reason (timeout, memory, crashed, error, ...)",
         ["hook", "reason"],
     ),
+    "jobs_trimmed": (
+        "hooklet_jobs_trimmed",
+        "Finished jobs deleted before their retention ended to keep Redis under its "
+        "memory budget (HOOKLET_REDIS_HIGH_WATER)",
+        [],
+    ),
     "callback_deliveries": (
         "hooklet_callback_deliveries",
         "Callback attempts by hook and outcome",
@@ -72,7 +78,8 @@ class _FleetCollector:
             pipe.llen(keys.celery_queue(CALLBACKS_QUEUE))
             pipe.zcard(keys.running())
             pipe.zcard(keys.callbacks_due())
-            counters, rss, scripts, callbacks, running, due = pipe.execute()
+            pipe.info("memory")
+            counters, rss, scripts, callbacks, running, due, memory = pipe.execute()
 
         families = {
             key: CounterMetricFamily(name, doc, labels=labels)
@@ -110,6 +117,14 @@ class _FleetCollector:
         depth.add_metric([CALLBACKS_QUEUE], callbacks)
         yield depth
         yield GaugeMetricFamily("hooklet_jobs_in_flight", "Jobs running now", value=running)
+        yield GaugeMetricFamily(
+            "hooklet_redis_memory_used_bytes", "Redis used_memory", value=memory["used_memory"]
+        )
+        yield GaugeMetricFamily(
+            "hooklet_redis_memory_max_bytes",
+            "Redis maxmemory (0: no budget)",
+            value=memory.get("maxmemory", 0),
+        )
         yield GaugeMetricFamily(
             "hooklet_callbacks_waiting_retry", "Callbacks waiting for their next attempt", value=due
         )

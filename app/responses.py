@@ -7,7 +7,7 @@ import orjson
 from flask import Response
 
 from app.dispatcher import Dispatcher
-from workers.store.job_records import FailureReason, JobStatus
+from workers.store.job_records import FailureReason, JobStatus, result_body
 
 __all__ = ["accepted", "sync_response", "HOP_BY_HOP"]
 
@@ -57,7 +57,7 @@ def sync_response(
         code = 504 if reason == FailureReason.TIMEOUT.value else 500
         return _annotate(Response(error, status=code, mimetype="text/plain"), job_id, raw)
     result = orjson.loads(raw[b"result"])
-    response = Response(raw.get(b"resultBody", b""), status=result["statusCode"])
+    response = Response(result_body(raw), status=result["statusCode"])
     response.headers.remove("Content-Type")
     for name, value in result["headers"].items():
         if name.lower() not in HOP_BY_HOP:

@@ -11,6 +11,8 @@ __all__ = [
     "MethodNotAllowed",
     "PayloadTooLarge",
     "QueueUnavailable",
+    "StoreFull",
+    "NotReplicated",
     "TooManyRequests",
     "Unauthorized",
     "InvalidRequest",
@@ -102,6 +104,20 @@ class QueueUnavailable(HookletError):
     """Redis cannot be reached; nothing was accepted."""
 
     code, status = "unavailable", 503  # Retry-After: settings.retry_after_s
+
+
+class StoreFull(QueueUnavailable):
+    """Redis is at its memory budget with no finished job left to trim;
+    nothing was accepted."""
+
+    code = "store_full"
+
+
+class NotReplicated(QueueUnavailable):
+    """No replica confirmed the event in time; it was not accepted (it may
+    still run: see README, "What an answer promises")."""
+
+    code = "not_replicated"
 
 
 class HookChanged(HookletError):

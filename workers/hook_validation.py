@@ -36,6 +36,7 @@ _KNOWN_FIELDS = {
     "secrets",
     "limits",
     "requestsToTrack",
+    "retentionS",
     "enabled",
     "isolation",
     "idempotencyHeader",
@@ -147,6 +148,11 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
             "requestsToTrack",
             0,
             settings.max_requests_to_track,
+        ),
+        retention_s=(
+            None
+            if data.get("retentionS") is None
+            else _int_in(data["retentionS"], "retentionS", 60, settings.max_retention_s)
         ),
         enabled=enabled,
         isolation=isolation,

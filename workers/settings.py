@@ -21,6 +21,23 @@ def _default_callback_schedule() -> tuple[int, ...]:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6390/0"
+    # -- Redis budget and availability (README: "Redis: memory budget and high
+    # availability"). ``redis_url`` may be a Sentinel list
+    # (sentinel://host:26379;sentinel://host:26380) naming this master:
+    redis_sentinel_master: str = "mymaster"
+    # maxmemory given to the Redis that scripts/run, compose and the test
+    # fixtures start (a Redis you run yourself keeps its own setting).
+    redis_maxmemory: str = "1gb"
+    # Above this share of maxmemory the oldest finished jobs are trimmed; when
+    # none is left to trim, the intake refuses events (503 store_full).
+    redis_high_water: float = 0.85
+    redis_trim_batch: int = 200  # finished jobs deleted per atomic step
+    # An event is answered 2xx only once this many replicas have it (WAIT);
+    # -1: one when redis_url is a Sentinel list, else none.
+    redis_wait_replicas: int = -1
+    redis_wait_timeout_ms: int = 500
+    # Longest retentionS a hook may ask for.
+    max_retention_s: int = 30 * 24 * 3600
     admin_token: str = ""
     hooks_dir: str = ""
     # Intake

@@ -25,7 +25,7 @@ from workers.errors import HookNotFound
 from workers.queue.messages import callback_task
 from workers.settings import Settings
 from workers.store import metrics
-from workers.store.connection import connect
+from workers.store.connection import client_for
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
 from workers.store.job_records import DeliveryStatus
@@ -107,7 +107,7 @@ def next_attempt(
 class Deliverer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        client = connect(settings.redis_url)
+        client = client_for(settings, patient=True)
         self.redis = client
         self.jobs = JobStore(client, settings.retention_s)
         self.deliveries = DeliveryStore(client)

@@ -16,6 +16,7 @@ from workers.queue.names import (
     visibility_timeout_s,
 )
 from workers.settings import Settings
+from workers.store.connection import is_sentinel_url
 
 __all__ = ["make_celery"]
 
@@ -57,6 +58,13 @@ def make_celery(settings: Settings) -> Celery:
         worker_redirect_stdouts=False,
         timezone="UTC",
     )
+    if is_sentinel_url(settings.redis_url):
+        # kombu's Sentinel transport (and Flower's broker view) find the
+        # master by this name and follow a failover on reconnect.
+        app.conf.broker_transport_options.update(
+            master_name=settings.redis_sentinel_master,
+            sentinel_kwargs={"socket_timeout": 1, "socket_connect_timeout": 1},
+        )
     app.hooklet_settings = settings  # type: ignore[attr-defined]
     configure_logging()
     return app

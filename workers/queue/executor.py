@@ -20,7 +20,8 @@ from workers.queue.specs import ScriptSpec, SpecCache
 from workers.sandbox.memory import resident_bytes
 from workers.settings import Settings
 from workers.store import metrics
-from workers.store.connection import connect
+from workers.store.budget import MemoryBudget
+from workers.store.connection import client_for
 from workers.store.hooks import HookStore
 from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome
 from workers.store.jobs import JobStore, Taken
@@ -53,8 +54,8 @@ class _Attempt:
 class Executor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        client = connect(settings.redis_url)
-        self.jobs = JobStore(client, settings.retention_s)
+        client = client_for(settings, patient=True)
+        self.jobs = JobStore(client, settings.retention_s, budget=MemoryBudget(client, settings))
         self.specs = SpecCache(HookStore(client), settings)
         self.runner = ScriptRunner(settings)
         self.pool = self.runner.pool
@@ -108,7 +109,7 @@ class Executor:
             died = attempt.attempts - 1
             return gave_up(f"the worker process died {died} times running this job; not retrying")
         raw = attempt.raw
-        request = EventRequest.from_record(raw[b"request"], raw.get(b"body", b""))
+        request = EventRequest.from_job(raw)
 
         def on_stuck(reason: FailureReason, message: str) -> None:
             outcome = Outcome(JobStatus.FAILED, spec.timeout_ms, [], reason=reason, error=message)

@@ -20,7 +20,8 @@ from workers.queue.messages import run_task
 from workers.queue.retries import attempt_allowed, gave_up
 from workers.settings import Settings
 from workers.store import keys, metrics
-from workers.store.connection import connect
+from workers.store.budget import MemoryBudget
+from workers.store.connection import client_for
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import HookStore
 from workers.store.job_records import FailureReason, JobStatus
@@ -34,8 +35,9 @@ log = logging.getLogger("hooklet.reaper")
 class Reaper:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.redis = connect(settings.redis_url)
-        self.jobs = JobStore(self.redis, settings.retention_s)
+        self.redis = client_for(settings, patient=True)
+        self.budget = MemoryBudget(self.redis, settings)
+        self.jobs = JobStore(self.redis, settings.retention_s, budget=self.budget)
         self.hooks = HookStore(self.redis)
         self.deliveries = DeliveryStore(self.redis)
 
@@ -61,10 +63,19 @@ class Reaper:
             return None
         return callback_push(hook.mode, hook.callback_url, job_id, self.settings)
 
+    def _keep_budget(self) -> None:
+        """The memory budget's periodic step: trim the oldest finished jobs
+        while Redis is over its high-water mark."""
+        self.budget.forget_expired(time.time())
+        trimmed = self.budget.enforce()
+        if trimmed:
+            log.info("trimmed %d finished job(s) to stay under the memory budget", trimmed)
+
     def sweep(self) -> int:
         """Reap what is overdue now, and queue callbacks that are due again;
         returns how many jobs were reaped."""
         promote_due(self.deliveries, self.settings, time.time())
+        self._keep_budget()
         reaped = 0
         for job_id in self.jobs.overdue(time.time() - self.settings.reaper_grace_s):
             if not self.redis.zrem(keys.running(), job_id):

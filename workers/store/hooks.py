@@ -45,6 +45,7 @@ class Hook:
     limits: Limits
     requests_to_track: int
     enabled: bool = True
+    retention_s: int | None = None  # None: settings.retention_s
     isolation: str = "warm"
     callback_url: str | None = None
     idempotency_header: str | None = None
@@ -67,6 +68,7 @@ class Hook:
             "response": self.response,
             "limits": self.limits.to_json(),
             "requestsToTrack": self.requests_to_track,
+            "retentionS": self.retention_s,
             "enabled": self.enabled,
             "isolation": self.isolation,
             "callbackUrl": self.callback_url,

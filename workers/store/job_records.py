@@ -1,16 +1,24 @@
 """What a job is made of: its status, why it failed, the event it carries and
 how its run ended. Plain values, shared by the intake, the workers and the
-job store (``jobs.py``)."""
+job store (``jobs.py``).
+
+This is also where a job's big values are encoded for Redis: ``packed``
+stores a value over ``ZSTD_MIN_BYTES`` zstd-compressed under ``<name>Z``
+(when that saves at least a tenth), ``unpacked`` reads either form. Every
+reader goes through ``unpacked`` (``EventRequest.from_job``, ``job_view``,
+``result_body``), so none ever sees compressed bytes."""
 
 from __future__ import annotations
 
 import base64
 import secrets
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import orjson
+import zstandard
 
 __all__ = [
     "JobStatus",
@@ -20,7 +28,55 @@ __all__ = [
     "Outcome",
     "new_job_id",
     "encode_body",
+    "packed",
+    "unpacked",
+    "result_body",
+    "ZSTD_MIN_BYTES",
 ]
+
+# Below this a value stays plain: zstd's frame costs more than it saves, and
+# small hashes stay in Redis's compact listpack encoding anyway.
+ZSTD_MIN_BYTES = 256
+_ZSTD_LEVEL = 3
+_codecs = threading.local()  # zstd contexts are not safe to share between threads
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    codec = getattr(_codecs, "compressor", None)
+    if codec is None:
+        codec = _codecs.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+    return codec
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    codec = getattr(_codecs, "decompressor", None)
+    if codec is None:
+        codec = _codecs.decompressor = zstandard.ZstdDecompressor()
+    return codec
+
+
+def packed(name: str, value: bytes) -> tuple[str, bytes]:
+    """The (field, value) to store for a job's value ``name``: compressed
+    under ``<name>Z`` when it is big and compresses, else as it is."""
+    if len(value) >= ZSTD_MIN_BYTES:
+        small = _compressor().compress(value)
+        if len(small) * 10 <= len(value) * 9:
+            return name + "Z", small
+    return name, value
+
+
+def unpacked(raw: dict[bytes, bytes], name: str) -> bytes | None:
+    """A job's value ``name`` as it was given to ``packed`` (None if absent)."""
+    value = raw.get(name.encode())
+    if value is not None:
+        return value
+    small = raw.get(name.encode() + b"Z")
+    return None if small is None else _decompressor().decompress(small)
+
+
+def result_body(raw: dict[bytes, bytes]) -> bytes:
+    """The body of a finished job's result (b'' without one)."""
+    return unpacked(raw, "resultBody") or b""
 
 
 class JobStatus(StrEnum):
@@ -76,6 +132,15 @@ class EventRequest:
     client_address: str
     body: bytes
 
+    def fields(self) -> dict[str, bytes]:
+        """The job fields that hold this request (see ``packed``)."""
+        return dict([packed("request", self.meta_json()), packed("body", self.body)])
+
+    @classmethod
+    def from_job(cls, raw: dict[bytes, bytes]) -> EventRequest:
+        """The request a stored job carries."""
+        return cls.from_record(unpacked(raw, "request") or b"{}", unpacked(raw, "body") or b"")
+
     def meta_json(self) -> bytes:
         return orjson.dumps(
             {
@@ -127,7 +192,7 @@ class Outcome:
             result = dict(self.result)
             body = result.pop("body", b"")
             fields["result"] = orjson.dumps(result)
-            fields["resultBody"] = body
+            fields.update([packed("resultBody", body)])
         if self.reason is not None:
             fields["reason"] = self.reason.value
         if self.error is not None:

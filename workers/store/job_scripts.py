@@ -206,6 +206,7 @@ class FinishKeys:
     metrics_key: str
     child_rss_key: str
     take_queue_key: str  # a queue to take the next job from ('' for none)
+    finished_key: str  # the budget's index of finished jobs (keys.finished)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,10 @@ local function finish()
     redis.call('HSET', job_key, ARGV[i], ARGV[i + 1])
   end
   if push_key ~= '' then redis.call('LPUSH', push_key, push_message) end
-  redis.call('EXPIRE', job_key, retention_s)
+  -- budget: a hook's own retentionS, if set; indexed by finish time for trimming
+  redis.call('EXPIRE', job_key, tonumber(redis.call('HGET', job_key, 'retentionS') or retention_s))
+  local clock = redis.call('TIME')
+  redis.call('ZADD', finished_key, tonumber(clock[1]) + tonumber(clock[2]) / 1000000, job_id)
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from workers.store.job_records import encode_body
+from workers.store.job_records import encode_body, result_body, unpacked
 
 __all__ = ["render_job"]
 
@@ -49,7 +49,7 @@ def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[st
     }
     if b"result" in raw:
         result = orjson.loads(raw[b"result"])
-        body, encoding = encode_body(raw.get(b"resultBody", b""))
+        body, encoding = encode_body(result_body(raw))
         view["result"] = {**result, "body": body, "bodyEncoding": encoding}
     if b"deliveryStatus" in raw:
         view["delivery"] = {
@@ -60,8 +60,9 @@ def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[st
     for name in ("replayOf",):
         if name.encode() in raw:
             view[name] = _text(raw, name)
-    if with_request and b"request" in raw:
-        request = orjson.loads(raw[b"request"])
-        body, encoding = encode_body(raw.get(b"body", b""))
+    meta = unpacked(raw, "request") if with_request else None
+    if meta is not None:
+        request = orjson.loads(meta)
+        body, encoding = encode_body(unpacked(raw, "body") or b"")
         view["request"] = {**request, "body": body, "bodyEncoding": encoding}
     return view

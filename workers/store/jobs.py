@@ -18,7 +18,10 @@ import redis
 
 from workers.store import job_scripts as lua
 from workers.store import keys
+from workers.store.budget import MemoryBudget
 from workers.store.job_records import EventRequest, JobStatus, Outcome
+from workers.store.job_taking import TakeFrom, Taken, begun, take_args, taken_from
+from workers.store.job_writes import replicated, with_id, with_room
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
 
@@ -49,53 +52,8 @@ def _now() -> float:
     return time.time()
 
 
-class TakeFrom(NamedTuple):
-    """Where and as whom a worker child takes queued jobs (``take_queued``)."""
-
-    queue: str  # a Celery queue list
-    task: str  # the task name its messages must carry
-    worker: str
-    margin_ms: int  # the hard deadline's margin over the job's timeout
-    latest_deadline: float  # epoch s: a job whose hard deadline falls later is left
-
-
-class Taken(NamedTuple):
-    """A job taken off the queue and begun; ``raw`` is None if it is gone."""
-
-    job_id: str
-    raw: dict[bytes, bytes] | None
-    to_run: bool
-
-
 def _pairs(fields: dict[str, Any]) -> list[Any]:
     return [item for pair in fields.items() for item in pair]
-
-
-def _take_args(take: TakeFrom) -> lua.TakeArgs:
-    return lua.TakeArgs(
-        take_worker=take.worker,
-        take_now=time.time(),
-        take_margin_ms=take.margin_ms,
-        take_task=take.task,
-        take_job_prefix=keys.job(""),
-        take_latest=take.latest_deadline,
-    )
-
-
-def _begun(reply: list[Any]) -> tuple[dict[bytes, bytes] | None, bool]:
-    """The job's fields and whether to run it, from the Lua ``begin()``'s
-    reply: {} for a missing job, else {run?, field, value, ...}."""
-    if not reply:
-        return None, False  # expired or deleted
-    return dict(zip(reply[1::2], reply[2::2], strict=True)), bool(reply[0])
-
-
-def _taken(reply: list[Any]) -> Taken | None:
-    """From the Lua ``take()``'s reply: {} if nothing was taken, else
-    {job id, begin()'s reply...}."""
-    if not reply:
-        return None
-    return Taken(reply[0].decode(), *_begun(reply[1:]))
 
 
 class Finished(NamedTuple):
@@ -107,11 +65,18 @@ class Finished(NamedTuple):
 
 class JobStore:
     def __init__(
-        self, client: redis.Redis, retention_s: int, blocking: redis.Redis | None = None
+        self,
+        client: redis.Redis,
+        retention_s: int,
+        blocking: redis.Redis | None = None,
+        budget: MemoryBudget | None = None,
+        replicas: tuple[int, int] = (0, 0),
     ) -> None:
         self._redis = client
         self._blocking = blocking or client
         self._retention_s = retention_s
+        self._budget = budget  # frees room when Redis refuses a finish with OOM
+        self._replicas = replicas  # (replicas, timeout ms) a create WAITs for
         self._create = LuaStep(client, lua.CREATE, lua.CreateKeys, lua.CreateArgs)
         self._start = LuaStep(client, lua.START, lua.BeginKeys, lua.StartArgs)
         self._take = LuaStep(client, lua.TAKE, lua.TakeKeys, lua.TakeArgs)
@@ -131,27 +96,34 @@ class JobStore:
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
         conditions: Conditions = Conditions(),
+        retention_s: int | None = None,
     ) -> tuple[Created, str | None]:
         """Write the job, its history entry, its task message (list key, bytes)
         and the intake counter in one atomic Redis call: all of them or none.
 
         Nothing is written unless the ``conditions`` hold; an idempotency key
         is then bound to this job for the retention time. Returns what was
-        done and, for a duplicate, the job id the key is bound to."""
+        done and, for a duplicate, the job id the key is bound to. With
+        ``replicas``, raises ``NotReplicated`` unless they confirm it in time."""
+        retention_s = retention_s or self._retention_s
+        # The id is the key's own suffix: readers get it from ``with_id``.
         fields: dict[str, Any] = {
-            "id": job_id,
             "hookId": hook_id,
             "version": version,
             "status": JobStatus.QUEUED.value,
             "attempts": 0,
             "createdAt": _now(),
-            "request": request.meta_json(),
-            "body": request.body,
+            **request.fields(),
             **(extra or {}),
         }
+        if retention_s != self._retention_s:
+            fields["retentionS"] = retention_s  # FINISH keeps the job this long
         queue, payload = message
         slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
-        code, original = self._create(
+        code, original = replicated(
+            self._redis,
+            self._replicas,
+            self._create,
             lua.CreateKeys(
                 job_key=keys.job(job_id),
                 history_key=keys.history(hook_id),
@@ -162,7 +134,7 @@ class JobStore:
                 idempotency_key=conditions.idempotency_key or "",
             ),
             lua.CreateArgs(
-                retention_s=self._retention_s,
+                retention_s=retention_s,
                 history_size=history_size,
                 job_id=job_id,
                 message=payload,
@@ -187,7 +159,7 @@ class JobStore:
             lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running()),
             lua.StartArgs(job_id=job_id, worker=worker, now=time.time(), margin_ms=margin_ms),
         )
-        return _begun(reply)
+        return begun(reply)
 
     def take_queued(self, take: TakeFrom) -> Taken | None:
         """Take the oldest message of ``take.queue`` (a Celery queue list) and
@@ -196,9 +168,9 @@ class JobStore:
         ``take.task``'s, its job is not stored, or the job's hard deadline
         would fall after ``take.latest_deadline``."""
         reply = self._take(
-            lua.TakeKeys(queue_key=take.queue, running_key=keys.running()), _take_args(take)
+            lua.TakeKeys(queue_key=take.queue, running_key=keys.running()), take_args(take)
         )
-        return _taken(reply)
+        return taken_from(reply)
 
     def finish(
         self,
@@ -223,8 +195,10 @@ class JobStore:
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
-        take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "")
-        reply = self._finish(
+        taking = take_args(take) if take else lua.TakeArgs("", "", "", "", "", "")
+        reply = with_room(
+            self._budget,
+            self._finish,
             lua.FinishKeys(
                 job_key=keys.job(job_id),
                 running_key=keys.running(),
@@ -233,9 +207,10 @@ class JobStore:
                 metrics_key=keys.metrics(),
                 child_rss_key=keys.child_rss(),
                 take_queue_key=take.queue if take else "",
+                finished_key=keys.finished(),
             ),
             lua.FinishArgs(
-                **vars(take_args),
+                **vars(taking),
                 job_id=job_id,
                 retention_s=self._retention_s,
                 push_message=message,
@@ -245,7 +220,7 @@ class JobStore:
             ),
             [*increments, *_pairs(outcome.fields(_now(), delivery=bool(then_push)))],
         )
-        return Finished(bool(reply[0]), _taken(reply[1:]))
+        return Finished(bool(reply[0]), taken_from(reply[1:]))
 
     def requeue(self, job_id: str, message: tuple[str, bytes]) -> bool:
         """Queue a job that has not ended again (the reaper's step): its status
@@ -260,8 +235,7 @@ class JobStore:
         )
 
     def get(self, job_id: str) -> dict[bytes, bytes] | None:
-        raw = self._redis.hgetall(keys.job(job_id))
-        return raw or None
+        return with_id(job_id, self._redis.hgetall(keys.job(job_id)))
 
     def delete(self, job_id: str) -> None:
         self._redis.delete(keys.job(job_id))
@@ -270,7 +244,8 @@ class JobStore:
         with self._redis.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.hgetall(keys.job(job_id))
-            return [r for r in pipe.execute() if r]
+            found = [with_id(i, raw) for i, raw in zip(job_ids, pipe.execute(), strict=True)]
+            return [raw for raw in found if raw]
 
     def history_ids(self, hook_id: str) -> list[str]:
         return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
@@ -293,7 +268,7 @@ class JobStore:
                 also(pipe)
             pipe.hgetall(keys.job(job_id))
             raw = pipe.execute()[-1]
-        return raw or None
+        return with_id(job_id, raw)
 
     def overdue(self, now: float, limit: int = 100) -> list[str]:
         ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)

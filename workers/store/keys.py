@@ -30,6 +30,12 @@ def job(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}"
 
 
+def finished() -> str:
+    """Sorted set: ids of finished jobs scored by finish time; the memory
+    budget trims the oldest first (workers/store/budget.py)."""
+    return f"{PREFIX}:finished"
+
+
 def job_done(job_id: str) -> str:
     """List: pushed once when the job ends, so a waiter can block on it."""
     return f"{PREFIX}:done:{job_id}"

@@ -39,5 +39,8 @@ class LuaStep:
         self.source = _prologue(keys_type, args_type) + body
         self._script = client.register_script(self.source)
 
-    def __call__(self, keys: Any, args: Any, tail: list[Value] | tuple[()] = ()) -> Any:
-        return self._script(keys=_values(keys), args=[*_values(args), *tail])
+    def __call__(
+        self, keys: Any, args: Any, tail: list[Value] | tuple[()] = (), client: Any = None
+    ) -> Any:
+        """Run it (on ``client``, e.g. a pipeline, if given)."""
+        return self._script(keys=_values(keys), args=[*_values(args), *tail], client=client)

@@ -1,0 +1,162 @@
+"""The memory budget. Redis runs with ``maxmemory`` and ``noeviction``, so a
+queued event is never evicted; above the high-water mark
+(``settings.redis_high_water`` of maxmemory) the oldest *finished* jobs are
+trimmed, a batch per atomic Lua step, and only when none is left does the
+intake refuse events (``StoreFull``: 503 with Retry-After).
+
+Trimming runs in every worker node's reaper thread (``enforce``) and, under a
+burst, in the intake itself (``make_room``), so a web process never waits
+for a worker node to free memory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import redis
+
+from workers.errors import StoreFull
+from workers.settings import Settings
+from workers.store import keys, metrics
+from workers.store.lua import LuaStep
+
+__all__ = ["MemoryBudget", "Pressure", "is_oom"]
+
+_PRESSURE_TTL_S = 0.25  # how long the intake trusts one INFO reading
+_INTAKE_BATCHES = 2  # trimming steps one event may do before it is refused
+
+
+@dataclass(frozen=True)
+class TrimKeys:
+    finished_key: str
+    metrics_key: str
+
+
+@dataclass(frozen=True)
+class TrimArgs:
+    job_prefix: str  # keys.job('')
+    history_prefix: str  # keys.history('')
+    count: int
+    trimmed_counter: str  # metrics field
+
+
+# Deletes up to ``count`` of the oldest finished jobs: each one's hash and its
+# entry in its hook's history. Entries of jobs that expired on their own are
+# dropped; a job that is not final (never indexed so) is left alone.
+# Returns how many jobs were deleted.
+TRIM = """
+local ids = redis.call('ZRANGE', finished_key, 0, tonumber(count) - 1)
+local trimmed = 0
+for _, id in ipairs(ids) do
+  local job_key = job_prefix .. id
+  local status = redis.call('HGET', job_key, 'status')
+  if status == SUCCEEDED or status == FAILED then
+    local hook = redis.call('HGET', job_key, 'hookId')
+    if hook and hook ~= '' then redis.call('LREM', history_prefix .. hook, 0, id) end
+    redis.call('DEL', job_key)
+    trimmed = trimmed + 1
+  end
+  redis.call('ZREM', finished_key, id)
+end
+if trimmed > 0 then redis.pcall('HINCRBY', metrics_key, trimmed_counter, trimmed) end
+return trimmed
+"""
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Whether Redis refused a write because it is at ``maxmemory``."""
+    return isinstance(exc, redis.ResponseError) and str(exc).startswith("OOM")
+
+
+class Pressure(NamedTuple):
+    used_bytes: int
+    max_bytes: int  # 0: Redis has no maxmemory, so no budget
+    high_water: float
+
+    @property
+    def fraction(self) -> float:
+        return self.used_bytes / self.max_bytes if self.max_bytes else 0.0
+
+    @property
+    def over(self) -> bool:
+        return bool(self.max_bytes) and self.fraction >= self.high_water
+
+
+class MemoryBudget:
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self._redis = client
+        self._settings = settings
+        self._trim = LuaStep(client, TRIM, TrimKeys, TrimArgs)
+        self._cached: tuple[float, Pressure] | None = None
+        self._lock = threading.Lock()
+
+    def pressure(self) -> Pressure:
+        info = self._redis.info("memory")
+        reading = Pressure(
+            int(info["used_memory"]), int(info.get("maxmemory", 0)), self._settings.redis_high_water
+        )
+        self._cached = (time.monotonic(), reading)
+        return reading
+
+    def _recent_pressure(self) -> Pressure:
+        cached = self._cached
+        if cached is None or time.monotonic() - cached[0] > _PRESSURE_TTL_S:
+            return self.pressure()
+        return cached[1]
+
+    def trim(self, count: int | None = None) -> int:
+        """Delete a batch of the oldest finished jobs (one atomic step)."""
+        trimmed = int(
+            self._trim(
+                TrimKeys(keys.finished(), keys.metrics()),
+                TrimArgs(
+                    job_prefix=keys.job(""),
+                    history_prefix=keys.history(""),
+                    count=count or self._settings.redis_trim_batch,
+                    trimmed_counter=metrics.field("jobs_trimmed"),
+                ),
+            )
+        )
+        self._cached = None  # memory changed: read it again next time
+        return trimmed
+
+    def finished_jobs(self) -> int:
+        return int(self._redis.zcard(keys.finished()))
+
+    def enforce(self, max_batches: int = 100) -> int:
+        """Trim until below the high-water mark or nothing finished is left
+        (the reaper's periodic step); returns how many jobs were trimmed."""
+        total = 0
+        for _ in range(max_batches):
+            if not self.pressure().over or self.finished_jobs() == 0:
+                break
+            total += self.trim()
+        return total
+
+    def forget_expired(self, now: float) -> int:
+        """Drop index entries older than the longest retention: their jobs
+        expired on their own."""
+        oldest = now - max(self._settings.max_retention_s, self._settings.retention_s)
+        return int(self._redis.zremrangebyscore(keys.finished(), "-inf", oldest))
+
+    def make_room(self, *, refused: bool = False) -> None:
+        """The intake's check before it writes an event (``refused``: Redis
+        just refused a write with OOM). Over the high-water mark it trims a
+        little; raises ``StoreFull`` when nothing finished is left to trim."""
+        if not refused and not self._recent_pressure().over:
+            return
+        with self._lock:  # one trimmer per process; the others wait for it
+            for _ in range(_INTAKE_BATCHES):
+                if self.trim():
+                    if not self.pressure().over:
+                        return
+                elif refused or self.pressure().over:
+                    raise StoreFull(
+                        "Redis is at its memory budget and holds no finished job to trim; "
+                        "the event was not accepted"
+                    )
+                else:
+                    return

@@ -1,0 +1,59 @@
+"""What makes the job store's writes safe beyond atomicity: a create that
+WAITs for replicas before it counts (durable acknowledgements), a finish
+that frees room when Redis refuses it at ``maxmemory``, and the job id put
+back into what is read (it is the key's suffix, never stored twice)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+from workers.errors import NotReplicated
+from workers.store.budget import MemoryBudget, is_oom
+from workers.store.lua import LuaStep
+
+__all__ = ["replicated", "with_room", "with_id", "CREATED_OK"]
+
+CREATED_OK = 1  # jobs.Created.OK: only a written job is waited for
+_ROOM_ATTEMPTS = 3
+
+
+def replicated(client: redis.Redis, replicas: tuple[int, int], step: LuaStep, *args: Any) -> Any:
+    """Run the create ``step``, then ``WAIT`` on the same connection (a
+    pipeline) until ``replicas`` = (count, timeout ms) have it. Raises
+    ``NotReplicated`` when fewer confirm a written job in time."""
+    wanted, timeout_ms = replicas
+    if not wanted:
+        return step(*args)
+    with client.pipeline(transaction=False) as pipe:
+        step(*args, client=pipe)
+        pipe.wait(wanted, timeout_ms)
+        reply, acked = pipe.execute()
+    if reply[0] == CREATED_OK and acked < wanted:
+        raise NotReplicated(
+            f"{acked} of {wanted} replica(s) confirmed the event within {timeout_ms} ms; "
+            "it was not accepted"
+        )
+    return reply
+
+
+def with_room(budget: MemoryBudget | None, step: LuaStep, *args: Any) -> Any:
+    """Run ``step``; if Redis refuses it at maxmemory, trim finished jobs and
+    try again: a worker must be able to record what it ran."""
+    for attempt in range(_ROOM_ATTEMPTS):
+        try:
+            return step(*args)
+        except redis.ResponseError as exc:
+            if not is_oom(exc) or budget is None or attempt == _ROOM_ATTEMPTS - 1:
+                raise
+            budget.trim()
+    raise AssertionError("unreachable")
+
+
+def with_id(job_id: str, raw: dict[bytes, bytes]) -> dict[bytes, bytes] | None:
+    """A job's fields as read, with its id (not stored: it is in the key)."""
+    if not raw:
+        return None
+    raw[b"id"] = job_id.encode()
+    return raw
