@@ -66,3 +66,71 @@ def test_procfile_runs_the_same_processes() -> None:
     )
     assert set(procfile) == {"redis", "web", "worker", "callbacks", "flower"}
     assert shlex.split(procfile["web"])[-1] == "app.wsgi:app"
+
+
+# -- the memory budget, scaling workers and the HA variant (issue 16) ---------
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """Compose's merge of an override file (maps merge, the rest replaces)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_ha() -> dict:
+    return _merged(load(), yaml.safe_load((ROOT / "compose.ha.yaml").read_text()))
+
+
+def _flag(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_redis_runs_with_a_memory_budget() -> None:
+    for compose in (load(), load_ha()):
+        for name in ("redis", "redis-replica"):
+            if name in compose["services"]:
+                command = compose["services"][name]["command"]
+                assert _flag(command, "--maxmemory") == "${HOOKLET_REDIS_MAXMEMORY:-1gb}", name
+    assert "--maxmemory ${HOOKLET_REDIS_MAXMEMORY" in (ROOT / "Procfile").read_text()
+    assert "HOOKLET_REDIS_MAXMEMORY" in (ROOT / "scripts/run").read_text()
+
+
+def test_workers_scale() -> None:
+    """`docker compose up --scale worker=N` needs no fixed name or host port."""
+    for compose in (load(), load_ha()):
+        worker = compose["services"]["worker"]
+        assert "container_name" not in worker and "ports" not in worker
+        assert "%h" in _flag(worker["command"], "-n")  # a distinct node name per container
+
+
+def test_ha_variant_has_a_primary_a_replica_and_three_sentinels() -> None:
+    from workers.store.connection import parse_sentinel_url
+
+    services = load_ha()["services"]
+    replica = services["redis-replica"]["command"]
+    assert replica[replica.index("--replicaof") + 1 : replica.index("--replicaof") + 3] == [
+        "redis",
+        "6379",
+    ]
+    sentinels = sorted(name for name in services if name.startswith("sentinel-"))
+    assert sentinels == ["sentinel-1", "sentinel-2", "sentinel-3"]
+    for name in sentinels:
+        script = services[name]["command"][-1]
+        monitor = re.search(r"sentinel monitor (\S+) (\S+) (\d+) (\d+)", script)
+        assert monitor and monitor.groups() == ("hooklet", "redis", "6379", "2"), name
+        assert "resolve-hostnames yes" in script
+        assert services[name]["healthcheck"]["test"][-1] == "ping"
+    for name in ("web", "worker", "callbacks", "flower"):
+        env = services[name]["environment"]
+        nodes = parse_sentinel_url(env["HOOKLET_REDIS_URL"]).nodes
+        assert nodes == [(s, 26379) for s in sentinels], name
+        assert env["HOOKLET_REDIS_SENTINEL_MASTER"] == "hooklet", name
+        assert env["HOOKLET_REDIS_WAIT_REPLICAS"] == "1", name
+        assert "HOOKLET_ADMIN_TOKEN" in env, name  # the base file's settings are kept
+        deps = services[name]["depends_on"]
+        assert {"redis", *sentinels} <= set(deps), name

@@ -19,6 +19,8 @@ import psutil
 import redis
 import requests
 
+from workers.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-admin-token"
 BIN = Path(sys.executable).parent
@@ -53,11 +55,18 @@ def _stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout_s: f
         proc.wait(5)
 
 
+def default_maxmemory() -> str:
+    """The budget tests run Redis with, as scripts/run does (HOOKLET_REDIS_MAXMEMORY)."""
+    return os.environ.get("HOOKLET_REDIS_MAXMEMORY") or Settings().redis_maxmemory
+
+
 @dataclass
 class RedisServer:
     workdir: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    maxmemory: str = field(default_factory=default_maxmemory)
+    extra_args: tuple[str, ...] = ()  # e.g. ("--replicaof", "127.0.0.1", "6390")
 
     @property
     def url(self) -> str:
@@ -77,6 +86,9 @@ class RedisServer:
                 str(data),
                 "--bind",
                 "127.0.0.1",
+                "--maxmemory",
+                self.maxmemory,
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
