@@ -76,10 +76,13 @@ class RedisServer:
         data = self.workdir / f"redis-{self.port}"
         data.mkdir(parents=True, exist_ok=True)
         log = open(data / "redis.log", "ab")  # noqa: SIM115
+        # A copy: Sentinel makes the servers it manages rewrite their config file.
+        conf = data / "redis.conf"
+        conf.write_text((ROOT / "config/redis.conf").read_text())
         self.proc = subprocess.Popen(
             [
                 "redis-server",
-                str(ROOT / "config/redis.conf"),
+                str(conf),
                 "--port",
                 str(self.port),
                 "--dir",
