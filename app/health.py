@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify
 
 from app import services
 from app.dispatcher import Dispatcher
+from workers.store.connection import client_for
 
 __all__ = ["bp"]
 
@@ -48,7 +49,8 @@ def readyz() -> Response:
     dispatcher = services.dispatcher()
     problems = []
     try:
-        dispatcher.redis.ping()
+        # No retries: during a failover the probe says so at once.
+        client_for(services.settings(), retries="probe").ping()
         redis_ok = True
     except Exception:  # noqa: BLE001 - any failure means not ready
         redis_ok = False

@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
     for attempt in range(30):
         try:
             hooks = load_hook_files(
-                argv[0], HookStore(client_for(settings, patient=True)), settings
+                argv[0], HookStore(client_for(settings, retries="patient")), settings
             )
         except (OSError, redis.ConnectionError) as exc:
             if attempt == 29:

@@ -107,7 +107,7 @@ def next_attempt(
 class Deliverer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        client = client_for(settings, patient=True)
+        client = client_for(settings, retries="patient")
         self.redis = client
         self.jobs = JobStore(client, settings.retention_s)
         self.deliveries = DeliveryStore(client)

@@ -54,7 +54,7 @@ class _Attempt:
 class Executor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        client = client_for(settings, patient=True)
+        client = client_for(settings, retries="patient")
         self.jobs = JobStore(client, settings.retention_s, budget=MemoryBudget(client, settings))
         self.specs = SpecCache(HookStore(client), settings)
         self.runner = ScriptRunner(settings)

@@ -35,7 +35,7 @@ log = logging.getLogger("hooklet.reaper")
 class Reaper:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.redis = client_for(settings, patient=True)
+        self.redis = client_for(settings, retries="patient")
         self.budget = MemoryBudget(self.redis, settings)
         self.jobs = JobStore(self.redis, settings.retention_s, budget=self.budget)
         self.hooks = HookStore(self.redis)

@@ -33,7 +33,7 @@ __all__ = [
     "parse_sentinel_url",
 ]
 
-_pools: dict[tuple[str, str, int, bool, bool], redis.Redis] = {}
+_pools: dict[tuple[str, str, int, bool, str], redis.Redis] = {}
 _SOCKET_TIMEOUT_S = 5
 _BLOCKING_SOCKET_TIMEOUT_S = 120  # above the longest BLPOP a waiter issues
 _SENTINEL_SOCKET_TIMEOUT_S = 1
@@ -67,26 +67,26 @@ def parse_sentinel_url(url: str) -> SentinelUrl:
     return SentinelUrl(nodes, db, username, password)
 
 
-def _retry(patient: bool) -> Retry:
-    # Web requests give up within about two seconds (the caller gets a 503 and
-    # retries); workers and the reaper wait out a failover (~10 s).
-    return Retry(ExponentialBackoff(cap=0.5, base=0.05), 5 if patient else 3)
+# Connection-error retries per kind of caller. Web requests give up within
+# about two seconds (the caller gets a 503 and retries); workers and the
+# reaper wait out a failover (~10 s); a readiness probe answers at once.
+RETRIES = {"web": 3, "patient": 5, "probe": 0}
 
 
 def connect(
-    url: str, *, blocking: bool = False, sentinel_master: str = "mymaster", patient: bool = False
+    url: str, *, blocking: bool = False, sentinel_master: str = "mymaster", retries: str = "web"
 ) -> redis.Redis:
     """A client on this process's pool for ``url``. ``blocking`` clients are
     for BLPOP waits, whose replies may take longer than the usual timeout;
-    ``patient`` ones retry for longer (workers, not callers waiting)."""
-    key = (url, sentinel_master, os.getpid(), blocking, patient)
+    ``retries`` names how long commands retry on connection errors (RETRIES)."""
+    key = (url, sentinel_master, os.getpid(), blocking, retries)
     client = _pools.get(key)
     if client is None:
         options = {
             "socket_timeout": _BLOCKING_SOCKET_TIMEOUT_S if blocking else _SOCKET_TIMEOUT_S,
             "socket_connect_timeout": 2,
             "health_check_interval": 30,
-            "retry": _retry(patient),
+            "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES[retries]),
             "retry_on_error": [RedisConnectionError, RedisTimeoutError],
         }
         if is_sentinel_url(url):
@@ -111,13 +111,13 @@ def connect(
     return client
 
 
-def client_for(settings: Settings, *, blocking: bool = False, patient: bool = False) -> redis.Redis:
+def client_for(settings: Settings, *, blocking: bool = False, retries: str = "web") -> redis.Redis:
     """``connect`` to hooklet's Redis as ``settings`` name it."""
     return connect(
         settings.redis_url,
         blocking=blocking,
         sentinel_master=settings.redis_sentinel_master,
-        patient=patient,
+        retries=retries,
     )
 
 
