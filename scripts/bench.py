@@ -4,6 +4,8 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench                 # engine, celery, async, intake, sync (not memory)
     scripts/bench engine async intake sync memory   # 'async' also measures the Celery floor
     scripts/bench sync --quick    # shorter runs, for a smoke check
+    scripts/bench redis-memory    # Redis bytes per retained job, trimming rate
+    scripts/bench async --ha      # also: Sentinel + replica + WAIT against one Redis
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+import bench_redis  # noqa: E402
 import loadgen  # noqa: E402
 
 from tests.support.stack import (  # noqa: E402
@@ -526,6 +529,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "intake": intake_scenario,
     "sync": sync_scenario,
     "memory": memory_scenario,
+    "redis-memory": bench_redis.redis_memory_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 
@@ -536,9 +540,15 @@ def main() -> None:
     )
     parser.add_argument("scenarios", nargs="*", choices=[*SCENARIOS, []])
     parser.add_argument("--quick", action="store_true", help="shorter runs (smoke check)")
+    parser.add_argument(
+        "--ha", action="store_true", help="async: also Sentinel + replica + WAIT vs one Redis"
+    )
     args = parser.parse_args()
     for name in args.scenarios or DEFAULT:
-        write(name, SCENARIOS[name](args.quick))
+        result = SCENARIOS[name](args.quick)
+        if args.ha and name == "async":
+            result["sentinel"] = bench_redis.async_ha(args.quick)
+        write(name, result)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 import loadgen  # noqa: E402
 
 from tests.support.payloads import TRIVIAL_BODY, github_headers, github_push  # noqa: E402
+from tests.support.sentinel import MASTER, SentinelCluster  # noqa: E402
 from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until  # noqa: E402
+from workers.settings import Settings  # noqa: E402
 from workers.store import keys, metrics  # noqa: E402
+from workers.store.budget import MemoryBudget  # noqa: E402
+from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id  # noqa: E402
+from workers.store.jobs import JobStore  # noqa: E402
 
-__all__ = ["redis_memory_scenario"]
+__all__ = ["redis_memory_scenario", "async_ha"]
 
 ECHO = "(async () => ({ headers: {'content-type': 'application/json'}, body: context.body }))();"
 # A transform: the result differs from the request (what most hooks return).
@@ -101,8 +106,10 @@ def redis_memory_scenario(quick: bool) -> dict:
         web = Web({**env, "HOOKLET_WEB_WORKERS": "2"}, workdir).start()
         try:
             api, client = Api(web.url), server.client()
-            for name, script in (("echo", ECHO), ("summary", SUMMARY)):
+            for name, script in (("echo", ECHO), ("summary", SUMMARY), ("warm-up", ECHO)):
                 api.put_hook(name, script=script, requestsToTrack=events)
+            # One-time allocations (scripts, pools, counters) out of the figures.
+            _measure(api, client, "warm-up", github_push(3_700), 200)
             for label, body in _payloads().items():
                 for hook in ("echo", "summary") if label != "trivial" else ("echo",):
                     results[f"{label}, {hook}"] = _measure(api, client, hook, body, events)
@@ -110,6 +117,7 @@ def redis_memory_scenario(quick: bool) -> dict:
             web.stop()
             worker.stop()
             server.stop()
+        trim = _trimming_rate(RedisServer(workdir, maxmemory="512mb"), 2_000 if quick else 20_000)
     print(f"\nRedis bytes per retained job ({events} events each)")
     print(f"  {'payload, hook':<26}{'body':>8}{'per job':>10}{'used_memory Δ':>15}  encoding")
     for name, r in results.items():
@@ -117,9 +125,101 @@ def redis_memory_scenario(quick: bool) -> dict:
             f"  {name:<26}{r['body_bytes']:>8}{r['per_job_keys']:>10}"
             f"{r['per_job_used_memory_delta']:>15}  {r['job_encoding']}"
         )
+    print(
+        f"  trimming: {trim['jobs_per_s']:.0f} finished jobs/s "
+        f"({trim['jobs']} jobs of the 3.7 KB event, batches of {trim['batch']})"
+    )
     return {
         "scenario": "redis-memory",
         "events": events,
         "bytes_per_job": results,
+        "trimming": trim,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _trimming_rate(server: RedisServer, jobs: int) -> dict:
+    """Finished jobs deleted per second by the budget's Lua step."""
+    server.start()
+    try:
+        client = server.client()
+        settings = Settings()
+        store, budget = JobStore(client, 600), MemoryBudget(client, settings)
+        body = github_push(3_700)
+        event = EventRequest("POST", "/", "", {}, github_headers(body), "127.0.0.1", body)
+        result = {"statusCode": 200, "headers": {}, "body": b'{"ok":true}'}
+        for _ in range(jobs):
+            job_id = new_job_id()
+            store.create(job_id, "trim", 1, event, 1000, ("bench:q", b"m"))
+            store.start(job_id, "bench/1", 1000)
+            store.finish(job_id, Outcome(JobStatus.SUCCEEDED, 1.0, [], result=result))
+        started = time.perf_counter()
+        trimmed = 0
+        while budget.finished_jobs():
+            trimmed += budget.trim()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.stop()
+    return {
+        "jobs": trimmed,
+        "batch": settings.redis_trim_batch,
+        "seconds": round(elapsed, 3),
+        "jobs_per_s": round(trimmed / elapsed),
+    }
+
+
+def _ha_drains(env: dict[str, str], workdir: Path, client, events: int) -> dict:  # noqa: ANN001
+    """Events/s of the trivial and the 3.7 KB push hook on one stack."""
+    import bench  # its drain helper (imported late: bench imports this module)
+
+    worker = Worker(env, workdir, concurrency=2).start()
+    web = Web({**env, "HOOKLET_WEB_WORKERS": "2"}, workdir).start()
+    try:
+        api = Api(web.url)
+        api.put_hook("trivial", script=bench.TRIVIAL)
+        api.put_hook("summary", script=SUMMARY)
+
+        def drain(hook: str, body: bytes, count: int) -> float:
+            return bench._timed_drain(
+                web.url, f"/h/{hook}", body, count, lambda: _finished(client, hook)
+            )
+
+        drain("trivial", b"{}", 300)  # warm-up
+        return {
+            "trivial": drain("trivial", b"{}", events),
+            "push 3.7 KB": drain("summary", github_push(3_700), events),
+        }
+    finally:
+        web.stop()
+        worker.stop()
+
+
+def async_ha(quick: bool) -> dict:
+    """One Redis against a Sentinel-fronted primary + replica with WAIT 1, in
+    the same run (``scripts/bench async --ha``)."""
+    events = 1000 if quick else 5000
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        single = RedisServer(workdir).start()
+        try:
+            alone = _ha_drains(hooklet_env(single.url), workdir, single.client(), events)
+        finally:
+            single.stop()
+        cluster = SentinelCluster(workdir, maxmemory="1gb").start()
+        try:
+            env = hooklet_env(cluster.url, redis_sentinel_master=MASTER)
+            ha = _ha_drains(env, workdir, cluster.primary.client(), events)
+        finally:
+            cluster.stop()
+    print(f"\nasync end to end, one Redis vs Sentinel + replica + WAIT 1 ({events} events)")
+    for name in alone:
+        print(
+            f"  {name:<14} one Redis {alone[name]:>8.1f}/s   HA {ha[name]:>8.1f}/s   "
+            f"{ha[name] / alone[name]:.2f}x"
+        )
+    return {
+        "events": events,
+        "single_per_s": {k: round(v, 1) for k, v in alone.items()},
+        "ha_wait_per_s": {k: round(v, 1) for k, v in ha.items()},
+        "ha_ratio": {k: round(ha[k] / alone[k], 2) for k in alone},
     }
