@@ -130,3 +130,21 @@ def test_index_entries_of_expired_jobs_are_forgotten(
     client.zadd(keys.finished(), {"old-job": 1.0})
     assert MemoryBudget(client, settings).forget_expired(now=10_000.0) >= 1
     assert client.zscore(keys.finished(), "old-job") is None
+
+
+def test_a_job_with_a_callback_still_to_send_is_trimmed_last(
+    redis_server: RedisServer, hook_id: str
+) -> None:
+    client = redis_server.client()
+    budget = MemoryBudget(client, Settings())
+    store = JobStore(client, retention_s=600, budget=budget)
+    client.delete(keys.finished())
+    delivering = new_job_id()
+    store.create(delivering, hook_id, 1, push_event(), 0, ("test:q", b"m"))
+    store.start(delivering, "node/1", 1000)
+    outcome = Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200})
+    store.finish(delivering, outcome, then_push=("test:callbacks", b"m"))
+    later = finished_job(store, hook_id)
+    assert budget.trim(1) == 0  # the oldest has a callback pending: moved back
+    assert budget.trim(1) == 1 and not client.exists(keys.job(later))
+    assert client.exists(keys.job(delivering))

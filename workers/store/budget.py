@@ -21,6 +21,7 @@ import redis
 from workers.errors import StoreFull
 from workers.settings import Settings
 from workers.store import keys, metrics
+from workers.store.job_records import DeliveryStatus
 from workers.store.lua import LuaStep
 
 __all__ = ["MemoryBudget", "Pressure", "is_oom"]
@@ -41,25 +42,34 @@ class TrimArgs:
     history_prefix: str  # keys.history('')
     count: int
     trimmed_counter: str  # metrics field
+    pending_delivery: str  # DeliveryStatus.PENDING: a callback still to send
 
 
 # Deletes up to ``count`` of the oldest finished jobs: each one's hash and its
 # entry in its hook's history. Entries of jobs that expired on their own are
-# dropped; a job that is not final (never indexed so) is left alone.
+# dropped; a job that is not final (never indexed so) is left alone; a job
+# whose callback is still to be sent goes to the back of the index instead.
 # Returns how many jobs were deleted.
 TRIM = """
 local ids = redis.call('ZRANGE', finished_key, 0, tonumber(count) - 1)
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local trimmed = 0
 for _, id in ipairs(ids) do
   local job_key = job_prefix .. id
   local status = redis.call('HGET', job_key, 'status')
-  if status == SUCCEEDED or status == FAILED then
+  local delivering = redis.call('HGET', job_key, 'deliveryStatus') == pending_delivery
+  if delivering and (status == SUCCEEDED or status == FAILED) then
+    redis.call('ZADD', finished_key, now, id)
+  elseif status == SUCCEEDED or status == FAILED then
     local hook = redis.call('HGET', job_key, 'hookId')
     if hook and hook ~= '' then redis.call('LREM', history_prefix .. hook, 0, id) end
     redis.call('DEL', job_key)
+    redis.call('ZREM', finished_key, id)
     trimmed = trimmed + 1
+  else
+    redis.call('ZREM', finished_key, id)
   end
-  redis.call('ZREM', finished_key, id)
 end
 if trimmed > 0 then redis.pcall('HINCRBY', metrics_key, trimmed_counter, trimmed) end
 return trimmed
@@ -117,6 +127,7 @@ class MemoryBudget:
                     history_prefix=keys.history(""),
                     count=count or self._settings.redis_trim_batch,
                     trimmed_counter=metrics.field("jobs_trimmed"),
+                    pending_delivery=DeliveryStatus.PENDING.value,
                 ),
             )
         )
@@ -133,7 +144,10 @@ class MemoryBudget:
         for _ in range(max_batches):
             if not self.pressure().over or self.finished_jobs() == 0:
                 break
-            total += self.trim()
+            trimmed = self.trim()
+            if not trimmed:  # only jobs with callbacks still to send are left
+                break
+            total += trimmed
         return total
 
     def forget_expired(self, now: float) -> int:
