@@ -13,7 +13,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from workers.delivery.egress import InternalAddress, check_public
+from workers.delivery.egress import EgressRefused, callback_allowlist, check_url
 from workers.delivery.signatures import SCHEMES
 from workers.errors import InvalidHook
 from workers.sandbox.isolate import check_syntax
@@ -184,8 +184,8 @@ def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
     hook = parse_hook(hook_id, data, settings)
     if hook.callback_url is not None:
         try:
-            check_public(hook.callback_url, settings.callback_allowlist)
-        except InternalAddress as exc:
+            check_url(hook.callback_url, callback_allowlist(settings))
+        except EgressRefused as exc:
             raise InvalidHook("callbackUrl", str(exc)) from exc
     if hook.script is not None:
         error = check_syntax(hook.script)
