@@ -12,7 +12,9 @@ answer that changes between check and connect (rebinding) changes nothing.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
+import os
 import re
 import socket
 from dataclasses import dataclass
@@ -22,7 +24,12 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from workers.errors import HookletError
+from workers.delivery.outbound_errors import (
+    EgressRefused,
+    OutboundError,
+    UnresolvableHost,
+    UpstreamTimeout,
+)
 from workers.settings import Settings
 
 __all__ = [
@@ -47,33 +54,6 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # an operator's own translator
 _6TO4 = ipaddress.ip_network("2002::/16")
 _TEREDO = ipaddress.ip_network("2001::/32")
-
-
-class OutboundError(HookletError):
-    """An outbound request did not produce a response; the message uses
-    secutils' texts, so a script's uncaught error maps to the same status.
-    ``category`` is the short, detail-free name senders may see."""
-
-    code, status = "outbound_failed", 502
-    category = "request failed"
-
-    def __init__(self, message: str, *, category: str | None = None) -> None:
-        super().__init__(message)
-        if category is not None:
-            self.category = category
-
-
-class EgressRefused(OutboundError, ValueError):
-    """The egress guard refused the URL; the message names the rule."""
-
-    code, status = "egress_refused", 502
-    category = "refused by egress guard"
-
-
-class UnresolvableHost(EgressRefused):
-    """The URL's host name does not resolve (refused: nothing was checked)."""
-
-    category = "dns error"
 
 
 @dataclass(frozen=True)
@@ -234,13 +214,33 @@ def _is_literal(host: str) -> bool:
     return True
 
 
-def _resolve(host: str, port: int) -> tuple[IPAddress, ...]:
+_resolvers: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+
+
+def _resolver() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for lookups bounded by a deadline (``getaddrinfo`` has no
+    timeout); one pool per process, made after any fork."""
+    pool = _resolvers.get(os.getpid())
+    if pool is None:
+        pool = _resolvers[os.getpid()] = concurrent.futures.ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="egress-dns"
+        )
+    return pool
+
+
+def _resolve(host: str, port: int, timeout_s: float | None) -> tuple[IPAddress, ...]:
     try:
         return (ipaddress.ip_address(host),)
     except ValueError:
         pass
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        if timeout_s is None:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        else:
+            lookup = _resolver().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+            infos = lookup.result(timeout=max(0.0, timeout_s))
+    except concurrent.futures.TimeoutError:
+        raise UpstreamTimeout(f"Upstream request timed out: resolving {host}") from None
     except (socket.gaierror, UnicodeError) as exc:
         raise UnresolvableHost(f"URL not allowed: {host} does not resolve ({exc})") from None
     found = dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos)
@@ -249,13 +249,16 @@ def _resolve(host: str, port: int) -> tuple[IPAddress, ...]:
     return tuple(found)
 
 
-def check_url(url: str, allowlist: tuple[str, ...] = ()) -> Target:
+def check_url(
+    url: str, allowlist: tuple[str, ...] = (), *, timeout_s: float | None = None
+) -> Target:
     """Parse ``url`` (urllib3's parser), resolve its host once and return the
     target to connect to; raise ``EgressRefused`` unless every address is
-    public or allowlisted (by host name, address or CIDR)."""
+    public or allowlisted (by host name, address or CIDR). ``timeout_s``
+    bounds the lookup (``UpstreamTimeout`` past it)."""
     scheme, host, port, request_uri, normalised = _parse(url)
     names, networks = _compile(tuple(allowlist))
-    addresses = _resolve(host, port)
+    addresses = _resolve(host, port, timeout_s)
     if host.rstrip(".") not in names:
         for address in addresses:
             reason = _why_internal(address)

@@ -12,9 +12,7 @@ maps to the same HTTP status (504 / 502 / 413).
 
 from __future__ import annotations
 
-import socket
 import ssl
-import threading
 import time
 from dataclasses import dataclass, field
 from http.client import HTTPException
@@ -35,7 +33,17 @@ from urllib3.exceptions import (
 from urllib3.response import HTTPResponse
 from urllib3.util import SKIP_HEADER, parse_url
 
-from workers.delivery.egress import EgressRefused, OutboundError, Target, check_url
+from workers.delivery.deadline import Deadline
+from workers.delivery.egress import Target, check_url
+from workers.delivery.outbound_errors import (
+    EgressRefused,
+    OutboundError,
+    UpstreamBodyFailed,
+    UpstreamConnectFailed,
+    UpstreamFailed,
+    UpstreamTimeout,
+    UpstreamTooLarge,
+)
 
 __all__ = [
     "EgressRefused",
@@ -54,44 +62,6 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 # Framing and routing are ours to set (the fetch standard forbids them too).
 _DROPPED = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
-
-
-class UpstreamTimeout(OutboundError):
-    """The deadline passed before the response was complete."""
-
-    code, status = "upstream_timeout", 504
-    category = "timeout"
-
-
-class UpstreamConnectFailed(OutboundError):
-    """No TCP connection could be made to any checked address."""
-
-    code = "upstream_connect_failed"
-    category = "connection failed"
-
-
-class UpstreamFailed(OutboundError):
-    """The exchange failed after connecting (TLS, protocol, redirects)."""
-
-    code = "upstream_failed"
-    category = "invalid response"
-
-
-class UpstreamBodyFailed(UpstreamFailed):
-    """The response body could not be read or decoded (secutils: 500)."""
-
-    status = 500
-
-
-class UpstreamTooLarge(OutboundError):
-    """The response body went past the limit; ``status`` is the upstream's."""
-
-    code, status = "upstream_too_large", 413
-    category = "response too large"
-
-    def __init__(self, message: str, upstream_status: int) -> None:
-        super().__init__(message)
-        self.upstream_status = upstream_status
 
 
 @dataclass
@@ -114,43 +84,7 @@ class OutboundResponse:
         return values[-1] if values else None
 
 
-class _Deadline:
-    """Shuts the connection's socket when the deadline passes."""
-
-    def __init__(self, at: float) -> None:
-        self.at = at
-        self.fired = False
-        self._sock: socket.socket | None = None
-        self._timer: threading.Timer | None = None
-
-    def remaining(self) -> float:
-        left = self.at - time.monotonic()
-        if left <= 0 or self.fired:
-            raise UpstreamTimeout("Upstream request timed out")
-        return left
-
-    def watch(self, conn: HTTPConnection) -> None:
-        # Keep the socket itself: http.client drops ``conn.sock`` once the
-        # response owns it (a closing response), but the read still uses it.
-        self._sock = conn.sock
-        self._timer = threading.Timer(self.remaining(), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self) -> None:
-        self.fired = True
-        if self._sock is not None:
-            try:
-                self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-
-
-def _connect(target: Target, deadline: _Deadline, insecure: bool) -> tuple[HTTPConnection, str]:
+def _connect(target: Target, deadline: Deadline, insecure: bool) -> tuple[HTTPConnection, str]:
     """A connection to the first checked address that accepts one."""
     last: BaseException | None = None
     for address in target.addresses:
@@ -203,7 +137,7 @@ def _request_headers(
     return result
 
 
-def _read_body(response: HTTPResponse, limit: int, deadline: _Deadline) -> bytes:
+def _read_body(response: HTTPResponse, limit: int, deadline: Deadline) -> bytes:
     length = response.headers.get("content-length")
     encoded = response.headers.get("content-encoding", "identity").strip().lower()
     too_large = "Upstream response body too large: {} bytes exceeds limit of {} bytes"
@@ -232,7 +166,7 @@ def _exchange(
     method: str,
     headers: HTTPHeaderDict,
     body: bytes | None,
-    deadline: _Deadline,
+    deadline: Deadline,
     limit: int,
     insecure: bool,
     decompress: bool,
@@ -298,11 +232,11 @@ def send(
     Raises ``OutboundError`` subclasses; ``ValueError`` for an invalid
     method or header (the caller's input)."""
     started = time.monotonic()
-    deadline = _Deadline(started + max(0.0, timeout_s))
+    deadline = Deadline(started + max(0.0, timeout_s))
     history: list[str] = []
     pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
     while True:
-        target = check_url(url, allowlist)
+        target = check_url(url, allowlist, timeout_s=deadline.remaining())
         response = _exchange(
             target,
             method,
