@@ -34,7 +34,7 @@ from urllib3.response import HTTPResponse
 from urllib3.util import SKIP_HEADER, parse_url
 
 from workers.delivery.deadline import Deadline
-from workers.delivery.egress import Target, check_url
+from workers.delivery.egress import Target, check_url, loggable_url
 from workers.delivery.outbound_errors import (
     EgressRefused,
     OutboundError,
@@ -84,6 +84,11 @@ class OutboundResponse:
         return values[-1] if values else None
 
 
+def _where(target: Target, address: str) -> str:
+    host = f"[{address}]" if ":" in address else address
+    return f"{loggable_url(target.url)} ({host}:{target.port})"
+
+
 def _connect(target: Target, deadline: Deadline, insecure: bool) -> tuple[HTTPConnection, str]:
     """A connection to the first checked address that accepts one."""
     last: BaseException | None = None
@@ -106,7 +111,9 @@ def _connect(target: Target, deadline: Deadline, insecure: bool) -> tuple[HTTPCo
         except NewConnectionError as exc:
             last = exc.__cause__ or exc
         except (ConnectTimeoutError, TimeoutError) as exc:
-            raise UpstreamTimeout(f"Upstream request timed out: connecting to {address}") from exc
+            raise UpstreamTimeout(
+                f"Upstream request timed out: connecting to {_where(target, address)}"
+            ) from exc
         except (ssl.SSLError, ssl.CertificateError) as exc:
             conn.close()
             raise UpstreamFailed(
@@ -117,7 +124,7 @@ def _connect(target: Target, deadline: Deadline, insecure: bool) -> tuple[HTTPCo
         conn.close()
     refused = isinstance(last, ConnectionRefusedError)
     raise UpstreamConnectFailed(
-        f"Failed to connect to upstream: {last}",
+        f"Failed to connect to upstream: {loggable_url(target.url)}: {last}",
         category="connection refused" if refused else None,
     ) from last
 
@@ -188,7 +195,7 @@ def _exchange(
     except OutboundError:
         raise
     except (ReadTimeoutError, TimeoutError) as exc:
-        raise UpstreamTimeout(f"Upstream request timed out: {exc}") from exc
+        raise UpstreamTimeout(f"Upstream request timed out: {loggable_url(target.url)}") from exc
     except (ssl.SSLError, ssl.CertificateError) as exc:
         deadline.remaining()
         raise UpstreamFailed(
@@ -196,7 +203,9 @@ def _exchange(
         ) from exc
     except (HTTPError, HTTPException, OSError) as exc:
         deadline.remaining()
-        raise UpstreamFailed(f"Upstream request failed: {exc or type(exc).__name__}") from exc
+        raise UpstreamFailed(
+            f"Upstream request failed: {loggable_url(target.url)}: {exc or type(exc).__name__}"
+        ) from exc
     finally:
         deadline.cancel()
         conn.close()
