@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -417,3 +419,73 @@ def test_connection_refused_uses_secutils_text() -> None:
             "GET", f"http://127.0.0.1:{port}/", timeout_s=5, max_response_bytes=10, allowlist=LOCAL
         )
     assert failed.value.category == "connection refused"
+
+
+# -- TLS: connect to the checked IP, verify the certificate for the name ------
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str, list]]:
+    """An HTTPS server on 127.0.0.1 whose self-signed certificate names only
+    ``localhost`` (no IP), recording the SNI names clients send."""
+    workdir = tmp_path_factory.mktemp("tls")
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    names: list = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    server = Upstream()
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    yield server.server.server_port, str(cert), names
+    server.close()
+
+
+def test_https_connects_to_the_ip_and_verifies_the_name(
+    tls_server: tuple[int, str, list], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, ca, names = tls_server
+    monkeypatch.setattr(outbound.certifi, "where", lambda: ca)
+    response = send(
+        "GET",
+        f"https://localhost:{port}/x",
+        timeout_s=5,
+        max_response_bytes=100,
+        allowlist=("localhost",),
+    )
+    assert (response.status, response.body, response.address) == (200, b"hello", "127.0.0.1")
+    assert names[-1] == "localhost"  # SNI is the name, though the socket went to the IP
+
+
+def test_https_refuses_a_certificate_for_another_name(
+    tls_server: tuple[int, str, list], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, ca, _ = tls_server
+    monkeypatch.setattr(outbound.certifi, "where", lambda: ca)
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real("127.0.0.1" if host == "other.test" else host, *a, **k),
+    )
+    url = f"https://other.test:{port}/x"
+    with pytest.raises(outbound.UpstreamFailed, match="^Upstream request failed: TLS") as failed:
+        send("GET", url, timeout_s=5, max_response_bytes=100, allowlist=("127.0.0.1",))
+    assert failed.value.category == "tls error"
+
+
+def test_https_untrusted_unless_insecure(tls_server: tuple[int, str, list]) -> None:
+    port, _, _ = tls_server
+    url = f"https://localhost:{port}/x"
+    with pytest.raises(outbound.UpstreamFailed, match="TLS error"):
+        send("GET", url, timeout_s=5, max_response_bytes=100, allowlist=("localhost",))
+    response = send(
+        "GET", url, timeout_s=5, max_response_bytes=100, allowlist=("localhost",), insecure=True
+    )
+    assert response.status == 200

@@ -130,7 +130,7 @@ def _parse(url: str) -> tuple[str, str, int, str, str]:
     if not host:
         raise _refuse("the URL has no host")
     if "%" in host:
-        raise _refuse("IPv6 zone ids are not allowed")
+        raise _refuse("a percent sign (zone id, encoded character) is not allowed in a host")
     split_host = _ascii_host((split.hostname or "").strip("[]"))
     if (split.scheme.lower(), split_host, split_port) != (scheme, host, parsed.port):
         raise _refuse("the URL is ambiguous (parsers disagree on its host or port)")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.client import HTTPException
 from urllib.parse import urljoin
 
@@ -84,6 +85,13 @@ class OutboundResponse:
         return values[-1] if values else None
 
 
+@lru_cache(maxsize=4)
+def _verifying(ca_file: str) -> ssl.SSLContext:
+    """One verifying context per CA bundle (loading the bundle per request
+    would cost milliseconds); hostname checks use ``server_hostname``."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
 def _where(target: Target, address: str) -> str:
     host = f"[{address}]" if ":" in address else address
     return f"{loggable_url(target.url)} ({host}:{target.port})"
@@ -98,7 +106,7 @@ def _connect(target: Target, deadline: Deadline, insecure: bool) -> tuple[HTTPCo
             tls: dict[str, object] = (
                 {"cert_reqs": "CERT_NONE", "assert_hostname": False}
                 if insecure
-                else {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where()}
+                else {"cert_reqs": "CERT_REQUIRED", "ssl_context": _verifying(certifi.where())}
             )
             conn: HTTPConnection = HTTPSConnection(
                 address, target.port, timeout=timeout, server_hostname=target.host, **tls
