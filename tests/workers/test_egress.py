@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from workers.delivery import egress, outbound
+from workers.delivery import egress, exchange, outbound
 from workers.delivery.egress import EgressRefused, UnresolvableHost, check_url, loggable_url
 from workers.delivery.outbound import (
     UpstreamConnectFailed,
@@ -49,7 +49,7 @@ class Upstream:
                 except OSError:
                     pass  # the client went away (timeouts, size limits)
 
-            do_GET = do_POST = do_HEAD = _any  # noqa: N815 - http.server's naming
+            do_GET = do_POST = do_HEAD = do_PUT = _any  # noqa: N815 - http.server's naming
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -451,7 +451,7 @@ def test_https_connects_to_the_ip_and_verifies_the_name(
     tls_server: tuple[int, str, list], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port, ca, names = tls_server
-    monkeypatch.setattr(outbound.certifi, "where", lambda: ca)
+    monkeypatch.setattr(exchange.certifi, "where", lambda: ca)
     response = send(
         "GET",
         f"https://localhost:{port}/x",
@@ -467,7 +467,7 @@ def test_https_refuses_a_certificate_for_another_name(
     tls_server: tuple[int, str, list], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port, ca, _ = tls_server
-    monkeypatch.setattr(outbound.certifi, "where", lambda: ca)
+    monkeypatch.setattr(exchange.certifi, "where", lambda: ca)
     real = socket.getaddrinfo
     monkeypatch.setattr(
         socket,
@@ -489,3 +489,59 @@ def test_https_untrusted_unless_insecure(tls_server: tuple[int, str, list]) -> N
         "GET", url, timeout_s=5, max_response_bytes=100, allowlist=("localhost",), insecure=True
     )
     assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "message"),
+    [
+        ("INVALID METHOD WITH SPACES", {}, "Invalid HTTP method: 'INVALID METHOD WITH SPACES'"),
+        ("GET", {"invalid header\nname": "x"}, "Invalid header name: 'invalid header\nname'"),
+        ("GET", {"X-Split": "a\r\nInjected: 1"}, "Invalid header value for 'X-Split'"),
+        ("GET", {"X-Folded": "a\r\n b"}, "Invalid header value for 'X-Folded'"),
+    ],
+)
+def test_an_invalid_method_or_header_never_reaches_the_wire(
+    upstream: Upstream, method: str, headers: dict, message: str
+) -> None:
+    with pytest.raises(ValueError) as invalid:
+        send(method, upstream.base, headers=headers, timeout_s=5, max_response_bytes=10)
+    assert str(invalid.value) == message
+    assert upstream.seen == []
+
+
+def test_a_tls_handshake_that_never_ends_is_bounded() -> None:
+    """The deadline watches the socket before TLS starts: a server that
+    accepts and never answers the ClientHello cannot hold the request."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(UpstreamTimeout):
+            send(
+                "GET",
+                f"https://127.0.0.1:{port}/",
+                timeout_s=0.5,
+                max_response_bytes=10,
+                allowlist=LOCAL,
+            )
+        assert time.monotonic() - started < 4
+
+
+def test_the_response_reports_what_was_sent(upstream: Upstream) -> None:
+    upstream.routes["/r"] = lambda h: Upstream.reply(h, 307, Location="/s")
+    response = send(
+        "PUT",
+        upstream.base + "/r",
+        body=b"12345",
+        timeout_s=5,
+        max_response_bytes=100,
+        allowlist=LOCAL,
+        max_redirects=1,
+    )
+    assert (response.status, response.bytes_out, response.history) == (
+        200,
+        10,  # 307 keeps the method and body: sent twice
+        [upstream.base + "/r"],
+    )
+    assert [seen[:2] for seen in upstream.seen] == [("PUT", "/r"), ("PUT", "/s")]
