@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -199,9 +200,70 @@ def test_public_addresses_pass_without_connecting(no_connect: list) -> None:
     assert no_connect == []
 
 
-def test_an_unresolvable_name_is_refused() -> None:
-    with pytest.raises(UnresolvableHost, match="does not resolve"):
+def test_an_unresolvable_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def nxdomain(*args: object, **kwargs: object) -> list:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", nxdomain)  # no query leaves the machine
+    with pytest.raises(UnresolvableHost, match="does not resolve") as refused:
         check_url("http://no-such-host.invalid/", ())
+    assert refused.value.category == "dns error"
+
+
+def test_a_lookup_is_bounded_by_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def hanging(*args: object, **kwargs: object) -> list:
+        release.wait(10)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    try:
+        with pytest.raises(UpstreamTimeout, match="^Upstream request timed out: resolving"):
+            send("GET", "http://slow-dns.test/", timeout_s=0.3, max_response_bytes=10)
+    finally:
+        release.set()
+
+
+# Strings on which URL parsers are known to differ: whatever the guard lets
+# through, urllib.parse and urllib3 must read with the same host and port.
+DIFFERENTIALS = [
+    "http://a.test#@b.test/",
+    "http://a.test?@b.test/",
+    "http://a.test;@b.test/",
+    "http://a.test%2F@b.test/",
+    "http://a.test%40b.test/",
+    "http://%61.test/",
+    "http://a.test:80:81/",
+    "http://[::1]x/",
+    "http:/a.test/",
+    "http:a.test",
+    "http://a.test:08/",
+    "http://a.test:+80/",
+    "http://a.test:８０/",
+    "http://ａ.test/",
+    "http://a.test./",
+    "HTTP://A.TEST:80/",
+    "http://a.test/%5C@b.test",
+    "http://a.test\\b.test/",
+    "http://a.test/path\\..\\x",
+    "https://a.test:443/#frag",
+    "http://[::ffff:7f00:1]:8080/",
+]
+
+
+@pytest.mark.parametrize("url", DIFFERENTIALS)
+def test_what_passes_the_parser_check_both_parsers_read_alike(url: str) -> None:
+    try:
+        scheme, host, port, _, _ = egress._parse(url)
+    except EgressRefused:
+        return
+    split = urlsplit(url)
+    assert (split.scheme.lower(), (split.hostname or "").strip("[]"), split.port) == (
+        scheme,
+        host,
+        port if split.port is not None else None,
+    )
 
 
 def test_allowlist_by_name_address_or_network() -> None:
