@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socket import AF_INET6
 from urllib.parse import urlsplit
 
 import pytest
@@ -56,10 +57,14 @@ class Upstream:
                 pass
 
         self.routes: dict[str, object] = {}
-        self.server = ThreadingHTTPServer((host, 0), Handler)
+        server_class = ThreadingHTTPServer
+        if ":" in host:
+            server_class = type("V6Server", (ThreadingHTTPServer,), {"address_family": AF_INET6})
+        self.server = server_class((host, 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://{host}:{self.server.server_port}"
+        name = f"[{host}]" if ":" in host else host
+        self.base = f"http://{name}:{self.server.server_port}"
 
     @staticmethod
     def reply(h: BaseHTTPRequestHandler, status: int, body: bytes = b"", **headers: str) -> None:
@@ -275,6 +280,35 @@ def test_allowlist_by_name_address_or_network() -> None:
         check_url("http://10.1.2.3/x", ("127.0.0.1",))
     with pytest.raises(EgressRefused):
         check_url("http://localhost/x", ("example.com",))
+
+
+def test_allowlist_wildcards_cover_subdomains_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real("127.0.0.1", *a, **k),  # every name: no query leaves
+    )
+    wildcard = ("*.corp.test",)
+    assert check_url("http://api.corp.test/", wildcard).addresses == ("127.0.0.1",)
+    assert check_url("http://a.b.corp.test./", wildcard).addresses == ("127.0.0.1",)
+    for url in ("http://corp.test/", "http://evilcorp.test/", "http://corp.test.evil.test/"):
+        with pytest.raises(EgressRefused):
+            check_url(url, wildcard)
+
+
+def test_ipv6_loopback_is_refused_then_reached_when_allowlisted() -> None:
+    server = Upstream("::1")
+    try:
+        with pytest.raises(EgressRefused, match="::1 is a loopback address"):
+            send("GET", server.base + "/x", timeout_s=5, max_response_bytes=100)
+        response = send(
+            "GET", server.base + "/x", timeout_s=5, max_response_bytes=100, allowlist=("::1/128",)
+        )
+        assert (response.status, response.address) == (200, "::1")
+        assert server.seen[0][2]["Host"] == f"[::1]:{server.server.server_port}"
+    finally:
+        server.close()
 
 
 def test_callbacks_accept_both_allowlists() -> None:

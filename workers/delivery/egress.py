@@ -186,6 +186,15 @@ def _why_internal(address: IPAddress) -> str | None:
     return None
 
 
+def _name_allowed(host: str, names: frozenset[str]) -> bool:
+    """``host`` is listed, or a ``*.suffix`` entry covers it (any depth)."""
+    host = host.rstrip(".")
+    if host in names:
+        return True
+    labels = host.split(".")
+    return any("*." + ".".join(labels[i:]) in names for i in range(1, len(labels)))
+
+
 @lru_cache(maxsize=64)
 def _compile(allowlist: tuple[str, ...]) -> tuple[frozenset[str], tuple[Network, ...]]:
     names: set[str] = set()
@@ -254,12 +263,12 @@ def check_url(
 ) -> Target:
     """Parse ``url`` (urllib3's parser), resolve its host once and return the
     target to connect to; raise ``EgressRefused`` unless every address is
-    public or allowlisted (by host name, address or CIDR). ``timeout_s``
+    public or allowlisted (by host name, ``*.suffix``, address or CIDR). ``timeout_s``
     bounds the lookup (``UpstreamTimeout`` past it)."""
     scheme, host, port, request_uri, normalised = _parse(url)
     names, networks = _compile(tuple(allowlist))
     addresses = _resolve(host, port, timeout_s)
-    if host.rstrip(".") not in names:
+    if not _name_allowed(host, names):
         for address in addresses:
             reason = _why_internal(address)
             if reason is not None and not _address_allowed(address, networks):
