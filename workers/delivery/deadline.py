@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
@@ -27,9 +30,7 @@ class Deadline:
         self.fired = False
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
-        self._timer = threading.Timer(max(0.0, timeout_s), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _watchdog().add(self)
 
     def remaining(self) -> float:
         left = self.at - time.monotonic()
@@ -45,7 +46,8 @@ class Deadline:
             if self.fired:
                 self._shutdown()
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """The deadline has passed: shut the watched socket down."""
         with self._lock:
             self.fired = True
             self._shutdown()
@@ -63,7 +65,6 @@ class Deadline:
             self._sock = None
 
     def close(self) -> None:
-        self._timer.cancel()
         with self._lock:
             self._release()
 
@@ -74,3 +75,42 @@ class Deadline:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class _Watchdog:
+    """One thread per process fires every deadline in time order (a timer
+    thread per request would cost a thread start on every call). A closed
+    deadline stays queued until its time and then fires on nothing."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        threading.Thread(target=self._run, name="egress-deadlines", daemon=True).start()
+
+    def add(self, deadline: Deadline) -> None:
+        with self._cond:
+            heapq.heappush(self._queue, (deadline.at, next(self._order), deadline))
+            if self._queue[0][2] is deadline:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._queue and self._queue[0][0] <= now:
+                    heapq.heappop(self._queue)[2].fire()
+                self._cond.wait(self._queue[0][0] - now if self._queue else None)
+
+
+_watchdogs: dict[int, _Watchdog] = {}
+_watchdogs_lock = threading.Lock()
+
+
+def _watchdog() -> _Watchdog:
+    """This process's watchdog, started on first use (so after any fork)."""
+    with _watchdogs_lock:
+        dog = _watchdogs.get(os.getpid())
+        if dog is None:
+            dog = _watchdogs[os.getpid()] = _Watchdog()
+        return dog
