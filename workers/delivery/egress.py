@@ -4,7 +4,7 @@ goes only to public addresses, unless the operator allowlists a target.
 One parser decides both what is checked and what is connected to: urllib3's
 ``parse_url``. A URL that ``urllib.parse`` reads differently (the ``\\@``
 trick: urllib3 stops the host at ``\\``, ``urlsplit`` at ``@``), that carries
-userinfo, a backslash, a zone id or a non-canonical numeric host is refused
+userinfo, a backslash, a `%` in the host or a non-canonical numeric host is refused
 outright. The host is resolved once; every address must be public, and the
 caller connects to exactly those addresses (see ``outbound.send``), so a DNS
 answer that changes between check and connect (rebinding) changes nothing.
@@ -52,8 +52,6 @@ _COMPAT = ipaddress.ip_network("::/96")  # IPv4-compatible (deprecated), incl. :
 _MAPPED = ipaddress.ip_network("::ffff:0:0/96")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # an operator's own translator
-_6TO4 = ipaddress.ip_network("2002::/16")
-_TEREDO = ipaddress.ip_network("2001::/32")
 
 
 @dataclass(frozen=True)
