@@ -3,8 +3,12 @@ was accepted. Here the web allowlists 127.0.0.1 and the workers do not."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.receiver import Receiver
 from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until
+
+pytestmark = pytest.mark.stack
 
 
 def test_delivery_refuses_an_internal_address(tmp_path, hook_id: str) -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until
 
+pytestmark = pytest.mark.stack
+
 SLOW = "(async () => { await new Promise(r => setTimeout(r, 1500)); return { body: 'done' }; })()"
 
 
