@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from flask.testing import FlaskClient
 
-from tests.support.fast import put_hook, send
+from tests.support.fast import assert_error, put_hook, send
 
 Admin = dict[str, str]
 
@@ -90,3 +92,33 @@ def test_internal_callback_urls_are_refused(
     assert response.status_code == 422
     assert response.json["error"]["message"].startswith("callbackUrl:")
     assert "internal address" in response.json["error"]["message"]
+
+
+def test_replay_runs_a_stored_event_again_as_a_new_job(
+    client: FlaskClient, admin: Admin, run_job: Callable[[str], dict], hook_id: str
+) -> None:
+    put_hook(client, admin, hook_id, script="({ body: String.fromCharCode(...context.body) })")
+    original = run_job(send(client, hook_id, data=b"payload").json["jobId"])
+    response = client.post(f"/api/jobs/{original['jobId']}/replay", headers=admin)
+    assert response.status_code == 202
+    replay = run_job(response.json["jobId"])
+    assert replay["jobId"] != original["jobId"] and replay["replayOf"] == original["jobId"]
+    assert replay["result"]["body"] == "payload"
+    missing = client.post(f"/api/jobs/{'0' * 32}/replay", headers=admin)
+    assert_error(missing, 404, "job_not_found")
+
+
+def test_only_a_finished_job_of_a_hook_with_a_callback_url_is_redelivered(
+    client: FlaskClient, admin: Admin, run_job: Callable[[str], dict], hook_id: str
+) -> None:
+    put_hook(client, admin, hook_id, script="null")
+    queued = send(client, hook_id).json["jobId"]
+    assert_error(
+        client.post(f"/api/jobs/{queued}/redeliver", headers=admin), 400, "invalid_request"
+    )
+    run_job(queued)  # finished, but its hook has no callbackUrl
+    assert_error(
+        client.post(f"/api/jobs/{queued}/redeliver", headers=admin), 400, "invalid_request"
+    )
+    missing = client.post(f"/api/jobs/{'0' * 32}/redeliver", headers=admin)
+    assert_error(missing, 404, "job_not_found")
