@@ -12,15 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support import signing
 from tests.support.fast import history, put_hook, send
-from tests.support.signing import (
-    GH_SECRET,
-    STRIPE_SECRET,
-    SW_SECRET,
-    github_headers,
-    standard_headers,
-    stripe_headers,
-)
 
 Admin = dict[str, str]
 BODY = b'{"event":"ping"}'
@@ -65,9 +58,9 @@ def test_copies_sent_at_once_make_one_job(
 
 
 SCHEMES = {
-    "standard-webhooks": (SW_SECRET, standard_headers),
-    "github": (GH_SECRET, github_headers),
-    "stripe": (STRIPE_SECRET, stripe_headers),
+    "standard-webhooks": (signing.SW_SECRET, signing.standard_headers),
+    "github": (signing.GH_SECRET, signing.github_headers),
+    "stripe": (signing.STRIPE_SECRET, signing.stripe_headers),
 }
 
 
@@ -87,25 +80,23 @@ def test_signed_senders(client: FlaskClient, admin: Admin, hook_id: str, scheme:
 
 
 def test_stale_timestamps_are_rejected(client: FlaskClient, admin: Admin, hook_id: str) -> None:
-    put_hook(
-        client, admin, hook_id, script="null", verify={"scheme": "stripe", "secret": STRIPE_SECRET}
-    )
-    headers = stripe_headers(STRIPE_SECRET, BODY, int(time.time()) - 600)
+    stripe = {"scheme": "stripe", "secret": signing.STRIPE_SECRET}
+    put_hook(client, admin, hook_id, script="null", verify=stripe)
+    headers = signing.stripe_headers(signing.STRIPE_SECRET, BODY, int(time.time()) - 600)
     assert send(client, hook_id, data=BODY, headers=headers).status_code == 401
     other = hook_id + "-sw"
-    verify = {"scheme": "standard-webhooks", "secret": SW_SECRET}
+    verify = {"scheme": "standard-webhooks", "secret": signing.SW_SECRET}
     put_hook(client, admin, other, script="null", verify=verify)
     old = datetime.now(UTC) - timedelta(minutes=10)
-    headers = standard_headers(SW_SECRET, BODY, old)
+    headers = signing.standard_headers(signing.SW_SECRET, BODY, old)
     assert send(client, other, data=BODY, headers=headers).status_code == 401
 
 
 def test_verify_secrets_are_never_returned(client: FlaskClient, admin: Admin, hook_id: str) -> None:
-    put_hook(
-        client, admin, hook_id, script="null", verify={"scheme": "github", "secret": GH_SECRET}
-    )
+    github = {"scheme": "github", "secret": signing.GH_SECRET}
+    put_hook(client, admin, hook_id, script="null", verify=github)
     response = client.get(f"/api/hooks/{hook_id}", headers=admin)
-    assert GH_SECRET not in response.text
+    assert signing.GH_SECRET not in response.text
     assert response.json["verify"] == {"scheme": "github", "toleranceS": 300}
 
 
