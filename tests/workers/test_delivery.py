@@ -8,9 +8,9 @@ import email.utils
 import time
 
 import pytest
-import requests
 
 from workers.delivery.callbacks import _retry_after_s, next_attempt
+from workers.delivery.exchange import OutboundResponse
 from workers.store.job_records import DeliveryStatus
 
 SCHEDULE = (5, 300, 1800)
@@ -58,12 +58,9 @@ def test_retry_after_replaces_the_schedules_delay_while_retries_remain() -> None
     assert next_attempt(429, 3.0, len(SCHEDULE) + 1, SCHEDULE) == (DeliveryStatus.FAILED, None)
 
 
-def answer(retry_after: str | None) -> requests.Response:
-    response = requests.Response()
-    response.status_code = 429
-    if retry_after is not None:
-        response.headers["Retry-After"] = retry_after
-    return response
+def answer(retry_after: str | None) -> OutboundResponse:
+    headers = [] if retry_after is None else [("Retry-After", retry_after)]
+    return OutboundResponse(status=429, headers=headers, body=b"", url="http://127.0.0.1/")
 
 
 def test_retry_after_in_seconds_or_as_a_date_capped_at_a_day() -> None:
