@@ -83,7 +83,10 @@ class Probe(threading.Thread):
 def test_a_killed_primary_loses_no_acknowledged_event(ha, hook_id: str) -> None:
     cluster, web, worker = ha
     api = Api(web.url)
-    api.put_hook(hook_id, script="({ body: 'ok' })", limits={"timeoutMs": 2000})
+    # 50 ms per event: the worker always holds reserved, unacknowledged
+    # messages when the primary dies (what a broker reconnect must survive).
+    script = "(async () => { await new Promise(r => setTimeout(r, 50)); return { body: 'ok' }; })()"
+    api.put_hook(hook_id, script=script, limits={"timeoutMs": 2000})
     wait_until(lambda: requests.get(web.url + "/readyz", timeout=5).status_code == 200)
     web_pid, worker_pid = web.proc.pid, worker.proc.pid
     sender, probe = Sender(api, hook_id), Probe(web.url)

@@ -8,6 +8,7 @@ from celery import Celery
 from kombu import Queue
 
 from workers.logs import configure_logging
+from workers.queue import kombu_fixes
 from workers.queue.names import (
     CALLBACKS_QUEUE,
     DELIVER_CALLBACK,
@@ -22,6 +23,7 @@ __all__ = ["make_celery"]
 
 
 def make_celery(settings: Settings) -> Celery:
+    kombu_fixes.install()  # a broker failover must not end the worker node
     app = Celery("hooklet", broker=settings.redis_url, set_as_current=False)
     app.conf.update(
         task_ignore_result=True,  # the job store records results
