@@ -15,8 +15,8 @@ from standardwebhooks import Webhook
 from tests.support.stack import Api
 
 SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-GH_SECRET = "It's a Secret to Everybody"
-STRIPE_SECRET = "whsec_stripe_test_secret"
+GH_SECRET = "It's a Secret to Everybody, 32 chars+"
+STRIPE_SECRET = "whsec_stripe_test_secret_of_32_chars"
 BODY = b'{"event":"ping"}'
 
 
@@ -61,7 +61,9 @@ def test_copies_sent_at_once_make_one_job(api: Api, hook_id: str) -> None:
 
 
 def test_a_sync_retry_gets_the_original_answer(api: Api, hook_id: str) -> None:
-    api.put_hook(hook_id, mode="sync", script="({ body: String(Math.random()) })")
+    api.put_hook(
+        hook_id, mode="sync", script="({ body: String(Math.random()) })", debugHeaders=True
+    )
     first = api.send(hook_id, headers={"Idempotency-Key": "k"})
     again = api.send(hook_id, headers={"Idempotency-Key": "k"})
     assert first.text == again.text

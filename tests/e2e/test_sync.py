@@ -47,7 +47,8 @@ def test_the_script_answers(api: Api, hook_id: str) -> None:
     assert response.headers["x-answer"] == "42"
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"path": "/a/b", "q": {"x": "1"}}
-    assert response.headers["X-Hooklet-Job"]
+    # Opt-in per hook (debugHeaders): see tests/security/test_responses.py.
+    assert "X-Hooklet-Job" not in response.headers and "Server-Timing" not in response.headers
 
 
 def test_binary_body_round_trips_byte_for_byte(api: Api, hook_id: str) -> None:

@@ -32,6 +32,7 @@ class Created(IntEnum):
     OK = 1
     SLOT_FULL = 2
     DUPLICATE = 3
+    KEY_REUSED = 4  # the idempotency key is bound to a different request
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Conditions:
 
     hook_etag: str | None = None  # the stored hook still has this etag
     idempotency_key: str | None = None  # a Redis key not yet bound to a job
+    fingerprint: str = ""  # the request's: a duplicate must match it as well as the key
     slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
     duplicate_counter: str | None = None  # metrics field counting duplicates
 
@@ -79,6 +81,7 @@ def _take_args(take: TakeFrom) -> lua.TakeArgs:
         take_task=take.task,
         take_job_prefix=keys.job(""),
         take_latest=take.latest_deadline,
+        take_hook_prefix=keys.hook(""),
     )
 
 
@@ -171,6 +174,7 @@ class JobStore:
                 slot_max=slot_max,
                 slot_lapse_s=slot_lapse_s,
                 duplicate_counter=conditions.duplicate_counter or "",
+                fingerprint=conditions.fingerprint,
             ),
             _pairs(fields),
         )
@@ -185,7 +189,7 @@ class JobStore:
         it is to be run."""
         reply = self._start(
             lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running()),
-            lua.StartArgs(job_id=job_id, worker=worker, now=time.time(), margin_ms=margin_ms),
+            lua.StartArgs(job_id, worker, time.time(), margin_ms, hook_prefix=keys.hook("")),
         )
         return _begun(reply)
 
@@ -223,7 +227,7 @@ class JobStore:
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
-        take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "")
+        take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "", "")
         reply = self._finish(
             lua.FinishKeys(
                 job_key=keys.job(job_id),
