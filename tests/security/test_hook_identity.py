@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from tests.security.conftest import ADMIN
 from tests.support.stack import Api, wait_until
 from workers.store import keys
+from workers.store.hooks import HookStore
 
 OLD_SCRIPT = "(() => { globalThis.cache = context.secrets; return { body: 'old' }; })()"
 NEW_SCRIPT = "({ body: JSON.stringify({ cache: globalThis.cache ?? null }) })"
@@ -109,3 +110,21 @@ def test_delete_removes_what_the_hook_owned(
     assert recreated.status_code == 201 and recreated.json["version"] == 3
     again = client.post(f"/h/{hook_id}", data=b"x", headers={"Idempotency-Key": "k1"})
     assert again.status_code == 202 and again.json["jobId"] != first.json["jobId"]
+
+
+def test_a_jobs_version_is_checked_against_the_hook_it_names(
+    client: FlaskClient, store: redis.Redis, hook_id: str
+) -> None:
+    """For work on a job's behalf after its run (a callback): the hook of
+    version 1 is not the hook created again at version 2."""
+    hooks = HookStore(store)
+    url = f"/api/hooks/{hook_id}"
+    client.put(url, json={"script": "1"}, headers=ADMIN)
+    assert hooks.get_for_version(hook_id, 1).version == 1
+    client.delete(url, headers=ADMIN)
+    with pytest.raises(LookupError):
+        hooks.get_for_version(hook_id, 1)
+    client.put(url, json={"script": "2"}, headers=ADMIN)
+    with pytest.raises(LookupError):
+        hooks.get_for_version(hook_id, 1)
+    assert hooks.get_for_version(hook_id, 2).script == "2"

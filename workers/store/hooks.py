@@ -195,24 +195,38 @@ class HookStore:
         (the job store's begin step reports the hook's ``since``). Then
         ``purge_hook`` deletes the rest: finished jobs of its history, script
         versions, idempotency keys and KV."""
-        key = keys.hook(hook_id)
+        key, counter = keys.hook(hook_id), keys.hook_versions(hook_id)
         with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    pipe.watch(key)
+                    pipe.watch(key, counter)
                     raw = pipe.hget(key, "def")
                     if raw is None:
                         pipe.unwatch()
                         raise HookNotFound(f"no hook named {hook_id!r}")
+                    version = int(orjson.loads(raw)["version"])
+                    last = int(pipe.get(counter) or 0)
                     pipe.multi()
+                    pipe.set(counter, max(last, version))  # a hook stored before the counter
                     pipe.lrange(keys.history(hook_id), 0, -1)
                     pipe.delete(key, keys.history(hook_id), keys.in_flight(hook_id))
                     pipe.srem(keys.hook_ids(), hook_id)
-                    job_ids = [i.decode() for i in pipe.execute()[0]]
+                    job_ids = [i.decode() for i in pipe.execute()[1]]
                     break
                 except redis.WatchError:
                     continue
-        purge_hook(self._redis, hook_id, orjson.loads(raw)["version"], job_ids)
+        purge_hook(self._redis, hook_id, version, job_ids)
+
+    def get_for_version(self, hook_id: str, version: int) -> Hook:
+        """The hook, if ``version`` is one of its own: raises ``HookNotFound``
+        when the hook is gone or was deleted and created again since (its
+        first version, ``since``, is above ``version``). For work done on a
+        job's behalf after it ran (a callback), so nothing of a deleted hook
+        reaches a new hook with its id."""
+        raw, since = self._redis.hmget(keys.hook(hook_id), ["def", "since"])
+        if raw is None or int(since or 0) > version:
+            raise HookNotFound(f"no hook named {hook_id!r} with version {version}")
+        return _hook_from_record(orjson.loads(raw))
 
 
 def etag_of(stored_def: bytes) -> str:
