@@ -35,7 +35,7 @@ class PurgeArgs:
 
 
 # Deletes the jobs (and their done tokens) that have ended; a job still queued
-# or running is left, to end as its hook's deletion decides (hook_gone).
+# or running is left (see purge_hook).
 # Returns how many were deleted.
 DELETE_FINISHED = """
 local deleted = 0
@@ -54,8 +54,9 @@ return deleted
 def purge_hook(client: redis.Redis, hook_id: str, last_version: int, job_ids: list[str]) -> None:
     """Delete what a deleted hook owned. ``last_version``: its last version
     (a hook created again meanwhile has higher ones, whose scripts stay);
-    ``job_ids``: its history (jobs still queued or running are left to end as
-    ``hook_gone``)."""
+    ``job_ids``: its history. Jobs still queued are left to fail as
+    ``hook_gone`` when a worker begins them, running ones to end as they run
+    (their senders may still poll them); both expire with the retention."""
     if job_ids:
         step = LuaStep(client, DELETE_FINISHED, PurgeKeys, PurgeArgs)
         step(PurgeKeys(), PurgeArgs(keys.job(""), keys.job_done("")), job_ids)
