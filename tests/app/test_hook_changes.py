@@ -85,5 +85,7 @@ def test_a_retried_event_is_answered_only_while_the_hook_takes_events(
 
     api.put_hook(hook_id, script="null", enabled=False)
     assert statuses(api, hook_id, headers=retry) == {404}
-    api.put_hook(hook_id, script="null", verify={"scheme": "github", "secret": "s3cret-" + "x" * 32})
+    api.put_hook(
+        hook_id, script="null", verify={"scheme": "github", "secret": "s3cret-" + "x" * 32}
+    )
     assert statuses(api, hook_id, headers=retry) == {401}

@@ -1,12 +1,11 @@
-"""What the public job view (``GET /jobs/<id>``) hides of the request: the
-credentials a sender sent. Anyone holding the job's URL may read the view;
-the admin views (history, HAR) keep everything."""
+"""What the public job view (``GET /jobs/<id>``, ``render_job`` without
+``admin``) hides of the request: the credentials a sender sent. Anyone
+holding the job's URL may read the view; the admin views (history, HAR) keep
+everything."""
 
 from __future__ import annotations
 
-from typing import Any
-
-__all__ = ["REDACTED", "is_credential", "redact_credentials"]
+__all__ = ["REDACTED", "is_credential", "redact_headers"]
 
 REDACTED = "[redacted]"
 
@@ -32,13 +31,6 @@ def is_credential(name: str) -> bool:
     return name in _CREDENTIAL_HEADERS or any(part in name for part in _CREDENTIAL_PARTS)
 
 
-def redact_credentials(view: dict[str, Any]) -> dict[str, Any]:
-    """The job view (``render_job``) with credential header values replaced."""
-    request = view.get("request")
-    if request and request.get("headers"):
-        headers = {
-            name: REDACTED if is_credential(name) else value
-            for name, value in request["headers"].items()
-        }
-        view = {**view, "request": {**request, "headers": headers}}
-    return view
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` with the values of credential headers replaced."""
+    return {name: REDACTED if is_credential(name) else value for name, value in headers.items()}
