@@ -189,6 +189,19 @@ def validate_verify(verify: dict[str, Any]) -> dict[str, Any]:
     secret = verify.get("secret")
     if not isinstance(secret, str) or not secret:
         raise InvalidHook("verify.secret", "is required")
+    tolerance = verify.get("toleranceS", 300)
+    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not 1 <= tolerance <= 86400:
+        raise InvalidHook("verify.toleranceS", "must be an integer between 1 and 86400")
+    unknown = set(verify) - {"scheme", "secret", "toleranceS"}
+    if unknown:
+        raise InvalidHook("verify", f"unknown field(s) {', '.join(sorted(unknown))}")
+    _check_secret_strength(scheme, secret)
+    return {"scheme": scheme, "secret": secret, "toleranceS": tolerance}
+
+
+def _check_secret_strength(scheme: str, secret: str) -> None:
+    """The scheme's minimum: a short secret can be guessed offline from one
+    signed request."""
     if scheme == "standard-webhooks":
         try:
             Webhook(secret)
@@ -206,13 +219,6 @@ def validate_verify(verify: dict[str, Any]) -> dict[str, Any]:
             f"must be at least {MIN_HMAC_SECRET_CHARS} characters for {scheme} "
             "(an HMAC-SHA256 key shorter than 32 bytes weakens it)",
         )
-    tolerance = verify.get("toleranceS", 300)
-    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not 1 <= tolerance <= 86400:
-        raise InvalidHook("verify.toleranceS", "must be an integer between 1 and 86400")
-    unknown = set(verify) - {"scheme", "secret", "toleranceS"}
-    if unknown:
-        raise InvalidHook("verify", f"unknown field(s) {', '.join(sorted(unknown))}")
-    return {"scheme": scheme, "secret": secret, "toleranceS": tolerance}
 
 
 def _standard_key(secret: str) -> bytes:

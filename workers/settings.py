@@ -60,7 +60,7 @@ class Settings:
     max_log_lines: int = 100
     max_log_bytes: int = 16 * 1024
     max_result_bytes: int = 1024 * 1024
-    # Warm isolates (see workers/isolates.py).
+    # Warm isolates (see workers/sandbox/pool.py).
     isolate_cache_size: int = 32
     isolate_max_uses: int = 1000
     isolate_max_heap_mb: int = 8
