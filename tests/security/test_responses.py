@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from flask.testing import FlaskClient
 
-from tests.app.test_cli import cli
+from tests.e2e.test_cli import cli
 from tests.security.conftest import ADMIN
 from tests.support.stack import Api
 
