@@ -11,6 +11,7 @@ reader goes through ``unpacked`` (``EventRequest.from_job``, ``job_view``,
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import threading
 from dataclasses import dataclass
@@ -152,6 +153,15 @@ class EventRequest:
                 "clientAddress": self.client_address,
             }
         )
+
+    def fingerprint(self) -> str:
+        """SHA-256 of method, path, query and body: what must match, besides
+        the idempotency key, for a request to be a retry of an earlier one."""
+        digest = hashlib.sha256()
+        for part in (self.method, self.path, self.raw_query):
+            digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(self.body)
+        return digest.hexdigest()
 
     @classmethod
     def from_record(cls, meta: bytes, body: bytes) -> EventRequest:

@@ -40,6 +40,7 @@ def take_args(take: TakeFrom) -> lua.TakeArgs:
         take_task=take.task,
         take_job_prefix=keys.job(""),
         take_latest=take.latest_deadline,
+        take_hook_prefix=keys.hook(""),
     )
 
 

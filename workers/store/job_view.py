@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from workers.store.job_records import encode_body, result_body, unpacked
+from workers.store.redaction import redact_headers
 
 __all__ = ["render_job"]
 
@@ -86,5 +87,7 @@ def render_job(
     if meta is not None:
         request = orjson.loads(meta)
         body, encoding = encode_body(unpacked(raw, "body") or b"")
+        if not admin:  # whoever holds the job's URL sees no sender credentials
+            request["headers"] = redact_headers(request["headers"])
         view["request"] = {**request, "body": body, "bodyEncoding": encoding}
     return view

@@ -35,6 +35,7 @@ class Created(IntEnum):
     OK = 1
     SLOT_FULL = 2
     DUPLICATE = 3
+    KEY_REUSED = 4  # the idempotency key is bound to a different request
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Conditions:
 
     hook_etag: str | None = None  # the stored hook still has this etag
     idempotency_key: str | None = None  # a Redis key not yet bound to a job
+    fingerprint: str = ""  # the request's: a duplicate must match it as well as the key
     slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
     duplicate_counter: str | None = None  # metrics field counting duplicates
 
@@ -143,6 +145,7 @@ class JobStore:
                 slot_max=slot_max,
                 slot_lapse_s=slot_lapse_s,
                 duplicate_counter=conditions.duplicate_counter or "",
+                fingerprint=conditions.fingerprint,
             ),
             _pairs(fields),
         )
@@ -157,7 +160,7 @@ class JobStore:
         it is to be run."""
         reply = self._start(
             lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running()),
-            lua.StartArgs(job_id=job_id, worker=worker, now=time.time(), margin_ms=margin_ms),
+            lua.StartArgs(job_id, worker, time.time(), margin_ms, hook_prefix=keys.hook("")),
         )
         return begun(reply)
 
@@ -195,7 +198,7 @@ class JobStore:
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
-        taking = take_args(take) if take else lua.TakeArgs("", "", "", "", "", "")
+        taking = take_args(take) if take else lua.TakeArgs("", "", "", "", "", "", "")
         reply = with_room(
             self._budget,
             self._finish,
