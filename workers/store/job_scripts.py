@@ -262,9 +262,10 @@ local function finish()
     redis.call('HSET', job_key, ARGV[i], ARGV[i + 1])
   end
   if push_key ~= '' then redis.call('LPUSH', push_key, push_message) end
-  -- budget: the hook's own retentionS if set; the index of finished jobs (by second)
+  -- budget: the hook's own retentionS if set; the index of finished jobs by finish time
   redis.call('EXPIRE', job_key, tonumber(redis.call('HGET', job_key, 'retentionS') or retention_s))
-  redis.call('ZADD', finished_key, redis.call('TIME')[1], job_id)
+  local t = redis.call('TIME')
+  redis.call('ZADD', finished_key, tonumber(t[1]) + tonumber(t[2]) / 1000000, job_id)
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)
