@@ -92,20 +92,22 @@ def test_a_killed_primary_loses_no_acknowledged_event(ha, hook_id: str) -> None:
     sender, probe = Sender(api, hook_id), Probe(web.url)
     sender.start()
     probe.start()
-    wait_until(lambda: len(sender.accepted) >= 40, timeout_s=60, what="events before the kill")
-    old = cluster.master_port()
-    killed_at = time.monotonic()
-    victim = cluster.kill_primary()
-    cluster.wait_failover(old)
-    promoted_at = time.monotonic()
-    cluster.rejoin(victim)  # a replica again, so WAIT can be met
-    before = len(sender.accepted)
-    wait_until(lambda: len(sender.accepted) >= before + 40, timeout_s=60, what="events after")
-    wait_until(lambda: probe.seen[-1][1] == 200, timeout_s=60, what="/readyz 200 again")
-    sender.stopping.set()
-    probe.stopping.set()
-    sender.join(30)
-    probe.join(30)
+    try:
+        wait_until(lambda: len(sender.accepted) >= 40, timeout_s=60, what="events before")
+        old = cluster.master_port()
+        killed_at = time.monotonic()
+        victim = cluster.kill_primary()
+        cluster.wait_failover(old)
+        promoted_at = time.monotonic()
+        cluster.rejoin(victim)  # a replica again, so WAIT can be met
+        before = len(sender.accepted)
+        wait_until(lambda: len(sender.accepted) >= before + 40, timeout_s=60, what="events after")
+        wait_until(lambda: probe.seen[-1][1] == 200, timeout_s=60, what="/readyz 200 again")
+    finally:  # never leave threads sending after the test
+        sender.stopping.set()
+        probe.stopping.set()
+        sender.join(30)
+        probe.join(30)
 
     assert set(sender.statuses) <= {202, 503}, sorted(set(sender.statuses))  # never a 500
     gap = [status for at, status in probe.seen if killed_at <= at <= promoted_at + 1]

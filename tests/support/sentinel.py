@@ -119,7 +119,13 @@ class SentinelCluster:
         master (as Sentinel would reconfigure it)."""
         server.extra_args = ("--replicaof", "127.0.0.1", str(self.master_port()))
         server.start()
-        wait_until(lambda: _linked(server), timeout_s=60, what="the old primary to rejoin")
+        # On a loaded machine Sentinel may fail over once more (to the server
+        # that just came back): then the other one is the replica.
+        wait_until(
+            lambda: _linked(self.primary) or _linked(self.replica),
+            timeout_s=60,
+            what="a replica linked to the master again",
+        )
 
     def stop(self) -> None:
         for node in self.sentinels:
