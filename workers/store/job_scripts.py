@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workers.store.stats import APPLY_STATS as _STATS
+
 __all__ = [
     "CreateKeys",
     "CreateArgs",
@@ -31,6 +33,7 @@ __all__ = [
     "REQUEUE",
 ]
 
+
 # -- create -------------------------------------------------------------------
 
 
@@ -43,6 +46,11 @@ class CreateKeys:
     hook_key: str
     slot_key: str  # '' for none
     idempotency_key: str  # '' for none
+    replayed_key: str  # the job this one replays ('' for none): it gets replayedBy
+    index_key: str  # the search index of all events ('' for none: a test run)
+    hook_index_key: str  # the hook's search index
+    hook_stats_key: str  # this minute's stats hashes ('' for none)
+    fleet_stats_key: str
 
 
 @dataclass(frozen=True)
@@ -56,12 +64,17 @@ class CreateArgs:
     slot_max: int | str
     slot_lapse_s: float | str
     duplicate_counter: str  # '' for none
+    created_at: float  # the search indexes' score
+    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
+    stats_ttl_s: int
     # TAIL: the job's field/value pairs
 
 
 # Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
 # changed, 1 written, 2 slot full, 3 duplicate. Only 1 writes the job.
-CREATE = """
+CREATE = (
+    _STATS
+    + """
 if hook_etag ~= '' then
   local etag = redis.call('HGET', hook_key, 'etag')
   if not etag then
@@ -95,9 +108,22 @@ if history > 0 then
   redis.call('LTRIM', history_key, 0, history - 1)
 end
 redis.call('LPUSH', queue_key, message)
+if replayed_key ~= '' and redis.call('EXISTS', replayed_key) == 1 then
+  redis.call('HSET', replayed_key, 'replayedBy', job_id)
+end
+if index_key ~= '' then
+  local oldest = tonumber(created_at) - tonumber(retention_s)
+  for _, index in ipairs({index_key, hook_index_key}) do
+    redis.call('ZADD', index, created_at, job_id)
+    redis.call('ZREMRANGEBYSCORE', index, '-inf', oldest)
+  end
+  redis.call('EXPIRE', hook_index_key, retention_s)
+end
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
+pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, queue_key)
 return {1, ''}
 """
+)
 
 # -- start, take --------------------------------------------------------------
 
@@ -206,6 +232,9 @@ class FinishKeys:
     metrics_key: str
     child_rss_key: str
     take_queue_key: str  # a queue to take the next job from ('' for none)
+    failed_index_key: str  # the dead letters, '' unless the outcome is a failure
+    hook_stats_key: str  # this minute's stats hashes ('' for none)
+    fleet_stats_key: str
 
 
 @dataclass(frozen=True)
@@ -215,6 +244,8 @@ class FinishArgs(TakeArgs):
     push_message: bytes
     child: str  # '' for none
     child_rss: str
+    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
+    stats_ttl_s: int
     counters_n: int
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
@@ -226,6 +257,7 @@ class FinishArgs(TakeArgs):
 FINISH = (
     _BEGIN
     + _TAKE
+    + _STATS
     + """
 local function finish()
   if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
@@ -243,6 +275,12 @@ local function finish()
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)
+  -- Dead letters: failed events (not test runs), by creation time.
+  if failed_index_key ~= '' and redis.call('HEXISTS', job_key, 'inline') == 0 then
+    local created = tonumber(redis.call('HGET', job_key, 'createdAt') or '0')
+    redis.call('ZADD', failed_index_key, created, job_id)
+    redis.call('ZREMRANGEBYSCORE', failed_index_key, '-inf', created - tonumber(retention_s))
+  end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.
   for i = TAIL, fields_from - 1, 2 do
@@ -252,6 +290,7 @@ local function finish()
       redis.pcall('HINCRBY', metrics_key, ARGV[i], ARGV[i + 1])
     end
   end
+  pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, take_queue_key)
   return 1
 end
 

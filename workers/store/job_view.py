@@ -10,7 +10,7 @@ import orjson
 
 from workers.store.job_records import encode_body
 
-__all__ = ["render_job"]
+__all__ = ["render_job", "iso_time"]
 
 
 def _text(raw: dict[bytes, bytes], name: str) -> str | None:
@@ -27,6 +27,11 @@ def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+def iso_time(ts: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC with milliseconds, as jobs show times."""
+    return _iso(ts)
 
 
 def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[str, Any]:
@@ -57,7 +62,7 @@ def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[st
             "attempts": orjson.loads(raw[b"deliveries"]) if b"deliveries" in raw else [],
             "nextAttemptAt": _iso(_number(raw, "deliveryNextAt")),
         }
-    for name in ("replayOf",):
+    for name in ("replayOf", "replayedBy"):
         if name.encode() in raw:
             view[name] = _text(raw, name)
     if with_request and b"request" in raw:

@@ -70,3 +70,33 @@ def metrics() -> str:
 def child_rss() -> str:
     """Hash: worker child -> "rss_bytes timestamp warm_isolates", refreshed after each job."""
     return f"{PREFIX}:metrics:rss"
+
+
+def jobs_index() -> str:
+    """Sorted set: every event's job id, scored by creation time (search)."""
+    return f"{PREFIX}:index:jobs"
+
+
+def hook_jobs_index(hook_id: str) -> str:
+    """Sorted set: one hook's job ids, scored by creation time (search)."""
+    return f"{PREFIX}:index:hook:{hook_id}"
+
+
+def failed_jobs_index() -> str:
+    """Sorted set: failed jobs (the dead letters), scored by creation time."""
+    return f"{PREFIX}:index:failed"
+
+
+def delivery_failed_index() -> str:
+    """Sorted set: jobs whose callback delivery failed, scored by creation time."""
+    return f"{PREFIX}:index:delivery-failed"
+
+
+def stats_hooks(minute: int) -> str:
+    """Hash: one minute's per-hook counters (``hook|kind|label``) for charts."""
+    return f"{PREFIX}:stats:{minute}"
+
+
+def stats_fleet(minute: int) -> str:
+    """Hash: one minute's fleet-wide counters and gauges (``kind|label``)."""
+    return f"{PREFIX}:stats:fleet:{minute}"
