@@ -45,6 +45,10 @@ class Page:
             lambda _: predicate(), message=what
         )
 
+    def text(self, css: str) -> str:
+        """An element's text, visible or not (e.g. an empty <pre>)."""
+        return self.driver.find_element(By.CSS_SELECTOR, css).get_attribute("textContent")
+
     def count(self, css: str) -> int:
         return len(self.all(css))
 
