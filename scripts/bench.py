@@ -4,6 +4,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench                 # engine, celery, async, intake, sync (not memory)
     scripts/bench engine async intake sync memory   # 'async' also measures the Celery floor
     scripts/bench sync --quick    # shorter runs, for a smoke check
+    scripts/bench console         # console pages with 100 hooks / 100,000 jobs; stats on vs off
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -520,12 +521,19 @@ def memory_scenario(quick: bool) -> dict:
     }
 
 
+def console_scenario(quick: bool) -> dict:
+    from bench_console import console_scenario as run
+
+    return run(quick, drain_rate, Stack)
+
+
 SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "engine": engine_scenario,
     "async": async_scenario,
     "intake": intake_scenario,
     "sync": sync_scenario,
     "memory": memory_scenario,
+    "console": console_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 

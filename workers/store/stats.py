@@ -136,10 +136,12 @@ def job_write(
     reason: str | None,
     duration_ms: float | None,
     child: tuple[str, int, int] | None = None,
+    ts: float | None = None,
 ) -> StatsWrite:
     """What a finished job adds: its status, reason, duration (None when no
-    script ran) and the reporting child's (name, RSS bytes, warm isolates)."""
-    write = StatsWrite().both(hook or FLEET, "i", "jf", status)
+    script ran) and the reporting child's (name, RSS bytes, warm isolates),
+    in the bucket of ``ts`` (default: now)."""
+    write = StatsWrite(ts).both(hook or FLEET, "i", "jf", status)
     if reason is not None:
         write.both(hook or FLEET, "i", "tr", reason)
     if duration_ms is not None:
@@ -151,10 +153,12 @@ def job_write(
     return write
 
 
-def event_write(hook: str, outcome: str, queue_depth: bool = True) -> StatsWrite:
+def event_write(
+    hook: str, outcome: str, queue_depth: bool = True, ts: float | None = None
+) -> StatsWrite:
     """What an event at the intake adds; with ``queue_depth``, the queue's
     length after it (the Lua call knows the queue)."""
-    write = StatsWrite().both(hook, "i", "ev", outcome)
+    write = StatsWrite(ts).both(hook, "i", "ev", outcome)
     if queue_depth:
         write.fleet("q", "q", "scripts", 0)
     return write
