@@ -125,7 +125,8 @@ def register(main: click.Group, jobs: click.Group) -> None:
         data = client.ok(client.request("GET", "/api/stats", params=params))
         summary = client.ok(client.request("GET", "/api/stats/hooks")) if not hook else None
 
-        def render(d: dict) -> None:
+        def render(both: dict) -> None:
+            d = both["series"]
             rows = []
             for i, t in enumerate(d["t"]):
                 events = sum(v[i] for v in d["events"].values())
@@ -145,6 +146,7 @@ def register(main: click.Group, jobs: click.Group) -> None:
                 )
             click.secho(f"{d['hook'] or 'fleet'}, every {d['stepS'] // 60} min", bold=True)
             table(rows, ["minute", "events", "succeeded", "failed", "p50 ms", "p95 ms", "max ms"])
+            click.echo("(times in UTC; minutes without events or jobs are left out)")
             if summary:
                 click.echo()
                 hooks = [{"hook": k, **v} for k, v in summary["hooks"].items()]
