@@ -83,6 +83,8 @@ def test_search_finds_jobs_newest_first_by_hook_status_and_reason(
     assert "request" not in dead["jobs"][0]  # a page holds summaries, not bodies
 
     assert client.get(f"/api/jobs?hook={hook_b}&status=succeeded", headers=AUTH).json["jobs"] == []
+    hook_failed = client.get(f"/api/jobs?hook={hook_a}&status=failed", headers=AUTH).json["jobs"]
+    assert [j["jobId"] for j in hook_failed] == list(reversed(bad_a))
     future = client.get(f"/api/jobs?hook={hook_a}&since={time.time() + 60}", headers=AUTH)
     assert future.json["jobs"] == []
 

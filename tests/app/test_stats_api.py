@@ -72,6 +72,11 @@ def test_series_per_hook_and_for_the_fleet(client: FlaskClient, redis_server: Re
 
     day = client.get("/api/stats?range=24h", headers=AUTH).json
     assert day["stepS"] == 900 and len(day["t"]) == 96
+    # Finished steps are summed once, then read back whole: the same answer.
+    again = client.get("/api/stats?range=24h", headers=AUTH).json
+    assert again == day and again["jobs"]["failed"][-1] >= 1
+    first_step = day["t"][0] // stats.BUCKET_S
+    assert redis_server.client().exists(keys.stats_step_cache("*", 15, first_step))
 
     summary = client.get("/api/stats/hooks", headers=AUTH).json["hooks"][hook_id]
     assert summary["events"] == 5 and summary["failed"] == 1

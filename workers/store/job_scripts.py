@@ -47,6 +47,8 @@ class CreateKeys:
     slot_key: str  # '' for none
     idempotency_key: str  # '' for none
     replayed_key: str  # the job this one replays ('' for none): it gets replayedBy
+    dead_key: str  # the dead letters, the replayed job leaves them ('' for none)
+    hook_dead_key: str  # the hook's dead letters
     index_key: str  # the search index of all events ('' for none: a test run)
     hook_index_key: str  # the hook's search index
     hook_stats_key: str  # this minute's stats hashes ('' for none)
@@ -110,6 +112,9 @@ end
 redis.call('LPUSH', queue_key, message)
 if replayed_key ~= '' and redis.call('EXISTS', replayed_key) == 1 then
   redis.call('HSET', replayed_key, 'replayedBy', job_id)
+  local original = redis.call('HGET', replayed_key, 'id')
+  redis.call('ZREM', dead_key, original)
+  redis.call('ZREM', hook_dead_key, original)
 end
 if index_key ~= '' then
   local oldest = tonumber(created_at) - tonumber(retention_s)
@@ -232,7 +237,8 @@ class FinishKeys:
     metrics_key: str
     child_rss_key: str
     take_queue_key: str  # a queue to take the next job from ('' for none)
-    failed_index_key: str  # the dead letters, '' unless the outcome is a failure
+    failed_index_key: str  # all failed jobs, '' unless the outcome is a failure
+    dead_index_key: str  # failed jobs not yet replayed
     hook_stats_key: str  # this minute's stats hashes ('' for none)
     fleet_stats_key: str
 
@@ -246,6 +252,8 @@ class FinishArgs(TakeArgs):
     child_rss: str
     stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
     stats_ttl_s: int
+    failed_hook_prefix: str  # keys.hook_failed_index('')
+    dead_hook_prefix: str  # keys.hook_dead_letters_index('')
     counters_n: int
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
@@ -275,11 +283,19 @@ local function finish()
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)
-  -- Dead letters: failed events (not test runs), by creation time.
+  -- Failed events (not test runs) join the failed jobs and the dead
+  -- letters, the fleet's and their hook's, by creation time.
   if failed_index_key ~= '' and redis.call('HEXISTS', job_key, 'inline') == 0 then
     local created = tonumber(redis.call('HGET', job_key, 'createdAt') or '0')
-    redis.call('ZADD', failed_index_key, created, job_id)
-    redis.call('ZREMRANGEBYSCORE', failed_index_key, '-inf', created - tonumber(retention_s))
+    local hook = redis.call('HGET', job_key, 'hookId') or ''
+    local indexes = {failed_index_key, dead_index_key,
+      failed_hook_prefix .. hook, dead_hook_prefix .. hook}
+    for _, index in ipairs(indexes) do
+      redis.call('ZADD', index, created, job_id)
+      redis.call('ZREMRANGEBYSCORE', index, '-inf', created - tonumber(retention_s))
+    end
+    redis.call('EXPIRE', indexes[3], retention_s)
+    redis.call('EXPIRE', indexes[4], retention_s)
   end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.

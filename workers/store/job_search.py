@@ -53,11 +53,25 @@ class JobFilter:
         """The narrowest index that holds every match."""
         if self.delivery == "failed":
             return keys.delivery_failed_index()
-        if self.status == "failed" and not self.hook:
-            return keys.failed_jobs_index()
+        if self.status == "failed" and self.replayed is False:
+            if self.hook:
+                return keys.hook_dead_letters_index(self.hook)
+            return keys.dead_letters_index()
+        if self.status == "failed":
+            return keys.hook_failed_index(self.hook) if self.hook else keys.failed_jobs_index()
         if self.hook:
             return keys.hook_jobs_index(self.hook)
         return keys.jobs_index()
+
+    def counted_by_index(self) -> bool:
+        """Whether every entry of ``index()`` in the time range matches, so a
+        count is one ZCOUNT (the dry run of replaying the dead letters)."""
+        return (
+            self.status == "failed"
+            and self.replayed is not True
+            and self.reason is None
+            and self.delivery is None
+        )
 
     def matches(self, job: dict[str, Any]) -> bool:
         if job.get("status") is None:  # expired since it was indexed
@@ -170,6 +184,10 @@ def search(
 def count(client: redis.Redis, flt: JobFilter, max_scan: int = 20_000) -> tuple[int, bool]:
     """How many jobs match (for a dry run), and whether the count stopped at
     ``max_scan`` index entries (then it is a lower bound)."""
+    if flt.counted_by_index():
+        low = flt.since if flt.since is not None else "-inf"
+        high = f"({flt.until!r}" if flt.until is not None else "+inf"
+        return int(client.zcount(flt.index(), low, high)), False
     found = scanned = 0
     for _, _, job, seen in _walk(client, flt, None, max_scan):
         found, scanned = found + flt.matches(job), seen

@@ -176,6 +176,8 @@ class JobStore:
                 slot_key=slot_key,
                 idempotency_key=conditions.idempotency_key or "",
                 replayed_key=keys.job(also.replay_of) if also.replay_of else "",
+                dead_key=keys.dead_letters_index(),
+                hook_dead_key=keys.hook_dead_letters_index(hook_id),
                 index_key=keys.jobs_index() if also.indexed else "",
                 hook_index_key=keys.hook_jobs_index(hook_id) if also.indexed else "",
                 hook_stats_key=hook_stats,
@@ -251,6 +253,7 @@ class JobStore:
         child, rss = child_rss or ("", "")
         take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "")
         hook_stats, fleet_stats = stats.keys if stats else ("", "")
+        failed = outcome.status is JobStatus.FAILED
         reply = self._finish(
             lua.FinishKeys(
                 job_key=keys.job(job_id),
@@ -260,9 +263,8 @@ class JobStore:
                 metrics_key=keys.metrics(),
                 child_rss_key=keys.child_rss(),
                 take_queue_key=take.queue if take else "",
-                failed_index_key=(
-                    keys.failed_jobs_index() if outcome.status is JobStatus.FAILED else ""
-                ),
+                failed_index_key=keys.failed_jobs_index() if failed else "",
+                dead_index_key=keys.dead_letters_index(),
                 hook_stats_key=hook_stats,
                 fleet_stats_key=fleet_stats,
             ),
@@ -275,6 +277,8 @@ class JobStore:
                 child_rss=rss,
                 stats_ops=stats.encoded() if stats else "",
                 stats_ttl_s=STATS_TTL_S,
+                failed_hook_prefix=keys.hook_failed_index(""),
+                dead_hook_prefix=keys.hook_dead_letters_index(""),
                 counters_n=len(increments) // 2,
             ),
             [*increments, *_pairs(outcome.fields(_now(), delivery=bool(then_push)))],

@@ -83,8 +83,23 @@ def hook_jobs_index(hook_id: str) -> str:
 
 
 def failed_jobs_index() -> str:
-    """Sorted set: failed jobs (the dead letters), scored by creation time."""
+    """Sorted set: failed jobs (events, not test runs), scored by creation time."""
     return f"{PREFIX}:index:failed"
+
+
+def hook_failed_index(hook_id: str) -> str:
+    """Sorted set: one hook's failed jobs, scored by creation time."""
+    return f"{PREFIX}:index:failed:{hook_id}"
+
+
+def dead_letters_index() -> str:
+    """Sorted set: failed jobs not yet replayed (the dead letters), by creation time."""
+    return f"{PREFIX}:index:dead"
+
+
+def hook_dead_letters_index(hook_id: str) -> str:
+    """Sorted set: one hook's dead letters, scored by creation time."""
+    return f"{PREFIX}:index:dead:{hook_id}"
 
 
 def delivery_failed_index() -> str:
@@ -100,3 +115,9 @@ def stats_hooks(minute: int) -> str:
 def stats_fleet(minute: int) -> str:
     """Hash: one minute's fleet-wide counters and gauges (``kind|label``)."""
     return f"{PREFIX}:stats:fleet:{minute}"
+
+
+def stats_step_cache(scope: str, step_minutes: int, first_minute: int) -> str:
+    """String: a finished step of a stats series (JSON), summed once from its
+    minute buckets; ``scope`` is a hook id or ``*`` for the fleet."""
+    return f"{PREFIX}:stats:step:{scope}:{step_minutes}:{first_minute}"

@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
+import orjson
 import redis
 
 from workers import errors
@@ -82,6 +83,18 @@ class _Step:
             old = self.gauges[kind].get(label)
             self.gauges[kind][label] = value if old is None else max(old, value)
 
+    def dumps(self) -> bytes:
+        return orjson.dumps([self.counts, self.hist, self.longest, self.gauges])
+
+    @classmethod
+    def loads(cls, raw: bytes) -> _Step:
+        step = cls()
+        counts, step.hist, step.longest, gauges = orjson.loads(raw)
+        for kind, labels in counts.items():
+            step.counts[kind].update(labels)
+        step.gauges.update(gauges)
+        return step
+
 
 def _window(range_s: int, step_s: int, now: float | None) -> tuple[list[int], int]:
     range_s = max(BUCKET_S, min(int(range_s), KEEP_S))
@@ -102,17 +115,45 @@ def series(
     """Time series of one hook, or of the fleet (``hook`` None), over the last
     ``range_s`` seconds in steps of ``step_s`` (whole minutes)."""
     minutes, per_step = _window(range_s, step_s, now)
+    firsts = minutes[::per_step]
+    steps: list[_Step | None] = [None] * len(firsts)
+    # Past minutes never change, so a finished step is summed once and kept
+    # (a minute of slack for clocks); only the rest is read minute by minute.
+    finished = [i for i, f in enumerate(firsts) if f + per_step - 1 < minute(now) - 1]
+    scope = hook or "*"
+    if per_step > 1 and finished:
+        cached = client.mget([keys.stats_step_cache(scope, per_step, firsts[i]) for i in finished])
+        for i, raw in zip(finished, cached, strict=True):
+            if raw is not None:
+                steps[i] = _Step.loads(raw)
+    missing = [i for i, step in enumerate(steps) if step is None]
+    for i, step in zip(missing, _read_steps(client, hook, firsts, per_step, missing), strict=True):
+        steps[i] = step
+    if per_step > 1:
+        with client.pipeline(transaction=False) as pipe:
+            for i in set(missing) & set(finished):
+                key = keys.stats_step_cache(scope, per_step, firsts[i])
+                pipe.set(key, steps[i].dumps(), ex=KEEP_S + per_step * BUCKET_S)
+            pipe.execute()
+    return _render(hook, minutes, per_step, [s for s in steps if s is not None])
+
+
+def _read_steps(
+    client: redis.Redis, hook: str | None, firsts: list[int], per_step: int, which: list[int]
+) -> list[_Step]:
+    """Sum the steps ``which`` (indexes into ``firsts``) from their minute buckets."""
     fields = _hook_fields(hook) if hook else []
     with client.pipeline(transaction=False) as pipe:
-        for m in minutes:
-            if hook:
-                pipe.hmget(keys.stats_hooks(m), fields)
-            else:
-                pipe.hgetall(keys.stats_fleet(m))
+        for i in which:
+            for m in range(firsts[i], firsts[i] + per_step):
+                if hook:
+                    pipe.hmget(keys.stats_hooks(m), fields)
+                else:
+                    pipe.hgetall(keys.stats_fleet(m))
         replies = pipe.execute()
-    steps = [_Step() for _ in range(len(minutes) // per_step)]
-    for i, reply in enumerate(replies):
-        step = steps[i // per_step]
+    steps = [_Step() for _ in which]
+    for n, reply in enumerate(replies):
+        step = steps[n // per_step]
         pairs = (
             zip(fields, reply, strict=True) if hook else ((k.decode(), v) for k, v in reply.items())
         )
@@ -122,7 +163,7 @@ def series(
             parts = name.split("|")
             kind, label = (parts[1], parts[2]) if hook else (parts[0], parts[1])
             step.add(kind, label, float(value))
-    return _render(hook, minutes, per_step, steps)
+    return steps
 
 
 def _render(
