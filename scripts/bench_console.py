@@ -213,9 +213,68 @@ def stats_overhead(quick: bool, drain_rate: Any, stack_type: Any) -> dict:
     }
 
 
+def _redis_cpu_s(client: Any) -> float:
+    info = client.info("cpu")
+    return info["used_cpu_sys"] + info["used_cpu_user"]
+
+
+def stats_cost_per_event(quick: bool) -> dict:
+    """What the stats add to one event's two Lua calls (create, finish),
+    measured directly, stats on and off in alternating blocks: client wall
+    time and Redis's own CPU. Steadier than end-to-end throughput on a
+    shared machine."""
+    blocks, per_block = (4, 500) if quick else (10, 1000)
+    event = EventRequest("POST", "/", "", {}, {}, "", b"{}")
+    wall: dict[str, list[float]] = {"on": [], "off": []}
+    cpu: dict[str, list[float]] = {"on": [], "off": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisServer(Path(tmp)).start()
+        try:
+            client = redis.client()
+            store = JobStore(client, retention_s=3600)
+            for block in range(blocks * 2):
+                setting = "on" if block % 2 == 0 else "off"
+                cpu_before, started = _redis_cpu_s(client), time.perf_counter()
+                for _ in range(per_block):
+                    job_id = new_job_id()
+                    on = setting == "on"
+                    also = Extras(stats=stats.event_write("h", "accepted") if on else None)
+                    store.create(job_id, "h", 1, event, 30, ("bench:q", b"{}"), also=also)
+                    store.start(job_id, "bench/1", 1000)
+                    outcome = Outcome(JobStatus.SUCCEEDED, 1.2, [], result={"statusCode": 200})
+                    write = stats.job_write("h", "succeeded", None, 1.2, ("b/1", 1 << 27, 3))
+                    store.finish(job_id, outcome, stats=write if on else None)
+                    client.rpop("bench:q")
+                wall[setting].append((time.perf_counter() - started) / per_block * 1e6)
+                cpu[setting].append((_redis_cpu_s(client) - cpu_before) / per_block * 1e6)
+        finally:
+            redis.stop()
+    out = {
+        k: {
+            "on_us": round(statistics.median(v["on"]), 1),
+            "off_us": round(statistics.median(v["off"]), 1),
+        }
+        for k, v in (("client_wall_per_event", wall), ("redis_cpu_per_event", cpu))
+    }
+    added_cpu = out["redis_cpu_per_event"]["on_us"] - out["redis_cpu_per_event"]["off_us"]
+    added_wall = out["client_wall_per_event"]["on_us"] - out["client_wall_per_event"]["off_us"]
+    print(
+        f"\nstats cost per event (create + start + finish, {blocks} blocks of {per_block} each way)"
+    )
+    cpu_us, wall_us = out["redis_cpu_per_event"], out["client_wall_per_event"]
+    print(f"  Redis CPU:   {cpu_us['off_us']} -> {cpu_us['on_us']} us (+{added_cpu:.1f} us)")
+    print(f"  client wall: {wall_us['off_us']} -> {wall_us['on_us']} us (+{added_wall:.1f} us)")
+    return {
+        **out,
+        "added_redis_cpu_us": round(added_cpu, 1),
+        "added_client_wall_us": round(added_wall, 1),
+    }
+
+
 def console_scenario(quick: bool, drain_rate: Any, stack_type: Any) -> dict:
     return {
         "scenario": "console",
         "pages": page_latency(quick),
+        "stats_cost_per_event": stats_cost_per_event(quick),
         "stats_overhead": stats_overhead(quick, drain_rate, stack_type),
     }
