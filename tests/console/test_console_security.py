@@ -214,3 +214,25 @@ def test_logs_and_bodies_are_text_and_secrets_never_reach_a_page(
     http, _ = sign_in(console.loopback_url)
     for path in (f"/api/hooks/{hook_id}", "/api/hooks", f"/api/hooks/{hook_id}/jobs"):
         assert secret not in http.get(console.loopback_url + path, timeout=10).text
+
+
+def test_redis_down_is_said_plainly(
+    browser,
+    env: dict[str, str],
+    workdir: Path,
+    screenshots: Path,  # noqa: ANN001
+) -> None:
+    from tests.support.stack import free_port
+
+    dead = {**env, "HOOKLET_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    console = Console(dead, workdir).start()
+    try:
+        page = Page(browser, console.url, screenshots)
+        page.sign_in()  # the session needs no Redis
+        page.wait_text("#banner", "Redis is unreachable", timeout_s=20)
+        assert "Could not load the hooks" in page.find("#hooks-list").text
+        page.shot("redis-down-hooks")
+        page.open("/ui/jobs")
+        page.wait_text("#banner", "Redis is unreachable", timeout_s=20)
+    finally:
+        console.stop()
