@@ -10,8 +10,9 @@ built here; the reading side is workers/store/stats_series.py.
 Kinds: ``ev`` events received by outcome, ``jf`` jobs finished by status,
 ``tr`` terminations by reason, ``dh`` script duration histogram (label: the
 bucket's index in ``DURATION_BUCKETS_MS``), ``dmax`` longest run (ms), and
-fleet-only gauges ``rss``/``iso`` (per worker child: peak RSS bytes, warm
-isolates) and ``q`` (peak depth of the scripts queue).
+fleet-only gauges ``rss``/``iso`` (per worker child: RSS bytes and warm
+isolates at its last job in the minute) and ``q`` (peak depth of the scripts
+queue seen at the intake).
 """
 
 from __future__ import annotations
@@ -77,7 +78,11 @@ local function apply_stats(hook_stats, fleet_stats, ops, ttl, queue)
     local key = op[1] == 'h' and hook_stats or fleet_stats
     local kind, field, value = op[2], op[3], op[4]
     if kind == 'i' then
-      redis.call('HINCRBY', key, field, value)
+      -- Every call starts with an add to each hash: a field's first add
+      -- (1) is when a new minute's hash gets its expiry.
+      if redis.call('HINCRBY', key, field, value) == tonumber(value) then
+        redis.call('EXPIRE', key, ttl)
+      end
     elseif kind == 's' then
       redis.call('HSET', key, field, value)
     else
@@ -86,8 +91,6 @@ local function apply_stats(hook_stats, fleet_stats, ops, ttl, queue)
       if old == nil or tonumber(value) > old then redis.call('HSET', key, field, value) end
     end
   end
-  redis.call('EXPIRE', hook_stats, ttl)
-  redis.call('EXPIRE', fleet_stats, ttl)
 end
 """
 
@@ -149,7 +152,8 @@ def job_write(
         write.both(hook or FLEET, "x", "dmax", "ms", round(duration_ms, 3))
     if child is not None:
         name, rss_bytes, isolates = child
-        write.fleet("x", "rss", name, rss_bytes).fleet("s", "iso", name, isolates)
+        # The child's last report in the minute (a set costs less than a max).
+        write.fleet("s", "rss", name, rss_bytes).fleet("s", "iso", name, isolates)
     return write
 
 

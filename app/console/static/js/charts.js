@@ -93,7 +93,7 @@ async function load() {
     empty: "No script failed in this range.",
   });
   if (!hook) {
-    chart("Worker child memory (peak RSS)", s.t, toMb(s.childRssBytes), { id: "memory", unit: "MB" });
+    chart("Worker child memory (RSS at its last job in each step)", s.t, toMb(s.childRssBytes), { id: "memory", unit: "MB" });
     chart("Warm isolates per child", s.t, s.warmIsolates, { id: "isolates", unit: "isolates" });
     chart("Scripts queue depth (peak)", s.t, s.queueDepth, {
       id: "queue",
