@@ -9,7 +9,8 @@ from app import services
 from app.auth import protect
 from workers.errors import InvalidRequest
 from workers.store.stats import BUCKET_S, KEEP_S
-from workers.store.stats_series import hook_summaries, series
+from workers.store.stats_series import series
+from workers.store.stats_summary import hook_summaries
 
 __all__ = ["bp"]
 

@@ -3,6 +3,7 @@ read back as series per hook and for the fleet, and bounded by expiry."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -105,3 +106,21 @@ def test_quantiles_interpolate_within_a_bucket() -> None:
     assert 3.0 < quantile(counts, 0.5, 4.5) <= 4.5
     assert quantile(counts, 0.99, 4.2) == pytest.approx(4.2)
     assert quantile([0.0] * len(counts), 0.5, None) is None
+
+
+def test_hook_summaries_are_the_same_from_cached_blocks(redis_server: RedisServer) -> None:
+    from workers.store.stats_summary import hook_summaries
+
+    client = redis_server.client()
+    store = JobStore(client, retention_s=600)
+    hook_id = f"b-{uuid.uuid4().hex[:8]}"
+    for duration_ms in (1.0, 3.0):
+        run_job(store, hook_id, duration_ms, None)
+    run_job(store, hook_id, 9.0, FailureReason.ERROR)
+    later = time.time() + 20 * 60  # this minute's block is finished by then
+    first = hook_summaries(client, [hook_id], now=later)[hook_id]
+    again = hook_summaries(client, [hook_id], now=later)[hook_id]  # from the cache
+    assert first == again
+    assert (first["events"], first["finished"], first["failed"]) == (3, 3, 1)
+    block = stats.minute() - stats.minute() % 5
+    assert client.exists(keys.stats_step_cache("*hooks", 5, block))

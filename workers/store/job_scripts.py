@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workers.store.job_search import INDEX_LUA
 from workers.store.stats import APPLY_STATS as _STATS
 
 __all__ = [
@@ -76,6 +77,7 @@ class CreateArgs:
 # changed, 1 written, 2 slot full, 3 duplicate. Only 1 writes the job.
 CREATE = (
     _STATS
+    + INDEX_LUA
     + """
 if hook_etag ~= '' then
   local etag = redis.call('HGET', hook_key, 'etag')
@@ -110,19 +112,9 @@ if history > 0 then
   redis.call('LTRIM', history_key, 0, history - 1)
 end
 redis.call('LPUSH', queue_key, message)
-if replayed_key ~= '' and redis.call('EXISTS', replayed_key) == 1 then
-  redis.call('HSET', replayed_key, 'replayedBy', job_id)
-  local original = redis.call('HGET', replayed_key, 'id')
-  redis.call('ZREM', dead_key, original)
-  redis.call('ZREM', hook_dead_key, original)
-end
+if replayed_key ~= '' then mark_replayed(replayed_key, job_id, dead_key, hook_dead_key) end
 if index_key ~= '' then
-  local oldest = tonumber(created_at) - tonumber(retention_s)
-  for _, index in ipairs({index_key, hook_index_key}) do
-    redis.call('ZADD', index, created_at, job_id)
-    redis.call('ZREMRANGEBYSCORE', index, '-inf', oldest)
-  end
-  redis.call('EXPIRE', hook_index_key, retention_s)
+  index_job({index_key, hook_index_key}, job_id, created_at, retention_s)
 end
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
 pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, queue_key)
@@ -266,6 +258,7 @@ FINISH = (
     _BEGIN
     + _TAKE
     + _STATS
+    + INDEX_LUA
     + """
 local function finish()
   if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
@@ -283,19 +276,9 @@ local function finish()
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)
-  -- Failed events (not test runs) join the failed jobs and the dead
-  -- letters, the fleet's and their hook's, by creation time.
-  if failed_index_key ~= '' and redis.call('HEXISTS', job_key, 'inline') == 0 then
-    local created = tonumber(redis.call('HGET', job_key, 'createdAt') or '0')
-    local hook = redis.call('HGET', job_key, 'hookId') or ''
-    local indexes = {failed_index_key, dead_index_key,
-      failed_hook_prefix .. hook, dead_hook_prefix .. hook}
-    for _, index in ipairs(indexes) do
-      redis.call('ZADD', index, created, job_id)
-      redis.call('ZREMRANGEBYSCORE', index, '-inf', created - tonumber(retention_s))
-    end
-    redis.call('EXPIRE', indexes[3], retention_s)
-    redis.call('EXPIRE', indexes[4], retention_s)
+  if failed_index_key ~= '' then
+    index_failed(job_key, job_id, retention_s, failed_index_key, dead_index_key,
+      failed_hook_prefix, dead_hook_prefix)
   end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.

@@ -15,7 +15,7 @@ from workers.store import keys
 from workers.store.job_records import FailureReason, JobStatus
 from workers.store.stats import BUCKET_S, DURATION_BUCKETS_MS, KEEP_S, minute
 
-__all__ = ["series", "hook_summaries", "quantile"]
+__all__ = ["series", "quantile", "Step"]
 
 _STATUSES = [JobStatus.SUCCEEDED.value, JobStatus.FAILED.value]
 _REASONS = [r.value for r in FailureReason]
@@ -63,7 +63,7 @@ def quantile(counts: list[float], q: float, longest_ms: float | None) -> float |
     return longest_ms
 
 
-class _Step:
+class Step:
     """Accumulates the buckets of one step (several minutes)."""
 
     def __init__(self) -> None:
@@ -87,7 +87,7 @@ class _Step:
         return orjson.dumps([self.counts, self.hist, self.longest, self.gauges])
 
     @classmethod
-    def loads(cls, raw: bytes) -> _Step:
+    def loads(cls, raw: bytes) -> Step:
         step = cls()
         counts, step.hist, step.longest, gauges = orjson.loads(raw)
         for kind, labels in counts.items():
@@ -116,7 +116,7 @@ def series(
     ``range_s`` seconds in steps of ``step_s`` (whole minutes)."""
     minutes, per_step = _window(range_s, step_s, now)
     firsts = minutes[::per_step]
-    steps: list[_Step | None] = [None] * len(firsts)
+    steps: list[Step | None] = [None] * len(firsts)
     # Past minutes never change, so a finished step is summed once and kept
     # (a minute of slack for clocks); only the rest is read minute by minute.
     finished = [i for i, f in enumerate(firsts) if f + per_step - 1 < minute(now) - 1]
@@ -125,7 +125,7 @@ def series(
         cached = client.mget([keys.stats_step_cache(scope, per_step, firsts[i]) for i in finished])
         for i, raw in zip(finished, cached, strict=True):
             if raw is not None:
-                steps[i] = _Step.loads(raw)
+                steps[i] = Step.loads(raw)
     missing = [i for i, step in enumerate(steps) if step is None]
     for i, step in zip(missing, _read_steps(client, hook, firsts, per_step, missing), strict=True):
         steps[i] = step
@@ -140,7 +140,7 @@ def series(
 
 def _read_steps(
     client: redis.Redis, hook: str | None, firsts: list[int], per_step: int, which: list[int]
-) -> list[_Step]:
+) -> list[Step]:
     """Sum the steps ``which`` (indexes into ``firsts``) from their minute buckets."""
     fields = _hook_fields(hook) if hook else []
     with client.pipeline(transaction=False) as pipe:
@@ -151,7 +151,7 @@ def _read_steps(
                 else:
                     pipe.hgetall(keys.stats_fleet(m))
         replies = pipe.execute()
-    steps = [_Step() for _ in which]
+    steps = [Step() for _ in which]
     for n, reply in enumerate(replies):
         step = steps[n // per_step]
         pairs = (
@@ -167,7 +167,7 @@ def _read_steps(
 
 
 def _render(
-    hook: str | None, minutes: list[int], per_step: int, steps: list[_Step]
+    hook: str | None, minutes: list[int], per_step: int, steps: list[Step]
 ) -> dict[str, Any]:
     def column(kind: str, source: str = "counts") -> dict[str, list[float | None]]:
         labels = sorted({label for s in steps for label in getattr(s, source)[kind]})
@@ -193,45 +193,4 @@ def _render(
         out["childRssBytes"] = column("rss", "gauges")
         out["warmIsolates"] = column("iso", "gauges")
         out["queueDepth"] = column("q", "gauges")
-    return out
-
-
-def hook_summaries(
-    client: redis.Redis, hook_ids: list[str], window_s: int = 3600, now: float | None = None
-) -> dict[str, dict[str, Any]]:
-    """Per hook over the last ``window_s``: events, jobs finished and failed,
-    the error rate, p95 script duration, and when its last event came."""
-    last = minute(now)
-    minutes = range(last - window_s // BUCKET_S + 1, last + 1)
-    wanted = set(hook_ids)
-    steps: dict[str, _Step] = defaultdict(_Step)
-    with client.pipeline(transaction=False) as pipe:
-        for m in minutes:
-            pipe.hgetall(keys.stats_hooks(m))
-        for hook_id in hook_ids:
-            pipe.lindex(keys.history(hook_id), 0)
-        replies = pipe.execute()
-    for reply in replies[: len(minutes)]:
-        for name, value in reply.items():
-            hook, kind, label = name.decode().split("|", 2)
-            if hook in wanted:
-                steps[hook].add(kind, label, float(value))
-    newest = replies[len(minutes) :]
-    with client.pipeline(transaction=False) as pipe:
-        for job_id in newest:
-            pipe.hget(keys.job(job_id.decode()) if job_id else keys.job(""), "createdAt")
-        created = pipe.execute()
-    out = {}
-    for hook_id, at in zip(hook_ids, created, strict=True):
-        step = steps.get(hook_id) or _Step()
-        finished = sum(step.counts["jf"].values())
-        failed = step.counts["jf"].get(JobStatus.FAILED.value, 0.0)
-        out[hook_id] = {
-            "events": int(sum(step.counts["ev"].values())),
-            "finished": int(finished),
-            "failed": int(failed),
-            "errorRate": round(failed / finished, 4) if finished else None,
-            "p95Ms": quantile(step.hist, 0.95, step.longest),
-            "lastEventAt": float(at) if at else None,
-        }
     return out
