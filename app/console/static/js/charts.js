@@ -32,7 +32,8 @@ function redZone(limitMs) {
 
 function chart(title, t, named, options = {}) {
   const labels = Object.keys(named);
-  const total = labels.reduce((sum, k) => sum + named[k].reduce((a, v) => a + (v || 0), 0), 0);
+  const counted = labels.filter((k) => !(options.reference || []).includes(k));
+  const total = counted.reduce((sum, k) => sum + named[k].reduce((a, v) => a + (v || 0), 0), 0);
   const figure = h("figure", { class: "chart", "data-chart": options.id || title },
     h("figcaption", {}, title));
   charts.append(figure);
@@ -40,7 +41,9 @@ function chart(title, t, named, options = {}) {
     figure.append(h("p", { class: "empty" }, options.empty || "No data in this range yet."));
     return;
   }
-  const width = Math.max(280, Math.min(figure.clientWidth || 600, 1100));
+  // The figure's inner width (less its padding), so the chart never overflows it.
+  const inner = figure.getBoundingClientRect().width - 18;
+  const width = Math.max(260, Math.min(inner || 600, 1100));
   const opts = {
     width,
     height: options.height || 220,
@@ -81,8 +84,9 @@ async function load() {
   chart(`Script duration, ${hook || "fleet"} (shaded: above ${s.redZoneMs} ms)`, s.t, durations, {
     id: "duration",
     unit: "ms",
+    reference: ["5 ms red zone"],
     hooks: { drawClear: [redZone(s.redZoneMs)] },
-    series: { "5 ms red zone": { stroke: "#c0392b", dash: [3, 3], width: 1 } },
+    series: { "5 ms red zone": { stroke: "#c0392b", dash: [3, 3], width: 1, points: { show: false } } },
     empty: "No script ran in this range yet.",
   });
   chart("Events received by outcome", s.t, s.events, { id: "events", unit: "per step" });
