@@ -95,7 +95,7 @@ def get_job(job_id: str) -> Response:
     raw = services.dispatcher().jobs.get(job_id)
     if raw is None:
         raise JobNotFound(f"no job {job_id!r}")
-    return jsonify(render_job(raw))
+    return jsonify(render_job(raw, admin=True))
 
 
 def _bulk(action: str, run: Callable[[str], dict[str, Any]], default: dict[str, Any]) -> Response:

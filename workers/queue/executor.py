@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from workers.delivery.callbacks import callback_push
 from workers.queue.batch import Batch
 from workers.queue.job_log import log_finished
+from workers.queue.messages import callback_on_finish
 from workers.queue.retries import attempt_allowed, gave_up
 from workers.queue.runner import ScriptRunner
 from workers.queue.specs import ScriptSpec, SpecCache
@@ -159,7 +159,7 @@ class Executor:
         ``batch``, take the next job in the same call and return it."""
         push = None
         if spec is not None:
-            push = callback_push(spec.mode, spec.callback_url, attempt.job_id, self.settings)
+            push = callback_on_finish(spec.mode, spec.callback_url, attempt.job_id, self.settings)
         rss_bytes = self._last_rss_bytes = resident_bytes()
         reason = outcome.reason.value if outcome.reason else None
         # The duration histogram counts script runs only.
