@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.app.test_cli import HOOKLET, cli
+from tests.e2e.test_cli import HOOKLET, cli
 from tests.support.stack import ADMIN_TOKEN, Api, wait_until
 
 pytestmark = pytest.mark.stack
