@@ -16,6 +16,7 @@ import hmac
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -100,7 +101,8 @@ def _same_origin(req: Request) -> bool:
     if site not in (None, "same-origin", "none"):
         return False
     origin = req.headers.get("Origin")
-    return origin is None or origin == req.host_url.rstrip("/")
+    # Host only: behind a TLS-terminating proxy the scheme seen here is http.
+    return origin is None or urlsplit(origin).netloc == req.host
 
 
 def check_csrf(given: str | None) -> None:
