@@ -25,6 +25,9 @@ class Settings:
     hooks_dir: str = ""
     # Intake
     max_body_bytes: int = 1024 * 1024
+    # Request headers kept with an event (names and values, in bytes): over
+    # it the request is refused (431) and nothing is stored.
+    max_header_bytes: int = 64 * 1024
     retention_s: int = 7 * 24 * 3600
     retry_after_s: int = 5
     # A sync slot whose request vanished (a killed web process) comes back
@@ -83,6 +86,8 @@ class Settings:
     # (0 turns this off: one Celery task per event). See Executor.run.
     batch_max_jobs: int = 16
     batch_window_ms: int = 50
+    # /metrics: when set, scrapes need "Authorization: Bearer <token>".
+    metrics_token: str = ""
     # Flower
     flower_user: str = "admin"
     flower_password: str = ""

@@ -50,7 +50,8 @@ def test_the_script_answers(api: Api, hook_id: str) -> None:
     assert response.headers["x-answer"] == "42"
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"path": "/a/b", "q": {"x": "1"}}
-    assert response.headers["X-Hooklet-Job"]
+    # Opt-in per hook (debugHeaders): see tests/security/test_responses.py.
+    assert "X-Hooklet-Job" not in response.headers and "Server-Timing" not in response.headers
 
 
 def test_binary_body_round_trips_byte_for_byte(api: Api, hook_id: str) -> None:
@@ -101,7 +102,7 @@ def test_static_responder_without_script(api: Api, hook_id: str) -> None:
 
 
 def test_a_sync_retry_gets_the_original_answer(api: Api, hook_id: str) -> None:
-    sync_hook(api, hook_id, "({ body: String(Math.random()) })")
+    sync_hook(api, hook_id, "({ body: String(Math.random()) })", debugHeaders=True)
     first = api.send(hook_id, headers={"Idempotency-Key": "k"})
     again = api.send(hook_id, headers={"Idempotency-Key": "k"})
     assert first.text == again.text

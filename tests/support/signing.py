@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook
 
 SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-GH_SECRET = "It's a Secret to Everybody"
-STRIPE_SECRET = "whsec_stripe_test_secret"
+# At least 32 characters: the minimum hooklet asks of HMAC-SHA256 secrets.
+GH_SECRET = "It's a Secret to Everybody, 32 chars+"
+STRIPE_SECRET = "whsec_stripe_test_secret_of_32_chars"
 
 
 def standard_headers(secret: str, body: bytes, at: datetime | None = None) -> dict[str, str]:

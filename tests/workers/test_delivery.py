@@ -6,13 +6,23 @@ from __future__ import annotations
 
 import email.utils
 import time
+from dataclasses import replace
 
+import orjson
 import pytest
+import redis
 
-from workers.delivery.callbacks import _retry_after_s, next_attempt
+from tests.support.receiver import Receiver
+from workers.delivery.callbacks import Deliverer, _retry_after_s, next_attempt
 from workers.delivery.exchange import OutboundResponse
-from workers.store.job_records import DeliveryStatus
+from workers.hook_validation import validate_hook
+from workers.settings import Settings
+from workers.store import keys
+from workers.store.hooks import HookStore
+from workers.store.job_records import DeliveryStatus, EventRequest, new_job_id
+from workers.store.jobs import JobStore
 
+EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 SCHEDULE = (5, 300, 1800)
 
 
@@ -73,3 +83,22 @@ def test_retry_after_in_seconds_or_as_a_date_capped_at_a_day() -> None:
     assert _retry_after_s(answer(past)) == 0.0
     assert _retry_after_s(answer(None)) is None
     assert _retry_after_s(answer("soon")) is None
+
+
+def test_a_callback_goes_only_to_the_hook_that_ran_the_job(
+    fast_settings: Settings, hook_id: str, receiver: Receiver
+) -> None:
+    """A hook deleted and created again with the same id (its versions start
+    above the old ones) gets none of the old hook's pending callbacks."""
+    settings = replace(fast_settings, callback_allowlist=("127.0.0.1",))
+    client = redis.Redis.from_url(settings.redis_url)
+    hooks, jobs = HookStore(client), JobStore(client, settings.retention_s)
+    old, _ = hooks.put(validate_hook(hook_id, {"callbackUrl": receiver.url}, settings))
+    job_id = new_job_id()
+    jobs.create(job_id, hook_id, old.version, EVENT, 0, ("test:scripts", b"message"))
+    hooks.delete(hook_id)
+    hooks.put(validate_hook(hook_id, {"callbackUrl": receiver.url}, settings))
+    assert Deliverer(settings).deliver(job_id) is not DeliveryStatus.SUCCEEDED
+    assert receiver.for_job(job_id) == []
+    attempts = orjson.loads(client.hget(keys.job(job_id), "deliveries"))
+    assert attempts[0]["error"] == "hook deleted"

@@ -112,7 +112,8 @@ class Deliverer:
         response: OutboundResponse | None = None
         status_code: int | None = None
         try:
-            hook = self.hooks.get(raw[b"hookId"].decode())
+            # Only the hook that ran the job: not a hook created since with its id.
+            hook = self.hooks.get_for_version(raw[b"hookId"].decode(), int(raw[b"version"]))
             if not hook.callback_url:
                 attempt.update(error="no callback url", errorDetail="the hook has no callbackUrl")
             else:

@@ -67,6 +67,7 @@ class CreateArgs:
     slot_max: int | str
     slot_lapse_s: float | str
     duplicate_counter: str  # '' for none
+    fingerprint: str  # of the request (``EventRequest.fingerprint``), kept with the key
     created_at: float  # the search indexes' score
     stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
     stats_ttl_s: int
@@ -74,7 +75,9 @@ class CreateArgs:
 
 
 # Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
-# changed, 1 written, 2 slot full, 3 duplicate. Only 1 writes the job.
+# changed, 1 written, 2 slot full, 3 duplicate, 4 key reused for another
+# request. Only 1 writes the job. An idempotency key holds "<fingerprint>
+# <job id>": a request is a duplicate only if its fingerprint matches too.
 CREATE = (
     _STATS
     + INDEX_LUA
@@ -88,10 +91,12 @@ if hook_etag ~= '' then
   if etag ~= hook_etag then return {0, ''} end
 end
 if idempotency_key ~= '' then
-  local original = redis.call('GET', idempotency_key)
-  if original then
+  local bound = redis.call('GET', idempotency_key)
+  if bound then
+    local space = string.find(bound, ' ', 1, true)
+    if not space or string.sub(bound, 1, space - 1) ~= fingerprint then return {4, ''} end
     if duplicate_counter ~= '' then redis.call('HINCRBY', metrics_key, duplicate_counter, 1) end
-    return {3, original}
+    return {3, string.sub(bound, space + 1)}
   end
 end
 if slot_key ~= '' then
@@ -105,7 +110,9 @@ if slot_key ~= '' then
 end
 redis.call('HSET', job_key, unpack(ARGV, TAIL))
 redis.call('EXPIRE', job_key, retention_s)
-if idempotency_key ~= '' then redis.call('SET', idempotency_key, job_id, 'EX', retention_s) end
+if idempotency_key ~= '' then
+  redis.call('SET', idempotency_key, fingerprint .. ' ' .. job_id, 'EX', retention_s)
+end
 local history = tonumber(history_size)
 if history > 0 then
   redis.call('LPUSH', history_key, job_id)
@@ -126,9 +133,12 @@ return {1, ''}
 
 # Begins an attempt unless the job already ended: counts it and marks the job
 # running with a deadline in the running zset (what the reaper watches).
-# Returns {} for a missing job, else {run?, field, value, ...}.
+# Returns {} for a missing job, else {run?, field, value, ...}; for a job of a
+# hook, the fields end with ``hookSince``: the first version of the stored
+# hook ('0' if unknown), or '' when the hook is gone. A job whose version is
+# below it belongs to a deleted hook (``specs.SpecCache.for_job``).
 _BEGIN = """
-local function begin(job_key, running, id, worker, now, margin_ms)
+local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix)
   if redis.call('EXISTS', job_key) == 0 then return {} end
   local status = redis.call('HGET', job_key, 'status')
   local run = 0
@@ -142,6 +152,14 @@ local function begin(job_key, running, id, worker, now, margin_ms)
   end
   local reply = redis.call('HGETALL', job_key)
   table.insert(reply, 1, run)
+  local hook_id = redis.call('HGET', job_key, 'hookId')
+  if hook_id and hook_id ~= '' then
+    local hook_key = hook_prefix .. hook_id
+    local since = redis.call('HGET', hook_key, 'since')
+    if not since then since = redis.call('EXISTS', hook_key) == 1 and '0' or '' end
+    table.insert(reply, 'hookSince')
+    table.insert(reply, since)
+  end
   return reply
 end
 """
@@ -159,9 +177,10 @@ class StartArgs:
     worker: str
     now: float
     margin_ms: int
+    hook_prefix: str  # keys.hook('')
 
 
-START = _BEGIN + "return begin(job_key, running_key, job_id, worker, now, margin_ms)\n"
+START = _BEGIN + "return begin(job_key, running_key, job_id, worker, now, margin_ms, hook_prefix)\n"
 
 
 @dataclass(frozen=True)
@@ -180,6 +199,7 @@ class TakeArgs:
     take_task: str  # the task name a message must carry
     take_job_prefix: str  # keys.job('')
     take_latest: float | str  # epoch s: later hard deadlines are left
+    take_hook_prefix: str  # keys.hook('')
 
 
 # Takes the oldest message of a Celery queue list and begins its job, in the
@@ -209,7 +229,9 @@ local function take(queue, running)
     redis.call('RPUSH', queue, message)
     return {}
   end
-  local reply = begin(key, running, headers.id, take_worker, take_now, take_margin_ms)
+  local reply = begin(
+    key, running, headers.id, take_worker, take_now, take_margin_ms, take_hook_prefix
+  )
   table.insert(reply, 1, headers.id)
   return reply
 end

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from workers.store.job_records import encode_body
+from workers.store.redaction import redact_headers
 
 __all__ = ["render_job", "iso_time"]
 
@@ -90,5 +91,7 @@ def render_job(
     if with_request and b"request" in raw:
         request = orjson.loads(raw[b"request"])
         body, encoding = encode_body(raw.get(b"body", b""))
+        if not admin:  # whoever holds the job's URL sees no sender credentials
+            request["headers"] = redact_headers(request["headers"])
         view["request"] = {**request, "body": body, "bodyEncoding": encoding}
     return view

@@ -34,6 +34,7 @@ class Created(IntEnum):
     OK = 1
     SLOT_FULL = 2
     DUPLICATE = 3
+    KEY_REUSED = 4  # the idempotency key is bound to a different request
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Conditions:
 
     hook_etag: str | None = None  # the stored hook still has this etag
     idempotency_key: str | None = None  # a Redis key not yet bound to a job
+    fingerprint: str = ""  # the request's: a duplicate must match it as well as the key
     slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
     duplicate_counter: str | None = None  # metrics field counting duplicates
 
@@ -90,6 +92,7 @@ def _take_args(take: TakeFrom) -> lua.TakeArgs:
         take_task=take.task,
         take_job_prefix=keys.job(""),
         take_latest=take.latest_deadline,
+        take_hook_prefix=keys.hook(""),
     )
 
 
@@ -193,6 +196,7 @@ class JobStore:
                 slot_max=slot_max,
                 slot_lapse_s=slot_lapse_s,
                 duplicate_counter=conditions.duplicate_counter or "",
+                fingerprint=conditions.fingerprint,
                 created_at=created_at,
                 stats_ops=also.stats.encoded() if also.stats else "",
                 stats_ttl_s=STATS_TTL_S,
@@ -210,7 +214,7 @@ class JobStore:
         it is to be run."""
         reply = self._start(
             lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running()),
-            lua.StartArgs(job_id=job_id, worker=worker, now=time.time(), margin_ms=margin_ms),
+            lua.StartArgs(job_id, worker, time.time(), margin_ms, hook_prefix=keys.hook("")),
         )
         return _begun(reply)
 
@@ -251,7 +255,7 @@ class JobStore:
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
-        take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "")
+        take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "", "")
         hook_stats, fleet_stats = stats.keys if stats else ("", "")
         failed = outcome.status is JobStatus.FAILED
         reply = self._finish(
