@@ -22,13 +22,13 @@ from workers.errors import (
 from workers.queue.celery_app import make_celery
 from workers.queue.messages import callback_task, run_task
 from workers.settings import Settings
-from workers.store import keys, metrics
+from workers.store import keys, metrics, stats
 from workers.store.budget import MemoryBudget, is_oom
 from workers.store.connection import client_for, wait_replicas
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
 from workers.store.job_records import EventRequest, JobStatus, new_job_id
-from workers.store.jobs import Conditions, Created, JobStore
+from workers.store.jobs import Conditions, Created, Extras, JobStore
 
 __all__ = ["Dispatcher", "Submitted"]
 
@@ -160,9 +160,13 @@ class Dispatcher:
     def count_refusal(self, hook_id: str, outcome: str) -> None:
         """Count a request the intake turned away (best effort: Redis may be down)."""
         try:
-            metrics.record(
-                self.redis, [(metrics.field("events_received", hook=hook_id, outcome=outcome), 1)]
-            )
+            with self.redis.pipeline(transaction=False) as pipe:
+                metrics.record(
+                    pipe, [(metrics.field("events_received", hook=hook_id, outcome=outcome), 1)]
+                )
+                if self.settings.stats_enabled:
+                    stats.record_event(pipe, hook_id, outcome)
+                pipe.execute()
         except (redis.RedisError, OSError):
             pass
 
@@ -217,14 +221,26 @@ class Dispatcher:
         retention_s: int | None = None,
     ) -> tuple[Created, str | None]:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
-        message = run_task(job_id, timeout_ms, self.settings)
-        # Test runs (no history) are not events received at the intake.
+        message = run_task(job_id, timeout_ms, self.settings, hook_id)
+        # Test runs (no history) are not events received at the intake; nor
+        # are they searched, charted or replayed.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
+        event = "inline" not in extra
+        also = Extras(
+            replay_of=extra.get("replayOf"),
+            indexed=event,
+            stats=(
+                stats.event_write(hook_id, "accepted")
+                if event and self.settings.stats_enabled
+                else None
+            ),
+        )
         args = (job_id, hook_id, version, request, history, message)
         options = {
             "counter": counter if history else None,
             "extra": extra,
             "conditions": conditions,
+            "also": also,
             "retention_s": retention_s,
         }
         try:

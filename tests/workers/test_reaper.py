@@ -79,7 +79,7 @@ def test_an_overdue_job_is_queued_again_with_its_message(
     job_id = vanished(store, db, settings, hook_id, runs=1)
     assert Reaper(settings).sweep() == 1
     assert db.hget(keys.job(job_id), "status") == JobStatus.QUEUED.value.encode()
-    assert messages(db, SCRIPTS_QUEUE) == [(RUN_SCRIPT, [job_id])]
+    assert messages(db, SCRIPTS_QUEUE) == [(RUN_SCRIPT, [job_id, hook_id])]
     assert db.zscore(keys.running(), job_id) is None
     # The next begin is the second attempt.
     raw, to_run = store.start(job_id, "node2/1", 0)
@@ -130,7 +130,7 @@ def test_another_nodes_claim_wins(
     monkeypatch.setattr(mine.jobs, "overdue", lambda now, limit=100: listed)
     assert other.sweep() == 1
     assert mine.sweep() == 0
-    assert messages(db, SCRIPTS_QUEUE) == [(RUN_SCRIPT, [job_id])]  # queued once
+    assert messages(db, SCRIPTS_QUEUE) == [(RUN_SCRIPT, [job_id, hook_id])]  # queued once
 
 
 def test_jobs_not_yet_overdue_or_gone_are_not_requeued(

@@ -93,7 +93,8 @@ class Reaper:
             attempts = int(raw.get(b"attempts", b"0"))
             if attempt_allowed(attempts + 1, self.settings.max_attempts):
                 timeout_ms = int(raw.get(b"timeoutMs", self.settings.max_timeout_ms))
-                self.jobs.requeue(job_id, run_task(job_id, timeout_ms, self.settings))
+                hook_id = (raw.get(b"hookId") or b"").decode()
+                self.jobs.requeue(job_id, run_task(job_id, timeout_ms, self.settings, hook_id))
             else:
                 hook = (raw.get(b"hookId") or b"").decode() or "_test"
                 self.jobs.finish(

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workers.store.job_search import INDEX_LUA
+from workers.store.stats import APPLY_STATS as _STATS
+
 __all__ = [
     "CreateKeys",
     "CreateArgs",
@@ -31,6 +34,7 @@ __all__ = [
     "REQUEUE",
 ]
 
+
 # -- create -------------------------------------------------------------------
 
 
@@ -43,6 +47,13 @@ class CreateKeys:
     hook_key: str
     slot_key: str  # '' for none
     idempotency_key: str  # '' for none
+    replayed_key: str  # the job this one replays ('' for none): it gets replayedBy
+    dead_key: str  # the dead letters, the replayed job leaves them ('' for none)
+    hook_dead_key: str  # the hook's dead letters
+    index_key: str  # the search index of all events ('' for none: a test run)
+    hook_index_key: str  # the hook's search index
+    hook_stats_key: str  # this minute's stats hashes ('' for none)
+    fleet_stats_key: str
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,9 @@ class CreateArgs:
     slot_lapse_s: float | str
     duplicate_counter: str  # '' for none
     fingerprint: str  # of the request (``EventRequest.fingerprint``), kept with the key
+    created_at: float  # the search indexes' score
+    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
+    stats_ttl_s: int
     # TAIL: the job's field/value pairs
 
 
@@ -64,7 +78,10 @@ class CreateArgs:
 # changed, 1 written, 2 slot full, 3 duplicate, 4 key reused for another
 # request. Only 1 writes the job. An idempotency key holds "<fingerprint>
 # <job id>": a request is a duplicate only if its fingerprint matches too.
-CREATE = """
+CREATE = (
+    _STATS
+    + INDEX_LUA
+    + """
 if hook_etag ~= '' then
   local etag = redis.call('HGET', hook_key, 'etag')
   if not etag then
@@ -102,9 +119,15 @@ if history > 0 then
   redis.call('LTRIM', history_key, 0, history - 1)
 end
 redis.call('LPUSH', queue_key, message)
+if replayed_key ~= '' then mark_replayed(replayed_key, job_id, dead_key, hook_dead_key) end
+if index_key ~= '' then
+  index_job({index_key, hook_index_key}, job_id, created_at, retention_s)
+end
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
+pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, queue_key)
 return {1, ''}
 """
+)
 
 # -- start, take --------------------------------------------------------------
 
@@ -228,6 +251,10 @@ class FinishKeys:
     metrics_key: str
     child_rss_key: str
     take_queue_key: str  # a queue to take the next job from ('' for none)
+    failed_index_key: str  # all failed jobs, '' unless the outcome is a failure
+    dead_index_key: str  # failed jobs not yet replayed
+    hook_stats_key: str  # this minute's stats hashes ('' for none)
+    fleet_stats_key: str
     finished_key: str  # the budget's index of finished jobs (keys.finished)
 
 
@@ -238,6 +265,10 @@ class FinishArgs(TakeArgs):
     push_message: bytes
     child: str  # '' for none
     child_rss: str
+    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
+    stats_ttl_s: int
+    failed_hook_prefix: str  # keys.hook_failed_index('')
+    dead_hook_prefix: str  # keys.hook_dead_letters_index('')
     counters_n: int
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
@@ -249,6 +280,8 @@ class FinishArgs(TakeArgs):
 FINISH = (
     _BEGIN
     + _TAKE
+    + _STATS
+    + INDEX_LUA
     + """
 local function finish()
   if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
@@ -269,6 +302,10 @@ local function finish()
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)
+  if failed_index_key ~= '' then
+    index_failed(job_key, job_id, retention_s, failed_index_key, dead_index_key,
+      failed_hook_prefix, dead_hook_prefix)
+  end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.
   for i = TAIL, fields_from - 1, 2 do
@@ -278,6 +315,7 @@ local function finish()
       redis.pcall('HINCRBY', metrics_key, ARGV[i], ARGV[i + 1])
     end
   end
+  pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, take_queue_key)
   return 1
 end
 

@@ -1,7 +1,7 @@
 """What makes the job store's writes safe beyond atomicity: a create that
 WAITs for replicas before it counts (durable acknowledgements), a finish
-that frees room when Redis refuses it at ``maxmemory``, and the job id put
-back into what is read (it is the key's suffix, never stored twice)."""
+that frees room when Redis refuses it at ``maxmemory``, and the job id in
+what is read, whatever the hash holds."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def with_room(budget: MemoryBudget | None, step: LuaStep, *args: Any) -> Any:
 
 
 def with_id(job_id: str, raw: dict[bytes, bytes]) -> dict[bytes, bytes] | None:
-    """A job's fields as read, with its id (not stored: it is in the key)."""
+    """A job's fields as read, with its id (the key's suffix)."""
     if not raw:
         return None
     raw[b"id"] = job_id.encode()

@@ -24,8 +24,10 @@ from workers.store.job_taking import TakeFrom, Taken, begun, take_args, taken_fr
 from workers.store.job_writes import replicated, with_id, with_room
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
+from workers.store.stats import TTL_S as STATS_TTL_S
+from workers.store.stats import StatsWrite
 
-__all__ = ["Created", "Conditions", "Finished", "JobStore", "TakeFrom", "Taken"]
+__all__ = ["Created", "Conditions", "Extras", "Finished", "JobStore", "TakeFrom", "Taken"]
 
 
 class Created(IntEnum):
@@ -48,6 +50,15 @@ class Conditions:
     fingerprint: str = ""  # the request's: a duplicate must match it as well as the key
     slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
     duplicate_counter: str | None = None  # metrics field counting duplicates
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What ``JobStore.create`` also writes beside the job, in the same call."""
+
+    replay_of: str | None = None  # the job this one replays: it gets ``replayedBy``
+    indexed: bool = True  # listed in the search indexes (not for test runs)
+    stats: StatsWrite | None = None  # the console's stats for this event
 
 
 def _now() -> float:
@@ -98,23 +109,26 @@ class JobStore:
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
         conditions: Conditions = Conditions(),
+        also: Extras = Extras(),
         retention_s: int | None = None,
     ) -> tuple[Created, str | None]:
         """Write the job, its history entry, its task message (list key, bytes)
         and the intake counter in one atomic Redis call: all of them or none.
 
         Nothing is written unless the ``conditions`` hold; an idempotency key
-        is then bound to this job for the retention time. Returns what was
+        is then bound to this job for the retention time. ``also`` says what
+        else to write (search indexes, replay link, stats). Returns what was
         done and, for a duplicate, the job id the key is bound to. With
         ``replicas``, raises ``NotReplicated`` unless they confirm it in time."""
         retention_s = retention_s or self._retention_s
-        # The id is the key's own suffix: readers get it from ``with_id``.
+        created_at = _now()
         fields: dict[str, Any] = {
+            "id": job_id,  # the search and replay steps read it from the hash
             "hookId": hook_id,
             "version": version,
             "status": JobStatus.QUEUED.value,
             "attempts": 0,
-            "createdAt": _now(),
+            "createdAt": created_at,
             **request.fields(),
             **(extra or {}),
         }
@@ -122,6 +136,7 @@ class JobStore:
             fields["retentionS"] = retention_s  # FINISH keeps the job this long
         queue, payload = message
         slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
+        hook_stats, fleet_stats = also.stats.keys if also.stats else ("", "")
         code, original = replicated(
             self._redis,
             self._replicas,
@@ -134,6 +149,13 @@ class JobStore:
                 hook_key=keys.hook(hook_id),
                 slot_key=slot_key,
                 idempotency_key=conditions.idempotency_key or "",
+                replayed_key=keys.job(also.replay_of) if also.replay_of else "",
+                dead_key=keys.dead_letters_index(),
+                hook_dead_key=keys.hook_dead_letters_index(hook_id),
+                index_key=keys.jobs_index() if also.indexed else "",
+                hook_index_key=keys.hook_jobs_index(hook_id) if also.indexed else "",
+                hook_stats_key=hook_stats,
+                fleet_stats_key=fleet_stats,
             ),
             lua.CreateArgs(
                 retention_s=retention_s,
@@ -146,6 +168,9 @@ class JobStore:
                 slot_lapse_s=slot_lapse_s,
                 duplicate_counter=conditions.duplicate_counter or "",
                 fingerprint=conditions.fingerprint,
+                created_at=created_at,
+                stats_ops=also.stats.encoded() if also.stats else "",
+                stats_ttl_s=STATS_TTL_S,
             ),
             _pairs(fields),
         )
@@ -183,6 +208,7 @@ class JobStore:
         counters: Iterable[tuple[str, int | float]] = (),
         child_rss: tuple[str, str] | None = None,
         take: TakeFrom | None = None,
+        stats: StatsWrite | None = None,
     ) -> Finished:
         """Record the outcome once (``recorded`` is False if the job had
         already ended).
@@ -191,14 +217,18 @@ class JobStore:
         ``then_push`` (list key, message) is pushed, so the callback of an
         async hook is queued exactly when its job ends, or not at all; and the
         metric ``counters`` (field, amount) are added. ``child_rss`` (child,
-        value) is stored either way. With ``take``, the same step then takes
-        the next job as ``take_queued`` does, and returns it."""
+        value) is stored either way. A failed event joins the dead letters
+        (``keys.failed_jobs_index``) and ``stats`` are added to this minute's
+        buckets, in the same step. With ``take``, the same step then takes the
+        next job as ``take_queued`` does, and returns it."""
         push_key, message = then_push or ("", b"")
         increments = [
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
         taking = take_args(take) if take else lua.TakeArgs("", "", "", "", "", "", "")
+        hook_stats, fleet_stats = stats.keys if stats else ("", "")
+        failed = outcome.status is JobStatus.FAILED
         reply = with_room(
             self._budget,
             self._finish,
@@ -210,6 +240,10 @@ class JobStore:
                 metrics_key=keys.metrics(),
                 child_rss_key=keys.child_rss(),
                 take_queue_key=take.queue if take else "",
+                failed_index_key=keys.failed_jobs_index() if failed else "",
+                dead_index_key=keys.dead_letters_index(),
+                hook_stats_key=hook_stats,
+                fleet_stats_key=fleet_stats,
                 finished_key=keys.finished(),
             ),
             lua.FinishArgs(
@@ -219,6 +253,10 @@ class JobStore:
                 push_message=message,
                 child=child,
                 child_rss=rss,
+                stats_ops=stats.encoded() if stats else "",
+                stats_ttl_s=STATS_TTL_S,
+                failed_hook_prefix=keys.hook_failed_index(""),
+                dead_hook_prefix=keys.hook_dead_letters_index(""),
                 counters_n=len(increments) // 2,
             ),
             [*increments, *_pairs(outcome.fields(_now(), delivery=bool(then_push)))],
