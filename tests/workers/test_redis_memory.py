@@ -32,12 +32,15 @@ def small_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServe
     server.stop()
 
 
-def finished_job(store: JobStore, hook_id: str, body: bytes = PUSH, history: int = 0) -> str:
+def finished_job(
+    store: JobStore, hook_id: str, body: bytes = PUSH, history: int = 0, echo: bool = False
+) -> str:
     job_id = new_job_id()
     store.create(job_id, hook_id, 1, push_event(body), history, (f"test:q:{hook_id}", b"m"))
     store.start(job_id, "node/1", 1000)
     result = {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": body}
-    store.finish(job_id, Outcome(JobStatus.SUCCEEDED, 1.5, [], result=result))
+    outcome = Outcome(JobStatus.SUCCEEDED, 1.5, [], result=result)
+    store.finish(job_id, outcome, request_body=body if echo else None)
     return job_id
 
 
@@ -63,6 +66,16 @@ def test_readers_see_the_job_as_sent_never_compressed_bytes(
     assert view["jobId"] == job_id
     assert view["request"]["body"] == PUSH.decode() and view["result"]["body"] == PUSH.decode()
     assert view["request"]["headers"]["x-github-event"] == "push"
+
+
+def test_an_echoed_body_is_stored_once(redis_server: RedisServer, hook_id: str) -> None:
+    client = redis_server.client()
+    store = JobStore(client, retention_s=600)
+    job_id = finished_job(store, hook_id, echo=True)
+    stored = client.hgetall(keys.job(job_id))
+    assert b"bodyZ" in stored and b"resultBodyZ" not in stored and b"resultBody" not in stored
+    view = render_job(store.get(job_id))
+    assert view["result"]["body"] == view["request"]["body"] == PUSH.decode()
 
 
 def test_a_push_event_costs_under_3_5_kb_in_a_compact_hash(

@@ -23,7 +23,7 @@ from workers.store import metrics, stats
 from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.hooks import HookStore
-from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome
+from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome, unpacked
 from workers.store.jobs import JobStore, Taken
 
 __all__ = ["Executor", "Ran"]
@@ -188,6 +188,7 @@ class Executor:
             child,
             take=batch.next_take() if batch else None,
             stats=written,
+            request_body=unpacked(attempt.raw, "body"),  # an echoed body is stored once
         )
         log_finished(
             attempt.job_id,

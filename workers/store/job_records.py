@@ -75,8 +75,13 @@ def unpacked(raw: dict[bytes, bytes], name: str) -> bytes | None:
     return None if small is None else _decompressor().decompress(small)
 
 
+_ECHO = "resultBodyIsRequestBody"  # set instead of a copy of the request's body
+
+
 def result_body(raw: dict[bytes, bytes]) -> bytes:
     """The body of a finished job's result (b'' without one)."""
+    if _ECHO.encode() in raw:
+        return unpacked(raw, "body") or b""
     return unpacked(raw, "resultBody") or b""
 
 
@@ -189,9 +194,12 @@ class Outcome:
     error: str | None = None
     heap_used_bytes: int | None = None
 
-    def fields(self, finished_at: float, *, delivery: bool) -> dict[str, Any]:
+    def fields(
+        self, finished_at: float, *, delivery: bool, request_body: bytes | None = None
+    ) -> dict[str, Any]:
         """The job's fields this outcome writes (``delivery``: a callback is
-        queued with it)."""
+        queued with it). A result body equal to ``request_body`` (the job's
+        own, e.g. an echo) is not stored twice: it can be derived."""
         fields: dict[str, Any] = {
             "status": self.status.value,
             "finishedAt": finished_at,
@@ -202,7 +210,10 @@ class Outcome:
             result = dict(self.result)
             body = result.pop("body", b"")
             fields["result"] = orjson.dumps(result)
-            fields.update([packed("resultBody", body)])
+            if len(body) >= ZSTD_MIN_BYTES and body == request_body:
+                fields[_ECHO] = 1
+            else:
+                fields.update([packed("resultBody", body)])
         if self.reason is not None:
             fields["reason"] = self.reason.value
         if self.error is not None:

@@ -209,6 +209,7 @@ class JobStore:
         child_rss: tuple[str, str] | None = None,
         take: TakeFrom | None = None,
         stats: StatsWrite | None = None,
+        request_body: bytes | None = None,
     ) -> Finished:
         """Record the outcome once (``recorded`` is False if the job had
         already ended).
@@ -259,7 +260,12 @@ class JobStore:
                 dead_hook_prefix=keys.hook_dead_letters_index(""),
                 counters_n=len(increments) // 2,
             ),
-            [*increments, *_pairs(outcome.fields(_now(), delivery=bool(then_push)))],
+            [
+                *increments,
+                *_pairs(
+                    outcome.fields(_now(), delivery=bool(then_push), request_body=request_body)
+                ),
+            ],
         )
         return Finished(bool(reply[0]), taken_from(reply[1:]))
 
