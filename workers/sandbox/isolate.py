@@ -16,6 +16,7 @@ exactly (pyproject.toml), and tests/workers/test_sandbox.py covers it.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -30,11 +31,28 @@ from py_mini_racer._context import (
 )
 from py_mini_racer._exc import JSTerminatedException
 
+from workers.sandbox.bridge import HostHandler, serve_calls
+from workers.sandbox.output import cap_logs, headers_over, output_over
+from workers.sandbox.syntax import check_syntax
 from workers.store.job_records import FailureReason
 
 __all__ = ["Isolate", "RunLimits", "RunResult", "check_syntax", "run_script"]
 
-_RUNTIME_JS = resources.files("workers.sandbox").joinpath("runtime.js").read_text("utf-8")
+
+_JS = resources.files("workers.sandbox").joinpath("js")
+# core-js's URL/URLSearchParams (vendored from npm, see js/vendor/README.md),
+# then hooklet's runtime: the files of js/ joined into one function that
+# returns the host's handle (`control`), so nothing of it is a global.
+_URL_POLYFILL_JS = _JS.joinpath("vendor", "core-js-url-3.6.4.min.js").read_text("utf-8")
+_RUNTIME_JS = (
+    "(function () {\n"
+    + "\n".join(
+        f.read_text("utf-8")
+        for f in sorted(_JS.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".js")
+    )
+    + "\n})()"
+)
 _POLL_SLEEPS_S = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01)
 _WAKE_UP = object()  # put on the result queue by ``interrupt``
 
@@ -52,6 +70,9 @@ class RunLimits:
     max_log_lines: int = 100
     max_log_bytes: int = 16 * 1024
     max_result_bytes: int = 1024 * 1024
+    max_error_bytes: int = 8 * 1024
+    max_header_count: int = 100
+    max_header_bytes: int = 32 * 1024
 
 
 @dataclass
@@ -67,6 +88,8 @@ class RunResult:
     body_is_json: bool = False
     idle: bool = False  # nothing the script queued (timers) is still pending
     pristine: bool = False  # the script left every builtin as it found it
+    skip_request: bool = False  # secutils: not kept in the hook's history
+    track_response: bool = False  # secutils: the response is kept with the job
     reason: FailureReason | None = None
     error: str | None = None
     input_bytes: int = 0  # the size of the context (request) handed to V8
@@ -81,7 +104,7 @@ class Isolate:
     evaluates; any thread may ``interrupt``."""
 
     def __init__(self, heap_mb: int) -> None:
-        from py_mini_racer import MiniRacer  # imported late: V8 starts in children only
+        from py_mini_racer import JSUndefined, MiniRacer  # late: V8 starts in children only
 
         self._mr = MiniRacer()
         self._ctx = self._mr._ctx  # noqa: SLF001 - see the module docstring
@@ -95,26 +118,60 @@ class Isolate:
         self.last_heap_bytes: int | None = None
         self.closed = False
         self.poisoned = False  # set when it must not run another script
-        self.eval(_RUNTIME_JS, time.monotonic() + 30)
+        deadline = time.monotonic() + 30
+        self.eval(_URL_POLYFILL_JS, deadline)
+        # The runtime's only handle, held here and nowhere in the JS realm.
+        self._control = self.eval(_RUNTIME_JS, deadline)
+        self._argv = self.eval("[]", deadline)
+        self._undefined = self._ctx._python_to_value_handle(JSUndefined)  # noqa: SLF001
+        self._last_args: tuple[str, Any] | None = None
 
     def eval(self, code: str, deadline: float) -> Any:
-        """Evaluate ``code``; raise ``_Interrupted`` on timeout, OOM or interrupt.
+        """Evaluate ``code``; raise ``_Interrupted`` on timeout, OOM or interrupt."""
+        ctx = self._ctx
+        code_handle = ctx._python_to_value_handle(code)  # noqa: SLF001 - alive until the result
+        dll, raw = ctx._dll, ctx._ctx  # noqa: SLF001
+        return self._run_task(
+            lambda: dll.mr_eval(raw, code_handle.raw, _RESULT_QUEUE_CALLBACK), deadline
+        )
 
-        Only one evaluation is ever in flight, so the next item on the result
+    def call(self, command: str, arg: Any, deadline: float) -> Any:
+        """Call the runtime's ``control(command, arg)`` (js/90_control.js)."""
+        if self.poisoned:
+            raise self._interrupt or _Interrupted(FailureReason.TIMEOUT, "isolate retired")
+        ctx = self._ctx
+        if self._last_args != (command, arg):  # each set costs ~20 us; "take" repeats
+            ctx.set_object_item(self._argv, 0, command)
+            ctx.set_object_item(self._argv, 1, arg)
+            self._last_args = (command, arg) if isinstance(arg, (str, int, type(None))) else None
+        func = self._control.raw_handle.raw
+        argv = self._argv.raw_handle.raw
+        this = self._undefined.raw
+        return self._run_task(
+            lambda: ctx._dll.mr_call_function(ctx._ctx, func, this, argv, _RESULT_QUEUE_CALLBACK),  # noqa: SLF001
+            deadline,
+        )
+
+    def check(self) -> None:
+        """Raise if the run was interrupted (e.g. while a host call ran)."""
+        if self._interrupt is not None:
+            raise self._interrupt
+
+    def _run_task(self, start: Any, deadline: float) -> Any:
+        """Only one task is ever in flight, so the next item on the result
         queue is its result. After a timeout or an interrupt the isolate is
-        poisoned and refuses further evaluations: a late result may still
-        arrive, and no one reads it."""
+        poisoned and refuses further tasks: a late result may still arrive,
+        and no one reads it."""
         if self.poisoned:  # a late result of a cancelled eval may still be queued
             raise self._interrupt or _Interrupted(FailureReason.TIMEOUT, "isolate retired")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Interrupted(FailureReason.TIMEOUT, "script timed out")
         ctx = self._ctx
-        code_handle = ctx._python_to_value_handle(code)  # noqa: SLF001 - alive until the result
         with self._lock:
             if self._interrupt is not None:
                 raise self._interrupt
-            self._task = ctx._dll.mr_eval(ctx._ctx, code_handle.raw, _RESULT_QUEUE_CALLBACK)  # noqa: SLF001
+            self._task = start()
         try:
             reply = self._results.get(timeout=remaining)
         except queue.Empty:
@@ -178,26 +235,32 @@ class Isolate:
 
 
 def run_script(
-    isolate: Isolate, source: str, context: dict[str, Any], limits: RunLimits
+    isolate: Isolate,
+    source: str,
+    context: dict[str, Any],
+    limits: RunLimits,
+    host: HostHandler | None = None,
 ) -> RunResult:
-    """Run ``source`` with the global ``context``; the value (awaited) is the result."""
+    """Run ``source`` with the global ``context``; the value (awaited) is the
+    result. ``host`` answers the script's host calls (fetch, KV, crypto)."""
     started = time.monotonic()
     deadline = started + limits.timeout_ms / 1000
     isolate.uses += 1
-    log_limits = {"lines": limits.max_log_lines, "bytes": limits.max_log_bytes}
     context_json = orjson.dumps(context)
-    begin = (
-        b"__hooklet.begin("
+    job = (
+        b'{"context":'
         + context_json
-        + b","
-        + orjson.dumps(log_limits)
-        + b");__hooklet.run("
+        + b',"limits":'
+        + orjson.dumps({"lines": limits.max_log_lines, "bytes": limits.max_log_bytes})
+        + b',"seed":'
+        + orjson.dumps(os.urandom(32).decode("latin-1"))
+        + b',"source":'
         + orjson.dumps(source)
-        + b");"
+        + b"}"
     )
     try:
-        isolate.eval(begin.decode(), deadline)
-        meta, body = _await_outcome(isolate, deadline)
+        isolate.call("start", job.decode(), deadline)
+        meta, body = _await_outcome(isolate, deadline, host)
     except _Interrupted as exc:
         result = RunResult(_ms_since(started), reason=exc.reason, error=str(exc))
     else:
@@ -206,49 +269,63 @@ def run_script(
     return result
 
 
-def _await_outcome(isolate: Isolate, deadline: float) -> tuple[dict[str, Any], bytes | None]:
+def _await_outcome(
+    isolate: Isolate, deadline: float, host: HostHandler | None
+) -> tuple[dict[str, Any], bytes | None]:
     # Promise callbacks and timers run between evaluations, so poll briefly;
     # a plain async IIFE is settled by the first take().
     attempt = 0
     while True:
-        raw = isolate.eval("__hooklet.take()", deadline)
-        if isinstance(raw, str):
+        raw = isolate.call("take", None, deadline)
+        if raw is None:
+            time.sleep(_POLL_SLEEPS_S[min(attempt, len(_POLL_SLEEPS_S) - 1)])
+            attempt += 1
+            continue
+        meta = orjson.loads(raw)
+        if "calls" not in meta:
             break
-        time.sleep(_POLL_SLEEPS_S[min(attempt, len(_POLL_SLEEPS_S) - 1)])
-        attempt += 1
-    meta = orjson.loads(raw)
+        serve_calls(isolate, meta["calls"], host, deadline)
+        attempt = 0
     body = None
-    if "bytes" in meta:
-        view = isolate.eval("__hooklet.takeBytes()", deadline)
-        body = bytes(view)
+    if meta.get("bytes"):
+        body = bytes(isolate.call("bytes", None, deadline))
+    elif "bytes" in meta:
+        body = b""
     return meta, body
 
 
 def _to_result(
     meta: dict[str, Any], body: bytes | None, duration_ms: float, limits: RunLimits
 ) -> RunResult:
+    logs, dropped = cap_logs(meta.get("logs", []), limits)
     result = RunResult(
         duration_ms,
-        logs=meta.get("logs", []),
-        logs_dropped=meta["logsDropped"],
-        idle=meta["idle"],
-        pristine=meta["pristine"],
+        logs=logs,
+        logs_dropped=int(meta.get("logsDropped", 0)) + dropped,
+        idle=bool(meta.get("idle")),
+        pristine=meta.get("pristine") is True,
     )
-    if not meta["ok"]:
-        result.reason = FailureReason.MEMORY if meta.get("memory") else FailureReason.ERROR
-        result.error = meta["error"]
+    if not meta.get("ok"):
+        result.reason = FailureReason.ERROR  # a throw: only the host decides "memory"
+        result.error = str(meta.get("error", "script failed"))
+        over = output_over(result.error.encode(), limits.max_error_bytes, "the error text")
+        if over:
+            began = result.error[:1024]
+            result.reason, result.error = FailureReason.OUTPUT, f"{over}. It began: {began}"
         return result
     result.status_code = meta.get("statusCode")
     result.headers = meta.get("headers")
+    result.skip_request = meta.get("skipRequest") is True
+    result.track_response = meta.get("trackResponse") is True
     if "text" in meta:
-        body = meta["text"].encode("utf-8")
+        body = str(meta["text"]).encode("utf-8", "replace")
         result.body_is_json = bool(meta.get("json"))
-    if body is not None and len(body) > limits.max_result_bytes:
-        result.reason = FailureReason.OUTPUT
-        result.error = (
-            f"the result body is {len(body)} bytes, over the limit of "
-            f"{limits.max_result_bytes} bytes"
-        )
+    problem = headers_over(result.headers, limits) or (
+        body is not None and output_over(body, limits.max_result_bytes, "the result body")
+    )
+    if problem:
+        result.reason, result.error = FailureReason.OUTPUT, problem
+        result.headers = None
         return result
     result.body = body
     return result
@@ -256,39 +333,3 @@ def _to_result(
 
 def _ms_since(started: float) -> float:
     return (time.monotonic() - started) * 1000
-
-
-_syntax_checker: Any = None
-_syntax_lock = threading.Lock()
-
-
-def check_syntax(source: str) -> str | None:
-    """Return a readable syntax error for ``source``, or None if it compiles.
-
-    Compiles with ``new Function`` (which parses, never runs) in both forms a
-    script may take: an expression/program, or a function body with ``return``.
-    """
-    from py_mini_racer import MiniRacer
-
-    global _syntax_checker
-    with _syntax_lock:
-        if _syntax_checker is None:
-            _syntax_checker = MiniRacer()
-        checker = _syntax_checker
-        try:
-            checker.eval(f"new Function({orjson.dumps(source).decode()}); 0", timeout_sec=5)
-        except JSEvalException as exc:
-            return _syntax_message(str(exc))
-        except Exception as exc:  # noqa: BLE001 - report, never crash the API
-            return f"could not compile the script: {exc}"
-    return None
-
-
-def _syntax_message(text: str) -> str:
-    # V8 reports "undefined:LINE: SyntaxError: ..."; new Function adds 2 lines.
-    first = text.splitlines()[0] if text else "SyntaxError"
-    head, _, message = first.partition(": ")
-    line = head.rsplit(":", 1)[-1]
-    if line.isdigit() and message:
-        return f"{message} (line {max(1, int(line) - 2)})"
-    return first
