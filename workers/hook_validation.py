@@ -13,7 +13,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from workers.delivery.egress import InternalAddress, check_public
+from workers.delivery.egress import OutboundError, callback_allowlist, check_url
 from workers.delivery.signatures import SCHEMES
 from workers.errors import InvalidHook
 from workers.sandbox.isolate import check_syntax
@@ -25,6 +25,8 @@ __all__ = ["validate_hook", "parse_hook", "HTTP_METHODS"]
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MODES = ("sync", "async")
 ISOLATIONS = ("warm", "fresh")
+# A callbackUrl is checked (and its name resolved) when the hook is saved.
+_LOOKUP_S = 5.0
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 _KNOWN_FIELDS = {
     "id",
@@ -184,8 +186,8 @@ def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
     hook = parse_hook(hook_id, data, settings)
     if hook.callback_url is not None:
         try:
-            check_public(hook.callback_url, settings.callback_allowlist)
-        except InternalAddress as exc:
+            check_url(hook.callback_url, callback_allowlist(settings), timeout_s=_LOOKUP_S)
+        except OutboundError as exc:  # refused, or its name did not resolve in time
             raise InvalidHook("callbackUrl", str(exc)) from exc
     if hook.script is not None:
         error = check_syntax(hook.script)

@@ -68,6 +68,10 @@ class Settings:
     callback_timeout_s: float = 15.0
     callback_schedule_s: tuple[int, ...] = field(default_factory=_default_callback_schedule)
     callback_allowlist: tuple[str, ...] = ()
+    # The egress guard (workers/delivery/egress.py): host names, addresses or
+    # CIDR ranges that scripts' requests and callbacks may reach although they
+    # are not public. Callbacks also accept HOOKLET_CALLBACK_ALLOWLIST.
+    egress_allowlist: tuple[str, ...] = ()
     # Celery task events feed Flower's task views and cost Redis publishes per
     # task. Off by default: Flower switches them on while it runs.
     task_events: bool = False

@@ -108,7 +108,7 @@ def test_a_slow_receiver_times_out_and_is_retried(cb_api, hook_id, receiver) -> 
     make_hook(cb_api, hook_id, receiver)
     job = cb_api.run(hook_id)
     attempts = delivery(cb_api, job["jobId"], "succeeded")["attempts"]
-    assert "timed out" in attempts[0]["error"].lower() and attempts[1]["statusCode"] == 200
+    assert attempts[0]["error"] == "timeout" and attempts[1]["statusCode"] == 200
 
 
 def test_redeliver_sends_again(cb_api: Api, hook_id: str, receiver) -> None:
@@ -163,4 +163,4 @@ def test_internal_callback_urls_are_refused(api: Api, hook_id: str, url: str) ->
     )
     assert response.status_code == 422
     assert response.json()["error"]["message"].startswith("callbackUrl:")
-    assert "internal address" in response.json()["error"]["message"]
+    assert "URL not allowed: " in response.json()["error"]["message"]
