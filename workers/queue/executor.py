@@ -56,7 +56,8 @@ class Executor:
         client = connect(settings.redis_url)
         self.jobs = JobStore(client, settings.retention_s)
         self.specs = SpecCache(HookStore(client), settings)
-        self.runner = ScriptRunner(settings)
+        self.runner = ScriptRunner(settings, client)
+        self._client = client
         self.pool = self.runner.pool
         self._last_rss_bytes = 0
 
@@ -136,6 +137,7 @@ class Executor:
         counters = metrics.job_fields(attempt.hook, outcome.status.value, reason, duration_s)
         if attempt.from_queue:
             counters.append((metrics.field("jobs_taken_from_queue", hook=attempt.hook), 1))
+        counters += metrics.outbound_fields(attempt.hook, outcome.outbound or ())
         recorded, taken = self.jobs.finish(
             attempt.job_id,
             outcome,
@@ -144,6 +146,9 @@ class Executor:
             metrics.child_entry(rss_bytes, len(self.pool)),
             take=batch.next_take() if batch else None,
         )
+        if outcome.skip_request and spec is not None:
+            # secutils' skipRequest: the event stays out of the hook's history.
+            self.jobs.leave_history(spec.hook_id, attempt.job_id)
         log_finished(
             attempt.job_id,
             attempt.hook,

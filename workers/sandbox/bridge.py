@@ -11,12 +11,9 @@ Bytes go both ways through ArrayBuffers the host reads or fills in place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
-
-if TYPE_CHECKING:
-    from workers.sandbox.isolate import Isolate
 
 __all__ = ["HostCallError", "HostHandler", "HostReply", "serve_calls"]
 
@@ -42,7 +39,12 @@ class HostHandler(Protocol):
         ...
 
 
-def serve_calls(isolate: Isolate, calls: Any, host: HostHandler | None, deadline: float) -> None:
+class _Isolate(Protocol):
+    def call(self, command: str, arg: Any, deadline: float) -> Any: ...
+    def check(self) -> None: ...
+
+
+def serve_calls(isolate: _Isolate, calls: Any, host: HostHandler | None, deadline: float) -> None:
     """Answer every queued call and settle its promise in the isolate."""
     if not isinstance(calls, list):
         return

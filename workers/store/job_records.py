@@ -70,7 +70,7 @@ class EventRequest:
 
     method: str
     path: str
-    raw_query: str
+    raw_query: str | None  # None: the URL had no '?'
     query: dict[str, str]
     headers: dict[str, str]
     client_address: str
@@ -94,7 +94,7 @@ class EventRequest:
         return cls(
             method=m["method"],
             path=m["path"],
-            raw_query=m["rawQuery"],
+            raw_query=m.get("rawQuery"),
             query=m["query"],
             headers=m["headers"],
             client_address=m["clientAddress"],
@@ -113,6 +113,8 @@ class Outcome:
     reason: FailureReason | None = None
     error: str | None = None
     heap_used_bytes: int | None = None
+    outbound: list[dict[str, Any]] | None = None  # the script's outbound requests
+    skip_request: bool = False  # secutils' skipRequest: leave the hook's history
 
     def fields(self, finished_at: float, *, delivery: bool) -> dict[str, Any]:
         """The job's fields this outcome writes (``delivery``: a callback is
@@ -132,6 +134,8 @@ class Outcome:
             fields["reason"] = self.reason.value
         if self.error is not None:
             fields["error"] = self.error
+        if self.outbound:
+            fields["outbound"] = orjson.dumps(self.outbound)
         if self.heap_used_bytes is not None:
             fields["heapUsedBytes"] = self.heap_used_bytes
         if delivery:

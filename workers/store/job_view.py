@@ -79,6 +79,8 @@ def render_job(
             "attempts": _attempts(raw, admin),
             "nextAttemptAt": _iso(_number(raw, "deliveryNextAt")),
         }
+    if b"outbound" in raw:
+        view["outbound"] = orjson.loads(raw[b"outbound"])
     for name in ("replayOf",):
         if name.encode() in raw:
             view[name] = _text(raw, name)
