@@ -67,7 +67,7 @@ class Isolate:
     evaluates; any thread may ``interrupt``."""
 
     def __init__(self, heap_mb: int) -> None:
-        from py_mini_racer import JSUndefined, MiniRacer  # late: V8 starts in children only
+        from py_mini_racer import MiniRacer  # late: V8 starts in children only
 
         self._mr = MiniRacer()
         self._ctx = self._mr._ctx  # noqa: SLF001 - see the module docstring
@@ -86,8 +86,6 @@ class Isolate:
         # The runtime's only handle, held here and nowhere in the JS realm.
         self._control = self.eval(_RUNTIME_JS, deadline)
         self._argv = self.eval("[]", deadline)
-        self._undefined = self._ctx._python_to_value_handle(JSUndefined)  # noqa: SLF001
-        self._last_args: tuple[str, Any] | None = None
 
     def eval(self, code: str, deadline: float) -> Any:
         """Evaluate ``code``; raise ``_Interrupted`` on timeout, OOM or interrupt."""
@@ -99,19 +97,17 @@ class Isolate:
         )
 
     def call(self, command: str, arg: Any, deadline: float) -> Any:
-        """Call the runtime's ``control(command, arg)`` (js/90_control.js)."""
-        if self.poisoned:
-            raise self._interrupt or _Interrupted(FailureReason.TIMEOUT, "isolate retired")
+        """Call the runtime's ``control`` (js/90_control.js) with
+        ``"command:arg"`` as its ``this``. Nothing here may wait on the
+        isolate outside a cancelable task (a spinning script would hang it),
+        so the argument travels in a new value, never by setting a property."""
+        payload = command if arg is None else f"{command}:{arg}"
         ctx = self._ctx
-        if self._last_args != (command, arg):  # each set costs ~20 us; "take" repeats
-            ctx.set_object_item(self._argv, 0, command)
-            ctx.set_object_item(self._argv, 1, arg)
-            self._last_args = (command, arg) if isinstance(arg, (str, int, type(None))) else None
-        func = self._control.raw_handle.raw
-        argv = self._argv.raw_handle.raw
-        this = self._undefined.raw
+        this = ctx._python_to_value_handle(payload)  # noqa: SLF001 - alive until the result
+        func, argv = self._control.raw_handle.raw, self._argv.raw_handle.raw
+        dll, raw = ctx._dll, ctx._ctx  # noqa: SLF001
         return self._run_task(
-            lambda: ctx._dll.mr_call_function(ctx._ctx, func, this, argv, _RESULT_QUEUE_CALLBACK),  # noqa: SLF001
+            lambda: dll.mr_call_function(raw, func, this.raw, argv, _RESULT_QUEUE_CALLBACK),
             deadline,
         )
 

@@ -276,7 +276,12 @@ function take() {
   return null;
 }
 
-function control(command, arg) {
+// Called by the host with "command:argument" as `this` (isolate.py, call).
+function control() {
+  const text = String(this);
+  const colon = text.indexOf(":");
+  const command = colon < 0 ? text : text.slice(0, colon);
+  const arg = colon < 0 ? null : text.slice(colon + 1);
   switch (command) {
     case "start":
       return start(parse(arg));
@@ -285,12 +290,13 @@ function control(command, arg) {
     case "bytes":
       return outcomeBytes;
     case "callBody": {
-      const body = callBodies.get(arg);
-      callBodies.delete(arg);
-      return body === undefined ? null : body.slice().buffer;
+      const id = +arg;
+      const body = callBodies.get(id);
+      callBodies.delete(id);
+      return body === undefined || body.length === 0 ? null : body.slice().buffer;
     }
     case "alloc":
-      inbox = new NativeUint8Array(arg);
+      inbox = new NativeUint8Array(+arg);
       return inbox.buffer;
     case "deliver":
       return deliver(parse(arg));
