@@ -17,9 +17,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The admin API's own bodies; the intake enforces max_body_bytes itself.
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_body_bytes, 1024 * 1024) + 64 * 1024
 
-    from app import admin, dry_run, errors, fleet, health, history, intake, metrics, polling
+    from app import admin, dry_run, errors, fleet, health, history, intake, metrics, polling, routes
 
     errors.init_app(app)
-    for module in (intake, polling, admin, history, dry_run, fleet, health, metrics):
+    for module in (intake, polling, admin, history, dry_run, fleet, health, metrics, routes):
         app.register_blueprint(module.bp)
     return app

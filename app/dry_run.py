@@ -33,10 +33,10 @@ def sample_request(data: Any) -> EventRequest:
         raise InvalidRequest("request: must be an object")
     query = data.get("query")
     raw_query = data.get("rawQuery")
-    if raw_query is None:
-        raw_query = urlencode(query or {})
+    if raw_query is None and query:
+        raw_query = urlencode(query)
     if query is None:
-        query = dict(parse_qsl(raw_query))
+        query = dict(parse_qsl(raw_query or ""))
     if "bodyBase64" in data:
         body = base64.b64decode(data["bodyBase64"])
     elif isinstance(data.get("body"), str):

@@ -155,9 +155,14 @@ class Isolate:
             raise _Interrupted(
                 FailureReason.MEMORY, f"script exceeded its heap limit of {self.heap_mb} MB"
             ) from exc
-        except JSEvalException:
+        except JSEvalException as exc:
             if self._interrupt is not None:
                 raise self._interrupt from None
+            if self._mr.was_hard_memory_limit_reached():  # how it ended, not its text
+                self.poisoned = True
+                raise _Interrupted(
+                    FailureReason.MEMORY, f"script exceeded its heap limit of {self.heap_mb} MB"
+                ) from exc
             raise
 
     def _cancel(self) -> None:

@@ -50,6 +50,7 @@ class Hook:
     idempotency_header: str | None = None
     verify: dict[str, Any] | None = None
     secrets: dict[str, str] = field(default_factory=dict)
+    route: dict[str, str] | None = None  # {host, path, pathType}: served there too
     callback_secret: str = ""  # whsec_...: signs callbacks; shown once
     version: int = 0
     created_at: float = 0.0
@@ -72,6 +73,7 @@ class Hook:
             "callbackUrl": self.callback_url,
             "idempotencyHeader": self.idempotency_header,
             "verify": _public_verify(self.verify),
+            "route": self.route,
             "secretNames": sorted(self.secrets),
             "version": self.version,
             "createdAt": self.created_at,
