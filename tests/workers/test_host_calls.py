@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the scripts under test are JavaScript in strings
 """The script runtime's host calls in real V8 against a real redis-server and
 a local upstream on 127.0.0.1: secutils' ops (proxy, KV, crypto), the Web
 APIs, their limits, and scripts that attack them (issue 15, issue 13 items
