@@ -14,11 +14,11 @@ import threading
 import time
 
 from flask import Blueprint, Response, request
+from werkzeug.exceptions import NotFound
 
 from app import services
 from app.intake import serve_hook
 from app.request_context import raw_target, strip_slash
-from workers.errors import HookNotFound
 from workers.hook_validation import HTTP_METHODS
 from workers.store.hooks import HookStore
 
@@ -77,5 +77,5 @@ def routed(path: str) -> Response:
     raw_path, _ = raw_target(request.environ)
     hook_id = _table().match(request.host, strip_slash(raw_path))
     if hook_id is None:
-        raise HookNotFound("no hook is served here")
+        raise NotFound()  # the plain 404 of a path nothing serves
     return serve_hook(hook_id, "")
