@@ -178,6 +178,9 @@ class HookStore:
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.hook(hook_id))
             pipe.srem(keys.hook_ids(), hook_id)
+            # Its script KV goes with it: a hook created later under the same
+            # id must not read it.
+            pipe.delete(*keys.kv_all(hook_id))
             removed = pipe.execute()[0]
         if not removed:
             raise HookNotFound(f"no hook named {hook_id!r}")

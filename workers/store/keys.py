@@ -100,3 +100,14 @@ def kv_stats(hook_id: str) -> str:
 def kv_changes(hook_id: str) -> str:
     """Pub/sub channel: a key of the hook's KV was written (wakes ``watch``)."""
     return f"{PREFIX}:kv:{{{hook_id}}}:changes"
+
+
+def kv_all(hook_id: str) -> tuple[str, ...]:
+    """Every key of a hook's script KV (deleted with the hook)."""
+    return (
+        kv_data(hook_id),
+        kv_meta(hook_id),
+        kv_index(hook_id),
+        kv_expiry(hook_id),
+        kv_stats(hook_id),
+    )

@@ -199,14 +199,3 @@ class KvStore:
 
     def sweep(self, limit: int = 1000) -> None:
         self._sweep(self._keys, SweepArgs(int(time.time()), limit))
-
-
-def drop_kv(client: redis.Redis, hook_id: str) -> None:
-    """Delete a hook's whole KV (the hook was deleted)."""
-    client.delete(
-        keys.kv_data(hook_id),
-        keys.kv_meta(hook_id),
-        keys.kv_index(hook_id),
-        keys.kv_expiry(hook_id),
-        keys.kv_stats(hook_id),
-    )
