@@ -22,11 +22,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tests.support.stack import RedisServer
 from tests.support.upstream import Upstream
+from workers.hook_validation import parse_hook
 from workers.sandbox.contract import build_context, error_response
 from workers.sandbox.host_calls import HostCalls
 from workers.sandbox.isolate import Isolate, RunLimits, RunResult, run_script
 from workers.settings import Settings
 from workers.store import keys
+from workers.store.hooks import HookStore
 from workers.store.job_records import EventRequest, FailureReason
 
 REQUEST = EventRequest("GET", "/t", None, {}, {}, "127.0.0.1:5000", b"")
@@ -262,6 +264,19 @@ def test_a_kv_flood_past_each_quota_is_a_clear_error_and_writes_nothing_over(
     assert len(stored) <= settings.get("kv_max_entries", 100_000)
     assert stats.get("bytes", 0) <= settings.get("kv_max_total_bytes", 2**30)
     assert host.kv_ops <= 201
+
+
+def test_deleting_a_hook_deletes_its_kv(client: redis.Redis) -> None:
+    settings = Settings()
+    hook = parse_hook("doomed", {"script": "null"}, settings)
+    store = HookStore(client)
+    store.put(hook)
+    result, _ = run(
+        "(async () => { await secutils.kv.set('secret', 'c2VjcmV0'); })()", client, hook="doomed"
+    )
+    assert result.ok and client.exists(*keys.kv_all("doomed"))
+    store.delete("doomed")
+    assert not client.exists(*keys.kv_all("doomed"))
 
 
 def test_kv_if_absent_and_ttl_zero(client: redis.Redis) -> None:
