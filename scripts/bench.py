@@ -4,6 +4,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench                 # engine, celery, async, intake, sync (not memory)
     scripts/bench engine async intake sync memory   # 'async' also measures the Celery floor
     scripts/bench sync --quick    # shorter runs, for a smoke check
+    scripts/bench hostcalls       # the cost of one fetch and one KV get+set
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -526,6 +527,8 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "intake": intake_scenario,
     "sync": sync_scenario,
     "memory": memory_scenario,
+    # One fetch to a local upstream and one KV get + set (scripts/bench_hostcalls.py).
+    "hostcalls": lambda quick: __import__("bench_hostcalls").scenario(quick),
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 
