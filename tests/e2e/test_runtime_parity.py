@@ -257,7 +257,12 @@ def test_proxy_through_the_stack_is_recorded_and_counted(stack: Api, upstream: U
     assert (r.status_code, r.text, r.headers["x-test"]) == (200, "upstream-response", "test-value")
     job = stack.job(r.headers["X-Hooklet-Job"])
     [call] = job["outbound"]
-    assert call["method"] == "POST" and call["status"] == 200 and call["url"].endswith("/x")
+    assert call["method"] == "POST" and call["status"] == 200 and call["url"] == upstream.url
+    history = stack.http.get(
+        f"{stack.base}/api/hooks/{hook_id}/jobs", headers=stack.admin, timeout=10
+    ).json()
+    jobs = history["jobs"] if isinstance(history, dict) else history
+    assert jobs[0]["outbound"][0]["url"] == upstream.url + "/x"  # the owner sees the path
     assert "secret" not in json.dumps(call) and call["bytesOut"] > 0 and call["bytesIn"] == 17
     metrics = requests.get(f"{stack.base}/metrics", timeout=10).text
     assert f'hooklet_script_outbound_requests_total{{hook="{hook_id}",outcome="ok"}} 1.0' in metrics
@@ -279,3 +284,52 @@ def test_hostile_upstreams_end_as_clear_errors_and_the_node_keeps_serving(
     assert r.status_code == 502 and "URL not allowed" in r.text
     ok = hook(stack, "(() => ({ body: 'still here' }))()")
     assert stack.send(ok, method="GET").text == "still here"
+
+
+# --- issue 13 items 4, 5, 10, 12 through the stack ------------------------------------------
+
+
+def test_the_runtime_internals_cannot_lift_the_output_caps(stack: Api) -> None:
+    probe = hook(stack, "(() => ({ body: typeof __hooklet }))()")
+    assert stack.send(probe, method="GET").text == "undefined"
+    flood = hook(
+        stack,
+        """(() => {
+        const push = Array.prototype.push;
+        Array.prototype.push = function (...a) {
+          const line = { level: 'log', message: 'x'.repeat(10000) };
+          for (let i = 0; i < 200; i++) push.call(this, line);
+          return push.apply(this, a);
+        };
+        console.log('hi');
+        Array.prototype.push = push;
+        return { headers: { 'x-big': 'v'.repeat(1024 * 1024) } };
+    })()""",
+    )
+    r = stack.send(flood, method="GET")
+    assert r.status_code == 500
+    job = stack.job(r.headers["X-Hooklet-Job"])
+    assert job["reason"] == "output" and "headers" in job["error"]
+    assert len(json.dumps(job)) < 64 * 1024
+    huge_error = hook(stack, "(() => { throw new Error('e'.repeat(4 * 1024 * 1024)); })()")
+    job = stack.job(stack.send(huge_error, method="GET").headers["X-Hooklet-Job"])
+    assert job["reason"] == "output" and len(job["error"]) < 2048
+
+
+def test_a_tampered_builtin_never_reaches_the_next_event(stack: Api) -> None:
+    hook_id = hook(
+        stack,
+        """(() => {
+        const seen = [...'ab'].join('');
+        String.prototype[Symbol.iterator] = function* () { yield 'HIJACKED'; };
+        return { body: seen };
+    })()""",
+    )
+    assert [stack.send(hook_id, method="GET").text for _ in range(3)] == ["ab", "ab", "ab"]
+
+
+def test_a_script_cannot_fake_reason_memory(stack: Api) -> None:
+    hook_id = hook(stack, "(() => { throw new RangeError('Invalid string length'); })()")
+    r = stack.send(hook_id, method="GET")
+    assert r.status_code == 500 and "Invalid string length" in r.text
+    assert stack.job(r.headers["X-Hooklet-Job"])["reason"] == "error"
