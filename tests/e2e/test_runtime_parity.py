@@ -333,3 +333,41 @@ def test_a_script_cannot_fake_reason_memory(stack: Api) -> None:
     r = stack.send(hook_id, method="GET")
     assert r.status_code == 500 and "Invalid string length" in r.text
     assert stack.job(r.headers["X-Hooklet-Job"])["reason"] == "error"
+
+
+def test_secutils_doc_snippets(stack: Api) -> None:
+    ui = hook(
+        stack,
+        """(() => {
+        const { method, path, body } = context;
+        return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: { method, path, body } };
+    })();""",
+    )
+    r = stack.send(ui, "/t", data=b"hi")
+    assert r.headers["content-type"] == "application/json"
+    assert r.content == b'{"method":"POST","path":"/t","body":[104,105]}'
+    length = hook(
+        stack,
+        """(() => {
+      const body = JSON.stringify({ status: 'ok' });
+      return { headers: { 'Content-Type': 'application/json', 'Content-Length': String(Deno.core.byteLength(body)) }, body };
+    })();""",
+    )
+    r = stack.send(length, method="GET")
+    assert (r.text, r.headers["content-length"]) == ('{"status":"ok"}', "15")
+    basic = hook(stack, """(async () => {
+      const auth = context.headers['authorization'] ?? '';
+      const [user, pass] = atob(auth.replace(/^Basic /, '')).split(':');
+      if (!auth.startsWith('Basic ') || pass !== context.secrets.APP_PASSWORD) {
+        return { statusCode: 401, headers: { 'WWW-Authenticate': 'Basic realm="Protected", charset="UTF-8"',
+                 'Content-Type': 'text/plain; charset=utf-8' }, body: 'Authentication required' };
+      }
+      return null;
+    })();""", secrets={"APP_PASSWORD": "pw"}, response={"body": "welcome"})  # fmt: skip
+    r = stack.send(basic, method="GET")
+    assert (r.status_code, r.text) == (401, "Authentication required")
+    assert r.headers["www-authenticate"] == 'Basic realm="Protected", charset="UTF-8"'
+    assert (
+        stack.send(basic, method="GET", headers={"Authorization": "Basic dTpwdw=="}).text
+        == "welcome"
+    )

@@ -451,3 +451,25 @@ def test_warm_isolate_check_sees_symbols_and_frozen_builtins(tamper: str) -> Non
     assert result.ok and result.pristine is False
     clean, _ = run("(() => { globalThis.mine = 1; return null; })()")
     assert clean.pristine is True
+
+
+def test_deno_core_helpers() -> None:
+    out = body("""(() => {
+      const c = Deno.core;
+      const round = c.deserialize(c.serialize({ m: new Map([[1, 'a']]), s: new Set([2]), d: new Date(0),
+                                                r: /x/gi, u: new Uint16Array([1, 2]), n: NaN, big: 10n }));
+      const clone = c.structuredClone([new Date(5)]);
+      let bad; try { c.decode([1, 2]); } catch (e) { bad = e.constructor.name + ': ' + e.message; }
+      return { body: { out: [
+        c.encodeBinaryString(new Uint8Array([0x48, 0x65, 0x6c, 0x6c, 0x6f])),
+        c.byteLength('héllo€'), c.byteLength(42), c.decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x68])),
+        round.m.get(1), round.s.has(2), round.d.getTime(), String(round.r), Array.from(round.u),
+        Number.isNaN(round.n), String(round.big), c.isDate(clone[0]), clone[0].getTime(),
+        c.isMap(new Map()), c.isTypedArray(context.body), c.isTypedArray(new Uint8Array(1)),
+        c.isRegExp(/a/), c.isPromise(Promise.resolve()), c.isNativeError(new TypeError('x')), bad,
+      ] } };
+    })()""")
+    assert out["out"] == [
+        "Hello", 9, 0, "h", "a", True, 0, "/x/gi", [1, 2], True, "10", True, 5,
+        True, False, True, True, True, True, "TypeError: Invalid argument",
+    ]  # fmt: skip

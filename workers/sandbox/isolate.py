@@ -39,9 +39,10 @@ __all__ = ["Isolate", "RunLimits", "RunResult", "check_syntax", "run_script"]
 
 
 _JS = resources.files("workers.sandbox").joinpath("js")
-# core-js's URL/URLSearchParams (vendored from npm, see js/vendor/README.md),
-# then hooklet's runtime: the files of js/ joined into one function that
-# returns the host's handle (`control`), so nothing of it is a global.
+# Hooklet's runtime: the files of js/ joined into one function that returns
+# the host's handle (`control`), so nothing of it is a global; core-js's
+# URL/URLSearchParams (vendored from npm, js/vendor/README.md) rides along as
+# a string the runtime compiles on first use.
 _URL_POLYFILL_JS = _JS.joinpath("vendor", "core-js-url-3.6.4.min.js").read_text("utf-8")
 _RUNTIME_JS = (
     "(function () {\n"
@@ -50,7 +51,9 @@ _RUNTIME_JS = (
         for f in sorted(_JS.iterdir(), key=lambda f: f.name)
         if f.name.endswith(".js")
     )
-    + "\n})()"
+    + "\nfunction urlPolyfillSource() { return "
+    + orjson.dumps(_URL_POLYFILL_JS).decode()
+    + "; }\n})()"
 )
 _POLL_SLEEPS_S = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01)
 _WAKE_UP = object()  # put on the result queue by ``interrupt``
@@ -82,7 +85,6 @@ class Isolate:
         self.closed = False
         self.poisoned = False  # set when it must not run another script
         deadline = time.monotonic() + 30
-        self.eval(_URL_POLYFILL_JS, deadline)
         # The runtime's only handle, held here and nowhere in the JS realm.
         self._control = self.eval(_RUNTIME_JS, deadline)
         self._argv = self.eval("[]", deadline)

@@ -1,7 +1,7 @@
 // Part 3: the Web-standard APIs Cloudflare Workers users expect: Headers,
 // Request, Response, fetch and crypto (getRandomValues, randomUUID, subtle
 // digest and HMAC). URL/URLSearchParams come from the vendored core-js
-// polyfill (vendor/), loaded before this runtime.
+// polyfill (vendor/), compiled on first use (below).
 
 function headerName(name) {
   const text = String(name);
@@ -75,7 +75,7 @@ function headersObject(headers) {
 function bodyInit(body) {
   if (body === undefined || body === null) return [null, null];
   if (typeof body === "string") return [utf8Encode(body), "text/plain;charset=UTF-8"];
-  if (body instanceof URLSearchParams) {
+  if (urlState !== null && body instanceof urlState[1]) {
     return [utf8Encode(String(body)), "application/x-www-form-urlencoded;charset=UTF-8"];
   }
   const view = viewBytes(body);
@@ -291,3 +291,40 @@ defineGlobal("Response", Response);
 defineGlobal("fetch", fetch);
 defineGlobal("crypto", crypto);
 defineGlobal("CryptoKey", CryptoKey);
+
+// URL and URLSearchParams: core-js's implementation (vendor/), compiled the
+// first time a script touches either. It costs ~4 ms per isolate, which
+// every event of a "fresh" hook would otherwise pay. Once loaded, its objects
+// join the builtins the integrity check watches (90_control.js).
+const LAZY_GLOBALS = ["URL", "URLSearchParams"];
+let urlState = null; // [URL, URLSearchParams] once loaded
+const lazyAccessors = LAZY_GLOBALS.map((name) => ({
+  get() {
+    loadUrl();
+    return g[name];
+  },
+  set(value) {
+    loadUrl();
+    g[name] = value;
+  },
+}));
+function loadUrl() {
+  if (urlState !== null) return;
+  for (const name of LAZY_GLOBALS) delete g[name];
+  // core-js wraps a global fetch (and Request) to take URLSearchParams
+  // bodies (ours already does) and replaces Function.prototype.toString to
+  // make its functions look native: all are put back as they were.
+  const kept = [[g, "fetch"], [g, "Request"], [Function.prototype, "toString"]].map(
+    ([target, name]) => [target, name, Object.getOwnPropertyDescriptor(target, name)],
+  );
+  indirectEval(urlPolyfillSource());
+  for (const [target, name, descriptor] of kept) defineProperty(target, name, descriptor);
+  urlState = LAZY_GLOBALS.map((name) => g[name]);
+  for (const ctor of urlState) {
+    watch(ctor);
+    watch(ctor.prototype);
+  }
+}
+LAZY_GLOBALS.forEach((name, i) => {
+  defineProperty(g, name, { ...lazyAccessors[i], configurable: true, enumerable: false });
+});

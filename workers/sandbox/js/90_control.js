@@ -128,7 +128,9 @@ const objectIs = Object.is;
 const getPrototypeOf = Object.getPrototypeOf;
 g.console = hookletConsole;
 // mini-racer's own timer bookkeeping (__timer_manager) changes on every timer.
-const BUILTIN_NAMES = ownKeys(g).filter((name) => typeof name !== "string" || !name.startsWith("__"));
+const BUILTIN_NAMES = ownKeys(g).filter(
+  (name) => typeof name !== "string" || (!name.startsWith("__") && !LAZY_GLOBALS.includes(name)),
+);
 const builtinValues = BUILTIN_NAMES.map((name) => g[name]);
 const watched = [];
 for (const value of builtinValues) {
@@ -162,21 +164,36 @@ for (const hidden of [
 // Flat tables: object index, key, and the value/getter/setter/flags it had.
 const watchedKeys = [];
 const expected = [];
-const counts = watched.map((target, index) => {
+const counts = [];
+const protos = [];
+const extensible = [];
+function watch(target) {
+  const index = counts.length;
+  if (index >= watched.length) watched.push(target);
   const keys = ownKeys(target);
   for (const key of keys) {
     const d = getOwnPropertyDescriptor(target, key);
     watchedKeys.push(index, key);
     expected.push(d.value, d.get, d.set, (d.writable ? 1 : 0) | (d.configurable ? 2 : 0) | (d.enumerable ? 4 : 0));
   }
-  return keys.length;
-});
-const protos = watched.map((target) => getPrototypeOf(target));
-const extensible = watched.map((target) => isExtensible(target));
+  counts.push(keys.length);
+  protos.push(getPrototypeOf(target));
+  extensible.push(isExtensible(target));
+}
+watched.forEach((target) => watch(target));
 const GLOBAL_INDEX = watched.indexOf(g);
 
+function lazyUntouched() {
+  for (let i = 0; i < LAZY_GLOBALS.length; i++) {
+    const d = getOwnPropertyDescriptor(g, LAZY_GLOBALS[i]);
+    if (d === undefined) return false;
+    if (urlState === null ? d.get !== lazyAccessors[i].get : !objectIs(d.value, urlState[i])) return false;
+  }
+  return true;
+}
+
 function untouched() {
-  if (g.console !== hookletConsole) return false;
+  if (g.console !== hookletConsole || !lazyUntouched()) return false;
   for (let i = 0; i < BUILTIN_NAMES.length; i++) {
     if (!objectIs(g[BUILTIN_NAMES[i]], builtinValues[i])) return false;
   }
@@ -188,7 +205,8 @@ function untouched() {
   for (let k = 0, e = 0; k < watchedKeys.length; k += 2, e += 4) {
     const target = watched[watchedKeys[k]];
     const key = watchedKeys[k + 1];
-    if (target === g && (key === "context" || key === "console" || (typeof key === "string" && key.startsWith("__")))) continue;
+    if (target === g && (key === "context" || key === "console" || LAZY_GLOBALS.includes(key) ||
+      (typeof key === "string" && key.startsWith("__")))) continue;
     const d = getOwnPropertyDescriptor(target, key);
     if (
       d === undefined ||
