@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from flask import Blueprint, Response, jsonify, request
 
 from app import services
@@ -16,13 +17,36 @@ __all__ = ["bp"]
 bp = protect(Blueprint("admin", __name__, url_prefix="/api"))
 
 
+# Deeper JSON is refused (400) before anything recurses over it: Python's
+# json module and orjson's encoder (254 levels) would fail on it with a 500.
+MAX_JSON_DEPTH = 64
+
+
 def json_body() -> object:
     if not request.is_json:
         raise InvalidRequest("send a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise InvalidRequest("the body is not valid JSON")
+    try:
+        data = orjson.loads(request.get_data())  # refuses over 1024 levels, never recurses
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("the body is not valid JSON") from None
+    if _depth_over(data, MAX_JSON_DEPTH):
+        raise InvalidRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
     return data
+
+
+def _depth_over(data: object, limit: int) -> bool:
+    """Whether ``data`` nests deeper than ``limit`` (iterative: no recursion)."""
+    level = [data]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return any(isinstance(item, dict | list) for item in level)
 
 
 @bp.get("/hooks")
@@ -47,6 +71,22 @@ def create_hook() -> Response:
     return put_hook(hook_id)
 
 
+def _with_stored_secrets(hook_id: str, data: dict) -> dict:
+    """``?keepSecrets=true`` (the console's editor): secrets and the verify
+    secret the body leaves out stay as stored, since the API never shows them."""
+    try:
+        old = services.dispatcher().hooks.get(hook_id)
+    except LookupError:
+        return data
+    data = {**data}
+    if "secrets" not in data:
+        data["secrets"] = old.secrets
+    verify = data.get("verify")
+    if isinstance(verify, dict) and "secret" not in verify and old.verify:
+        data["verify"] = {**verify, "secret": old.verify.get("secret")}
+    return data
+
+
 def _conflict(hook_id: str) -> Response:
     return error_response(409, "conflict", f"hook {hook_id!r} exists; PUT to replace it")
 
@@ -58,7 +98,10 @@ def get_hook(hook_id: str) -> Response:
 
 @bp.put("/hooks/<hook_id>")
 def put_hook(hook_id: str) -> Response:
-    hook = validate_hook(hook_id, json_body(), services.settings())
+    data = json_body()
+    if request.args.get("keepSecrets") == "true" and isinstance(data, dict):
+        data = _with_stored_secrets(hook_id, data)
+    hook = validate_hook(hook_id, data, services.settings())
     stored, created = services.dispatcher().hooks.put(hook)
     body = stored.to_json()
     if created:

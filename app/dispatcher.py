@@ -12,6 +12,7 @@ from celery import Celery
 from app.hook_cache import HookCache
 from workers.errors import (
     HookChanged,
+    IdempotencyKeyReused,
     InvalidRequest,
     JobNotFound,
     QueueUnavailable,
@@ -20,12 +21,12 @@ from workers.errors import (
 from workers.queue.celery_app import make_celery
 from workers.queue.messages import callback_task, run_task
 from workers.settings import Settings
-from workers.store import keys, metrics
+from workers.store import keys, metrics, stats
 from workers.store.connection import connect
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
 from workers.store.job_records import EventRequest, JobStatus, new_job_id
-from workers.store.jobs import Conditions, Created, JobStore
+from workers.store.jobs import Conditions, Created, Extras, JobStore
 
 __all__ = ["Dispatcher", "Submitted"]
 
@@ -68,8 +69,9 @@ class Dispatcher:
         - ``hook_etag`` (a cached copy's): raises ``HookChanged`` if the
           stored hook is no longer that copy;
         - ``idempotency_key`` (a sender's delivery id): if an earlier event of
-          the hook had it, nothing is queued and that event's job is returned
-          as a duplicate;
+          the hook had it and the same request (``EventRequest.fingerprint``),
+          nothing is queued and that event's job is returned as a duplicate;
+          the same key with another request raises ``IdempotencyKeyReused``;
         - ``take_slot``: takes one of the hook's ``maxConcurrent`` sync slots
           (raises ``TooManyRequests`` if none is free); give it back with
           ``wait_for(release_slot_of=...)`` or ``release_slot``."""
@@ -89,6 +91,7 @@ class Dispatcher:
                 if idempotency_key
                 else None
             ),
+            fingerprint=request.fingerprint() if idempotency_key else "",
         )
         history = hook.requests_to_track if track else 0
         created, original = self._enqueue(
@@ -104,6 +107,11 @@ class Dispatcher:
         if created is Created.SLOT_FULL:
             raise TooManyRequests(
                 f"hook {hook.id!r} already has {hook.limits.max_concurrent} requests in flight"
+            )
+        if created is Created.KEY_REUSED:
+            raise IdempotencyKeyReused(
+                "this idempotency key was first used with a different request "
+                "(method, path, query or body); use a new key for a new request"
             )
         if created is Created.DUPLICATE and original is not None:
             return Submitted(original, duplicate=True)
@@ -145,9 +153,13 @@ class Dispatcher:
     def count_refusal(self, hook_id: str, outcome: str) -> None:
         """Count a request the intake turned away (best effort: Redis may be down)."""
         try:
-            metrics.record(
-                self.redis, [(metrics.field("events_received", hook=hook_id, outcome=outcome), 1)]
-            )
+            with self.redis.pipeline(transaction=False) as pipe:
+                metrics.record(
+                    pipe, [(metrics.field("events_received", hook=hook_id, outcome=outcome), 1)]
+                )
+                if self.settings.stats_enabled:
+                    stats.record_event(pipe, hook_id, outcome)
+                pipe.execute()
         except (redis.RedisError, OSError):
             pass
 
@@ -201,9 +213,20 @@ class Dispatcher:
         conditions: Conditions,
     ) -> tuple[Created, str | None]:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
-        message = run_task(job_id, timeout_ms, self.settings)
-        # Test runs (no history) are not events received at the intake.
+        message = run_task(job_id, timeout_ms, self.settings, hook_id)
+        # Test runs (no history) are not events received at the intake; nor
+        # are they searched, charted or replayed.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
+        event = "inline" not in extra
+        also = Extras(
+            replay_of=extra.get("replayOf"),
+            indexed=event,
+            stats=(
+                stats.event_write(hook_id, "accepted")
+                if event and self.settings.stats_enabled
+                else None
+            ),
+        )
         try:
             created, original = self.jobs.create(
                 job_id,
@@ -215,6 +238,7 @@ class Dispatcher:
                 counter if history else None,
                 extra,
                 conditions,
+                also,
             )
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc

@@ -9,12 +9,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app import services
+from app.console.cookie import CONSOLE_COOKIE, without_console_cookie
 from app.dispatcher import Dispatcher
 from app.hook_cache import CachedHook
 from app.request_context import client_address, last_values, raw_target, strip_slash
 from app.responses import accepted, sync_response
 from workers.delivery.signatures import verify_request
 from workers.errors import (
+    HeadersTooLarge,
     HookChanged,
     HookDisabled,
     HookletError,
@@ -51,6 +53,12 @@ def event_request(prefix: str) -> EventRequest:
     if prefix and raw_path.startswith(prefix):
         raw_path = raw_path[len(prefix) :]
     headers = request_headers(req.environ)
+    size = sum(len(name) + len(value) for name, value in headers.items())
+    if size > settings.max_header_bytes:
+        raise HeadersTooLarge(
+            f"the request headers are {size} bytes, over the limit of "
+            f"{settings.max_header_bytes} bytes; nothing was stored"
+        )
     return EventRequest(
         method=req.method,
         path=strip_slash(raw_path if raw_path.startswith("/") else "/" + raw_path),
@@ -77,6 +85,10 @@ def request_headers(environ: dict) -> dict[str, str]:
             headers[key[5:].replace("_", "-").lower()] = value
         elif key in _BODY_HEADERS and value:
             headers[_BODY_HEADERS[key]] = value
+    if CONSOLE_COOKIE in headers.get("cookie", ""):
+        headers["cookie"] = without_console_cookie(headers["cookie"])
+        if not headers["cookie"]:
+            del headers["cookie"]
     return headers
 
 
@@ -121,10 +133,17 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str) -> Response
         submitted = dispatcher.submit(
             hook, event, hook_etag=cached.etag, take_slot=True, idempotency_key=key
         )
-        # A duplicate gets the original's answer; no slot was taken for it.
-        release = None if submitted.duplicate else hook.id
+        if submitted.duplicate:
+            # The original's answer if it has ended, else 202 with its status
+            # URL, at once: a duplicate takes no slot, so it must not wait
+            # either, or copies of one request would get round maxConcurrent.
+            return sync_response(dispatcher, submitted.job_id, 0, debug=hook.debug_headers)
         return sync_response(
-            dispatcher, submitted.job_id, hook.limits.wait_ms, release_slot_of=release
+            dispatcher,
+            submitted.job_id,
+            hook.limits.wait_ms,
+            release_slot_of=hook.id,
+            debug=hook.debug_headers,
         )
     submitted = dispatcher.submit(hook, event, hook_etag=cached.etag, idempotency_key=key)
     return accepted(submitted.job_id, status=200 if submitted.duplicate else 202)
@@ -132,8 +151,9 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str) -> Response
 
 def idempotency_key(hook: Hook, event: EventRequest) -> str | None:
     """The hook's own header (e.g. X-GitHub-Delivery), else Idempotency-Key,
-    else webhook-id (Standard Webhooks)."""
+    else webhook-id (Standard Webhooks). Whole: the key is hashed for Redis
+    (``keys.idempotency``), never cut."""
     for name in (hook.idempotency_header, "idempotency-key", "webhook-id"):
         if name and event.headers.get(name):
-            return event.headers[name][:200]
+            return event.headers[name]
     return None

@@ -28,7 +28,9 @@ def raw_target(environ: dict[str, Any]) -> tuple[str, str | None]:
     if "://" in uri.split("?", 1)[0]:  # absolute-form request target
         uri = "/" + uri.split("://", 1)[1].partition("/")[2]
     path, mark, query = uri.partition("?")
-    return path or "/", query if mark else None
+    if not mark:  # some servers (werkzeug's test client) leave the query out
+        return path or "/", environ.get("QUERY_STRING") or None
+    return path or "/", query
 
 
 def strip_slash(path: str) -> str:

@@ -5,6 +5,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench engine async intake sync memory   # 'async' also measures the Celery floor
     scripts/bench sync --quick    # shorter runs, for a smoke check
     scripts/bench hostcalls       # the cost of one fetch and one KV get+set
+    scripts/bench console         # console pages with 100 hooks / 100,000 jobs; stats on vs off
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -102,6 +103,7 @@ def sync_scenario(quick: bool) -> dict:
                 mode="sync",
                 script="(async () => ({ body: 'ok' }))();",
                 limits={"maxConcurrent": 100},
+                debugHeaders=True,  # Server-Timing: the script's share of the latency
             )
 
             def make(_: int) -> tuple[str, str, bytes, dict[str, str]]:
@@ -521,6 +523,12 @@ def memory_scenario(quick: bool) -> dict:
     }
 
 
+def console_scenario(quick: bool) -> dict:
+    from bench_console import console_scenario as run
+
+    return run(quick, drain_rate, Stack)
+
+
 SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "engine": engine_scenario,
     "async": async_scenario,
@@ -529,6 +537,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "memory": memory_scenario,
     # One fetch to a local upstream and one KV get + set (scripts/bench_hostcalls.py).
     "hostcalls": lambda quick: __import__("bench_hostcalls").scenario(quick),
+    "console": console_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 

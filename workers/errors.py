@@ -16,6 +16,9 @@ __all__ = [
     "InvalidRequest",
     "SignatureInvalid",
     "HookChanged",
+    "IdempotencyKeyReused",
+    "HeadersTooLarge",
+    "JobsFailed",
 ]
 
 
@@ -79,6 +82,18 @@ class PayloadTooLarge(HookletError):
     code, status = "payload_too_large", 413
 
 
+class HeadersTooLarge(HookletError):
+    """The request's headers are over the limit."""
+
+    code, status = "request_headers_too_large", 431
+
+
+class IdempotencyKeyReused(HookletError):
+    """The idempotency key was first sent with a different request."""
+
+    code, status = "idempotency_key_reused", 409
+
+
 class TooManyRequests(HookletError):
     """Too many requests in flight for this hook."""
 
@@ -109,3 +124,30 @@ class HookChanged(HookletError):
 
     code, status = "hook_changed", 503
     retry_after_s = 1
+
+
+class JobsFailed(HookletError):
+    """A Celery task's job (or a job it took off the queue) failed.
+
+    Raised by ``hooklet.run_script`` after the outcomes are recorded, so the
+    task ends in Celery's FAILURE state (Flower's Failed tab) and is acked,
+    not retried or redelivered (``task_acks_on_failure_or_timeout``)."""
+
+    code, status = "jobs_failed", 500
+
+    @classmethod
+    def of(cls, failures: list[tuple[str, str, str, str]], ran: int = 1) -> JobsFailed:
+        """From (job id, hook id, reason, error) of each failed job, of ``ran``.
+        The exception holds only its message, so Celery and Flower keep its
+        class when they serialize it."""
+        parts = [
+            f"job {job} (hook {hook or '-'}) {reason}: {_first_line(error)}"
+            for job, hook, reason, error in failures
+        ]
+        head = "" if ran == 1 else f"{len(failures)} of {ran} jobs failed: "
+        return cls(head + "; ".join(parts))
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else "(no error text)"

@@ -25,6 +25,9 @@ class Settings:
     hooks_dir: str = ""
     # Intake
     max_body_bytes: int = 1024 * 1024
+    # Request headers kept with an event (names and values, in bytes): over
+    # it the request is refused (431) and nothing is stored.
+    max_header_bytes: int = 64 * 1024
     retention_s: int = 7 * 24 * 3600
     retry_after_s: int = 5
     # A sync slot whose request vanished (a killed web process) comes back
@@ -76,7 +79,7 @@ class Settings:
     kv_ops_per_run: int = 200
     # Reverse proxies in front of hooklet (X-Real-IP / X-Forwarded-For); 0 trusts none.
     trusted_proxies: int = 0
-    # Warm isolates (see workers/isolates.py).
+    # Warm isolates (see workers/sandbox/pool.py).
     isolate_cache_size: int = 32
     isolate_max_uses: int = 1000
     isolate_max_heap_mb: int = 8
@@ -102,9 +105,23 @@ class Settings:
     # (0 turns this off: one Celery task per event). See Executor.run.
     batch_max_jobs: int = 16
     batch_window_ms: int = 50
+    # /metrics: when set, scrapes need "Authorization: Bearer <token>".
+    metrics_token: str = ""
     # Flower
     flower_user: str = "admin"
     flower_password: str = ""
+    # The console (app/console): its own origin, never the intake's.
+    console_bind: str = "127.0.0.1:8001"
+    # Where the console links to Flower ('' hides the link).
+    flower_url: str = "http://127.0.0.1:5555"
+    # Secure session cookies even when the console sees plain HTTP (behind a
+    # TLS-terminating proxy).
+    console_secure_cookies: bool = False
+    console_session_hours: int = 12
+    # One-minute buckets for the console's charts (workers/store/stats.py).
+    stats_enabled: bool = True
+    # Bulk replay / redeliver: at most this many jobs per API call.
+    bulk_max_jobs: int = 100
 
 
 def _convert(raw: str, default: Any) -> Any:

@@ -43,6 +43,7 @@ def new_id() -> str:
 
 def hook(api: Api, script: str | None, **extra: object) -> str:
     hook_id = new_id()
+    extra.setdefault("debugHeaders", True)  # X-Hooklet-Job names the job
     api.put_hook(hook_id, mode="sync", script=script, **extra)
     return hook_id
 

@@ -46,6 +46,7 @@ class Receiver:
                         )
                     )
                     reply = receiver.plan.pop(0) if receiver.plan else receiver.default
+                # A deliberately slow receiver (the callback timeout test): time must pass.
                 time.sleep(reply.delay_s)
                 try:
                     self.send_response(reply.status)

@@ -22,7 +22,6 @@ from standardwebhooks import Webhook
 from workers.delivery.egress import callback_allowlist
 from workers.delivery.outbound import OutboundError, OutboundResponse, UpstreamTooLarge, send
 from workers.errors import HookNotFound
-from workers.queue.messages import callback_task
 from workers.settings import Settings
 from workers.store import metrics
 from workers.store.connection import connect
@@ -32,7 +31,7 @@ from workers.store.job_records import DeliveryStatus
 from workers.store.job_view import render_job
 from workers.store.jobs import JobStore
 
-__all__ = ["Deliverer", "callback_push", "next_attempt", "promote_due"]
+__all__ = ["Deliverer", "next_attempt"]
 
 log = logging.getLogger("hooklet.delivery")
 _MAX_RETRY_AFTER_S = 24 * 3600
@@ -53,24 +52,6 @@ _PAYLOAD_FIELDS = (
     "startedAt",
     "finishedAt",
 )
-
-
-def callback_push(
-    mode: str, callback_url: str | None, job_id: str, settings: Settings
-) -> tuple[str, bytes] | None:
-    """What ``JobStore.finish`` should push when this job ends: a delivery
-    task, for async hooks with a callback URL."""
-    if mode != "async" or not callback_url:
-        return None
-    return callback_task(job_id, settings)
-
-
-def promote_due(deliveries: DeliveryStore, settings: Settings, now: float) -> int:
-    """Queue the deliveries whose retry time has come (each claimed once)."""
-    due = deliveries.claim_due(now)
-    for job_id in due:
-        deliveries.queue(job_id, callback_task(job_id, settings))
-    return len(due)
 
 
 def _retry_after_s(response: OutboundResponse) -> float | None:
@@ -131,7 +112,8 @@ class Deliverer:
         response: OutboundResponse | None = None
         status_code: int | None = None
         try:
-            hook = self.hooks.get(raw[b"hookId"].decode())
+            # Only the hook that ran the job: not a hook created since with its id.
+            hook = self.hooks.get_for_version(raw[b"hookId"].decode(), int(raw[b"version"]))
             if not hook.callback_url:
                 attempt.update(error="no callback url", errorDetail="the hook has no callbackUrl")
             else:

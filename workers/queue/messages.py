@@ -29,6 +29,7 @@ from workers.store import keys
 __all__ = [
     "run_task",
     "callback_task",
+    "callback_on_finish",
     "run_script_message",
     "deliver_callback_message",
     "task_message",
@@ -48,9 +49,12 @@ def _origin() -> str:
     return _ORIGIN[1]
 
 
-def run_task(job_id: str, timeout_ms: int, settings: Settings) -> tuple[str, bytes]:
+def run_task(
+    job_id: str, timeout_ms: int, settings: Settings, hook_id: str = ""
+) -> tuple[str, bytes]:
     """(queue list, message) that runs ``job_id``: what the job store pushes."""
-    return keys.celery_queue(SCRIPTS_QUEUE), run_script_message(job_id, timeout_ms, settings)
+    message = run_script_message(job_id, timeout_ms, settings, hook_id)
+    return keys.celery_queue(SCRIPTS_QUEUE), message
 
 
 def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:
@@ -59,11 +63,24 @@ def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:
     return keys.celery_queue(CALLBACKS_QUEUE), deliver_callback_message(job_id, settings)
 
 
-def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> bytes:
-    """The ``hooklet.run_script(job_id)`` message, with Celery's time limits
-    from ``run_time_limits``."""
+def callback_on_finish(
+    mode: str, callback_url: str | None, job_id: str, settings: Settings
+) -> tuple[str, bytes] | None:
+    """What ``JobStore.finish`` should push when this job ends: a delivery
+    task, for async hooks with a callback URL."""
+    if mode != "async" or not callback_url:
+        return None
+    return callback_task(job_id, settings)
+
+
+def run_script_message(
+    job_id: str, timeout_ms: int, settings: Settings, hook_id: str = ""
+) -> bytes:
+    """The ``hooklet.run_script(job_id, hook_id)`` message, with Celery's time
+    limits from ``run_time_limits``. The hook id is there for people (Flower's
+    search finds a hook's tasks); the task id is the job id."""
     soft_s, hard_s = run_time_limits(settings, timeout_ms)
-    return task_message(RUN_SCRIPT, SCRIPTS_QUEUE, [job_id], soft_s, hard_s)
+    return task_message(RUN_SCRIPT, SCRIPTS_QUEUE, [job_id, hook_id], soft_s, hard_s)
 
 
 def deliver_callback_message(job_id: str, settings: Settings) -> bytes:

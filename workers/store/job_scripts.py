@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workers.store.job_search import INDEX_LUA
+from workers.store.stats import APPLY_STATS as _STATS
+
 __all__ = [
     "CreateKeys",
     "CreateArgs",
@@ -31,6 +34,7 @@ __all__ = [
     "REQUEUE",
 ]
 
+
 # -- create -------------------------------------------------------------------
 
 
@@ -43,6 +47,13 @@ class CreateKeys:
     hook_key: str
     slot_key: str  # '' for none
     idempotency_key: str  # '' for none
+    replayed_key: str  # the job this one replays ('' for none): it gets replayedBy
+    dead_key: str  # the dead letters, the replayed job leaves them ('' for none)
+    hook_dead_key: str  # the hook's dead letters
+    index_key: str  # the search index of all events ('' for none: a test run)
+    hook_index_key: str  # the hook's search index
+    hook_stats_key: str  # this minute's stats hashes ('' for none)
+    fleet_stats_key: str
 
 
 @dataclass(frozen=True)
@@ -56,12 +67,21 @@ class CreateArgs:
     slot_max: int | str
     slot_lapse_s: float | str
     duplicate_counter: str  # '' for none
+    fingerprint: str  # of the request (``EventRequest.fingerprint``), kept with the key
+    created_at: float  # the search indexes' score
+    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
+    stats_ttl_s: int
     # TAIL: the job's field/value pairs
 
 
 # Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
-# changed, 1 written, 2 slot full, 3 duplicate. Only 1 writes the job.
-CREATE = """
+# changed, 1 written, 2 slot full, 3 duplicate, 4 key reused for another
+# request. Only 1 writes the job. An idempotency key holds "<fingerprint>
+# <job id>": a request is a duplicate only if its fingerprint matches too.
+CREATE = (
+    _STATS
+    + INDEX_LUA
+    + """
 if hook_etag ~= '' then
   local etag = redis.call('HGET', hook_key, 'etag')
   if not etag then
@@ -71,10 +91,12 @@ if hook_etag ~= '' then
   if etag ~= hook_etag then return {0, ''} end
 end
 if idempotency_key ~= '' then
-  local original = redis.call('GET', idempotency_key)
-  if original then
+  local bound = redis.call('GET', idempotency_key)
+  if bound then
+    local space = string.find(bound, ' ', 1, true)
+    if not space or string.sub(bound, 1, space - 1) ~= fingerprint then return {4, ''} end
     if duplicate_counter ~= '' then redis.call('HINCRBY', metrics_key, duplicate_counter, 1) end
-    return {3, original}
+    return {3, string.sub(bound, space + 1)}
   end
 end
 if slot_key ~= '' then
@@ -88,24 +110,35 @@ if slot_key ~= '' then
 end
 redis.call('HSET', job_key, unpack(ARGV, TAIL))
 redis.call('EXPIRE', job_key, retention_s)
-if idempotency_key ~= '' then redis.call('SET', idempotency_key, job_id, 'EX', retention_s) end
+if idempotency_key ~= '' then
+  redis.call('SET', idempotency_key, fingerprint .. ' ' .. job_id, 'EX', retention_s)
+end
 local history = tonumber(history_size)
 if history > 0 then
   redis.call('LPUSH', history_key, job_id)
   redis.call('LTRIM', history_key, 0, history - 1)
 end
 redis.call('LPUSH', queue_key, message)
+if replayed_key ~= '' then mark_replayed(replayed_key, job_id, dead_key, hook_dead_key) end
+if index_key ~= '' then
+  index_job({index_key, hook_index_key}, job_id, created_at, retention_s)
+end
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
+pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, queue_key)
 return {1, ''}
 """
+)
 
 # -- start, take --------------------------------------------------------------
 
 # Begins an attempt unless the job already ended: counts it and marks the job
 # running with a deadline in the running zset (what the reaper watches).
-# Returns {} for a missing job, else {run?, field, value, ...}.
+# Returns {} for a missing job, else {run?, field, value, ...}; for a job of a
+# hook, the fields end with ``hookSince``: the first version of the stored
+# hook ('0' if unknown), or '' when the hook is gone. A job whose version is
+# below it belongs to a deleted hook (``specs.SpecCache.for_job``).
 _BEGIN = """
-local function begin(job_key, running, id, worker, now, margin_ms)
+local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix)
   if redis.call('EXISTS', job_key) == 0 then return {} end
   local status = redis.call('HGET', job_key, 'status')
   local run = 0
@@ -119,6 +152,14 @@ local function begin(job_key, running, id, worker, now, margin_ms)
   end
   local reply = redis.call('HGETALL', job_key)
   table.insert(reply, 1, run)
+  local hook_id = redis.call('HGET', job_key, 'hookId')
+  if hook_id and hook_id ~= '' then
+    local hook_key = hook_prefix .. hook_id
+    local since = redis.call('HGET', hook_key, 'since')
+    if not since then since = redis.call('EXISTS', hook_key) == 1 and '0' or '' end
+    table.insert(reply, 'hookSince')
+    table.insert(reply, since)
+  end
   return reply
 end
 """
@@ -136,9 +177,10 @@ class StartArgs:
     worker: str
     now: float
     margin_ms: int
+    hook_prefix: str  # keys.hook('')
 
 
-START = _BEGIN + "return begin(job_key, running_key, job_id, worker, now, margin_ms)\n"
+START = _BEGIN + "return begin(job_key, running_key, job_id, worker, now, margin_ms, hook_prefix)\n"
 
 
 @dataclass(frozen=True)
@@ -157,6 +199,7 @@ class TakeArgs:
     take_task: str  # the task name a message must carry
     take_job_prefix: str  # keys.job('')
     take_latest: float | str  # epoch s: later hard deadlines are left
+    take_hook_prefix: str  # keys.hook('')
 
 
 # Takes the oldest message of a Celery queue list and begins its job, in the
@@ -186,7 +229,9 @@ local function take(queue, running)
     redis.call('RPUSH', queue, message)
     return {}
   end
-  local reply = begin(key, running, headers.id, take_worker, take_now, take_margin_ms)
+  local reply = begin(
+    key, running, headers.id, take_worker, take_now, take_margin_ms, take_hook_prefix
+  )
   table.insert(reply, 1, headers.id)
   return reply
 end
@@ -206,6 +251,10 @@ class FinishKeys:
     metrics_key: str
     child_rss_key: str
     take_queue_key: str  # a queue to take the next job from ('' for none)
+    failed_index_key: str  # all failed jobs, '' unless the outcome is a failure
+    dead_index_key: str  # failed jobs not yet replayed
+    hook_stats_key: str  # this minute's stats hashes ('' for none)
+    fleet_stats_key: str
 
 
 @dataclass(frozen=True)
@@ -215,6 +264,10 @@ class FinishArgs(TakeArgs):
     push_message: bytes
     child: str  # '' for none
     child_rss: str
+    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
+    stats_ttl_s: int
+    failed_hook_prefix: str  # keys.hook_failed_index('')
+    dead_hook_prefix: str  # keys.hook_dead_letters_index('')
     counters_n: int
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
@@ -226,6 +279,8 @@ class FinishArgs(TakeArgs):
 FINISH = (
     _BEGIN
     + _TAKE
+    + _STATS
+    + INDEX_LUA
     + """
 local function finish()
   if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
@@ -243,6 +298,10 @@ local function finish()
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)
+  if failed_index_key ~= '' then
+    index_failed(job_key, job_id, retention_s, failed_index_key, dead_index_key,
+      failed_hook_prefix, dead_hook_prefix)
+  end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.
   for i = TAIL, fields_from - 1, 2 do
@@ -252,6 +311,7 @@ local function finish()
       redis.pcall('HINCRBY', metrics_key, ARGV[i], ARGV[i + 1])
     end
   end
+  pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, take_queue_key)
   return 1
 end
 

@@ -21,8 +21,10 @@ from workers.store import keys
 from workers.store.job_records import EventRequest, JobStatus, Outcome
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
+from workers.store.stats import TTL_S as STATS_TTL_S
+from workers.store.stats import StatsWrite
 
-__all__ = ["Created", "Conditions", "Finished", "JobStore", "TakeFrom", "Taken"]
+__all__ = ["Created", "Conditions", "Extras", "Finished", "JobStore", "TakeFrom", "Taken"]
 
 
 class Created(IntEnum):
@@ -32,6 +34,7 @@ class Created(IntEnum):
     OK = 1
     SLOT_FULL = 2
     DUPLICATE = 3
+    KEY_REUSED = 4  # the idempotency key is bound to a different request
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,18 @@ class Conditions:
 
     hook_etag: str | None = None  # the stored hook still has this etag
     idempotency_key: str | None = None  # a Redis key not yet bound to a job
+    fingerprint: str = ""  # the request's: a duplicate must match it as well as the key
     slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
     duplicate_counter: str | None = None  # metrics field counting duplicates
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What ``JobStore.create`` also writes beside the job, in the same call."""
+
+    replay_of: str | None = None  # the job this one replays: it gets ``replayedBy``
+    indexed: bool = True  # listed in the search indexes (not for test runs)
+    stats: StatsWrite | None = None  # the console's stats for this event
 
 
 def _now() -> float:
@@ -79,6 +92,7 @@ def _take_args(take: TakeFrom) -> lua.TakeArgs:
         take_task=take.task,
         take_job_prefix=keys.job(""),
         take_latest=take.latest_deadline,
+        take_hook_prefix=keys.hook(""),
     )
 
 
@@ -131,26 +145,30 @@ class JobStore:
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
         conditions: Conditions = Conditions(),
+        also: Extras = Extras(),
     ) -> tuple[Created, str | None]:
         """Write the job, its history entry, its task message (list key, bytes)
         and the intake counter in one atomic Redis call: all of them or none.
 
         Nothing is written unless the ``conditions`` hold; an idempotency key
-        is then bound to this job for the retention time. Returns what was
+        is then bound to this job for the retention time. ``also`` says what
+        else to write (search indexes, replay link, stats). Returns what was
         done and, for a duplicate, the job id the key is bound to."""
+        created_at = _now()
         fields: dict[str, Any] = {
             "id": job_id,
             "hookId": hook_id,
             "version": version,
             "status": JobStatus.QUEUED.value,
             "attempts": 0,
-            "createdAt": _now(),
+            "createdAt": created_at,
             "request": request.meta_json(),
             "body": request.body,
             **(extra or {}),
         }
         queue, payload = message
         slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
+        hook_stats, fleet_stats = also.stats.keys if also.stats else ("", "")
         code, original = self._create(
             lua.CreateKeys(
                 job_key=keys.job(job_id),
@@ -160,6 +178,13 @@ class JobStore:
                 hook_key=keys.hook(hook_id),
                 slot_key=slot_key,
                 idempotency_key=conditions.idempotency_key or "",
+                replayed_key=keys.job(also.replay_of) if also.replay_of else "",
+                dead_key=keys.dead_letters_index(),
+                hook_dead_key=keys.hook_dead_letters_index(hook_id),
+                index_key=keys.jobs_index() if also.indexed else "",
+                hook_index_key=keys.hook_jobs_index(hook_id) if also.indexed else "",
+                hook_stats_key=hook_stats,
+                fleet_stats_key=fleet_stats,
             ),
             lua.CreateArgs(
                 retention_s=self._retention_s,
@@ -171,6 +196,10 @@ class JobStore:
                 slot_max=slot_max,
                 slot_lapse_s=slot_lapse_s,
                 duplicate_counter=conditions.duplicate_counter or "",
+                fingerprint=conditions.fingerprint,
+                created_at=created_at,
+                stats_ops=also.stats.encoded() if also.stats else "",
+                stats_ttl_s=STATS_TTL_S,
             ),
             _pairs(fields),
         )
@@ -185,7 +214,7 @@ class JobStore:
         it is to be run."""
         reply = self._start(
             lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running()),
-            lua.StartArgs(job_id=job_id, worker=worker, now=time.time(), margin_ms=margin_ms),
+            lua.StartArgs(job_id, worker, time.time(), margin_ms, hook_prefix=keys.hook("")),
         )
         return _begun(reply)
 
@@ -208,6 +237,7 @@ class JobStore:
         counters: Iterable[tuple[str, int | float]] = (),
         child_rss: tuple[str, str] | None = None,
         take: TakeFrom | None = None,
+        stats: StatsWrite | None = None,
     ) -> Finished:
         """Record the outcome once (``recorded`` is False if the job had
         already ended).
@@ -216,14 +246,18 @@ class JobStore:
         ``then_push`` (list key, message) is pushed, so the callback of an
         async hook is queued exactly when its job ends, or not at all; and the
         metric ``counters`` (field, amount) are added. ``child_rss`` (child,
-        value) is stored either way. With ``take``, the same step then takes
-        the next job as ``take_queued`` does, and returns it."""
+        value) is stored either way. A failed event joins the dead letters
+        (``keys.failed_jobs_index``) and ``stats`` are added to this minute's
+        buckets, in the same step. With ``take``, the same step then takes the
+        next job as ``take_queued`` does, and returns it."""
         push_key, message = then_push or ("", b"")
         increments = [
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
-        take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "")
+        take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "", "")
+        hook_stats, fleet_stats = stats.keys if stats else ("", "")
+        failed = outcome.status is JobStatus.FAILED
         reply = self._finish(
             lua.FinishKeys(
                 job_key=keys.job(job_id),
@@ -233,6 +267,10 @@ class JobStore:
                 metrics_key=keys.metrics(),
                 child_rss_key=keys.child_rss(),
                 take_queue_key=take.queue if take else "",
+                failed_index_key=keys.failed_jobs_index() if failed else "",
+                dead_index_key=keys.dead_letters_index(),
+                hook_stats_key=hook_stats,
+                fleet_stats_key=fleet_stats,
             ),
             lua.FinishArgs(
                 **vars(take_args),
@@ -241,6 +279,10 @@ class JobStore:
                 push_message=message,
                 child=child,
                 child_rss=rss,
+                stats_ops=stats.encoded() if stats else "",
+                stats_ttl_s=STATS_TTL_S,
+                failed_hook_prefix=keys.hook_failed_index(""),
+                dead_hook_prefix=keys.hook_dead_letters_index(""),
                 counters_n=len(increments) // 2,
             ),
             [*increments, *_pairs(outcome.fields(_now(), delivery=bool(then_push)))],

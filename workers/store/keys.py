@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+
 PREFIX = "hooklet"
 
 
 def hook(hook_id: str) -> str:
     """Hash: the hook definition (``def`` JSON) and its ``etag``."""
     return f"{PREFIX}:hook:{hook_id}"
+
+
+def hook_versions(hook_id: str) -> str:
+    """String: the last version number given to any hook with this id. Kept
+    when the hook is deleted, so versions never repeat: a re-created hook never
+    matches a warm isolate or cached spec (keyed by id and version) of the old one."""
+    return f"{PREFIX}:hookversions:{hook_id}"
 
 
 def hook_ids() -> str:
@@ -18,6 +27,11 @@ def hook_ids() -> str:
 def script(hook_id: str, version: int) -> str:
     """String: the source of one version of a hook's script."""
     return f"{PREFIX}:script:{hook_id}:{version}"
+
+
+def scripts_of(hook_id: str) -> str:
+    """SCAN pattern: every stored script version of a hook (``script``)."""
+    return f"{PREFIX}:script:{hook_id}:*"
 
 
 def history(hook_id: str) -> str:
@@ -47,8 +61,23 @@ def in_flight(hook_id: str) -> str:
 
 
 def idempotency(hook_id: str, key: str) -> str:
-    """String: the job id first created for an idempotency key."""
-    return f"{PREFIX}:idem:{hook_id}:{key}"
+    """String: "<request fingerprint> <job id>" of the job first created for an
+    idempotency key. The key is hashed, never cut, so keys that differ only
+    past some length never merge (and a long key costs no Redis memory)."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{PREFIX}:idem:{hook_id}:{digest}"
+
+
+def idempotency_of(hook_id: str) -> str:
+    """SCAN pattern: every idempotency key of a hook (``idempotency``)."""
+    return f"{PREFIX}:idem:{hook_id}:*"
+
+
+def kv_of(hook_id: str) -> tuple[str, ...]:
+    """SCAN patterns: a hook's script KV store (``secutils.kv``). Whatever
+    shape ``kv`` keys take, they must match one of these, so that deleting a
+    hook deletes its data."""
+    return (f"{PREFIX}:kv:{hook_id}", f"{PREFIX}:kv:{hook_id}:*")
 
 
 def celery_queue(queue: str) -> str:
@@ -74,32 +103,32 @@ def child_rss() -> str:
 
 def kv_data(hook_id: str) -> str:
     """Hash: a hook's script KV (secutils.kv): key -> value bytes."""
-    return f"{PREFIX}:kv:{{{hook_id}}}:data"
+    return f"{PREFIX}:kv:{hook_id}:data"
 
 
 def kv_meta(hook_id: str) -> str:
     """Hash: key -> "createdAt expiresAt" (unix seconds; expiresAt 0 = never)."""
-    return f"{PREFIX}:kv:{{{hook_id}}}:meta"
+    return f"{PREFIX}:kv:{hook_id}:meta"
 
 
 def kv_index(hook_id: str) -> str:
     """Sorted set, all scores 0: the keys, for byte-ordered prefix listing."""
-    return f"{PREFIX}:kv:{{{hook_id}}}:index"
+    return f"{PREFIX}:kv:{hook_id}:index"
 
 
 def kv_expiry(hook_id: str) -> str:
     """Sorted set: keys that expire, scored by when."""
-    return f"{PREFIX}:kv:{{{hook_id}}}:expiry"
+    return f"{PREFIX}:kv:{hook_id}:expiry"
 
 
 def kv_stats(hook_id: str) -> str:
     """Hash: ``entries`` and ``bytes`` of the hook's stored KV."""
-    return f"{PREFIX}:kv:{{{hook_id}}}:stats"
+    return f"{PREFIX}:kv:{hook_id}:stats"
 
 
 def kv_changes(hook_id: str) -> str:
     """Pub/sub channel: a key of the hook's KV was written (wakes ``watch``)."""
-    return f"{PREFIX}:kv:{{{hook_id}}}:changes"
+    return f"{PREFIX}:kv:{hook_id}:changes"
 
 
 def kv_all(hook_id: str) -> tuple[str, ...]:
@@ -111,3 +140,54 @@ def kv_all(hook_id: str) -> tuple[str, ...]:
         kv_expiry(hook_id),
         kv_stats(hook_id),
     )
+
+
+def jobs_index() -> str:
+    """Sorted set: every event's job id, scored by creation time (search)."""
+    return f"{PREFIX}:index:jobs"
+
+
+def hook_jobs_index(hook_id: str) -> str:
+    """Sorted set: one hook's job ids, scored by creation time (search)."""
+    return f"{PREFIX}:index:hook:{hook_id}"
+
+
+def failed_jobs_index() -> str:
+    """Sorted set: failed jobs (events, not test runs), scored by creation time."""
+    return f"{PREFIX}:index:failed"
+
+
+def hook_failed_index(hook_id: str) -> str:
+    """Sorted set: one hook's failed jobs, scored by creation time."""
+    return f"{PREFIX}:index:failed:{hook_id}"
+
+
+def dead_letters_index() -> str:
+    """Sorted set: failed jobs not yet replayed (the dead letters), by creation time."""
+    return f"{PREFIX}:index:dead"
+
+
+def hook_dead_letters_index(hook_id: str) -> str:
+    """Sorted set: one hook's dead letters, scored by creation time."""
+    return f"{PREFIX}:index:dead:{hook_id}"
+
+
+def delivery_failed_index() -> str:
+    """Sorted set: jobs whose callback delivery failed, scored by creation time."""
+    return f"{PREFIX}:index:delivery-failed"
+
+
+def stats_hooks(minute: int) -> str:
+    """Hash: one minute's per-hook counters (``hook|kind|label``) for charts."""
+    return f"{PREFIX}:stats:{minute}"
+
+
+def stats_fleet(minute: int) -> str:
+    """Hash: one minute's fleet-wide counters and gauges (``kind|label``)."""
+    return f"{PREFIX}:stats:fleet:{minute}"
+
+
+def stats_step_cache(scope: str, step_minutes: int, first_minute: int) -> str:
+    """String: a finished step of a stats series (JSON), summed once from its
+    minute buckets; ``scope`` is a hook id or ``*`` for the fleet."""
+    return f"{PREFIX}:stats:step:{scope}:{step_minutes}:{first_minute}"
