@@ -60,6 +60,12 @@ _COUNTERS = {
         "memory budget (HOOKLET_REDIS_HIGH_WATER)",
         [],
     ),
+    "script_outbound_requests": (
+        "hooklet_script_outbound_requests",
+        "Scripts' outbound requests (fetch, op_proxy_request) by hook and outcome "
+        "(ok, refused, timeout, failed, too_large, invalid, limit)",
+        ["hook", "outcome"],
+    ),
     "callback_deliveries": (
         "hooklet_callback_deliveries",
         "Callback attempts by hook and outcome",

@@ -7,7 +7,8 @@ import orjson
 from flask import Response
 
 from app.dispatcher import Dispatcher
-from workers.store.job_records import FailureReason, JobStatus, result_body
+from workers.sandbox.contract import error_response
+from workers.store.job_records import JobStatus, result_body
 
 __all__ = ["accepted", "sync_response", "HOP_BY_HOP"]
 
@@ -60,8 +61,8 @@ def sync_response(
     if status is JobStatus.FAILED:
         reason = raw.get(b"reason", b"error").decode()
         error = raw.get(b"error", b"script failed").decode()
-        code = 504 if reason == FailureReason.TIMEOUT.value else 500
-        return _annotate(Response(error, status=code, mimetype="text/plain"), job_id, raw, debug)
+        code, text = error_response(reason, error)
+        return _annotate(Response(text, status=code, mimetype="text/plain"), job_id, raw, debug)
     result = orjson.loads(raw[b"result"])
     response = Response(result_body(raw), status=result["statusCode"])
     response.headers.remove("Content-Type")

@@ -81,7 +81,8 @@ class Executor:
         client = client_for(settings, retries="patient")
         self.jobs = JobStore(client, settings.retention_s, budget=MemoryBudget(client, settings))
         self.specs = SpecCache(HookStore(client), settings)
-        self.runner = ScriptRunner(settings)
+        self.runner = ScriptRunner(settings, client)
+        self._client = client
         self.pool = self.runner.pool
         self._last_rss_bytes = 0
 
@@ -180,6 +181,7 @@ class Executor:
                 duration_ms,
                 (child[0], rss_bytes, len(self.pool)),
             )
+        counters += metrics.outbound_fields(attempt.hook, outcome.outbound or ())
         recorded, taken = self.jobs.finish(
             attempt.job_id,
             outcome,
@@ -190,6 +192,9 @@ class Executor:
             stats=written,
             request_body=unpacked(attempt.raw, "body"),  # an echoed body is stored once
         )
+        if outcome.skip_request and spec is not None:
+            # secutils' skipRequest: the event stays out of the hook's history.
+            self.jobs.leave_history(spec.hook_id, attempt.job_id)
         log_finished(
             attempt.job_id,
             attempt.hook,

@@ -132,7 +132,7 @@ class EventRequest:
 
     method: str
     path: str
-    raw_query: str
+    raw_query: str | None  # None: the URL had no '?'
     query: dict[str, str]
     headers: dict[str, str]
     client_address: str
@@ -163,7 +163,7 @@ class EventRequest:
         """SHA-256 of method, path, query and body: what must match, besides
         the idempotency key, for a request to be a retry of an earlier one."""
         digest = hashlib.sha256()
-        for part in (self.method, self.path, self.raw_query):
+        for part in (self.method, self.path, self.raw_query or ""):
             digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
         digest.update(self.body)
         return digest.hexdigest()
@@ -174,7 +174,7 @@ class EventRequest:
         return cls(
             method=m["method"],
             path=m["path"],
-            raw_query=m["rawQuery"],
+            raw_query=m.get("rawQuery"),
             query=m["query"],
             headers=m["headers"],
             client_address=m["clientAddress"],
@@ -193,6 +193,8 @@ class Outcome:
     reason: FailureReason | None = None
     error: str | None = None
     heap_used_bytes: int | None = None
+    outbound: list[dict[str, Any]] | None = None  # the script's outbound requests
+    skip_request: bool = False  # secutils' skipRequest: leave the hook's history
 
     def fields(
         self, finished_at: float, *, delivery: bool, request_body: bytes | None = None
@@ -218,6 +220,8 @@ class Outcome:
             fields["reason"] = self.reason.value
         if self.error is not None:
             fields["error"] = self.error
+        if self.outbound:
+            fields["outbound"] = orjson.dumps(self.outbound)
         if self.heap_used_bytes is not None:
             fields["heapUsedBytes"] = self.heap_used_bytes
         if delivery:

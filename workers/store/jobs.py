@@ -294,6 +294,10 @@ class JobStore:
             found = [with_id(i, raw) for i, raw in zip(job_ids, pipe.execute(), strict=True)]
             return [raw for raw in found if raw]
 
+    def leave_history(self, hook_id: str, job_id: str) -> None:
+        """Take a job out of its hook's history (the script said skipRequest)."""
+        self._redis.lrem(keys.history(hook_id), 1, job_id)
+
     def history_ids(self, hook_id: str) -> list[str]:
         return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
 
