@@ -14,6 +14,7 @@ from workers.errors import (
     HookChanged,
     InvalidRequest,
     JobNotFound,
+    QueueFull,
     QueueUnavailable,
     TooManyRequests,
 )
@@ -26,6 +27,7 @@ from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
 from workers.store.job_records import EventRequest, JobStatus, new_job_id
 from workers.store.jobs import Conditions, Created, JobStore
+from workers.store.lanes import Lane
 
 __all__ = ["Dispatcher", "Submitted"]
 
@@ -72,7 +74,9 @@ class Dispatcher:
           as a duplicate;
         - ``take_slot``: takes one of the hook's ``maxConcurrent`` sync slots
           (raises ``TooManyRequests`` if none is free); give it back with
-          ``wait_for(release_slot_of=...)`` or ``release_slot``."""
+          ``wait_for(release_slot_of=...)`` or ``release_slot``. The job then
+          waits in the sync lane; otherwise in the hook's own, which holds at
+          most ``maxQueued`` jobs (raises ``QueueFull`` past it)."""
         job_id = job_id or new_job_id()
         conditions = Conditions(
             hook_etag=hook_etag,
@@ -91,6 +95,7 @@ class Dispatcher:
             ),
         )
         history = hook.requests_to_track if track else 0
+        lane = Lane.sync() if take_slot else Lane(hook.id, self._max_queued(hook))
         created, original = self._enqueue(
             job_id,
             hook.id,
@@ -100,7 +105,13 @@ class Dispatcher:
             extra,
             hook.limits.timeout_ms,
             conditions,
+            lane,
         )
+        if created is Created.QUEUE_FULL:
+            raise QueueFull(
+                f"hook {hook.id!r} already has {lane.max_queued} events queued; "
+                "the event was not accepted"
+            )
         if created is Created.SLOT_FULL:
             raise TooManyRequests(
                 f"hook {hook.id!r} already has {hook.limits.max_concurrent} requests in flight"
@@ -108,6 +119,11 @@ class Dispatcher:
         if created is Created.DUPLICATE and original is not None:
             return Submitted(original, duplicate=True)
         return Submitted(job_id, duplicate=False)
+
+    def _max_queued(self, hook: Hook) -> int:
+        if hook.limits.max_queued is None:
+            return self.settings.max_queued_per_hook
+        return hook.limits.max_queued
 
     def _slot_lapse_s(self, hook: Hook) -> float:
         return hook.limits.wait_ms / 1000 + self.settings.sync_slot_grace_s
@@ -186,6 +202,7 @@ class Dispatcher:
             extra,
             timeout_ms,
             Conditions(),
+            Lane.sync(),  # someone waits for it
         )
         return job_id
 
@@ -199,9 +216,10 @@ class Dispatcher:
         extra: dict[str, Any] | None,
         timeout_ms: int,
         conditions: Conditions,
+        lane: Lane,
     ) -> tuple[Created, str | None]:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
-        message = run_task(job_id, timeout_ms, self.settings)
+        message = run_task(job_id, self.settings, lane)
         # Test runs (no history) are not events received at the intake.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
         try:
@@ -215,6 +233,7 @@ class Dispatcher:
                 counter if history else None,
                 extra,
                 conditions,
+                lane,
             )
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc

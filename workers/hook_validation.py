@@ -25,6 +25,7 @@ __all__ = ["validate_hook", "parse_hook", "HTTP_METHODS"]
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MODES = ("sync", "async")
 ISOLATIONS = ("warm", "fresh")
+MAX_QUEUED = 1_000_000  # limits.maxQueued's ceiling
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 _KNOWN_FIELDS = {
     "id",
@@ -62,7 +63,7 @@ def _int_in(value: Any, name: str, low: int, high: int) -> int:
 def _parse_limits(raw: Any, settings: Settings) -> Limits:
     raw = {} if raw is None else raw
     _expect(isinstance(raw, dict), "limits", "must be an object")
-    unknown = set(raw) - {"timeoutMs", "heapMb", "waitMs", "maxConcurrent"}
+    unknown = set(raw) - {"timeoutMs", "heapMb", "waitMs", "maxConcurrent", "maxQueued"}
     _expect(not unknown, "limits", f"unknown field(s) {', '.join(sorted(unknown))}")
     s = settings
     return Limits(
@@ -73,6 +74,9 @@ def _parse_limits(raw: Any, settings: Settings) -> Limits:
         wait_ms=_int_in(raw.get("waitMs", s.default_wait_ms), "limits.waitMs", 0, s.max_wait_ms),
         max_concurrent=_int_in(
             raw.get("maxConcurrent", s.default_max_concurrent), "limits.maxConcurrent", 1, 10_000
+        ),
+        max_queued=_int_in(
+            raw.get("maxQueued", s.max_queued_per_hook), "limits.maxQueued", 1, MAX_QUEUED
         ),
     )
 

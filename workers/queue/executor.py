@@ -23,7 +23,8 @@ from workers.store import metrics
 from workers.store.connection import connect
 from workers.store.hooks import HookStore
 from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome
-from workers.store.jobs import JobStore, Taken
+from workers.store.jobs import JobStore
+from workers.store.lanes import Taken
 
 __all__ = ["Executor"]
 
@@ -64,28 +65,36 @@ class Executor:
         """What a task's child may take after its own job (``Batch.for_task``)."""
         return Batch.for_task(self.settings, worker, until, latest_deadline)
 
-    def run(self, job_id: str, worker: str, batch: Batch | None = None) -> JobStatus:
-        """Run the job; then, as ``batch`` allows, jobs taken straight off the
-        scripts queue, one at a time. Returns the first job's status.
+    def run(self, token_id: str, worker: str, batch: Batch) -> JobStatus | None:
+        """Run the job a Celery-delivered token claims (the sync lane's next,
+        else the next hook's in turn; after a crash, the job the token had
+        claimed); then, as ``batch`` allows, more jobs taken the same way,
+        one at a time. Returns the first job's status, None if the token
+        found nothing to run.
 
         Taking queued jobs spares Celery's per-message work (the node's
         consumer, the pipe to the child) when events queue up. A taken job is
         marked running in the same atomic step that takes it, so if this child
         dies, the reaper queues it again. The next job is taken in the same
         Redis call that records the previous one's outcome."""
-        raw, to_run = self.jobs.start(job_id, worker, self.settings.hard_limit_margin_ms)
-        status, taken = self._run_begun(Taken(job_id, raw, to_run), worker, batch, False)
+        claimed = self.jobs.claim(token_id, batch.take)
+        if claimed is None:
+            take = batch.next_take()
+            claimed = self.jobs.take_queued(take) if take else None
+            if claimed is None:
+                return None
+        status, taken = self._run_begun(claimed, worker, batch, False)
         while taken is not None:
             _, taken = self._run_begun(taken, worker, batch, True)
         return status
 
     def _run_begun(
-        self, begun: Taken, worker: str, batch: Batch | None, from_queue: bool
+        self, begun: Taken, worker: str, batch: Batch, from_queue: bool
     ) -> tuple[JobStatus, Taken | None]:
         """Run a job whose attempt has begun; returns its status and the next
         job taken, if any."""
         if begun.raw is None or not begun.to_run:  # gone, or a redelivery of an ended job
-            take = batch.next_take() if batch else None
+            take = batch.next_take()
             next_job = self.jobs.take_queued(take) if take else None
             if begun.raw is None:
                 log.warning("job %s is gone (expired or deleted); skipping", begun.job_id)

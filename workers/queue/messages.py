@@ -20,11 +20,13 @@ from workers.queue.names import (
     DELIVER_CALLBACK,
     RUN_SCRIPT,
     SCRIPTS_QUEUE,
+    SYNC_QUEUE,
     callback_time_limits,
     run_time_limits,
 )
 from workers.settings import Settings
 from workers.store import keys
+from workers.store.lanes import Lane
 
 __all__ = [
     "run_task",
@@ -48,9 +50,13 @@ def _origin() -> str:
     return _ORIGIN[1]
 
 
-def run_task(job_id: str, timeout_ms: int, settings: Settings) -> tuple[str, bytes]:
-    """(queue list, message) that runs ``job_id``: what the job store pushes."""
-    return keys.celery_queue(SCRIPTS_QUEUE), run_script_message(job_id, timeout_ms, settings)
+def run_task(job_id: str, settings: Settings, lane: Lane) -> tuple[str, bytes]:
+    """(queue list, message) queued with ``job_id`` in ``lane``: what the job
+    store pushes. The message is a token, "run the next job" (see
+    ``store.lane_scripts``), named after ``job_id``; the sync lane's tokens
+    go to the queue workers look at first."""
+    queue = SYNC_QUEUE if lane.is_sync else SCRIPTS_QUEUE
+    return keys.celery_queue(queue), run_script_message(job_id, settings, queue)
 
 
 def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:
@@ -59,11 +65,14 @@ def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:
     return keys.celery_queue(CALLBACKS_QUEUE), deliver_callback_message(job_id, settings)
 
 
-def run_script_message(job_id: str, timeout_ms: int, settings: Settings) -> bytes:
-    """The ``hooklet.run_script(job_id)`` message, with Celery's time limits
-    from ``run_time_limits``."""
-    soft_s, hard_s = run_time_limits(settings, timeout_ms)
-    return task_message(RUN_SCRIPT, SCRIPTS_QUEUE, [job_id], soft_s, hard_s)
+def run_script_message(
+    token_id: str, settings: Settings, queue: str = SCRIPTS_QUEUE
+) -> bytes:
+    """The ``hooklet.run_script(token_id)`` message. Its Celery time limits
+    (``run_time_limits``) are those of the longest script the operator
+    allows: a token may claim any hook's job."""
+    soft_s, hard_s = run_time_limits(settings, settings.max_timeout_ms)
+    return task_message(RUN_SCRIPT, queue, [token_id], soft_s, hard_s)
 
 
 def deliver_callback_message(job_id: str, settings: Settings) -> bytes:

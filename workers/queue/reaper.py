@@ -25,10 +25,18 @@ from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import HookStore
 from workers.store.job_records import FailureReason, JobStatus
 from workers.store.jobs import JobStore
+from workers.store.lanes import Lane
 
 __all__ = ["Reaper"]
 
 log = logging.getLogger("hooklet.reaper")
+
+
+def lane_of(raw: dict[bytes, bytes]) -> Lane:
+    """The lane a job was queued in (its ``lane`` field), to queue it again."""
+    if raw.get(b"lane") == b"sync" or not raw.get(b"hookId"):
+        return Lane.sync()
+    return Lane(raw[b"hookId"].decode())
 
 
 class Reaper:
@@ -74,8 +82,8 @@ class Reaper:
                 continue
             attempts = int(raw.get(b"attempts", b"0"))
             if attempt_allowed(attempts + 1, self.settings.max_attempts):
-                timeout_ms = int(raw.get(b"timeoutMs", self.settings.max_timeout_ms))
-                self.jobs.requeue(job_id, run_task(job_id, timeout_ms, self.settings))
+                lane = lane_of(raw)
+                self.jobs.requeue(job_id, run_task(job_id, self.settings, lane), lane)
             else:
                 hook = (raw.get(b"hookId") or b"").decode() or "_test"
                 self.jobs.finish(

@@ -36,7 +36,9 @@ def _service(kind: type[T], settings: Settings) -> T:
 
 def register(app: Celery, settings: Settings) -> None:
     @app.task(name=RUN_SCRIPT, bind=True, ignore_result=True)
-    def run_script(self: Task, job_id: str) -> str:
+    def run_script(self: Task, token_id: str) -> str:
+        """Run the next queued job (``token_id`` names the event that queued
+        this token; the job run may be another's: see store.lane_scripts)."""
         started, started_at = time.monotonic(), time.time()
         worker = f"{self.request.hostname}/{os.getpid()}"
         executor = _service(Executor, settings)
@@ -47,7 +49,8 @@ def register(app: Celery, settings: Settings) -> None:
         batch = executor.batch(
             worker, started + settings.batch_window_ms / 1000, started_at + limit_s
         )
-        return executor.run(job_id, worker, batch).value
+        status = executor.run(token_id, worker, batch)
+        return status.value if status is not None else "nothing queued"
 
     @app.task(name=DELIVER_CALLBACK, bind=True, ignore_result=True)
     def deliver_callback(self: Task, job_id: str) -> str:

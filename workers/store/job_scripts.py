@@ -13,20 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workers.store.lane_scripts import BEGIN, TAKE_FUNCTIONS, TakeArgs
+
 __all__ = [
     "CreateKeys",
     "CreateArgs",
     "BeginKeys",
     "StartArgs",
-    "TakeKeys",
-    "TakeArgs",
     "FinishKeys",
     "FinishArgs",
     "RequeueKeys",
     "RequeueArgs",
     "CREATE",
     "START",
-    "TAKE",
     "FINISH",
     "REQUEUE",
 ]
@@ -43,6 +42,8 @@ class CreateKeys:
     hook_key: str
     slot_key: str  # '' for none
     idempotency_key: str  # '' for none
+    pending_key: str  # the job's lane: its hook's pending list, or the sync lane's
+    ready_key: str  # the rotation of hooks with queued jobs
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,14 @@ class CreateArgs:
     slot_max: int | str
     slot_lapse_s: float | str
     duplicate_counter: str  # '' for none
+    lane_hook: str  # the hook that takes turns for the job; '' for the sync lane
+    max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
     # TAIL: the job's field/value pairs
 
 
 # Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
-# changed, 1 written, 2 slot full, 3 duplicate. Only 1 writes the job.
+# changed, 1 written, 2 slot full, 3 duplicate, 4 queue full. Only 1 writes
+# the job. The message is a token (lane_scripts): the job waits in its lane.
 CREATE = """
 if hook_etag ~= '' then
   local etag = redis.call('HGET', hook_key, 'etag')
@@ -77,6 +81,11 @@ if idempotency_key ~= '' then
     return {3, original}
   end
 end
+-- lanes: backpressure (issue 14)
+if max_queued ~= '' and redis.call('LLEN', pending_key) >= tonumber(max_queued) then
+  return {4, ''}
+end
+-- end lanes
 if slot_key ~= '' then
   local clock = redis.call('TIME')
   local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
@@ -94,34 +103,18 @@ if history > 0 then
   redis.call('LPUSH', history_key, job_id)
   redis.call('LTRIM', history_key, 0, history - 1)
 end
+-- lanes: the job joins its lane, its token the queue (issue 14)
+redis.call('RPUSH', pending_key, job_id)
+if lane_hook ~= '' and redis.call('LLEN', pending_key) == 1 then
+  redis.call('RPUSH', ready_key, lane_hook)
+end
 redis.call('LPUSH', queue_key, message)
+-- end lanes
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
 return {1, ''}
 """
 
-# -- start, take --------------------------------------------------------------
-
-# Begins an attempt unless the job already ended: counts it and marks the job
-# running with a deadline in the running zset (what the reaper watches).
-# Returns {} for a missing job, else {run?, field, value, ...}.
-_BEGIN = """
-local function begin(job_key, running, id, worker, now, margin_ms)
-  if redis.call('EXISTS', job_key) == 0 then return {} end
-  local status = redis.call('HGET', job_key, 'status')
-  local run = 0
-  if status ~= SUCCEEDED and status ~= FAILED then
-    run = 1
-    redis.call('HINCRBY', job_key, 'attempts', 1)
-    local timeout_ms = tonumber(redis.call('HGET', job_key, 'timeoutMs') or '60000')
-    local deadline = tonumber(now) + (timeout_ms + tonumber(margin_ms)) / 1000
-    redis.call('HSET', job_key, 'status', RUNNING, 'startedAt', now, 'worker', worker)
-    redis.call('ZADD', running, deadline, id)
-  end
-  local reply = redis.call('HGETALL', job_key)
-  table.insert(reply, 1, run)
-  return reply
-end
-"""
+# -- start --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -138,61 +131,7 @@ class StartArgs:
     margin_ms: int
 
 
-START = _BEGIN + "return begin(job_key, running_key, job_id, worker, now, margin_ms)\n"
-
-
-@dataclass(frozen=True)
-class TakeKeys:
-    queue_key: str
-    running_key: str
-
-
-@dataclass(frozen=True)
-class TakeArgs:
-    """Also the first fields of ``FinishArgs`` ('' each when not taking)."""
-
-    take_worker: str
-    take_now: float | str
-    take_margin_ms: int | str
-    take_task: str  # the task name a message must carry
-    take_job_prefix: str  # keys.job('')
-    take_latest: float | str  # epoch s: later hard deadlines are left
-
-
-# Takes the oldest message of a Celery queue list and begins its job, in the
-# same step, so a job taken off the queue is always in the running zset (and
-# so reaped if the child dies). The message is put back, and nothing taken,
-# unless it is a ``task`` message without an ETA whose id is a stored job's,
-# and the job's hard deadline (timeoutMs + margin from now) falls before
-# ``latest`` (the end of the taking task's own time limit).
-# Returns {} when nothing was taken, else {job id, begin()'s reply...}.
-_TAKE = """
-local function take(queue, running)
-  local message = redis.call('RPOP', queue)
-  if not message then return {} end
-  local ok, decoded = pcall(cjson.decode, message)
-  local headers = ok and type(decoded) == 'table' and decoded.headers
-  local key = type(headers) == 'table' and type(headers.id) == 'string'
-    and take_job_prefix .. headers.id
-  local fits = false
-  if key and headers.task == take_task and (headers.eta == nil or headers.eta == cjson.null) then
-    if redis.call('EXISTS', key) == 1 then
-      local timeout_ms = tonumber(redis.call('HGET', key, 'timeoutMs') or '60000')
-      local hard_deadline = tonumber(take_now) + (timeout_ms + tonumber(take_margin_ms)) / 1000
-      fits = hard_deadline <= tonumber(take_latest)
-    end
-  end
-  if not fits then
-    redis.call('RPUSH', queue, message)
-    return {}
-  end
-  local reply = begin(key, running, headers.id, take_worker, take_now, take_margin_ms)
-  table.insert(reply, 1, headers.id)
-  return reply
-end
-"""
-
-TAKE = _BEGIN + _TAKE + "return take(queue_key, running_key)\n"
+START = BEGIN + "return begin(job_key, running_key, job_id, worker, now, margin_ms)\n"
 
 # -- finish -------------------------------------------------------------------
 
@@ -205,7 +144,11 @@ class FinishKeys:
     push_key: str  # a list to push push_message to ('' for none)
     metrics_key: str
     child_rss_key: str
-    take_queue_key: str  # a queue to take the next job from ('' for none)
+    # Where to take the next job from (lane_scripts.TakeKeys; '' each for none).
+    take_sync_key: str
+    take_ready_key: str
+    take_sync_queue_key: str
+    take_queue_key: str
 
 
 @dataclass(frozen=True)
@@ -216,16 +159,17 @@ class FinishArgs(TakeArgs):
     child: str  # '' for none
     child_rss: str
     counters_n: int
+    token_prefix: str  # keys.token('')
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
 
-# Records a job's outcome unless it is already final; then, if take_queue_key
-# is a queue, takes the next job off it as TAKE does (one round trip per job
-# for a child that runs queued jobs back to back).
+# Records a job's outcome unless it is already final (and unbinds the token
+# that claimed it); then, if take_queue_key is a queue, takes the next job as
+# lane_scripts.TAKE does (one round trip per job for a child that runs queued
+# jobs back to back).
 # Returns {recorded (1) or already final (0), take()'s reply...}.
 FINISH = (
-    _BEGIN
-    + _TAKE
+    TAKE_FUNCTIONS
     + """
 local function finish()
   if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
@@ -239,6 +183,8 @@ local function finish()
     redis.call('HSET', job_key, ARGV[i], ARGV[i + 1])
   end
   if push_key ~= '' then redis.call('LPUSH', push_key, push_message) end
+  local token = redis.call('HGET', job_key, 'token')
+  if token then redis.call('DEL', token_prefix .. token) end
   redis.call('EXPIRE', job_key, retention_s)
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
@@ -257,7 +203,7 @@ end
 
 local recorded = finish()
 if take_queue_key == '' then return {recorded} end
-local taken = take(take_queue_key, running_key)
+local taken = take(take_sync_key, take_ready_key, take_sync_queue_key, take_queue_key, running_key)
 table.insert(taken, 1, recorded)
 return taken
 """
@@ -271,21 +217,35 @@ class RequeueKeys:
     job_key: str
     running_key: str
     queue_key: str
+    pending_key: str  # the job's lane (lane_scripts)
+    ready_key: str
 
 
 @dataclass(frozen=True)
 class RequeueArgs:
     job_id: str
     message: bytes
+    lane_hook: str  # the hook whose turn the job waits for; '' for the sync lane
+    token_prefix: str
 
 
-# Puts a job that has not ended back in the queue (status and task message in
-# one step); returns 1, or 0 and changes nothing if it is gone or ended.
+# Puts a job that has not ended back at the end of its lane, with a token of
+# its own (status, lane and token in one step; the token that claimed it is
+# unbound); returns 1, or 0 and changes nothing if it is gone or ended.
 REQUEUE = """
 redis.call('ZREM', running_key, job_id)
 local status = redis.call('HGET', job_key, 'status')
 if status == false or status == SUCCEEDED or status == FAILED then return 0 end
+local token = redis.call('HGET', job_key, 'token')
+if token then
+  redis.call('DEL', token_prefix .. token)
+  redis.call('HDEL', job_key, 'token')
+end
 redis.call('HSET', job_key, 'status', QUEUED)
+redis.call('RPUSH', pending_key, job_id)
+if lane_hook ~= '' and redis.call('LLEN', pending_key) == 1 then
+  redis.call('RPUSH', ready_key, lane_hook)
+end
 redis.call('LPUSH', queue_key, message)
 return 1
 """

@@ -17,12 +17,13 @@ from typing import Any, NamedTuple
 import redis
 
 from workers.store import job_scripts as lua
-from workers.store import keys
+from workers.store import keys, lane_scripts
 from workers.store.job_records import EventRequest, JobStatus, Outcome
+from workers.store.lanes import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
 
-__all__ = ["Created", "Conditions", "Finished", "JobStore", "TakeFrom", "Taken"]
+__all__ = ["Created", "Conditions", "Finished", "JobStore", "Lane", "TakeFrom", "Taken"]
 
 
 class Created(IntEnum):
@@ -32,6 +33,7 @@ class Created(IntEnum):
     OK = 1
     SLOT_FULL = 2
     DUPLICATE = 3
+    QUEUE_FULL = 4  # the lane already holds Lane.max_queued jobs
 
 
 @dataclass(frozen=True)
@@ -49,53 +51,8 @@ def _now() -> float:
     return time.time()
 
 
-class TakeFrom(NamedTuple):
-    """Where and as whom a worker child takes queued jobs (``take_queued``)."""
-
-    queue: str  # a Celery queue list
-    task: str  # the task name its messages must carry
-    worker: str
-    margin_ms: int  # the hard deadline's margin over the job's timeout
-    latest_deadline: float  # epoch s: a job whose hard deadline falls later is left
-
-
-class Taken(NamedTuple):
-    """A job taken off the queue and begun; ``raw`` is None if it is gone."""
-
-    job_id: str
-    raw: dict[bytes, bytes] | None
-    to_run: bool
-
-
 def _pairs(fields: dict[str, Any]) -> list[Any]:
     return [item for pair in fields.items() for item in pair]
-
-
-def _take_args(take: TakeFrom) -> lua.TakeArgs:
-    return lua.TakeArgs(
-        take_worker=take.worker,
-        take_now=time.time(),
-        take_margin_ms=take.margin_ms,
-        take_task=take.task,
-        take_job_prefix=keys.job(""),
-        take_latest=take.latest_deadline,
-    )
-
-
-def _begun(reply: list[Any]) -> tuple[dict[bytes, bytes] | None, bool]:
-    """The job's fields and whether to run it, from the Lua ``begin()``'s
-    reply: {} for a missing job, else {run?, field, value, ...}."""
-    if not reply:
-        return None, False  # expired or deleted
-    return dict(zip(reply[1::2], reply[2::2], strict=True)), bool(reply[0])
-
-
-def _taken(reply: list[Any]) -> Taken | None:
-    """From the Lua ``take()``'s reply: {} if nothing was taken, else
-    {job id, begin()'s reply...}."""
-    if not reply:
-        return None
-    return Taken(reply[0].decode(), *_begun(reply[1:]))
 
 
 class Finished(NamedTuple):
@@ -114,7 +71,12 @@ class JobStore:
         self._retention_s = retention_s
         self._create = LuaStep(client, lua.CREATE, lua.CreateKeys, lua.CreateArgs)
         self._start = LuaStep(client, lua.START, lua.BeginKeys, lua.StartArgs)
-        self._take = LuaStep(client, lua.TAKE, lua.TakeKeys, lua.TakeArgs)
+        self._take = LuaStep(
+            client, lane_scripts.TAKE, lane_scripts.TakeKeys, lane_scripts.TakeArgs
+        )
+        self._claim = LuaStep(
+            client, lane_scripts.CLAIM, lane_scripts.ClaimKeys, lane_scripts.ClaimArgs
+        )
         # Atomic "finish unless already final", so a reaper, a watchdog and a
         # late worker never overwrite each other's verdict.
         self._finish = LuaStep(client, lua.FINISH, lua.FinishKeys, lua.FinishArgs)
@@ -131,13 +93,16 @@ class JobStore:
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
         conditions: Conditions = Conditions(),
+        lane: Lane = Lane.sync(),
     ) -> tuple[Created, str | None]:
-        """Write the job, its history entry, its task message (list key, bytes)
-        and the intake counter in one atomic Redis call: all of them or none.
+        """Write the job, its history entry, its place in ``lane``, its task
+        message (list key, bytes: a token) and the intake counter in one
+        atomic Redis call: all of them or none.
 
         Nothing is written unless the ``conditions`` hold; an idempotency key
         is then bound to this job for the retention time. Returns what was
-        done and, for a duplicate, the job id the key is bound to."""
+        done and, for a duplicate, the job id the key is bound to; nothing is
+        written either when the lane already holds ``lane.max_queued`` jobs."""
         fields: dict[str, Any] = {
             "id": job_id,
             "hookId": hook_id,
@@ -147,6 +112,7 @@ class JobStore:
             "createdAt": _now(),
             "request": request.meta_json(),
             "body": request.body,
+            "lane": lane.name,
             **(extra or {}),
         }
         queue, payload = message
@@ -160,6 +126,8 @@ class JobStore:
                 hook_key=keys.hook(hook_id),
                 slot_key=slot_key,
                 idempotency_key=conditions.idempotency_key or "",
+                pending_key=lane.pending_key,
+                ready_key=keys.ready_hooks(),
             ),
             lua.CreateArgs(
                 retention_s=self._retention_s,
@@ -171,6 +139,8 @@ class JobStore:
                 slot_max=slot_max,
                 slot_lapse_s=slot_lapse_s,
                 duplicate_counter=conditions.duplicate_counter or "",
+                lane_hook=lane.hook_id,
+                max_queued="" if lane.max_queued is None else lane.max_queued,
             ),
             _pairs(fields),
         )
@@ -187,18 +157,33 @@ class JobStore:
             lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running()),
             lua.StartArgs(job_id=job_id, worker=worker, now=time.time(), margin_ms=margin_ms),
         )
-        return _begun(reply)
+        return begun(reply)
+
+    def claim(self, token_id: str, take: TakeFrom) -> Taken | None:
+        """What a Celery-delivered token runs, begun in one atomic step: the
+        job it is bound to if that job's child died under it, else the next
+        queued job (see ``lane_scripts``), to which it is bound. None if
+        there is nothing for it to run."""
+        reply = self._claim(
+            lane_scripts.ClaimKeys(
+                token_key=keys.token(token_id),
+                sync_key=keys.pending_sync(),
+                ready_key=keys.ready_hooks(),
+                running_key=keys.running(),
+            ),
+            lane_scripts.ClaimArgs(
+                **vars(take_args(take)), token_id=token_id, token_ttl_s=self._retention_s
+            ),
+        )
+        return taken(reply)
 
     def take_queued(self, take: TakeFrom) -> Taken | None:
-        """Take the oldest message of ``take.queue`` (a Celery queue list) and
-        begin its job, as ``start`` does, in one atomic step. Returns None,
-        and leaves the message, when the queue is empty or the message is not
-        ``take.task``'s, its job is not stored, or the job's hard deadline
-        would fall after ``take.latest_deadline``."""
-        reply = self._take(
-            lua.TakeKeys(queue_key=take.queue, running_key=keys.running()), _take_args(take)
-        )
-        return _taken(reply)
+        """Take the next queued job (the sync lane's first, else by hooks in
+        turn) and begin it, as ``start`` does, in one atomic step, spending
+        a token waiting in a queue list. Returns None, and leaves the job,
+        when nothing is queued or the job's hard deadline would fall after
+        ``take.latest_deadline``."""
+        return taken(self._take(take_keys(take), take_args(take)))
 
     def finish(
         self,
@@ -223,7 +208,7 @@ class JobStore:
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
-        take_args = _take_args(take) if take else lua.TakeArgs("", "", "", "", "", "")
+        where = take_keys(take)
         reply = self._finish(
             lua.FinishKeys(
                 job_key=keys.job(job_id),
@@ -232,30 +217,41 @@ class JobStore:
                 push_key=push_key,
                 metrics_key=keys.metrics(),
                 child_rss_key=keys.child_rss(),
-                take_queue_key=take.queue if take else "",
+                take_sync_key=where.sync_key,
+                take_ready_key=where.ready_key,
+                take_sync_queue_key=where.sync_queue_key,
+                take_queue_key=where.queue_key,
             ),
             lua.FinishArgs(
-                **vars(take_args),
+                **vars(take_args(take)),
                 job_id=job_id,
                 retention_s=self._retention_s,
                 push_message=message,
                 child=child,
                 child_rss=rss,
                 counters_n=len(increments) // 2,
+                token_prefix=keys.token(""),
             ),
             [*increments, *_pairs(outcome.fields(_now(), delivery=bool(then_push)))],
         )
-        return Finished(bool(reply[0]), _taken(reply[1:]))
+        return Finished(bool(reply[0]), taken(reply[1:]))
 
-    def requeue(self, job_id: str, message: tuple[str, bytes]) -> bool:
-        """Queue a job that has not ended again (the reaper's step): its status
-        and its task message (list key, bytes) in one atomic call. False if
-        the job is gone or has ended."""
+    def requeue(self, job_id: str, message: tuple[str, bytes], lane: Lane) -> bool:
+        """Queue a job that has not ended again (the reaper's step): its
+        status, its place at the end of ``lane`` and a task message (list
+        key, bytes) in one atomic call. False if the job is gone or has ended."""
         queue, payload = message
         return bool(
             self._requeue(
-                lua.RequeueKeys(keys.job(job_id), keys.running(), queue),
-                lua.RequeueArgs(job_id=job_id, message=payload),
+                lua.RequeueKeys(
+                    keys.job(job_id), keys.running(), queue, lane.pending_key, keys.ready_hooks()
+                ),
+                lua.RequeueArgs(
+                    job_id=job_id,
+                    message=payload,
+                    lane_hook=lane.hook_id,
+                    token_prefix=keys.token(""),
+                ),
             )
         )
 

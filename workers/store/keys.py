@@ -70,3 +70,30 @@ def metrics() -> str:
 def child_rss() -> str:
     """Hash: worker child -> "rss_bytes timestamp warm_isolates", refreshed after each job."""
     return f"{PREFIX}:metrics:rss"
+
+
+# -- lanes and fair share (issue 14) -------------------------------------------
+
+
+def pending(hook_id: str) -> str:
+    """List: the hook's queued async job ids, oldest first (FIFO per hook)."""
+    return f"{PREFIX}:pending:{hook_id}"
+
+
+def pending_sync() -> str:
+    """List: queued sync job ids (the sync lane), oldest first; taken before
+    any hook's async jobs."""
+    return f"{PREFIX}:pending-sync"
+
+
+def ready_hooks() -> str:
+    """List: the rotation of hooks with queued async jobs, each once, the one
+    to take from next first (a hook is in it iff its ``pending`` list is not
+    empty)."""
+    return f"{PREFIX}:ready"
+
+
+def token(token_id: str) -> str:
+    """String: the job a task message (a "run the next job" token) claimed,
+    so a redelivery of that message runs the same job again."""
+    return f"{PREFIX}:token:{token_id}"
