@@ -58,7 +58,7 @@ def get_hook(hook_id: str) -> Response:
 
 @bp.put("/hooks/<hook_id>")
 def put_hook(hook_id: str) -> Response:
-    hook = validate_hook(hook_id, json_body(), services.settings())
+    hook = validate_hook(hook_id, json_body(), services.settings(), services.syntax_checker())
     stored, created = services.dispatcher().hooks.put(hook)
     body = stored.to_json()
     if created:

@@ -9,6 +9,7 @@ a process that may (never gunicorn's master before it forks).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from standardwebhooks import Webhook
@@ -183,8 +184,15 @@ def validate_verify(verify: dict[str, Any]) -> dict[str, Any]:
     return {"scheme": scheme, "secret": secret, "toleranceS": tolerance}
 
 
-def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
-    """Parse a definition and check that its script compiles (422 otherwise)."""
+def validate_hook(
+    hook_id: str,
+    data: Any,
+    settings: Settings,
+    check_script: Callable[[str], str | None] = check_syntax,
+) -> Hook:
+    """Parse a definition and check that its script compiles (422 otherwise).
+    ``check_script`` returns the syntax error or None; the web side passes
+    one that runs V8 in a helper process (app/syntax_checker.py)."""
     hook = parse_hook(hook_id, data, settings)
     if hook.callback_url is not None:
         try:
@@ -192,7 +200,7 @@ def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
         except InternalAddress as exc:
             raise InvalidHook("callbackUrl", str(exc)) from exc
     if hook.script is not None:
-        error = check_syntax(hook.script)
+        error = check_script(hook.script)
         if error is not None:
             raise InvalidHook("script", error)
     return hook
