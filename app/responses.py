@@ -4,6 +4,7 @@ hooks, the script's own response once the job ends."""
 from __future__ import annotations
 
 import orjson
+import redis
 from flask import Response
 
 from app.dispatcher import Dispatcher
@@ -45,9 +46,14 @@ def sync_response(
 ) -> Response:
     """Wait (blocking on Redis, no sleeps) for the job, then answer as secutils
     does: the script's response, 504 on a time limit, 500 with the error text
-    otherwise. If the wait budget runs out, 202 with the status URL. The sync
-    slot of ``release_slot_of`` is given back, whatever happens."""
-    raw = dispatcher.wait_for(job_id, wait_ms / 1000, release_slot_of=release_slot_of)
+    otherwise. If the wait budget runs out, 202 with the status URL; so too if
+    Redis goes away during the wait: the event is stored (it was written
+    before the wait) and runs when Redis is back. The sync slot of
+    ``release_slot_of`` is given back, whatever happens."""
+    try:
+        raw = dispatcher.wait_for(job_id, wait_ms / 1000, release_slot_of=release_slot_of)
+    except (redis.RedisError, OSError):
+        return accepted(job_id)
     status = JobStatus(raw[b"status"].decode()) if raw else JobStatus.QUEUED
     if raw is None or not status.is_final:
         return accepted(job_id)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from workers.store import keys
 from workers.store import lane_scripts as lua
 
-__all__ = ["Lane", "TakeFrom", "Taken", "take_args", "take_keys", "taken", "begun"]
+__all__ = ["Lane", "TakeFrom", "Taken", "take_args", "take_keys", "taken", "begun", "queued_counts"]
 
 
 class Lane(NamedTuple):
@@ -100,3 +100,17 @@ def taken(reply: list[Any]) -> Taken | None:
     if not reply:
         return None
     return Taken(reply[0].decode(), *begun(reply[1:]))
+
+
+def queued_counts(client: Any, hook_ids: list[str] | None = None) -> tuple[int, dict[str, int]]:
+    """(jobs queued in the sync lane, {hook id: async jobs queued}). Hooks
+    with queued jobs are the ready rotation; ``hook_ids`` adds others (their
+    count may be 0), e.g. every stored hook for a gauge."""
+    ready = [h.decode() for h in client.lrange(keys.ready_hooks(), 0, -1)]
+    hooks = sorted({*ready, *(hook_ids or [])})
+    with client.pipeline(transaction=False) as pipe:
+        pipe.llen(keys.pending_sync())
+        for hook in hooks:
+            pipe.llen(keys.pending(hook))
+        sync, *counts = pipe.execute()
+    return sync, dict(zip(hooks, counts, strict=True))
