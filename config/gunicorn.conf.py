@@ -24,8 +24,6 @@ accesslog = os.environ.get("HOOKLET_ACCESS_LOG", "-") or None
 logger_class = "app.access_log.AccessLogger"
 
 
-
-
 def _raise_open_files_limit() -> None:
     """Each waiting request holds two descriptors (its client's socket and its
     Redis connection): raise the soft limit towards the hard one, for this

@@ -4,6 +4,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench                 # engine, celery, async, intake, sync (not memory)
     scripts/bench engine async intake sync memory   # 'async' also measures the Celery floor
     scripts/bench sync --quick    # shorter runs, for a smoke check
+    scripts/bench isolation       # no hook stalls another (scripts/bench_isolation.py)
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+import bench_isolation  # noqa: E402
 import loadgen  # noqa: E402
 
 from tests.support.stack import (  # noqa: E402
@@ -526,6 +528,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "intake": intake_scenario,
     "sync": sync_scenario,
     "memory": memory_scenario,
+    "isolation": lambda quick: bench_isolation.isolation_scenario(quick, table),
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 

@@ -73,7 +73,8 @@ def test_the_cap_defaults_to_the_operator_setting_and_is_validated(
     assert got["limits"]["maxQueued"] == 10_000
     for bad in (0, -1, "10", 10_000_001):
         response = client.put(
-            f"/api/hooks/{hook_id}", json={"script": "null", "limits": {"maxQueued": bad}},
+            f"/api/hooks/{hook_id}",
+            json={"script": "null", "limits": {"maxQueued": bad}},
             headers=ADMIN,
         )
         assert response.status_code == 422

@@ -20,7 +20,9 @@ from workers.store import keys
 pytestmark = pytest.mark.stack
 
 TRIVIAL = "(async () => ({ body: 'ok' }))();"
-BUSY_20MS = "(() => { const end = Date.now() + 20; while (Date.now() < end) {} return { body: 'a' }; })()"
+BUSY_20MS = (
+    "(() => { const end = Date.now() + 20; while (Date.now() < end) {} return { body: 'a' }; })()"
+)
 
 
 @contextmanager
@@ -73,8 +75,9 @@ def test_async_events_are_accepted_while_sync_requests_wait(tmp_path, hook_id: s
 def test_sync_answers_do_not_wait_for_an_async_backlog(tmp_path, hook_id: str) -> None:
     with stack(tmp_path) as (api, client, start_worker):
         api.put_hook(hook_id, script=BUSY_20MS)
-        api.put_hook(hook_id + "-sync", mode="sync", script="({ body: 'sync' })",
-                     limits={"waitMs": 60_000})
+        api.put_hook(
+            hook_id + "-sync", mode="sync", script="({ body: 'sync' })", limits={"waitMs": 60_000}
+        )
         for _ in range(300):
             assert api.send(hook_id).status_code == 202
         start_worker()

@@ -51,5 +51,3 @@ def test_a_job_finishes_once(redis_server: RedisServer, hook_id: str) -> None:
     assert store.finish(job_id, first).recorded
     assert not store.finish(job_id, later).recorded
     assert client.hget(keys.job(job_id), "error") == b"first"
-
-

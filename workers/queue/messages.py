@@ -65,9 +65,7 @@ def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:
     return keys.celery_queue(CALLBACKS_QUEUE), deliver_callback_message(job_id, settings)
 
 
-def run_script_message(
-    token_id: str, settings: Settings, queue: str = SCRIPTS_QUEUE
-) -> bytes:
+def run_script_message(token_id: str, settings: Settings, queue: str = SCRIPTS_QUEUE) -> bytes:
     """The ``hooklet.run_script(token_id)`` message. Its Celery time limits
     (``run_time_limits``) are those of the longest script the operator
     allows: a token may claim any hook's job."""

@@ -93,7 +93,7 @@ class JobStore:
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
         conditions: Conditions = Conditions(),
-        lane: Lane = Lane.sync(),
+        lane: Lane | None = None,
     ) -> tuple[Created, str | None]:
         """Write the job, its history entry, its place in ``lane``, its task
         message (list key, bytes: a token) and the intake counter in one
@@ -102,7 +102,9 @@ class JobStore:
         Nothing is written unless the ``conditions`` hold; an idempotency key
         is then bound to this job for the retention time. Returns what was
         done and, for a duplicate, the job id the key is bound to; nothing is
-        written either when the lane already holds ``lane.max_queued`` jobs."""
+        written either when the lane already holds ``lane.max_queued`` jobs
+        (``lane`` defaults to the sync lane)."""
+        lane = lane or Lane.sync()
         fields: dict[str, Any] = {
             "id": job_id,
             "hookId": hook_id,

@@ -23,7 +23,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BEGIN", "TAKE_FUNCTIONS", "TAKE", "CLAIM", "TakeKeys", "TakeArgs", "ClaimKeys", "ClaimArgs"]
+__all__ = [
+    "BEGIN",
+    "TAKE_FUNCTIONS",
+    "TAKE",
+    "CLAIM",
+    "TakeKeys",
+    "TakeArgs",
+    "ClaimKeys",
+    "ClaimArgs",
+]
 
 # Begins an attempt unless the job already ended: counts it and marks the job
 # running with a deadline in the running zset (what the reaper watches).
