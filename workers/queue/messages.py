@@ -50,13 +50,14 @@ def _origin() -> str:
     return _ORIGIN[1]
 
 
-def run_task(job_id: str, settings: Settings, lane: Lane) -> tuple[str, bytes]:
-    """(queue list, message) queued with ``job_id`` in ``lane``: what the job
-    store pushes. The message is a token, "run the next job" (see
-    ``store.lane_scripts``), named after ``job_id``; the sync lane's tokens
-    go to the queue workers look at first."""
+def run_task(token_id: str, settings: Settings, lane: Lane) -> tuple[str, bytes]:
+    """(queue list, message) queued with a job in ``lane``: what the job store
+    pushes. The message is a token, "run the next job" (see
+    ``store.lane_scripts``), whose id is ``token_id`` (the job id of the
+    event that queues it: unique); the sync lane's tokens go to the queue
+    workers look at first."""
     queue = SYNC_QUEUE if lane.is_sync else SCRIPTS_QUEUE
-    return keys.celery_queue(queue), run_script_message(job_id, settings, queue)
+    return keys.celery_queue(queue), run_script_message(token_id, settings, queue)
 
 
 def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:

@@ -23,7 +23,7 @@ from workers.store import keys, metrics
 from workers.store.connection import connect
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import HookStore
-from workers.store.job_records import FailureReason, JobStatus
+from workers.store.job_records import FailureReason, JobStatus, new_job_id
 from workers.store.jobs import JobStore
 from workers.store.lanes import Lane
 
@@ -82,8 +82,10 @@ class Reaper:
                 continue
             attempts = int(raw.get(b"attempts", b"0"))
             if attempt_allowed(attempts + 1, self.settings.max_attempts):
+                # A token of its own, with a fresh id: a token named after
+                # this job may still be bound to another job it claimed.
                 lane = lane_of(raw)
-                self.jobs.requeue(job_id, run_task(job_id, self.settings, lane), lane)
+                self.jobs.requeue(job_id, run_task(new_job_id(), self.settings, lane), lane)
             else:
                 hook = (raw.get(b"hookId") or b"").decode() or "_test"
                 self.jobs.finish(
