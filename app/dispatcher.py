@@ -95,7 +95,7 @@ class Dispatcher:
             ),
         )
         history = hook.requests_to_track if track else 0
-        lane = Lane.sync() if take_slot else Lane(hook.id, self._max_queued(hook))
+        lane = Lane.sync(hook.id) if take_slot else Lane(hook.id, self._max_queued(hook))
         created, original = self._enqueue(
             job_id,
             hook.id,
@@ -202,7 +202,7 @@ class Dispatcher:
             extra,
             timeout_ms,
             Conditions(),
-            Lane.sync(),  # someone waits for it
+            Lane.sync(spec.get("hookId", "")),  # someone waits for it
         )
         return job_id
 

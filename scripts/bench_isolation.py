@@ -20,6 +20,7 @@ import http.client
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,24 +85,38 @@ def _burst(url: str, path: str, count: int, connections: int = 8) -> None:
     loadgen._in_threads(work, connections)  # noqa: SLF001
 
 
+def _quiet(stack: _Stack) -> None:
+    """Wait until nothing is queued or running: each part starts from idle."""
+    client = stack.client
+
+    def idle() -> bool:
+        return not (
+            client.llen(keys.ready_sync_hooks())
+            or client.llen(keys.ready_hooks())
+            or client.zcard(keys.running())
+        )
+
+    wait_until(idle, timeout_s=600, interval_s=0.2, what="an idle stack")
+
+
 def _intake_under_slow_sync(stack: _Stack, quick: bool) -> dict[str, Any]:
     seconds, rate = (4 if quick else 10), 100
     stack.api.put_hook("echo", script=TRIVIAL)
-    for n in range(4):
-        stack.api.put_hook(f"slow-{n}", mode="sync", script=SLOW_SYNC, limits={"timeoutMs": 5000})
+    for n in range(4):  # the issue's case: 4 sync hooks, a 3 s script, 10 requests each
+        stack.api.put_hook(
+            f"slow-{n}", mode="sync", script=SLOW_SYNC, limits={"timeoutMs": 5000, "waitMs": 60_000}
+        )
     loadgen.fixed_rate(stack.web.url, _post("/h/echo"), rate=50, duration_s=2)  # warm-up
     alone = loadgen.fixed_rate(stack.web.url, _post("/h/echo"), rate=rate, duration_s=seconds)
-    stop = threading.Event()
-    answered: list[int] = []
+    answers: list[int] = []
 
-    def hold(hook: str) -> None:  # one sync request after another, for the run
-        while not stop.is_set():
-            try:
-                answered.append(requests.post(f"{stack.web.url}/h/{hook}", timeout=60).status_code)
-            except requests.RequestException:
-                answered.append(0)
+    def wait_once(hook: str) -> None:
+        try:
+            answers.append(requests.post(f"{stack.web.url}/h/{hook}", timeout=120).status_code)
+        except requests.RequestException:
+            answers.append(0)
 
-    holders = [threading.Thread(target=hold, args=(f"slow-{n % 4}",)) for n in range(40)]
+    holders = [threading.Thread(target=wait_once, args=(f"slow-{n % 4}",)) for n in range(40)]
     for thread in holders:
         thread.start()
     wait_until(
@@ -111,15 +126,16 @@ def _intake_under_slow_sync(stack: _Stack, quick: bool) -> dict[str, Any]:
     )
     loaded = loadgen.fixed_rate(stack.web.url, _post("/h/echo"), rate=rate, duration_s=seconds)
     waiting = sum(stack.client.zcard(keys.in_flight(f"slow-{n}")) for n in range(4))
-    stop.set()
     for thread in holders:
-        thread.join(90)
+        thread.join(120)
+    _quiet(stack)
     return {
         "rate": rate,
         "seconds": seconds,
         "alone": alone.summary(),
         "with_40_sync_waits": loaded.summary(),
         "sync_waits_at_end": waiting,
+        "sync_answers": {str(code): answers.count(code) for code in sorted(set(answers))},
     }
 
 
@@ -133,7 +149,7 @@ def _sync_under_backlog(stack: _Stack, quick: bool) -> dict[str, Any]:
     queued_at_start = stack.client.llen(keys.pending("busy"))
     loaded = loadgen.fixed_rate(stack.web.url, _post("/h/sync"), rate=rate, duration_s=seconds)
     queued_at_end = stack.client.llen(keys.pending("busy"))
-    wait_until(lambda: stack.client.llen(keys.pending("busy")) == 0, timeout_s=300, what="drain")
+    _quiet(stack)
     return {
         "rate": rate,
         "seconds": seconds,
@@ -150,7 +166,8 @@ def _start_delay(stack: _Stack, hook: str) -> float:
     job = wait_until(
         lambda: (j := stack.api.job(job_id))["startedAt"] and j, timeout_s=300, what="B to start"
     )
-    return round(float(job["startedAt"]) - float(job["createdAt"]), 3)
+    started, created = (datetime.fromisoformat(job[k]) for k in ("startedAt", "createdAt"))
+    return round((started - created).total_seconds(), 3)
 
 
 def _fair_share(stack: _Stack) -> dict[str, Any]:
@@ -164,7 +181,7 @@ def _fair_share(stack: _Stack) -> dict[str, Any]:
     a_queued = stack.client.llen(keys.pending("hook-a"))
     delays = [_start_delay(stack, "hook-b") for _ in range(5)]
     a_left = stack.client.llen(keys.pending("hook-a"))
-    wait_until(lambda: stack.client.llen(keys.pending("hook-a")) == 0, timeout_s=600, what="drain")
+    _quiet(stack)
     return {
         "idle_start_delay_s": idle,
         "a_queued_when_b_sent": a_queued,
@@ -206,17 +223,19 @@ def _concurrent_waits(stack: _Stack, target: int) -> dict[str, Any]:
     held = 0
     try:
         held = wait_until(
-            lambda: (n := stack.client.llen(keys.pending_sync())) >= target and n,
+            lambda: (n := stack.client.llen(keys.pending_sync("held"))) >= target and n,
             timeout_s=90,
             what=f"{target} sync waits",
         )
     except TimeoutError:
-        held = stack.client.llen(keys.pending_sync())
+        held = stack.client.llen(keys.pending_sync("held"))
     held_after_s = round(time.perf_counter() - started, 1)
     echo = loadgen.fixed_rate(stack.web.url, _post("/h/echo"), rate=50, duration_s=2)
     stack.start_worker()
+    worker_up = time.perf_counter()
     for thread in threads:
         thread.join(180)
+    all_answered_s = round(time.perf_counter() - worker_up, 1)
     threading.stack_size(0)
     answered = sum(1 for status, body in results if (status, body) == (200, "held"))
     return {
@@ -225,6 +244,7 @@ def _concurrent_waits(stack: _Stack, target: int) -> dict[str, Any]:
         "all_waiting_after_s": held_after_s,
         "async_intake_meanwhile": echo.summary(),
         "answered_by_script": answered,
+        "answered_within_s_of_worker_ready": all_answered_s,
         "fallback_202": sum(1 for status, _ in results if status == 202),
         "errors": sum(1 for status, _ in results if status not in (200, 202)),
     }

@@ -18,9 +18,17 @@ from workers.store import keys
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
+@pytest.fixture(scope="module")
+def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of its own: no worker of the session's takes these jobs."""
+    server = RedisServer(tmp_path_factory.mktemp("backpressure")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def client(redis_server: RedisServer) -> Iterator[FlaskClient]:
-    settings = load_settings({}, redis_url=redis_server.url, admin_token=ADMIN_TOKEN)
+def client(own_redis: RedisServer) -> Iterator[FlaskClient]:
+    settings = load_settings({}, redis_url=own_redis.url, admin_token=ADMIN_TOKEN)
     app = create_app(settings)
     yield app.test_client()
     if "hooklet.syntax" in app.extensions:
@@ -41,7 +49,7 @@ def sample(client: FlaskClient, name: str, **labels: str) -> float | None:
 
 
 def test_a_hook_at_max_queued_gets_429_and_nothing_is_stored(
-    client: FlaskClient, redis_server: RedisServer, hook_id: str
+    client: FlaskClient, own_redis: RedisServer, hook_id: str
 ) -> None:
     put(client, hook_id, script="null", limits={"maxQueued": 3})
     put(client, hook_id + "-b", script="null", limits={"maxQueued": 3})
@@ -54,7 +62,7 @@ def test_a_hook_at_max_queued_gets_429_and_nothing_is_stored(
     # Nothing stored: the history and the queue hold the three accepted ones.
     jobs = client.get(f"/api/hooks/{hook_id}/jobs", headers=ADMIN).get_json()["jobs"]
     assert len(jobs) == 3
-    assert redis_server.client().llen(keys.pending(hook_id)) == 3
+    assert own_redis.client().llen(keys.pending(hook_id)) == 3
     # Another hook is not held back by this one's cap.
     assert client.post(f"/h/{hook_id}-b", data=b"{}").status_code == 202
     too_many = sample(

@@ -62,7 +62,7 @@ def test_async_events_are_accepted_while_sync_requests_wait(tmp_path, hook_id: s
                 pool.submit(requests.post, f"{api.base}/h/{hook_id}-sync", timeout=120)
                 for _ in range(40)
             ]
-            wait_until(lambda: client.llen(keys.pending_sync()) == 40, what="40 sync waits")
+            wait_until(lambda: client.llen(keys.pending_sync(hook_id + "-sync")) == 40, what="40 sync waits")
             accepted = [api.send(hook_id).status_code for _ in range(20)]
             # Every 202 arrived while all 40 sync requests were still waiting.
             assert accepted == [202] * 20
@@ -106,3 +106,25 @@ def test_a_flooding_hook_does_not_delay_another_hooks_event(tmp_path, hook_id: s
         # ... and A's events still ran in the order they arrived (one child).
         started = [j["startedAt"] for j in jobs]
         assert started == sorted(started)
+
+
+def test_sync_hooks_take_turns_too(tmp_path, hook_id: str) -> None:
+    slow = "(async () => { await new Promise(r => setTimeout(r, 1000)); return { body: 's' }; })()"
+    with stack(tmp_path) as (api, client, start_worker):
+        start_worker()
+        api.put_hook(hook_id + "-slow", mode="sync", script=slow, limits={"waitMs": 60_000})
+        api.put_hook(hook_id, mode="sync", script="({ body: 'quick' })")
+        with ThreadPoolExecutor(6) as pool:
+            waits = [
+                pool.submit(requests.post, f"{api.base}/h/{hook_id}-slow", timeout=120)
+                for _ in range(6)
+            ]
+            wait_until(
+                lambda: client.llen(keys.pending_sync(hook_id + "-slow")) >= 4,
+                what="the slow hook's requests to queue up",
+            )
+            answer = api.send(hook_id, timeout=60)
+            # Answered after at most the slow job running now, not all six.
+            assert (answer.status_code, answer.text) == (200, "quick")
+            assert sum(not w.done() for w in waits) >= 3
+            assert all(w.result().status_code == 200 for w in waits)

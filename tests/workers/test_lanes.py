@@ -4,6 +4,7 @@ FIFO within a hook, tokens that claim and re-claim, and the cap per hook."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,10 +22,19 @@ SETTINGS = Settings()
 DONE = Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200})
 
 
+@pytest.fixture(scope="module")
+def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of its own: lanes are shared keys, and no worker of the
+    session's may take these jobs."""
+    server = RedisServer(tmp_path_factory.mktemp("lanes")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def store(redis_server: RedisServer) -> JobStore:
-    client = redis_server.client()
-    client.flushdb()  # lanes are shared keys: each test starts from none
+def store(own_redis: RedisServer) -> JobStore:
+    client = own_redis.client()
+    client.flushdb()  # each test starts from empty lanes
     return JobStore(client, retention_s=600)
 
 
@@ -41,7 +51,7 @@ def take_from(latest_s: float = 60) -> TakeFrom:
 
 def queue(store: JobStore, lane: Lane, timeout_ms: int = 1000) -> tuple[Created, str]:
     job_id = new_job_id()
-    hook = lane.hook_id or "sync-hook"
+    hook = lane.hook_id
     created, _ = store.create(
         job_id,
         hook,
@@ -58,17 +68,19 @@ def queue(store: JobStore, lane: Lane, timeout_ms: int = 1000) -> tuple[Created,
 def test_hooks_take_turns_fifo_within_each_and_the_sync_lane_first(store: JobStore) -> None:
     a = [queue(store, Lane("a"))[1] for _ in range(4)]
     b = [queue(store, Lane("b"))[1] for _ in range(2)]
-    s = queue(store, Lane.sync())[1]
+    s = [queue(store, Lane.sync("s"))[1] for _ in range(3)]
+    t = queue(store, Lane.sync("t"))[1]
     take = take_from()
     order = []
     while (taken := store.take_queued(take)) is not None:
         assert taken.to_run and taken.raw is not None and taken.raw[b"status"] == b"running"
         order.append(taken.job_id)
-    assert order == [s, a[0], b[0], a[1], b[1], a[2], a[3]]
+    # Sync hooks take turns too, before any async job.
+    assert order == [s[0], t, s[1], s[2], a[0], b[0], a[1], b[1], a[2], a[3]]
     # Each take spent a token: nothing is left for Celery to deliver.
     client = store._redis  # noqa: SLF001 - the test looks at Redis itself
     assert client.llen("scripts") == 0 and client.llen("scripts.sync") == 0
-    assert client.llen(keys.ready_hooks()) == 0
+    assert client.llen(keys.ready_hooks()) == 0 and client.llen(keys.ready_sync_hooks()) == 0
 
 
 def test_a_token_claims_the_next_job_and_after_a_crash_the_same_one(store: JobStore) -> None:

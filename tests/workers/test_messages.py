@@ -35,7 +35,7 @@ def test_message_matches_celerys_own_protocol_2() -> None:
 
 def test_the_sync_lanes_tokens_go_to_the_queue_workers_look_at_first() -> None:
     settings = Settings()
-    queue, message = run_task("b" * 32, settings, Lane.sync())
+    queue, message = run_task("b" * 32, settings, Lane.sync("hook"))
     assert queue == SCRIPT_QUEUES[0] == "scripts.sync"
     routing = orjson.loads(message)["properties"]["delivery_info"]["routing_key"]
     assert routing == "scripts.sync"

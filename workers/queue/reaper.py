@@ -34,9 +34,10 @@ log = logging.getLogger("hooklet.reaper")
 
 def lane_of(raw: dict[bytes, bytes]) -> Lane:
     """The lane a job was queued in (its ``lane`` field), to queue it again."""
-    if raw.get(b"lane") == b"sync" or not raw.get(b"hookId"):
-        return Lane.sync()
-    return Lane(raw[b"hookId"].decode())
+    hook_id = (raw.get(b"hookId") or b"").decode()
+    if raw.get(b"lane") == b"sync" or not hook_id:
+        return Lane.sync(hook_id)
+    return Lane(hook_id)
 
 
 class Reaper:

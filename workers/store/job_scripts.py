@@ -42,8 +42,8 @@ class CreateKeys:
     hook_key: str
     slot_key: str  # '' for none
     idempotency_key: str  # '' for none
-    pending_key: str  # the job's lane: its hook's pending list, or the sync lane's
-    ready_key: str  # the rotation of hooks with queued jobs
+    pending_key: str  # the job's hook's list in its lane (sync or async)
+    ready_key: str  # the lane's rotation of hooks with queued jobs
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class CreateArgs:
     slot_max: int | str
     slot_lapse_s: float | str
     duplicate_counter: str  # '' for none
-    lane_hook: str  # the hook that takes turns for the job; '' for the sync lane
+    lane_hook: str  # the hook that takes turns for the job
     max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
     # TAIL: the job's field/value pairs
 
@@ -145,7 +145,7 @@ class FinishKeys:
     metrics_key: str
     child_rss_key: str
     # Where to take the next job from (lane_scripts.TakeKeys; '' each for none).
-    take_sync_key: str
+    take_sync_ready_key: str
     take_ready_key: str
     take_sync_queue_key: str
     take_queue_key: str
@@ -203,7 +203,9 @@ end
 
 local recorded = finish()
 if take_queue_key == '' then return {recorded} end
-local taken = take(take_sync_key, take_ready_key, take_sync_queue_key, take_queue_key, running_key)
+local taken = take(
+  take_sync_ready_key, take_ready_key, take_sync_queue_key, take_queue_key, running_key
+)
 table.insert(taken, 1, recorded)
 return taken
 """
@@ -225,7 +227,7 @@ class RequeueKeys:
 class RequeueArgs:
     job_id: str
     message: bytes
-    lane_hook: str  # the hook whose turn the job waits for; '' for the sync lane
+    lane_hook: str  # the hook whose turn the job waits for
     token_prefix: str
 
 

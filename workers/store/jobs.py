@@ -104,7 +104,7 @@ class JobStore:
         done and, for a duplicate, the job id the key is bound to; nothing is
         written either when the lane already holds ``lane.max_queued`` jobs
         (``lane`` defaults to the sync lane)."""
-        lane = lane or Lane.sync()
+        lane = lane or Lane.sync(hook_id)
         fields: dict[str, Any] = {
             "id": job_id,
             "hookId": hook_id,
@@ -129,7 +129,7 @@ class JobStore:
                 slot_key=slot_key,
                 idempotency_key=conditions.idempotency_key or "",
                 pending_key=lane.pending_key,
-                ready_key=keys.ready_hooks(),
+                ready_key=lane.ready_key,
             ),
             lua.CreateArgs(
                 retention_s=self._retention_s,
@@ -169,7 +169,7 @@ class JobStore:
         reply = self._claim(
             lane_scripts.ClaimKeys(
                 token_key=keys.token(token_id),
-                sync_key=keys.pending_sync(),
+                sync_ready_key=keys.ready_sync_hooks(),
                 ready_key=keys.ready_hooks(),
                 running_key=keys.running(),
             ),
@@ -219,7 +219,7 @@ class JobStore:
                 push_key=push_key,
                 metrics_key=keys.metrics(),
                 child_rss_key=keys.child_rss(),
-                take_sync_key=where.sync_key,
+                take_sync_ready_key=where.sync_ready_key,
                 take_ready_key=where.ready_key,
                 take_sync_queue_key=where.sync_queue_key,
                 take_queue_key=where.queue_key,
@@ -246,7 +246,7 @@ class JobStore:
         return bool(
             self._requeue(
                 lua.RequeueKeys(
-                    keys.job(job_id), keys.running(), queue, lane.pending_key, keys.ready_hooks()
+                    keys.job(job_id), keys.running(), queue, lane.pending_key, lane.ready_key
                 ),
                 lua.RequeueArgs(
                     job_id=job_id,

@@ -80,10 +80,10 @@ def pending(hook_id: str) -> str:
     return f"{PREFIX}:pending:{hook_id}"
 
 
-def pending_sync() -> str:
-    """List: queued sync job ids (the sync lane), oldest first; taken before
-    any hook's async jobs."""
-    return f"{PREFIX}:pending-sync"
+def pending_sync(hook_id: str) -> str:
+    """List: the hook's queued sync job ids (the sync lane), oldest first;
+    the sync lane is taken from before any async job."""
+    return f"{PREFIX}:pending-sync:{hook_id}"
 
 
 def ready_hooks() -> str:
@@ -91,6 +91,11 @@ def ready_hooks() -> str:
     to take from next first (a hook is in it iff its ``pending`` list is not
     empty)."""
     return f"{PREFIX}:ready"
+
+
+def ready_sync_hooks() -> str:
+    """List: ``ready_hooks`` for the sync lane (``pending_sync`` lists)."""
+    return f"{PREFIX}:ready-sync"
 
 
 def token(token_id: str) -> str:

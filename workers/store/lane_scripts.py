@@ -1,13 +1,14 @@
 """The Lua behind the lanes: which queued job a worker child runs next.
 
-A queued job waits in a lane: the sync lane (``keys.pending_sync()``, FIFO),
-or its hook's pending list (``keys.pending(hook)``, FIFO) with the hook in
-the rotation of ready hooks (``keys.ready_hooks()``, each hook once, exactly
-while its list is not empty). A Celery task message carries no job: it is a
-token, "run the next job", pushed with each job (to ``scripts.sync`` for the
-sync lane, ``scripts`` otherwise). Whoever takes a job picks the sync lane's
-oldest first, else the oldest job of the hook at the head of the rotation,
-and moves that hook to the back: hooks take turns, FIFO within a hook.
+A queued job waits in its hook's list in one of two lanes: sync
+(``keys.pending_sync(hook)``) or async (``keys.pending(hook)``), FIFO; each
+lane has a rotation of the hooks with queued jobs (``keys.ready_sync_hooks()``,
+``keys.ready_hooks()``: each hook once, exactly while its list is not empty).
+A Celery task message carries no job: it is a token, "run the next job",
+pushed with each job (to ``scripts.sync`` for the sync lane, ``scripts``
+otherwise). Whoever takes a job looks at the sync lane first, then the async
+one, and takes the oldest job of the hook at the head of that lane's
+rotation, moving the hook to the back: hooks take turns, FIFO within a hook.
 
 - ``CLAIM``: a Celery-delivered token claims the next job and is bound to it
   (``keys.token``), so a redelivery of the token (its child died) runs the
@@ -56,36 +57,39 @@ local function begin(job_key, running, id, worker, now, margin_ms)
 end
 """
 
-# pick(): the next queued job (id, the list it is in, its hook or false for
-# the sync lane), or false. pop(): removes it, and moves its hook to the back
-# of the rotation if the hook has more. Both need take_pending_prefix.
+# pick(): the next queued job: (id, the list it is in, its hook, the
+# rotation it came from), or false. pop(): removes it, and moves its hook to
+# the back of the rotation if the hook has more. They need take_sync_prefix
+# and take_pending_prefix.
 _PICK = """
-local function pick(sync_key, ready_key)
-  local id = redis.call('LINDEX', sync_key, 0)
-  if id then return id, sync_key, false end
+local function pick_from(ready_key, prefix)
   while true do
     local hook = redis.call('LINDEX', ready_key, 0)
     if not hook then return false end
-    local from = take_pending_prefix .. hook
-    id = redis.call('LINDEX', from, 0)
-    if id then return id, from, hook end
+    local from = prefix .. hook
+    local id = redis.call('LINDEX', from, 0)
+    if id then return id, from, hook, ready_key end
     redis.call('LPOP', ready_key)  -- a hook with nothing queued has no turn
   end
 end
 
-local function pop(from, hook, ready_key)
+local function pick(sync_ready_key, ready_key)
+  local id, from, hook, rotation = pick_from(sync_ready_key, take_sync_prefix)
+  if id then return id, from, hook, rotation end
+  return pick_from(ready_key, take_pending_prefix)
+end
+
+local function pop(from, hook, rotation)
   redis.call('LPOP', from)
-  if hook then
-    redis.call('LPOP', ready_key)
-    if redis.call('LLEN', from) > 0 then redis.call('RPUSH', ready_key, hook) end
-  end
+  redis.call('LPOP', rotation)
+  if redis.call('LLEN', from) > 0 then redis.call('RPUSH', rotation, hook) end
 end
 """
 
 
 @dataclass(frozen=True)
 class TakeKeys:
-    sync_key: str  # keys.pending_sync()
+    sync_ready_key: str  # keys.ready_sync_hooks()
     ready_key: str  # keys.ready_hooks()
     sync_queue_key: str  # the sync lane's Celery queue list (its tokens)
     queue_key: str  # the async Celery queue list (its tokens)
@@ -104,6 +108,7 @@ class TakeArgs:
     take_job_prefix: str  # keys.job('')
     take_latest: float | str  # epoch s: a job whose hard deadline falls later is left
     take_pending_prefix: str  # keys.pending('')
+    take_sync_prefix: str  # keys.pending_sync('')
 
 
 # take(): picks the next job; leaves it unless its hard deadline (timeoutMs +
@@ -130,8 +135,8 @@ local function spend_token(queue)
   return false
 end
 
-local function take(sync_key, ready_key, sync_queue, queue, running)
-  local id, from, hook = pick(sync_key, ready_key)
+local function take(sync_ready_key, ready_key, sync_queue, queue, running)
+  local id, from, hook, rotation = pick(sync_ready_key, ready_key)
   if not id then return {} end
   local key = take_job_prefix .. id
   if redis.call('EXISTS', key) == 1 then
@@ -139,8 +144,8 @@ local function take(sync_key, ready_key, sync_queue, queue, running)
     local hard_deadline = tonumber(take_now) + (timeout_ms + tonumber(take_margin_ms)) / 1000
     if hard_deadline > tonumber(take_latest) then return {} end
   end
-  pop(from, hook, ready_key)
-  if hook or not spend_token(sync_queue) then spend_token(queue) end
+  pop(from, hook, rotation)
+  if rotation == ready_key or not spend_token(sync_queue) then spend_token(queue) end
   local reply = begin(key, running, id, take_worker, take_now, take_margin_ms)
   table.insert(reply, 1, id)
   return reply
@@ -148,13 +153,15 @@ end
 """
 )
 
-TAKE = TAKE_FUNCTIONS + "return take(sync_key, ready_key, sync_queue_key, queue_key, running_key)\n"
+TAKE = (
+    TAKE_FUNCTIONS + "return take(sync_ready_key, ready_key, sync_queue_key, queue_key, running_key)\n"
+)
 
 
 @dataclass(frozen=True)
 class ClaimKeys:
     token_key: str  # keys.token(token_id)
-    sync_key: str
+    sync_ready_key: str
     ready_key: str
     running_key: str
 
@@ -184,9 +191,9 @@ if bound then
   table.insert(reply, 1, bound)
   return reply
 end
-local id, from, hook = pick(sync_key, ready_key)
+local id, from, hook, rotation = pick(sync_ready_key, ready_key)
 if not id then return {} end
-pop(from, hook, ready_key)
+pop(from, hook, rotation)
 local key = take_job_prefix .. id
 if redis.call('EXISTS', key) == 1 then
   redis.call('SET', token_key, id, 'EX', token_ttl_s)

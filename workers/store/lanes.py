@@ -14,26 +14,30 @@ from typing import Any, NamedTuple
 from workers.store import keys
 from workers.store import lane_scripts as lua
 
-__all__ = ["Lane", "TakeFrom", "Taken", "take_args", "take_keys", "taken", "begun", "queued_counts"]
+__all__ = ["TEST_RUNS", "Lane", "TakeFrom", "Taken", "take_args", "take_keys", "taken", "begun", "queued_counts"]
+
+
+TEST_RUNS = "_test"  # the lane hook of test runs (never a hook id: not a slug)
 
 
 class Lane(NamedTuple):
-    """The lane a job joins when it is queued."""
+    """The lane a job joins when it is queued, and the hook it takes turns as."""
 
-    hook_id: str  # the hook that takes turns for the job; '' for the sync lane
-    max_queued: int | None = None  # refuse the job when this many already wait
+    hook_id: str
+    max_queued: int | None = None  # refuse the job when the hook has this many queued
+    is_sync: bool = False
 
     @classmethod
-    def sync(cls) -> Lane:
-        return cls("")
-
-    @property
-    def is_sync(self) -> bool:
-        return not self.hook_id
+    def sync(cls, hook_id: str) -> Lane:
+        return cls(hook_id or TEST_RUNS, None, True)
 
     @property
     def pending_key(self) -> str:
-        return keys.pending_sync() if self.is_sync else keys.pending(self.hook_id)
+        return keys.pending_sync(self.hook_id) if self.is_sync else keys.pending(self.hook_id)
+
+    @property
+    def ready_key(self) -> str:
+        return keys.ready_sync_hooks() if self.is_sync else keys.ready_hooks()
 
     @property
     def name(self) -> str:
@@ -62,7 +66,7 @@ class Taken(NamedTuple):
 
 def take_args(take: TakeFrom | None) -> lua.TakeArgs:
     if take is None:
-        return lua.TakeArgs("", "", "", "", "", "", "")
+        return lua.TakeArgs("", "", "", "", "", "", "", "")
     return lua.TakeArgs(
         take_worker=take.worker,
         take_now=time.time(),
@@ -71,6 +75,7 @@ def take_args(take: TakeFrom | None) -> lua.TakeArgs:
         take_job_prefix=keys.job(""),
         take_latest=take.latest_deadline,
         take_pending_prefix=keys.pending(""),
+        take_sync_prefix=keys.pending_sync(""),
     )
 
 
@@ -78,7 +83,7 @@ def take_keys(take: TakeFrom | None) -> lua.TakeKeys:
     if take is None:
         return lua.TakeKeys("", "", "", "", keys.running())
     return lua.TakeKeys(
-        sync_key=keys.pending_sync(),
+        sync_ready_key=keys.ready_sync_hooks(),
         ready_key=keys.ready_hooks(),
         sync_queue_key=take.sync_queue,
         queue_key=take.queue,
@@ -103,14 +108,18 @@ def taken(reply: list[Any]) -> Taken | None:
 
 
 def queued_counts(client: Any, hook_ids: list[str] | None = None) -> tuple[int, dict[str, int]]:
-    """(jobs queued in the sync lane, {hook id: async jobs queued}). Hooks
-    with queued jobs are the ready rotation; ``hook_ids`` adds others (their
-    count may be 0), e.g. every stored hook for a gauge."""
-    ready = [h.decode() for h in client.lrange(keys.ready_hooks(), 0, -1)]
-    hooks = sorted({*ready, *(hook_ids or [])})
+    """(jobs queued in the sync lane, {hook id: jobs queued in either lane}).
+    Hooks with queued jobs are in the rotations; ``hook_ids`` adds others
+    (their count may be 0), e.g. every stored hook for a gauge."""
     with client.pipeline(transaction=False) as pipe:
-        pipe.llen(keys.pending_sync())
+        pipe.lrange(keys.ready_sync_hooks(), 0, -1)
+        pipe.lrange(keys.ready_hooks(), 0, -1)
+        sync_ready, ready = pipe.execute()
+    hooks = sorted({*(h.decode() for h in [*sync_ready, *ready]), *(hook_ids or [])})
+    with client.pipeline(transaction=False) as pipe:
         for hook in hooks:
+            pipe.llen(keys.pending_sync(hook))
             pipe.llen(keys.pending(hook))
-        sync, *counts = pipe.execute()
-    return sync, dict(zip(hooks, counts, strict=True))
+        counts = pipe.execute()
+    per_hook = {hook: counts[2 * i] + counts[2 * i + 1] for i, hook in enumerate(hooks)}
+    return sum(counts[0::2]), {h: n for h, n in per_hook.items() if h != TEST_RUNS}
