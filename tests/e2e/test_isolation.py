@@ -62,7 +62,8 @@ def test_async_events_are_accepted_while_sync_requests_wait(tmp_path, hook_id: s
                 pool.submit(requests.post, f"{api.base}/h/{hook_id}-sync", timeout=120)
                 for _ in range(40)
             ]
-            wait_until(lambda: client.llen(keys.pending_sync(hook_id + "-sync")) == 40, what="40 sync waits")
+            queued = keys.pending_sync(hook_id + "-sync")
+            wait_until(lambda: client.llen(queued) == 40, what="40 sync waits")
             accepted = [api.send(hook_id).status_code for _ in range(20)]
             # Every 202 arrived while all 40 sync requests were still waiting.
             assert accepted == [202] * 20

@@ -153,8 +153,8 @@ end
 """
 )
 
-TAKE = (
-    TAKE_FUNCTIONS + "return take(sync_ready_key, ready_key, sync_queue_key, queue_key, running_key)\n"
+TAKE = TAKE_FUNCTIONS + (
+    "return take(sync_ready_key, ready_key, sync_queue_key, queue_key, running_key)\n"
 )
 
 

@@ -14,7 +14,17 @@ from typing import Any, NamedTuple
 from workers.store import keys
 from workers.store import lane_scripts as lua
 
-__all__ = ["TEST_RUNS", "Lane", "TakeFrom", "Taken", "take_args", "take_keys", "taken", "begun", "queued_counts"]
+__all__ = [
+    "TEST_RUNS",
+    "Lane",
+    "TakeFrom",
+    "Taken",
+    "take_args",
+    "take_keys",
+    "taken",
+    "begun",
+    "queued_counts",
+]
 
 
 TEST_RUNS = "_test"  # the lane hook of test runs (never a hook id: not a slug)
