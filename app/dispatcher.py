@@ -10,6 +10,7 @@ import redis
 from celery import Celery
 
 from app.hook_cache import HookCache
+from app.sync_waiter import SyncWaiter
 from workers.errors import (
     HookChanged,
     InvalidRequest,
@@ -31,6 +32,8 @@ from workers.store.lanes import Lane
 
 __all__ = ["Dispatcher", "Submitted"]
 
+_WEB_REDIS_CONNECTIONS = 128  # per web process; sync waits hold none (app/sync_waiter.py)
+
 
 class Submitted(NamedTuple):
     job_id: str
@@ -44,13 +47,15 @@ class Dispatcher:
 
     def __init__(self, settings: Settings, celery_app: Celery | None = None) -> None:
         self.settings = settings
-        self.redis = connect(settings.redis_url)
+        # Bounded: under gevent, many requests at once share these connections.
+        self.redis = connect(settings.redis_url, max_connections=_WEB_REDIS_CONNECTIONS)
         self.jobs = JobStore(
             self.redis, settings.retention_s, connect(settings.redis_url, blocking=True)
         )
         self.hooks = HookStore(self.redis)
         self.deliveries = DeliveryStore(self.redis)
         self.hook_cache = HookCache(self.hooks)
+        self.waiter = SyncWaiter(connect(settings.redis_url, blocking=True))
         self.celery = celery_app or make_celery(settings)
 
     def submit(
@@ -96,17 +101,24 @@ class Dispatcher:
         )
         history = hook.requests_to_track if track else 0
         lane = Lane.sync(hook.id) if take_slot else Lane(hook.id, self._max_queued(hook))
-        created, original = self._enqueue(
-            job_id,
-            hook.id,
-            hook.version,
-            request,
-            history,
-            extra,
-            hook.limits.timeout_ms,
-            conditions,
-            lane,
-        )
+        if take_slot:
+            self.waiter.expect(job_id)  # before the job exists: its end is not missed
+        created = None
+        try:
+            created, original = self._enqueue(
+                job_id,
+                hook.id,
+                hook.version,
+                request,
+                history,
+                extra,
+                hook.limits.timeout_ms,
+                conditions,
+                lane,
+            )
+        finally:
+            if take_slot and created is not Created.OK:
+                self.waiter.forget(job_id)
         if created is Created.QUEUE_FULL:
             raise QueueFull(
                 f"hook {hook.id!r} already has {lane.max_queued} events queued; "
@@ -131,10 +143,11 @@ class Dispatcher:
     def wait_for(
         self, job_id: str, timeout_s: float, *, release_slot_of: str | None = None
     ) -> dict[bytes, bytes] | None:
-        """``JobStore.wait``, giving back the job's sync slot in hook
+        """``JobStore.wait`` through the process's sync waiter (no connection
+        held while waiting), giving back the job's sync slot in hook
         ``release_slot_of`` in the same round trip that reads the job."""
         if release_slot_of is None:
-            return self.jobs.wait(job_id, timeout_s)
+            return self.jobs.wait(job_id, timeout_s, waiter=self._wait)
         queued = False
 
         def release(pipe: Any) -> None:
@@ -143,10 +156,13 @@ class Dispatcher:
             queued = True
 
         try:
-            return self.jobs.wait(job_id, timeout_s, release)
+            return self.jobs.wait(job_id, timeout_s, release, waiter=self._wait)
         finally:
             if not queued:
                 self.release_slot(release_slot_of, job_id)
+
+    def _wait(self, job_id: str, timeout_s: float) -> bool:
+        return self.waiter.wait(job_id, timeout_s, lambda: self.jobs.is_final(job_id))
 
     def release_slot(self, hook_id: str, job_id: str) -> None:
         """Give back the sync slot ``submit(take_slot=True)`` took for a job.

@@ -3,6 +3,8 @@ hooks, the script's own response once the job ends."""
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 import redis
 from flask import Response
@@ -11,6 +13,8 @@ from app.dispatcher import Dispatcher
 from workers.store.job_records import FailureReason, JobStatus
 
 __all__ = ["accepted", "sync_response", "HOP_BY_HOP"]
+
+log = logging.getLogger("hooklet.web")
 
 # RFC 9110 7.6.1 connection-specific headers, plus what the server computes.
 HOP_BY_HOP = frozenset(
@@ -52,7 +56,8 @@ def sync_response(
     ``release_slot_of`` is given back, whatever happens."""
     try:
         raw = dispatcher.wait_for(job_id, wait_ms / 1000, release_slot_of=release_slot_of)
-    except (redis.RedisError, OSError):
+    except (redis.RedisError, OSError) as exc:
+        log.warning("the wait for job %s was cut short: %s; answering 202", job_id, exc)
         return accepted(job_id)
     status = JobStatus(raw[b"status"].decode()) if raw else JobStatus.QUEUED
     if raw is None or not status.is_final:

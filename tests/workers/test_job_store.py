@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.support.stack import RedisServer
+from workers.queue.names import RUN_SCRIPT
 from workers.settings import Settings
 from workers.store import keys, metrics
 from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
-from workers.store.jobs import JobStore
+from workers.store.jobs import JobStore, TakeFrom
 
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 SETTINGS = Settings()
 
 
 def started_job(store: JobStore, hook_id: str) -> str:
+    """A job begun as a worker begins one: claimed by its task's token."""
     job_id = new_job_id()
     store.create(job_id, hook_id, 1, EVENT, 0, ("test:queue", b"message"))
-    store.start(job_id, "worker", 1000)
+    take = TakeFrom("test:sync", "test:queue", RUN_SCRIPT, "worker", 1000, time.time() + 60)
+    claimed = store.claim(job_id, take)
+    assert claimed is not None and claimed.job_id == job_id
     return job_id
 
 
 def test_finish_records_job_callback_and_metrics_whatever_the_duration(
-    redis_server: RedisServer, hook_id: str
+    own_redis: RedisServer, hook_id: str
 ) -> None:
-    client = redis_server.client()
+    client = own_redis.client()
     store = JobStore(client, retention_s=600)
     callbacks = f"test:callbacks:{hook_id}"
     # A whole-number duration after a fractional one: the sum field then holds
@@ -42,8 +48,8 @@ def test_finish_records_job_callback_and_metrics_whatever_the_duration(
     assert client.hget(keys.metrics(), finished) == b"3"
 
 
-def test_a_job_finishes_once(redis_server: RedisServer, hook_id: str) -> None:
-    client = redis_server.client()
+def test_a_job_finishes_once(own_redis: RedisServer, hook_id: str) -> None:
+    client = own_redis.client()
     store = JobStore(client, retention_s=600)
     job_id = started_job(store, hook_id)
     first = Outcome(JobStatus.FAILED, 5.0, [], reason=None, error="first")

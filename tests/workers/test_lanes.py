@@ -4,7 +4,6 @@ FIFO within a hook, tokens that claim and re-claim, and the cap per hook."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,15 +19,6 @@ from workers.store.lanes import Lane, TakeFrom
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 SETTINGS = Settings()
 DONE = Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200})
-
-
-@pytest.fixture(scope="module")
-def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A redis-server of its own: lanes are shared keys, and no worker of the
-    session's may take these jobs."""
-    server = RedisServer(tmp_path_factory.mktemp("lanes")).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

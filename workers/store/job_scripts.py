@@ -13,19 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workers.store.lane_scripts import BEGIN, TAKE_FUNCTIONS, TakeArgs
+from workers.store.lane_scripts import TAKE_FUNCTIONS, TakeArgs
 
 __all__ = [
     "CreateKeys",
     "CreateArgs",
-    "BeginKeys",
-    "StartArgs",
     "FinishKeys",
     "FinishArgs",
     "RequeueKeys",
     "RequeueArgs",
     "CREATE",
-    "START",
     "FINISH",
     "REQUEUE",
 ]
@@ -114,25 +111,6 @@ if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_count
 return {1, ''}
 """
 
-# -- start --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BeginKeys:
-    job_key: str
-    running_key: str
-
-
-@dataclass(frozen=True)
-class StartArgs:
-    job_id: str
-    worker: str
-    now: float
-    margin_ms: int
-
-
-START = BEGIN + "return begin(job_key, running_key, job_id, worker, now, margin_ms)\n"
-
 # -- finish -------------------------------------------------------------------
 
 
@@ -160,6 +138,7 @@ class FinishArgs(TakeArgs):
     child_rss: str
     counters_n: int
     token_prefix: str  # keys.token('')
+    done_channel: str  # keys.sync_done_channel(): a sync-lane job's id is published on it
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
 
@@ -189,6 +168,9 @@ local function finish()
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)
+  if redis.call('HGET', job_key, 'lane') == 'sync' then
+    redis.call('PUBLISH', done_channel, job_id)
+  end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.
   for i = TAIL, fields_from - 1, 2 do

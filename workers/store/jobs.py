@@ -19,7 +19,7 @@ import redis
 from workers.store import job_scripts as lua
 from workers.store import keys, lane_scripts
 from workers.store.job_records import EventRequest, JobStatus, Outcome
-from workers.store.lanes import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
+from workers.store.lanes import Lane, TakeFrom, Taken, take_args, take_keys, taken
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
 
@@ -70,7 +70,6 @@ class JobStore:
         self._blocking = blocking or client
         self._retention_s = retention_s
         self._create = LuaStep(client, lua.CREATE, lua.CreateKeys, lua.CreateArgs)
-        self._start = LuaStep(client, lua.START, lua.BeginKeys, lua.StartArgs)
         self._take = LuaStep(
             client, lane_scripts.TAKE, lane_scripts.TakeKeys, lane_scripts.TakeArgs
         )
@@ -148,19 +147,6 @@ class JobStore:
         )
         return Created(code), original.decode() if original else None
 
-    def start(
-        self, job_id: str, worker: str, margin_ms: int
-    ) -> tuple[dict[bytes, bytes] | None, bool]:
-        """Begin an attempt in one atomic step, unless the job already ended
-        (a redelivery): count it and mark the job running with a deadline (its
-        ``timeoutMs`` plus ``margin_ms``). Returns the job's fields and whether
-        it is to be run."""
-        reply = self._start(
-            lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running()),
-            lua.StartArgs(job_id=job_id, worker=worker, now=time.time(), margin_ms=margin_ms),
-        )
-        return begun(reply)
-
     def claim(self, token_id: str, take: TakeFrom) -> Taken | None:
         """What a Celery-delivered token runs, begun in one atomic step: the
         job it is bound to if that job's child died under it, else the next
@@ -233,6 +219,7 @@ class JobStore:
                 child_rss=rss,
                 counters_n=len(increments) // 2,
                 token_prefix=keys.token(""),
+                done_channel=keys.sync_done_channel(),
             ),
             [*increments, *_pairs(outcome.fields(_now(), delivery=bool(then_push)))],
         )
@@ -273,14 +260,26 @@ class JobStore:
     def history_ids(self, hook_id: str) -> list[str]:
         return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
 
+    def is_final(self, job_id: str) -> bool:
+        status = self._redis.hget(keys.job(job_id), "status")
+        return status is not None and JobStatus(status.decode()).is_final
+
     def wait(
-        self, job_id: str, timeout_s: float, also: Callable[[Any], None] | None = None
+        self,
+        job_id: str,
+        timeout_s: float,
+        also: Callable[[Any], None] | None = None,
+        waiter: Callable[[str, float], bool] | None = None,
     ) -> dict[bytes, bytes] | None:
         """Block (no polling) until the job ends or the timeout passes, then
         return its fields (None if there is no such job). ``also`` may queue
-        more commands on the pipeline that reads them (one round trip)."""
+        more commands on the pipeline that reads them (one round trip).
+        ``waiter`` (job id, timeout) waits instead of a BLPOP on a connection
+        of its own (the web's multiplexing sync waiter)."""
         got = None
-        if timeout_s > 0:
+        if waiter is not None:
+            waiter(job_id, timeout_s)
+        elif timeout_s > 0:
             got = self._blocking.blpop([keys.job_done(job_id)], timeout=timeout_s)
         with self._redis.pipeline(transaction=False) as pipe:
             if got is not None:

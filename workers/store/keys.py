@@ -98,6 +98,12 @@ def ready_sync_hooks() -> str:
     return f"{PREFIX}:ready-sync"
 
 
+def sync_done_channel() -> str:
+    """Pub/sub channel: the id of each sync-lane job that ends (the web
+    processes' sync waiters listen to it)."""
+    return f"{PREFIX}:sync-done"
+
+
 def token(token_id: str) -> str:
     """String: the job a task message (a "run the next job" token) claimed,
     so a redelivery of that message runs the same job again."""
