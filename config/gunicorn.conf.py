@@ -5,11 +5,11 @@ import resource
 
 bind = os.environ.get("HOOKLET_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("HOOKLET_WEB_WORKERS", "2"))
-# gevent: every request is a greenlet, and a sync hook's wait (a BLPOP on
-# redis-py's pure-Python socket, made cooperative by gevent's monkey-patching,
-# which the gevent worker applies before it loads the app) parks a greenlet,
-# not a thread. Thousands of waits cost no thread, and the async intake keeps
-# answering whatever sync hooks do. HOOKLET_WEB_WORKER_CLASS=gthread brings
+# gevent: every request is a greenlet (the gevent worker monkey-patches before
+# it loads the app, so redis-py's pure-Python sockets cooperate), and a sync
+# hook's wait parks a greenlet on an event (app/sync_waiter.py), not a thread.
+# Thousands of waits cost no thread, and the async intake keeps answering
+# whatever sync hooks do. HOOKLET_WEB_WORKER_CLASS=gthread brings
 # back the threaded worker (HOOKLET_WEB_THREADS threads, one per wait).
 worker_class = os.environ.get("HOOKLET_WEB_WORKER_CLASS", "gevent")
 worker_connections = int(os.environ.get("HOOKLET_WEB_CONNECTIONS", "4000"))
@@ -25,9 +25,9 @@ logger_class = "app.access_log.AccessLogger"
 
 
 def _raise_open_files_limit() -> None:
-    """Each waiting request holds two descriptors (its client's socket and its
-    Redis connection): raise the soft limit towards the hard one, for this
-    master and the workers it forks."""
+    """Each open connection holds a descriptor (sync waits hold no Redis
+    connection: app/sync_waiter.py): raise the soft limit towards the hard
+    one, for this master and the workers it forks."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = 2 * worker_connections + 1024
     if hard != resource.RLIM_INFINITY:

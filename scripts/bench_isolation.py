@@ -4,8 +4,9 @@ Four measurements on one stack (redis-server, a worker node with 2
 children, gunicorn with 2 processes), each beside its baseline from the same
 run:
 
-1. async intake latency (p50/p99/max) at a fixed rate, alone and while 40
-   slow sync requests (4 hooks x 10, a 3 s script each) keep waiting;
+1. async intake latency (p50/p99/max) at a fixed rate, alone (before and
+   after) and while 40 slow sync requests (4 hooks x 10, a 3 s script
+   each) wait;
 2. a trivial sync hook's latency, idle and with 3,000 events of a 10 ms
    async script queued (and how many answers were the 202 fallback);
 3. the start delay of a new event on hook B, idle and while hook A has
@@ -129,10 +130,12 @@ def _intake_under_slow_sync(stack: _Stack, quick: bool) -> dict[str, Any]:
     for thread in holders:
         thread.join(120)
     _quiet(stack)
+    # Alone once more: the shared machine's slow spells fall on both sides.
+    after = loadgen.fixed_rate(stack.web.url, _post("/h/echo"), rate=rate, duration_s=seconds)
     return {
         "rate": rate,
         "seconds": seconds,
-        "alone": alone.summary(),
+        "alone": loadgen.merge([alone, after]).summary(),
         "with_40_sync_waits": loaded.summary(),
         "sync_waits_at_end": waiting,
         "sync_answers": {str(code): answers.count(code) for code in sorted(set(answers))},
