@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from flask import Blueprint, Response, jsonify, request
 
 from app import services
@@ -16,13 +17,36 @@ __all__ = ["bp"]
 bp = protect(Blueprint("admin", __name__, url_prefix="/api"))
 
 
+# Deeper JSON is refused (400) before anything recurses over it: Python's
+# json module and orjson's encoder (254 levels) would fail on it with a 500.
+MAX_JSON_DEPTH = 64
+
+
 def json_body() -> object:
     if not request.is_json:
         raise InvalidRequest("send a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise InvalidRequest("the body is not valid JSON")
+    try:
+        data = orjson.loads(request.get_data())  # refuses over 1024 levels, never recurses
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("the body is not valid JSON") from None
+    if _depth_over(data, MAX_JSON_DEPTH):
+        raise InvalidRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
     return data
+
+
+def _depth_over(data: object, limit: int) -> bool:
+    """Whether ``data`` nests deeper than ``limit`` (iterative: no recursion)."""
+    level = [data]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return any(isinstance(item, dict | list) for item in level)
 
 
 @bp.get("/hooks")

@@ -13,6 +13,7 @@ from app.hook_cache import HookCache
 from app.sync_waiter import SyncWaiter
 from workers.errors import (
     HookChanged,
+    IdempotencyKeyReused,
     InvalidRequest,
     JobNotFound,
     QueueFull,
@@ -75,8 +76,9 @@ class Dispatcher:
         - ``hook_etag`` (a cached copy's): raises ``HookChanged`` if the
           stored hook is no longer that copy;
         - ``idempotency_key`` (a sender's delivery id): if an earlier event of
-          the hook had it, nothing is queued and that event's job is returned
-          as a duplicate;
+          the hook had it and the same request (``EventRequest.fingerprint``),
+          nothing is queued and that event's job is returned as a duplicate;
+          the same key with another request raises ``IdempotencyKeyReused``;
         - ``take_slot``: takes one of the hook's ``maxConcurrent`` sync slots
           (raises ``TooManyRequests`` if none is free); give it back with
           ``wait_for(release_slot_of=...)`` or ``release_slot``. The job then
@@ -98,6 +100,7 @@ class Dispatcher:
                 if idempotency_key
                 else None
             ),
+            fingerprint=request.fingerprint() if idempotency_key else "",
         )
         history = hook.requests_to_track if track else 0
         lane = Lane.sync(hook.id) if take_slot else Lane(hook.id, self._max_queued(hook))
@@ -127,6 +130,11 @@ class Dispatcher:
         if created is Created.SLOT_FULL:
             raise TooManyRequests(
                 f"hook {hook.id!r} already has {hook.limits.max_concurrent} requests in flight"
+            )
+        if created is Created.KEY_REUSED:
+            raise IdempotencyKeyReused(
+                "this idempotency key was first used with a different request "
+                "(method, path, query or body); use a new key for a new request"
             )
         if created is Created.DUPLICATE and original is not None:
             return Submitted(original, duplicate=True)

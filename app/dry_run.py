@@ -4,6 +4,7 @@ storing history. ``POST /api/hooks/<id>/test`` and ``POST /api/scripts/test``.""
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -31,14 +32,18 @@ def sample_request(data: Any) -> EventRequest:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise InvalidRequest("request: must be an object")
-    query = data.get("query")
-    raw_query = data.get("rawQuery")
+    query = _optional(data, "query", dict, "an object")
+    raw_query = _optional(data, "rawQuery", str, "a string")
+    headers = _optional(data, "headers", dict, "an object") or {}
     if raw_query is None:
         raw_query = urlencode(query or {})
     if query is None:
         query = dict(parse_qsl(raw_query))
     if "bodyBase64" in data:
-        body = base64.b64decode(data["bodyBase64"])
+        try:
+            body = base64.b64decode(_optional(data, "bodyBase64", str, "a string"), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("request.bodyBase64: must be base64") from None
     elif isinstance(data.get("body"), str):
         body = data["body"].encode()
     elif "body" in data:
@@ -51,10 +56,18 @@ def sample_request(data: Any) -> EventRequest:
         path=path if path.startswith("/") else "/" + path,
         raw_query=raw_query,
         query={str(k): str(v) for k, v in query.items()},
-        headers={str(k).lower(): str(v) for k, v in (data.get("headers") or {}).items()},
+        headers={str(k).lower(): str(v) for k, v in headers.items()},
         client_address=str(data.get("clientAddress", "127.0.0.1")),
         body=body,
     )
+
+
+def _optional(data: dict[str, Any], name: str, kind: type, what: str) -> Any:
+    """``data[name]`` if it is a ``kind`` (None when absent), else a 400."""
+    value = data.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise InvalidRequest(f"request.{name}: must be {what}")
+    return value
 
 
 def _run(spec: dict[str, Any], request_data: Any, timeout_ms: int) -> Response:

@@ -21,7 +21,7 @@ def _history(hook_id: str) -> list[dict[str, Any]]:
     dispatcher = services.dispatcher()
     dispatcher.hooks.get(hook_id)  # 404 for an unknown hook
     ids = dispatcher.jobs.history_ids(hook_id)
-    return [render_job(raw) for raw in dispatcher.jobs.get_many(ids)]
+    return [render_job(raw, admin=True) for raw in dispatcher.jobs.get_many(ids)]
 
 
 @bp.get("/hooks/<hook_id>/jobs")
@@ -99,12 +99,24 @@ def _entry(hook_id: str, job: dict[str, Any], base_url: str) -> dict[str, Any]:
     }
 
 
+def _with_delivery(entry: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """HAR allows custom fields with a leading underscore: the callback
+    delivery, with each attempt's detail (the admin view)."""
+    if "delivery" in job:
+        entry["_delivery"] = job["delivery"]
+    return entry
+
+
 def to_har(hook_id: str, jobs: list[dict[str, Any]], base_url: str) -> dict[str, Any]:
     """HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/)."""
     return {
         "log": {
             "version": "1.2",
             "creator": {"name": "hooklet", "version": version("hooklet")},
-            "entries": [_entry(hook_id, job, base_url) for job in jobs if "request" in job],
+            "entries": [
+                _with_delivery(_entry(hook_id, job, base_url), job)
+                for job in jobs
+                if "request" in job
+            ],
         }
     }

@@ -1,7 +1,8 @@
 """Hooks declared as files: ``config/hooks/*.json``, loaded at start-up.
 
 A file holds one hook object (with its ``id``) or a list of them. Loading the
-same file again changes nothing (the version only moves when the hook does).
+same file again changes nothing (the version only moves when the hook does),
+unless it carries secrets: those are never compared (``HookStore.put``).
 
 ``python -m app.hook_files DIR`` loads them in a process of its own: checking
 a script's syntax starts V8, which must never happen in gunicorn's master (V8

@@ -14,6 +14,7 @@ from app.hook_cache import CachedHook
 from app.responses import accepted, sync_response
 from workers.delivery.signatures import verify_request
 from workers.errors import (
+    HeadersTooLarge,
     HookChanged,
     HookDisabled,
     HookletError,
@@ -46,12 +47,19 @@ def event_request(path: str) -> EventRequest:
     if len(body) > settings.max_body_bytes:
         raise PayloadTooLarge(f"the body is over the limit of {settings.max_body_bytes} bytes")
     query = {key: req.args.get(key, "") for key in req.args}
+    headers = request_headers(req.environ)
+    size = sum(len(name) + len(value) for name, value in headers.items())
+    if size > settings.max_header_bytes:
+        raise HeadersTooLarge(
+            f"the request headers are {size} bytes, over the limit of "
+            f"{settings.max_header_bytes} bytes; nothing was stored"
+        )
     return EventRequest(
         method=req.method,
         path="/" + path,
         raw_query=req.query_string.decode("latin-1"),
         query=query,
-        headers=request_headers(req.environ),
+        headers=headers,
         client_address=req.remote_addr or "",
         body=body,
     )
@@ -110,10 +118,17 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, path: str) -> Response:
         submitted = dispatcher.submit(
             hook, event, hook_etag=cached.etag, take_slot=True, idempotency_key=key
         )
-        # A duplicate gets the original's answer; no slot was taken for it.
-        release = None if submitted.duplicate else hook.id
+        if submitted.duplicate:
+            # The original's answer if it has ended, else 202 with its status
+            # URL, at once: a duplicate takes no slot, so it must not wait
+            # either, or copies of one request would get round maxConcurrent.
+            return sync_response(dispatcher, submitted.job_id, 0, debug=hook.debug_headers)
         return sync_response(
-            dispatcher, submitted.job_id, hook.limits.wait_ms, release_slot_of=release
+            dispatcher,
+            submitted.job_id,
+            hook.limits.wait_ms,
+            release_slot_of=hook.id,
+            debug=hook.debug_headers,
         )
     submitted = dispatcher.submit(hook, event, hook_etag=cached.etag, idempotency_key=key)
     return accepted(submitted.job_id, status=200 if submitted.duplicate else 202)
@@ -121,8 +136,9 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, path: str) -> Response:
 
 def idempotency_key(hook: Hook, event: EventRequest) -> str | None:
     """The hook's own header (e.g. X-GitHub-Delivery), else Idempotency-Key,
-    else webhook-id (Standard Webhooks)."""
+    else webhook-id (Standard Webhooks). Whole: the key is hashed for Redis
+    (``keys.idempotency``), never cut."""
     for name in (hook.idempotency_header, "idempotency-key", "webhook-id"):
         if name and event.headers.get(name):
-            return event.headers[name][:200]
+            return event.headers[name]
     return None

@@ -7,11 +7,12 @@ worker node. Queue depths and jobs in flight are read at scrape time.
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -21,6 +22,7 @@ from prometheus_client.core import (
 )
 
 from app import services
+from workers.errors import Unauthorized
 from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
 from workers.store.lanes import queued_counts
@@ -151,8 +153,23 @@ class _FleetCollector:
         yield isolates
 
 
+def _check_token() -> None:
+    """With ``HOOKLET_METRICS_TOKEN`` set, a scrape needs it as a bearer token
+    (Prometheus: ``authorization: {credentials: ...}``): the metrics name every
+    active hook and worker host."""
+    expected = services.settings().metrics_token
+    if not expected:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
+        raise Unauthorized("missing or wrong metrics token")
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
+    _check_token()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_FleetCollector(services.dispatcher().redis))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

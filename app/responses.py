@@ -46,14 +46,20 @@ def accepted(job_id: str, status: int = 202) -> Response:
 
 
 def sync_response(
-    dispatcher: Dispatcher, job_id: str, wait_ms: int, *, release_slot_of: str | None = None
+    dispatcher: Dispatcher,
+    job_id: str,
+    wait_ms: int,
+    *,
+    release_slot_of: str | None = None,
+    debug: bool = False,
 ) -> Response:
     """Wait (blocking on Redis, no sleeps) for the job, then answer as secutils
     does: the script's response, 504 on a time limit, 500 with the error text
     otherwise. If the wait budget runs out, 202 with the status URL; so too if
     Redis goes away during the wait: the event is stored (it was written
     before the wait) and runs when Redis is back. The sync slot of
-    ``release_slot_of`` is given back, whatever happens."""
+    ``release_slot_of`` is given back, whatever happens. ``debug`` (the
+    hook's ``debugHeaders``) adds ``X-Hooklet-Job`` and ``Server-Timing``."""
     try:
         raw = dispatcher.wait_for(job_id, wait_ms / 1000, release_slot_of=release_slot_of)
     except (redis.RedisError, OSError) as exc:
@@ -66,18 +72,22 @@ def sync_response(
         reason = raw.get(b"reason", b"error").decode()
         error = raw.get(b"error", b"script failed").decode()
         code = 504 if reason == FailureReason.TIMEOUT.value else 500
-        return _annotate(Response(error, status=code, mimetype="text/plain"), job_id, raw)
+        return _annotate(Response(error, status=code, mimetype="text/plain"), job_id, raw, debug)
     result = orjson.loads(raw[b"result"])
     response = Response(raw.get(b"resultBody", b""), status=result["statusCode"])
     response.headers.remove("Content-Type")
     for name, value in result["headers"].items():
         if name.lower() not in HOP_BY_HOP:
             response.headers[name] = value
-    return _annotate(response, job_id, raw)
+    return _annotate(response, job_id, raw, debug)
 
 
-def _annotate(response: Response, job_id: str, raw: dict[bytes, bytes]) -> Response:
-    """Name the job, and say how long the script ran (Server-Timing)."""
+def _annotate(response: Response, job_id: str, raw: dict[bytes, bytes], debug: bool) -> Response:
+    """Name the job, and say how long the script ran (Server-Timing), when the
+    hook asks for it: the job id hands its logs to whoever called, and the
+    timing measures the script to the microsecond."""
+    if not debug:
+        return response
     response.headers["X-Hooklet-Job"] = job_id
     duration = raw.get(b"durationMs")
     if duration is not None:

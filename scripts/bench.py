@@ -103,6 +103,7 @@ def sync_scenario(quick: bool) -> dict:
                 mode="sync",
                 script="(async () => ({ body: 'ok' }))();",
                 limits={"maxConcurrent": 100},
+                debugHeaders=True,  # Server-Timing: the script's share of the latency
             )
 
             def make(_: int) -> tuple[str, str, bytes, dict[str, str]]:

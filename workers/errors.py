@@ -17,6 +17,8 @@ __all__ = [
     "InvalidRequest",
     "SignatureInvalid",
     "HookChanged",
+    "IdempotencyKeyReused",
+    "HeadersTooLarge",
 ]
 
 
@@ -78,6 +80,18 @@ class PayloadTooLarge(HookletError):
     """The request body is over the limit."""
 
     code, status = "payload_too_large", 413
+
+
+class HeadersTooLarge(HookletError):
+    """The request's headers are over the limit."""
+
+    code, status = "request_headers_too_large", 431
+
+
+class IdempotencyKeyReused(HookletError):
+    """The idempotency key was first sent with a different request."""
+
+    code, status = "idempotency_key_reused", 409
 
 
 class TooManyRequests(HookletError):

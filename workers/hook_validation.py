@@ -8,13 +8,15 @@ a process that may (never gunicorn's master before it forks).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
 from typing import Any
 
 from standardwebhooks import Webhook
 
-from workers.delivery.egress import InternalAddress, check_public
+from workers.delivery.egress import OutboundError, callback_allowlist, check_url
 from workers.delivery.signatures import SCHEMES
 from workers.errors import InvalidHook
 from workers.sandbox.isolate import check_syntax
@@ -27,7 +29,19 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MODES = ("sync", "async")
 ISOLATIONS = ("warm", "fresh")
 MAX_QUEUED = 1_000_000  # limits.maxQueued's ceiling
+# A callbackUrl is checked (and its name resolved) when the hook is saved.
+_LOOKUP_S = 5.0
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+# RFC 9110 5.1 field names (tokens) and 5.5 field values: no CR, LF or NUL
+# (or other controls but tab), which would split or end the response head.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HEADER_VALUE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f]*$")
+# HMAC-SHA256 keys shorter than its 32-byte output weaken it (RFC 2104 3);
+# every secret GitHub or Stripe users should hold is at least this long
+# (Stripe's are "whsec_" and 32 characters).
+MIN_HMAC_SECRET_CHARS = 32
+# Standard Webhooks: "between 24 bytes (192 bits) and 64 bytes" of key.
+MIN_STANDARD_SECRET_BYTES = 24
 _KNOWN_FIELDS = {
     "id",
     "script",
@@ -42,6 +56,7 @@ _KNOWN_FIELDS = {
     "isolation",
     "idempotencyHeader",
     "verify",
+    "debugHeaders",
     # Read-only fields a client may echo back from GET; ignored on write.
     "version",
     "createdAt",
@@ -92,7 +107,13 @@ def _parse_response(raw: Any) -> dict[str, Any]:
     headers = raw.get("headers", {})
     _expect(isinstance(headers, dict), "response.headers", "must be an object")
     for name, value in headers.items():
+        _expect(bool(_HEADER_NAME.match(name)), "response.headers", f"{name!r} is no header name")
         _expect(isinstance(value, str), f"response.headers.{name}", "must be a string")
+        _expect(
+            bool(_HEADER_VALUE.match(value)),
+            f"response.headers.{name}",
+            "must not contain CR, LF or other control characters",
+        )
     return dict(raw)
 
 
@@ -139,6 +160,8 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
     _expect(verify is None or isinstance(verify, dict), "verify", "must be an object")
     if verify is not None:
         verify = validate_verify(verify)
+    debug_headers = data.get("debugHeaders", False)
+    _expect(isinstance(debug_headers, bool), "debugHeaders", "must be true or false")
 
     return Hook(
         id=hook_id,
@@ -159,6 +182,7 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
         idempotency_header=idem.lower() if idem else None,
         verify=verify,
         secrets=dict(secrets),
+        debug_headers=debug_headers,
     )
 
 
@@ -170,18 +194,44 @@ def validate_verify(verify: dict[str, Any]) -> dict[str, Any]:
     secret = verify.get("secret")
     if not isinstance(secret, str) or not secret:
         raise InvalidHook("verify.secret", "is required")
-    if scheme == "standard-webhooks":
-        try:
-            Webhook(secret)
-        except Exception as exc:  # noqa: BLE001 - the library raises several kinds
-            raise InvalidHook("verify.secret", f"is not a Standard Webhooks secret: {exc}") from exc
     tolerance = verify.get("toleranceS", 300)
     if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not 1 <= tolerance <= 86400:
         raise InvalidHook("verify.toleranceS", "must be an integer between 1 and 86400")
     unknown = set(verify) - {"scheme", "secret", "toleranceS"}
     if unknown:
         raise InvalidHook("verify", f"unknown field(s) {', '.join(sorted(unknown))}")
+    _check_secret_strength(scheme, secret)
     return {"scheme": scheme, "secret": secret, "toleranceS": tolerance}
+
+
+def _check_secret_strength(scheme: str, secret: str) -> None:
+    """The scheme's minimum: a short secret can be guessed offline from one
+    signed request."""
+    if scheme == "standard-webhooks":
+        try:
+            Webhook(secret)
+        except Exception as exc:  # noqa: BLE001 - the library raises several kinds
+            raise InvalidHook("verify.secret", f"is not a Standard Webhooks secret: {exc}") from exc
+        if len(_standard_key(secret)) < MIN_STANDARD_SECRET_BYTES:
+            raise InvalidHook(
+                "verify.secret",
+                f"must hold at least {MIN_STANDARD_SECRET_BYTES} bytes of key "
+                "(whsec_ and base64), as Standard Webhooks requires",
+            )
+    elif len(secret) < MIN_HMAC_SECRET_CHARS:
+        raise InvalidHook(
+            "verify.secret",
+            f"must be at least {MIN_HMAC_SECRET_CHARS} characters for {scheme} "
+            "(an HMAC-SHA256 key shorter than 32 bytes weakens it)",
+        )
+
+
+def _standard_key(secret: str) -> bytes:
+    """The key bytes of a Standard Webhooks secret, decoded as the library does."""
+    try:
+        return base64.b64decode(secret.removeprefix("whsec_") + "==")
+    except (binascii.Error, ValueError):
+        return b""
 
 
 def validate_hook(
@@ -196,8 +246,8 @@ def validate_hook(
     hook = parse_hook(hook_id, data, settings)
     if hook.callback_url is not None:
         try:
-            check_public(hook.callback_url, settings.callback_allowlist)
-        except InternalAddress as exc:
+            check_url(hook.callback_url, callback_allowlist(settings), timeout_s=_LOOKUP_S)
+        except OutboundError as exc:  # refused, or its name did not resolve in time
             raise InvalidHook("callbackUrl", str(exc)) from exc
     if hook.script is not None:
         error = check_script(hook.script)

@@ -25,6 +25,9 @@ class Settings:
     hooks_dir: str = ""
     # Intake
     max_body_bytes: int = 1024 * 1024
+    # Request headers kept with an event (names and values, in bytes): over
+    # it the request is refused (431) and nothing is stored.
+    max_header_bytes: int = 64 * 1024
     retention_s: int = 7 * 24 * 3600
     retry_after_s: int = 5
     # A sync slot whose request vanished (a killed web process) comes back
@@ -60,7 +63,7 @@ class Settings:
     max_log_lines: int = 100
     max_log_bytes: int = 16 * 1024
     max_result_bytes: int = 1024 * 1024
-    # Warm isolates (see workers/isolates.py).
+    # Warm isolates (see workers/sandbox/pool.py).
     isolate_cache_size: int = 32
     isolate_max_uses: int = 1000
     isolate_max_heap_mb: int = 8
@@ -71,6 +74,10 @@ class Settings:
     callback_timeout_s: float = 15.0
     callback_schedule_s: tuple[int, ...] = field(default_factory=_default_callback_schedule)
     callback_allowlist: tuple[str, ...] = ()
+    # The egress guard (workers/delivery/egress.py): host names, addresses or
+    # CIDR ranges that scripts' requests and callbacks may reach although they
+    # are not public. Callbacks also accept HOOKLET_CALLBACK_ALLOWLIST.
+    egress_allowlist: tuple[str, ...] = ()
     # Celery task events feed Flower's task views and cost Redis publishes per
     # task. Off by default: Flower switches them on while it runs.
     task_events: bool = False
@@ -82,6 +89,8 @@ class Settings:
     # (0 turns this off: one Celery task per event). See Executor.run.
     batch_max_jobs: int = 16
     batch_window_ms: int = 50
+    # /metrics: when set, scrapes need "Authorization: Bearer <token>".
+    metrics_token: str = ""
     # Flower
     flower_user: str = "admin"
     flower_password: str = ""

@@ -72,14 +72,6 @@ def emit(client: Client, data: Any, render) -> None:  # noqa: ANN001
         render(data)
 
 
-def _default_token() -> str | None:
-    token = os.environ.get("HOOKLET_ADMIN_TOKEN")
-    if token:
-        return token
-    path = Path(os.environ.get("HOOKLET_DATA_DIR", ".hooklet")) / "admin-token"
-    return path.read_text().strip() if path.is_file() else None
-
-
 def default_token() -> str | None:
     token = os.environ.get("HOOKLET_ADMIN_TOKEN")
     if token:

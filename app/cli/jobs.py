@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import click
+import requests
 
 from app.cli.client import Client, emit
 from workers.store.job_records import JobStatus
@@ -65,6 +66,20 @@ def _show_job(job: dict) -> None:
         )
 
 
+def _accepted(response: requests.Response) -> bool:
+    """Whether the intake took the event in without a script's answer (202, or
+    200 for a retried event): its JSON names the job and Location is the
+    job's status URL. Anything else is a sync hook's answer."""
+    location = response.headers.get("Location", "")
+    if response.status_code not in (200, 202) or not location.startswith("/jobs/"):
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("statusUrl") == location and "jobId" in body
+
+
 @click.command()
 @click.argument("hook_id")
 @click.option("--data", "-d", default="", help="the body: text, or @file to read a file")
@@ -94,12 +109,13 @@ def send(
     )
     if response.status_code >= 400:
         client.ok(response)
-    if response.headers.get("X-Hooklet-Job"):  # a sync hook answered
+    if not _accepted(response):  # a sync hook answered
         result = {
             "statusCode": response.status_code,
             "headers": dict(response.headers),
             "body": response.text,
-            "jobId": response.headers["X-Hooklet-Job"],
+            # Only hooks with "debugHeaders": true name the job.
+            "jobId": response.headers.get("X-Hooklet-Job"),
         }
         emit(client, result, lambda r: click.echo(f"{r['statusCode']}\n{r['body']}"))
         return

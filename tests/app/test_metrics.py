@@ -1,14 +1,21 @@
-"""/metrics: scraped and parsed, before and after good and failing jobs."""
+"""/metrics: scraped and parsed, before and after good and failing jobs (run
+by the executor in the test process, which reports like a worker child).
+That every gunicorn process answers alike is in tests/e2e/test_web_server.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.stack import Api
+from tests.support.fast import put_hook, send
+
+Samples = dict[tuple[str, tuple], float]
 
 
-def scrape(api: Api) -> dict[tuple[str, tuple], float]:
-    response = api.http.get(f"{api.base}/metrics", timeout=10)
+def scrape(client: FlaskClient) -> Samples:
+    response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain")
     samples = {}
@@ -18,22 +25,25 @@ def scrape(api: Api) -> dict[tuple[str, tuple], float]:
     return samples
 
 
-def value(samples, name: str, **labels: str) -> float:
+def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_metrics_follow_good_and_failing_jobs(api: Api, hook_id: str) -> None:
-    api.put_hook(
+def test_metrics_follow_good_and_failing_jobs(
+    client: FlaskClient, admin: dict[str, str], run_job: Callable[[str], dict], hook_id: str
+) -> None:
+    put_hook(
+        client,
+        admin,
         hook_id,
         script="context.query.fail ? (() => { while (true) {} })() : null",
         limits={"timeoutMs": 200},
     )
-    before = scrape(api)
-    api.run(hook_id, params={"fail": "1"})
-    for _ in range(3):
-        api.run(hook_id)
-    api.send("no-such-hook-for-metrics")
-    after = scrape(api)
+    before = scrape(client)
+    for query in ({"fail": "1"}, {}, {}, {}):
+        run_job(send(client, hook_id, query_string=query).json["jobId"])
+    send(client, "no-such-hook-for-metrics")
+    after = scrape(client)
 
     def grew(name: str, by: float, **labels: str) -> None:
         assert value(after, name, **labels) - value(before, name, **labels) == by, (name, labels)
@@ -54,10 +64,3 @@ def test_metrics_follow_good_and_failing_jobs(api: Api, hook_id: str) -> None:
     warm = [v for (name, _), v in after.items() if name == "hooklet_worker_child_warm_isolates"]
     assert len(warm) == len(rss) and max(warm) >= 1  # the last job's isolate stays warm
     assert not any("path" in dict(labels) for _, labels in after)
-
-
-def test_metrics_are_the_same_from_every_web_process(api: Api) -> None:
-    # Two gunicorn workers answer in turn; both read the fleet's counters.
-    first, second = scrape(api), scrape(api)
-    names = {name for name, _ in first}
-    assert names == {name for name, _ in second}

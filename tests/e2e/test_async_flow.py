@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import re
 
+import pytest
+
 from tests.support.stack import Api
+
+pytestmark = pytest.mark.stack
 
 ECHO = """(async () => {
   const text = new TextDecoder().decode(new Uint8Array(context.body));

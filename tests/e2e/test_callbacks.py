@@ -1,4 +1,6 @@
-"""Signed callbacks with retries, redelivery and replay, against a real receiver."""
+"""Signed callbacks with retries, redelivery and replay, against a real receiver.
+(The retry schedule itself: tests/workers/test_delivery.py; refused callback
+URLs: tests/app/test_admin.py.)"""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from standardwebhooks import Webhook
 
 from tests.support.receiver import Receiver, Reply
 from tests.support.stack import Api, Worker, wait_until
+
+pytestmark = pytest.mark.stack
 
 
 @pytest.fixture
@@ -108,7 +112,7 @@ def test_a_slow_receiver_times_out_and_is_retried(cb_api, hook_id, receiver) -> 
     make_hook(cb_api, hook_id, receiver)
     job = cb_api.run(hook_id)
     attempts = delivery(cb_api, job["jobId"], "succeeded")["attempts"]
-    assert "timed out" in attempts[0]["error"].lower() and attempts[1]["statusCode"] == 200
+    assert attempts[0]["error"] == "timeout" and attempts[1]["statusCode"] == 200
 
 
 def test_redeliver_sends_again(cb_api: Api, hook_id: str, receiver) -> None:
@@ -124,43 +128,27 @@ def test_redeliver_sends_again(cb_api: Api, hook_id: str, receiver) -> None:
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
 
 
-def test_replay_runs_the_event_again_as_a_new_job(cb_api: Api, hook_id: str, receiver) -> None:
+def test_a_replayed_jobs_callback_is_delivered(cb_api: Api, hook_id: str, receiver) -> None:
+    # What a replay is (a new job, linked, the same event): tests/app/test_admin.py.
     make_hook(cb_api, hook_id, receiver, "({ body: String.fromCharCode(...context.body) })")
     original = cb_api.run(hook_id, data=b"payload")
     response = cb_api.http.post(
         f"{cb_api.base}/api/jobs/{original['jobId']}/replay", headers=cb_api.admin
     )
-    assert response.status_code == 202
     replay = cb_api.wait_job(response.json()["jobId"])
-    assert replay["jobId"] != original["jobId"] and replay["replayOf"] == original["jobId"]
-    assert replay["result"]["body"] == "payload"
     delivery(cb_api, replay["jobId"], "succeeded")
+    payload = json.loads(receiver.for_job(replay["jobId"])[0].body)
+    assert payload["jobId"] == replay["jobId"] and payload["status"] == "succeeded"
 
 
-def test_rotating_the_secret(cb_api: Api, hook_id: str, receiver) -> None:
-    old = make_hook(cb_api, hook_id, receiver)
+def test_callbacks_are_signed_with_the_rotated_secret(cb_api: Api, hook_id, receiver) -> None:
+    # The API side of rotating (a new secret, shown once): tests/app/test_admin.py.
+    make_hook(cb_api, hook_id, receiver)
     response = cb_api.http.post(
         f"{cb_api.base}/api/hooks/{hook_id}/rotate-secret", headers=cb_api.admin
     )
     new = response.json()["callbackSecret"]
-    assert new != old and new.startswith("whsec_")
-    hook = cb_api.http.get(f"{cb_api.base}/api/hooks/{hook_id}", headers=cb_api.admin)
-    assert new not in hook.text and old not in hook.text
     job = cb_api.run(hook_id)
     delivery(cb_api, job["jobId"], "succeeded")
     got = receiver.for_job(job["jobId"])[0]
     Webhook(new).verify(got.body, got.headers)
-
-
-@pytest.mark.parametrize(
-    "url", ["http://10.0.0.1/hook", "http://169.254.169.254/latest", "http://[::1]:8080/"]
-)
-def test_internal_callback_urls_are_refused(api: Api, hook_id: str, url: str) -> None:
-    response = api.http.put(
-        f"{api.base}/api/hooks/{hook_id}",
-        json={"script": "null", "callbackUrl": url},
-        headers=api.admin,
-    )
-    assert response.status_code == 422
-    assert response.json()["error"]["message"].startswith("callbackUrl:")
-    assert "internal address" in response.json()["error"]["message"]

@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until
+
+pytestmark = pytest.mark.stack
 
 TRIVIAL = "(async () => ({ body: 'ok' }))();"
 SLOW = "(async () => { await new Promise(r => setTimeout(r, 1500)); return { body: 'slow' }; })()"

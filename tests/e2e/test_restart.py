@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env
+
+pytestmark = pytest.mark.stack
 
 
 def test_hooks_and_events_survive_restarts(tmp_path, hook_id: str) -> None:

@@ -1,11 +1,17 @@
-"""Scripts in the style of secutils.dev's documentation run unchanged."""
+"""Scripts in the style of secutils.dev's documentation run unchanged.
+(The older function-body form and a null result falling back to the static
+response are checked once, in tests/workers/test_sandbox.py.)"""
 
 from __future__ import annotations
 
 import base64
 import json
 
+import pytest
+
 from tests.support.stack import Api
+
+pytestmark = pytest.mark.stack
 
 
 def responder(api: Api, hook_id: str, script: str, **extra) -> None:
@@ -134,35 +140,6 @@ def test_binary_image_response(api: Api, hook_id: str) -> None:
     response = api.send(hook_id, method="GET")
     assert response.headers["content-type"] == "image/gif"
     assert response.content == pixel
-
-
-def test_older_function_body_form(api: Api, hook_id: str) -> None:
-    responder(
-        api,
-        hook_id,
-        """const name = context.query.name ?? "stranger";
-return {
-  statusCode: 200,
-  body: Deno.core.encode(`Hello, ${name}`)
-};""",
-    )
-    assert api.send(hook_id, method="GET", params={"name": "Ada"}).text == "Hello, Ada"
-
-
-def test_null_result_keeps_the_static_response(api: Api, hook_id: str) -> None:
-    responder(
-        api,
-        hook_id,
-        "(async () => null)();",
-        response={
-            "statusCode": 200,
-            "headers": {"content-type": "text/plain"},
-            "body": "static answer",
-        },
-    )
-    response = api.send(hook_id, method="GET")
-    assert (response.status_code, response.text) == (200, "static answer")
-    assert response.headers["content-type"] == "text/plain"
 
 
 def test_json_body_shorthand(api: Api, hook_id: str) -> None:

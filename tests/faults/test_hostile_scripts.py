@@ -7,6 +7,8 @@ import pytest
 
 from tests.support.stack import Api, Worker
 
+pytestmark = pytest.mark.stack
+
 GOOD = "({ body: 'fine' })"
 LIMITS = {"timeoutMs": 500, "heapMb": 10}
 

@@ -8,6 +8,8 @@ import pytest
 from tests.faults.test_hostile_scripts import assert_next_job_succeeds
 from tests.support.stack import Api, Worker
 
+pytestmark = pytest.mark.stack
+
 TYPED_ARRAY_BOMB = """
 const kept = [];
 while (true) { const chunk = new Uint8Array(32 * 1024 * 1024); chunk.fill(7); kept.push(chunk); }

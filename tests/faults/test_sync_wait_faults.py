@@ -16,6 +16,8 @@ import requests
 from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until
 from workers.store import keys
 
+pytestmark = pytest.mark.stack
+
 SLOW = "(async () => { await new Promise(r => setTimeout(r, 1500)); return { body: 'done' }; })()"
 
 

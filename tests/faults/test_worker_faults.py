@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 
 import psutil
 import pytest
 
 from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until
+
+pytestmark = pytest.mark.stack
 
 SLOW = "(async () => { await new Promise(r => setTimeout(r, 1500)); return { body: 'done' }; })()"
 
@@ -102,16 +103,20 @@ def test_killing_a_whole_node_mid_load_loses_nothing(stack, tmp_path, hook_id: s
         what="node1 to take work",
     )
     kill_node(node1)
-    deadline = time.monotonic() + 60
-    final = {}
-    while time.monotonic() < deadline and len(final) < len(job_ids):
+    final: dict[str, dict] = {}
+
+    def all_ended() -> bool:
         for job_id in job_ids:
             if job_id not in final:
                 job = api.job(job_id)
                 if job["status"] in ("succeeded", "failed"):
                     final[job_id] = job
-        time.sleep(0.5)
-    assert len(final) == len(job_ids), f"{len(job_ids) - len(final)} job(s) never ended"
+        return len(final) == len(job_ids)
+
+    try:
+        wait_until(all_ended, timeout_s=60, interval_s=0.5, what="every job to end")
+    except TimeoutError:
+        pytest.fail(f"{len(job_ids) - len(final)} job(s) never ended")
     assert all(job["status"] == "succeeded" for job in final.values())
     assert any(job["attempts"] > 1 for job in final.values())  # some were taken over
 
@@ -121,9 +126,13 @@ def test_workers_reconnect_when_redis_comes_back(stack, tmp_path, hook_id: str) 
     worker = start_worker(env, tmp_path, workers)
     api.put_hook(hook_id, script="({ body: 'ok' })")
     assert api.run(hook_id)["status"] == "succeeded"
+    log_offset = len(worker.log())
     server.stop()
     assert api.send(hook_id).status_code == 503
-    time.sleep(2)
+    wait_until(
+        lambda: "Connection to broker lost" in worker.log()[log_offset:],
+        what="the worker to notice that Redis is gone",
+    )
     server.start()
     job = api.run(hook_id, timeout_s=60)
     assert job["status"] == "succeeded"

@@ -26,7 +26,7 @@ class Received:
 class Receiver:
     """``plan`` replies are used in order; after that, ``default``."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.plan: list[Reply] = []
         self.default = Reply()
         self.received: list[Received] = []
@@ -46,6 +46,7 @@ class Receiver:
                         )
                     )
                     reply = receiver.plan.pop(0) if receiver.plan else receiver.default
+                # A deliberately slow receiver (the callback timeout test): time must pass.
                 time.sleep(reply.delay_s)
                 try:
                     self.send_response(reply.status)
@@ -59,14 +60,15 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/callback"
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/callback"
 
     def for_job(self, job_id: str) -> list[Received]:
         with self._lock:

@@ -23,6 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-admin-token"
 BIN = Path(sys.executable).parent
 
+# Cleared by tests/conftest.py for tests not marked ``stack``, so the fast
+# layer can never start gunicorn or Celery by mistake (scripts/bench may).
+processes_allowed = True
+
+
+def _check_allowed(what: str) -> None:
+    if not processes_allowed:
+        raise RuntimeError(f"this test starts {what}: mark it @pytest.mark.stack")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -132,6 +141,7 @@ class Worker:
         return self.workdir / f"worker-{self.name}.log"
 
     def start(self) -> Worker:
+        _check_allowed(f"a Celery worker ({self.name})")
         log = open(self.log_path, "ab")  # noqa: SIM115
         start_offset = self.log_path.stat().st_size
         self.proc = subprocess.Popen(
@@ -192,6 +202,7 @@ class Web:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Web:
+        _check_allowed("gunicorn")
         log = open(self.workdir / f"web-{self.port}.log", "ab")  # noqa: SIM115
         env = {**self.env, "HOOKLET_BIND": f"127.0.0.1:{self.port}"}
         self.proc = subprocess.Popen(

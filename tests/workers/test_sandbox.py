@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.support.stack import wait_until
 from workers.sandbox.contract import build_context, merge_response
 from workers.sandbox.isolate import (
     Isolate,
@@ -282,7 +283,9 @@ def test_a_timed_out_isolate_refuses_to_evaluate_again() -> None:
     try:
         result = run_script(isolate, "while (true) {}", build_context(REQUEST, {}), limits)
         assert result.reason is FailureReason.TIMEOUT
-        time.sleep(0.2)  # the cancelled evaluation's late result is queued by now
+        # Wait for the cancelled evaluation's late result to be queued: a
+        # reused isolate would hand it to the next evaluation.
+        wait_until(lambda: not isolate._results.empty(), timeout_s=5, what="the late result")
         # Otherwise each evaluation would answer with the one before's result.
         for code in ("1 + 1", "2 + 2"):
             with pytest.raises(_Interrupted):

@@ -17,12 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import requests
 from standardwebhooks import Webhook
 
-from workers.delivery.egress import InternalAddress, check_public
+from workers.delivery.egress import callback_allowlist
+from workers.delivery.outbound import OutboundError, OutboundResponse, UpstreamTooLarge, send
 from workers.errors import HookNotFound
-from workers.queue.messages import callback_task
 from workers.settings import Settings
 from workers.store import metrics
 from workers.store.connection import connect
@@ -32,10 +31,13 @@ from workers.store.job_records import DeliveryStatus
 from workers.store.job_view import render_job
 from workers.store.jobs import JobStore
 
-__all__ = ["Deliverer", "callback_push", "next_attempt", "promote_due"]
+__all__ = ["Deliverer", "next_attempt"]
 
 log = logging.getLogger("hooklet.delivery")
 _MAX_RETRY_AFTER_S = 24 * 3600
+# A receiver's answer matters only for its status; its body is read up to this.
+_MAX_ANSWER_BYTES = 64 * 1024
+_DETAIL_BODY_CHARS = 200
 _PAYLOAD_FIELDS = (
     "jobId",
     "hookId",
@@ -52,26 +54,8 @@ _PAYLOAD_FIELDS = (
 )
 
 
-def callback_push(
-    mode: str, callback_url: str | None, job_id: str, settings: Settings
-) -> tuple[str, bytes] | None:
-    """What ``JobStore.finish`` should push when this job ends: a delivery
-    task, for async hooks with a callback URL."""
-    if mode != "async" or not callback_url:
-        return None
-    return callback_task(job_id, settings)
-
-
-def promote_due(deliveries: DeliveryStore, settings: Settings, now: float) -> int:
-    """Queue the deliveries whose retry time has come (each claimed once)."""
-    due = deliveries.claim_due(now)
-    for job_id in due:
-        deliveries.queue(job_id, callback_task(job_id, settings))
-    return len(due)
-
-
-def _retry_after_s(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after_s(response: OutboundResponse) -> float | None:
+    value = response.header("Retry-After")
     if not value:
         return None
     if value.strip().isdigit():
@@ -125,21 +109,32 @@ class Deliverer:
         attempts_made = len(orjson.loads(raw[b"deliveries"])) if b"deliveries" in raw else 0
         started = time.monotonic()
         attempt: dict[str, Any] = {"at": datetime.now(UTC).isoformat(timespec="milliseconds")}
-        response = None
+        response: OutboundResponse | None = None
+        status_code: int | None = None
         try:
-            hook = self.hooks.get(raw[b"hookId"].decode())
+            # Only the hook that ran the job: not a hook created since with its id.
+            hook = self.hooks.get_for_version(raw[b"hookId"].decode(), int(raw[b"version"]))
             if not hook.callback_url:
-                raise InternalAddress("the hook no longer has a callbackUrl")
-            check_public(hook.callback_url, self.settings.callback_allowlist)
-            response = self._post(hook, job_id, self.payload(raw))
-            attempt["statusCode"] = response.status_code
-            if not 200 <= response.status_code < 300:
-                attempt["error"] = f"HTTP {response.status_code}"
-        except (HookNotFound, InternalAddress, requests.RequestException) as exc:
-            attempt["error"] = str(exc) or type(exc).__name__
+                attempt.update(error="no callback url", errorDetail="the hook has no callbackUrl")
+            else:
+                response = self._post(hook, job_id, self.payload(raw))
+                status_code = response.status
+        except HookNotFound:
+            attempt.update(error="hook deleted", errorDetail="the hook no longer exists")
+        except UpstreamTooLarge as exc:
+            status_code = exc.upstream_status  # only the status matters
+        except OutboundError as exc:
+            attempt.update(error=exc.category, errorDetail=str(exc))
+        if status_code is not None:
+            attempt["statusCode"] = status_code
+            if not 200 <= status_code < 300:
+                answer = response.body[:_DETAIL_BODY_CHARS] if response is not None else b""
+                attempt.update(
+                    error=f"HTTP {status_code}",
+                    errorDetail=f"HTTP {status_code}: {answer.decode('utf-8', 'replace')}",
+                )
         attempt["durationMs"] = round((time.monotonic() - started) * 1000, 1)
 
-        status_code = response.status_code if response is not None else None
         retry_after = _retry_after_s(response) if response is not None else None
         status, delay_s = next_attempt(
             status_code, retry_after, attempts_made + 1, self.settings.callback_schedule_s
@@ -159,7 +154,9 @@ class Deliverer:
         )
         return status
 
-    def _post(self, hook: Hook, job_id: str, payload: bytes) -> requests.Response:
+    def _post(self, hook: Hook, job_id: str, payload: bytes) -> OutboundResponse:
+        """POST through the egress guard, checked again now (DNS may have
+        changed since the hook was saved) and connected to the checked address."""
         msg_id = f"msg_{job_id}"  # stable across retries, as the spec asks
         now = datetime.now(UTC)
         signature = Webhook(hook.callback_secret).sign(msg_id, now, payload.decode())
@@ -170,10 +167,13 @@ class Deliverer:
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": signature,
         }
-        return requests.post(
+        assert hook.callback_url is not None
+        return send(
+            "POST",
             hook.callback_url,
-            data=payload,
             headers=headers,
-            timeout=self.settings.callback_timeout_s,
-            allow_redirects=False,
+            body=payload,
+            timeout_s=self.settings.callback_timeout_s,
+            max_response_bytes=_MAX_ANSWER_BYTES,
+            allowlist=callback_allowlist(self.settings),
         )

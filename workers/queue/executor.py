@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from workers.delivery.callbacks import callback_push
 from workers.queue.batch import Batch
 from workers.queue.job_log import log_finished
+from workers.queue.messages import callback_on_finish
 from workers.queue.retries import attempt_allowed, gave_up
 from workers.queue.runner import ScriptRunner
 from workers.queue.specs import ScriptSpec, SpecCache
@@ -88,13 +88,19 @@ class Executor:
             _, taken = self._run_begun(taken, worker, batch, True)
         return status
 
+    def run_job(self, job_id: str, worker: str) -> JobStatus:
+        """Run this one job, begun by id (out of its lane), and take nothing
+        after it: for tests and tools. Workers run what their tokens claim."""
+        raw, to_run = self.jobs.start(job_id, worker, self.settings.hard_limit_margin_ms)
+        return self._run_begun(Taken(job_id, raw, to_run), worker, None, False)[0]
+
     def _run_begun(
-        self, begun: Taken, worker: str, batch: Batch, from_queue: bool
+        self, begun: Taken, worker: str, batch: Batch | None, from_queue: bool
     ) -> tuple[JobStatus, Taken | None]:
         """Run a job whose attempt has begun; returns its status and the next
         job taken, if any."""
         if begun.raw is None or not begun.to_run:  # gone, or a redelivery of an ended job
-            take = batch.next_take()
+            take = batch.next_take() if batch else None
             next_job = self.jobs.take_queued(take) if take else None
             if begun.raw is None:
                 log.warning("job %s is gone (expired or deleted); skipping", begun.job_id)
@@ -136,7 +142,7 @@ class Executor:
         ``batch``, take the next job in the same call and return it."""
         push = None
         if spec is not None:
-            push = callback_push(spec.mode, spec.callback_url, attempt.job_id, self.settings)
+            push = callback_on_finish(spec.mode, spec.callback_url, attempt.job_id, self.settings)
         rss_bytes = self._last_rss_bytes = resident_bytes()
         reason = outcome.reason.value if outcome.reason else None
         # The duration histogram counts script runs only.

@@ -31,6 +31,7 @@ from workers.store.lanes import Lane
 __all__ = [
     "run_task",
     "callback_task",
+    "callback_on_finish",
     "run_script_message",
     "deliver_callback_message",
     "task_message",
@@ -64,6 +65,16 @@ def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:
     """(queue list, message) that delivers ``job_id``'s callback: the one way a
     callback is queued (at a job's end, on a retry, on a redelivery)."""
     return keys.celery_queue(CALLBACKS_QUEUE), deliver_callback_message(job_id, settings)
+
+
+def callback_on_finish(
+    mode: str, callback_url: str | None, job_id: str, settings: Settings
+) -> tuple[str, bytes] | None:
+    """What ``JobStore.finish`` should push when this job ends: a delivery
+    task, for async hooks with a callback URL."""
+    if mode != "async" or not callback_url:
+        return None
+    return callback_task(job_id, settings)
 
 
 def run_script_message(token_id: str, settings: Settings, queue: str = SCRIPTS_QUEUE) -> bytes:

@@ -15,8 +15,7 @@ import time
 
 import redis
 
-from workers.delivery.callbacks import callback_push, promote_due
-from workers.queue.messages import run_task
+from workers.queue.messages import callback_on_finish, callback_task, run_task
 from workers.queue.retries import attempt_allowed, gave_up
 from workers.settings import Settings
 from workers.store import keys, metrics
@@ -68,12 +67,20 @@ class Reaper:
             hook = self.hooks.get(raw[b"hookId"].decode())
         except LookupError:
             return None
-        return callback_push(hook.mode, hook.callback_url, job_id, self.settings)
+        return callback_on_finish(hook.mode, hook.callback_url, job_id, self.settings)
+
+    def promote_due_callbacks(self) -> int:
+        """Queue the callback deliveries whose retry time has come (each
+        claimed by one node)."""
+        due = self.deliveries.claim_due(time.time())
+        for job_id in due:
+            self.deliveries.queue(job_id, callback_task(job_id, self.settings))
+        return len(due)
 
     def sweep(self) -> int:
         """Reap what is overdue now, and queue callbacks that are due again;
         returns how many jobs were reaped."""
-        promote_due(self.deliveries, self.settings, time.time())
+        self.promote_due_callbacks()
         reaped = 0
         for job_id in self.jobs.overdue(time.time() - self.settings.reaper_grace_s):
             if not self.redis.zrem(keys.running(), job_id):

@@ -45,6 +45,7 @@ class SpecCache:
 
     def for_job(self, raw: dict[bytes, bytes]) -> ScriptSpec:
         """The job's spec; raises ``LookupError`` if its hook or version is gone."""
+        _check_hook_alive(raw)
         if b"inline" in raw:
             return self._inline(orjson.loads(raw[b"inline"]))
         return self._hook_spec(raw[b"hookId"].decode(), int(raw[b"version"]))
@@ -87,3 +88,17 @@ class SpecCache:
             self._specs.clear()
         self._specs[key] = (time.monotonic() + _TTL_S, spec)
         return spec
+
+
+def _check_hook_alive(raw: dict[bytes, bytes]) -> None:
+    """Refuse a job of a deleted hook, even when a hook with the same id exists
+    again: the job store's begin step reads the stored hook's first version
+    (``hookSince``; empty when there is no hook) in the same atomic call, and a
+    job below it was accepted by the deleted one. Checked before any cached
+    spec is used, so nothing of the old hook runs."""
+    since = raw.get(b"hookSince")
+    if since is None:
+        return
+    hook_id = raw.get(b"hookId", b"").decode()
+    if not since or int(raw.get(b"version") or 0) < int(since):
+        raise LookupError(f"hook {hook_id!r} was deleted after this event was accepted")

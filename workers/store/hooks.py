@@ -15,6 +15,7 @@ import redis
 
 from workers.errors import HookNotFound
 from workers.store import keys
+from workers.store.hook_purge import purge_hook
 
 __all__ = ["Hook", "Limits", "HookStore", "new_callback_secret", "etag_of"]
 
@@ -53,6 +54,9 @@ class Hook:
     callback_url: str | None = None
     idempotency_header: str | None = None
     verify: dict[str, Any] | None = None
+    # X-Hooklet-Job and Server-Timing on sync answers: off unless asked for,
+    # since they hand any caller the job (its logs) and the script's timing.
+    debug_headers: bool = False
     secrets: dict[str, str] = field(default_factory=dict)
     callback_secret: str = ""  # whsec_...: signs callbacks; shown once
     version: int = 0
@@ -76,6 +80,7 @@ class Hook:
             "callbackUrl": self.callback_url,
             "idempotencyHeader": self.idempotency_header,
             "verify": _public_verify(self.verify),
+            "debugHeaders": self.debug_headers,
             "secretNames": sorted(self.secrets),
             "version": self.version,
             "createdAt": self.created_at,
@@ -127,14 +132,18 @@ class HookStore:
         """Create or replace; returns the stored hook and whether it was created.
 
         The version goes up only when the script or settings change, so loading
-        the same file at every start-up leaves the version alone.
+        the same file at every start-up leaves the version alone; a definition
+        that carries secrets always counts as a change (``_same``). Versions
+        come from a per-id counter that outlives deletes, so a re-created hook
+        starts above every version the old one had; its first version is kept
+        as ``since``: jobs of an older version belong to a deleted hook.
         """
-        key = keys.hook(hook.id)
+        key, counter = keys.hook(hook.id), keys.hook_versions(hook.id)
         now = time.time()
         with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    pipe.watch(key)
+                    pipe.watch(key, counter)
                     raw = pipe.hget(key, "def")
                     old = None if raw is None else _hook_from_record(orjson.loads(raw))
                     hook = replace(
@@ -143,9 +152,14 @@ class HookStore:
                     if old is not None and _same(old, hook):
                         pipe.unwatch()
                         return old, False
-                    stored = _with_meta(hook, old, now)
+                    last = int(pipe.get(counter) or 0)
+                    stored = _with_meta(hook, old, now, max(last, old.version if old else 0) + 1)
                     pipe.multi()
-                    pipe.hset(key, mapping=_stored_fields(stored))
+                    fields = _stored_fields(stored)
+                    if old is None:
+                        fields["since"] = str(stored.version)
+                    pipe.hset(key, mapping=fields)
+                    pipe.set(counter, stored.version)
                     pipe.sadd(keys.hook_ids(), hook.id)
                     if stored.script is not None:
                         pipe.set(keys.script(hook.id, stored.version), stored.script)
@@ -177,12 +191,46 @@ class HookStore:
                     continue
 
     def delete(self, hook_id: str) -> None:
+        """Delete the hook and what it owned.
+
+        The definition, its history list and its sync slots go in one
+        transaction: from then on the intake takes no event for it (its job
+        writes check the stored hook) and queued jobs fail as ``hook_gone``
+        (the job store's begin step reports the hook's ``since``). Then
+        ``purge_hook`` deletes the rest: finished jobs of its history, script
+        versions, idempotency keys and KV."""
+        key, counter = keys.hook(hook_id), keys.hook_versions(hook_id)
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.hook(hook_id))
-            pipe.srem(keys.hook_ids(), hook_id)
-            removed = pipe.execute()[0]
-        if not removed:
-            raise HookNotFound(f"no hook named {hook_id!r}")
+            while True:
+                try:
+                    pipe.watch(key, counter)
+                    raw = pipe.hget(key, "def")
+                    if raw is None:
+                        pipe.unwatch()
+                        raise HookNotFound(f"no hook named {hook_id!r}")
+                    version = int(orjson.loads(raw)["version"])
+                    last = int(pipe.get(counter) or 0)
+                    pipe.multi()
+                    pipe.set(counter, max(last, version))  # a hook stored before the counter
+                    pipe.lrange(keys.history(hook_id), 0, -1)
+                    pipe.delete(key, keys.history(hook_id), keys.in_flight(hook_id))
+                    pipe.srem(keys.hook_ids(), hook_id)
+                    job_ids = [i.decode() for i in pipe.execute()[1]]
+                    break
+                except redis.WatchError:
+                    continue
+        purge_hook(self._redis, hook_id, version, job_ids)
+
+    def get_for_version(self, hook_id: str, version: int) -> Hook:
+        """The hook, if ``version`` is one of its own: raises ``HookNotFound``
+        when the hook is gone or was deleted and created again since (its
+        first version, ``since``, is above ``version``). For work done on a
+        job's behalf after it ran (a callback), so nothing of a deleted hook
+        reaches a new hook with its id."""
+        raw, since = self._redis.hmget(keys.hook(hook_id), ["def", "since"])
+        if raw is None or int(since or 0) > version:
+            raise HookNotFound(f"no hook named {hook_id!r} with version {version}")
+        return _hook_from_record(orjson.loads(raw))
 
 
 def etag_of(stored_def: bytes) -> str:
@@ -202,16 +250,24 @@ def new_callback_secret() -> str:
     return "whsec_" + base64.b64encode(_secrets.token_bytes(24)).decode()
 
 
-def _with_meta(hook: Hook, old: Hook | None, now: float) -> Hook:
+def _with_meta(hook: Hook, old: Hook | None, now: float, version: int) -> Hook:
     values = asdict(hook)
     values["limits"] = hook.limits
-    values["version"] = 1 if old is None else old.version + 1
+    values["version"] = version
     values["created_at"] = now if old is None else old.created_at
     values["updated_at"] = now
     return Hook(**values)
 
 
 def _same(a: Hook, b: Hook) -> bool:
+    """Whether ``b`` (a new definition) changes nothing in ``a`` (stored).
+
+    A definition carrying secrets is never "the same": if an identical PUT
+    kept the version only when its secrets matched, the version would tell
+    whoever guessed a secret that the guess was right. So secrets are never
+    compared at all, and sending them always makes a new version."""
+    if b.secrets or (b.verify and b.verify.get("secret")):
+        return False
     meta = {"version": 0, "created_at": 0.0, "updated_at": 0.0}
     return {**asdict(a), **meta} == {**asdict(b), **meta}
 

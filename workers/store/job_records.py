@@ -5,6 +5,7 @@ job store (``jobs.py``)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -87,6 +88,15 @@ class EventRequest:
                 "clientAddress": self.client_address,
             }
         )
+
+    def fingerprint(self) -> str:
+        """SHA-256 of method, path, query and body: what must match, besides
+        the idempotency key, for a request to be a retry of an earlier one."""
+        digest = hashlib.sha256()
+        for part in (self.method, self.path, self.raw_query):
+            digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(self.body)
+        return digest.hexdigest()
 
     @classmethod
     def from_record(cls, meta: bytes, body: bytes) -> EventRequest:

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workers.store.lane_scripts import TAKE_FUNCTIONS, TakeArgs
+from workers.store.lane_scripts import BEGIN, TAKE_FUNCTIONS, TakeArgs
 
 __all__ = [
     "CreateKeys",
     "CreateArgs",
+    "BeginKeys",
+    "StartArgs",
     "FinishKeys",
     "FinishArgs",
     "RequeueKeys",
     "RequeueArgs",
     "CREATE",
+    "START",
     "FINISH",
     "REQUEUE",
 ]
@@ -54,14 +57,17 @@ class CreateArgs:
     slot_max: int | str
     slot_lapse_s: float | str
     duplicate_counter: str  # '' for none
+    fingerprint: str  # of the request (``EventRequest.fingerprint``), kept with the key
     lane_hook: str  # the hook that takes turns for the job
     max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
     # TAIL: the job's field/value pairs
 
 
 # Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
-# changed, 1 written, 2 slot full, 3 duplicate, 4 queue full. Only 1 writes
-# the job. The message is a token (lane_scripts): the job waits in its lane.
+# changed, 1 written, 2 slot full, 3 duplicate, 4 key reused for another
+# request, 5 queue full. Only 1 writes the job. An idempotency key holds
+# "<fingerprint> <job id>": a request is a duplicate only if its fingerprint
+# matches too. The message is a token (lane_scripts): the job waits in its lane.
 CREATE = """
 if hook_etag ~= '' then
   local etag = redis.call('HGET', hook_key, 'etag')
@@ -72,15 +78,17 @@ if hook_etag ~= '' then
   if etag ~= hook_etag then return {0, ''} end
 end
 if idempotency_key ~= '' then
-  local original = redis.call('GET', idempotency_key)
-  if original then
+  local bound = redis.call('GET', idempotency_key)
+  if bound then
+    local space = string.find(bound, ' ', 1, true)
+    if not space or string.sub(bound, 1, space - 1) ~= fingerprint then return {4, ''} end
     if duplicate_counter ~= '' then redis.call('HINCRBY', metrics_key, duplicate_counter, 1) end
-    return {3, original}
+    return {3, string.sub(bound, space + 1)}
   end
 end
 -- lanes: backpressure (issue 14)
 if max_queued ~= '' and redis.call('LLEN', pending_key) >= tonumber(max_queued) then
-  return {4, ''}
+  return {5, ''}
 end
 -- end lanes
 if slot_key ~= '' then
@@ -94,7 +102,9 @@ if slot_key ~= '' then
 end
 redis.call('HSET', job_key, unpack(ARGV, TAIL))
 redis.call('EXPIRE', job_key, retention_s)
-if idempotency_key ~= '' then redis.call('SET', idempotency_key, job_id, 'EX', retention_s) end
+if idempotency_key ~= '' then
+  redis.call('SET', idempotency_key, fingerprint .. ' ' .. job_id, 'EX', retention_s)
+end
 local history = tonumber(history_size)
 if history > 0 then
   redis.call('LPUSH', history_key, job_id)
@@ -110,6 +120,47 @@ redis.call('LPUSH', queue_key, message)
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
 return {1, ''}
 """
+
+# -- start --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BeginKeys:
+    job_key: str
+    running_key: str
+
+
+@dataclass(frozen=True)
+class StartArgs:
+    job_id: str
+    worker: str
+    now: float
+    margin_ms: int
+    hook_prefix: str  # keys.hook('')
+    pending_prefix: str  # keys.pending('')
+    sync_prefix: str  # keys.pending_sync('')
+    ready_key: str  # keys.ready_hooks()
+    sync_ready_key: str  # keys.ready_sync_hooks()
+
+
+# Begins one given job (lane_scripts.BEGIN), taking it out of its lane: for
+# tests and tools that start a job by id; workers claim and take.
+START = (
+    BEGIN
+    + """
+local hook = redis.call('HGET', job_key, 'hookId')
+if hook then
+  local sync = redis.call('HGET', job_key, 'lane') == 'sync'
+  if sync and hook == '' then hook = '_test' end
+  local list = (sync and sync_prefix or pending_prefix) .. hook
+  if redis.call('LREM', list, 1, job_id) == 1 and redis.call('LLEN', list) == 0 then
+    redis.call('LREM', sync and sync_ready_key or ready_key, 1, hook)
+  end
+end
+return begin(job_key, running_key, job_id, worker, now, margin_ms, hook_prefix)
+"""
+)
+
 
 # -- finish -------------------------------------------------------------------
 

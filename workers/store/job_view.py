@@ -3,14 +3,20 @@ callbacks show it."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import orjson
 
 from workers.store.job_records import encode_body
+from workers.store.redaction import redact_headers
 
 __all__ = ["render_job"]
+
+# What a sender may see of a failed delivery attempt: a short category
+# ("timeout", "HTTP 500"); anything else (older records) shows as "error".
+_CATEGORY = re.compile(r"(HTTP [1-5][0-9][0-9]|[a-z][a-z ]{0,39})")
 
 
 def _text(raw: dict[bytes, bytes], name: str) -> str | None:
@@ -29,8 +35,25 @@ def _iso(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
 
 
-def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[str, Any]:
-    """The public JSON view of a job, as ``GET /jobs/<id>`` returns it."""
+def _attempts(raw: dict[bytes, bytes], admin: bool) -> list[dict[str, Any]]:
+    """Delivery attempts; only the admin view keeps ``errorDetail`` (which
+    names the callback's host, port and path)."""
+    attempts = orjson.loads(raw[b"deliveries"]) if b"deliveries" in raw else []
+    if admin:
+        return attempts
+    for attempt in attempts:
+        attempt.pop("errorDetail", None)
+        error = attempt.get("error")
+        if error is not None and not _CATEGORY.fullmatch(str(error)):
+            attempt["error"] = "error"
+    return attempts
+
+
+def render_job(
+    raw: dict[bytes, bytes], *, with_request: bool = True, admin: bool = False
+) -> dict[str, Any]:
+    """The JSON view of a job: public (``GET /jobs/<id>``, callbacks) or,
+    with ``admin``, the hook owner's (history, HAR) with delivery details."""
     view: dict[str, Any] = {
         "jobId": _text(raw, "id"),
         "hookId": _text(raw, "hookId") or None,
@@ -54,7 +77,7 @@ def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[st
     if b"deliveryStatus" in raw:
         view["delivery"] = {
             "status": _text(raw, "deliveryStatus"),
-            "attempts": orjson.loads(raw[b"deliveries"]) if b"deliveries" in raw else [],
+            "attempts": _attempts(raw, admin),
             "nextAttemptAt": _iso(_number(raw, "deliveryNextAt")),
         }
     for name in ("replayOf",):
@@ -63,5 +86,7 @@ def render_job(raw: dict[bytes, bytes], *, with_request: bool = True) -> dict[st
     if with_request and b"request" in raw:
         request = orjson.loads(raw[b"request"])
         body, encoding = encode_body(raw.get(b"body", b""))
+        if not admin:  # whoever holds the job's URL sees no sender credentials
+            request["headers"] = redact_headers(request["headers"])
         view["request"] = {**request, "body": body, "bodyEncoding": encoding}
     return view

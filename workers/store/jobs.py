@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 import redis
 
 from workers.store import job_scripts as lua
-from workers.store import keys, lane_scripts
+from workers.store import job_waits, keys, lane_scripts
 from workers.store.job_records import EventRequest, JobStatus, Outcome
-from workers.store.lanes import Lane, TakeFrom, Taken, take_args, take_keys, taken
+from workers.store.lanes import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
 
@@ -33,7 +33,8 @@ class Created(IntEnum):
     OK = 1
     SLOT_FULL = 2
     DUPLICATE = 3
-    QUEUE_FULL = 4  # the lane already holds Lane.max_queued jobs
+    KEY_REUSED = 4  # the idempotency key is bound to a different request
+    QUEUE_FULL = 5  # the lane already holds Lane.max_queued jobs
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Conditions:
 
     hook_etag: str | None = None  # the stored hook still has this etag
     idempotency_key: str | None = None  # a Redis key not yet bound to a job
+    fingerprint: str = ""  # the request's: a duplicate must match it as well as the key
     slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
     duplicate_counter: str | None = None  # metrics field counting duplicates
 
@@ -70,6 +72,7 @@ class JobStore:
         self._blocking = blocking or client
         self._retention_s = retention_s
         self._create = LuaStep(client, lua.CREATE, lua.CreateKeys, lua.CreateArgs)
+        self._start = LuaStep(client, lua.START, lua.BeginKeys, lua.StartArgs)
         self._take = LuaStep(
             client, lane_scripts.TAKE, lane_scripts.TakeKeys, lane_scripts.TakeArgs
         )
@@ -140,12 +143,25 @@ class JobStore:
                 slot_max=slot_max,
                 slot_lapse_s=slot_lapse_s,
                 duplicate_counter=conditions.duplicate_counter or "",
+                fingerprint=conditions.fingerprint,
                 lane_hook=lane.hook_id,
                 max_queued="" if lane.max_queued is None else lane.max_queued,
             ),
             _pairs(fields),
         )
         return Created(code), original.decode() if original else None
+
+    def start(
+        self, job_id: str, worker: str, margin_ms: int
+    ) -> tuple[dict[bytes, bytes] | None, bool]:
+        """Begin this job (out of its lane) in one atomic step, unless it
+        already ended: count the attempt, mark it running with a deadline
+        (``timeoutMs`` + ``margin_ms``). Returns its fields and whether to run it.
+        Workers claim and take instead; this is for tests and tools."""
+        lanes = (keys.pending(""), keys.pending_sync(""), keys.ready_hooks())
+        args = (job_id, worker, time.time(), margin_ms, keys.hook(""), *lanes)
+        keys_ = lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running())
+        return begun(self._start(keys_, lua.StartArgs(*args, keys.ready_sync_hooks())))
 
     def claim(self, token_id: str, take: TakeFrom) -> Taken | None:
         """What a Celery-delivered token runs, begun in one atomic step: the
@@ -261,8 +277,7 @@ class JobStore:
         return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
 
     def is_final(self, job_id: str) -> bool:
-        status = self._redis.hget(keys.job(job_id), "status")
-        return status is not None and JobStatus(status.decode()).is_final
+        return job_waits.is_final(self._redis, job_id)
 
     def wait(
         self,
@@ -271,26 +286,9 @@ class JobStore:
         also: Callable[[Any], None] | None = None,
         waiter: Callable[[str, float], bool] | None = None,
     ) -> dict[bytes, bytes] | None:
-        """Block (no polling) until the job ends or the timeout passes, then
-        return its fields (None if there is no such job). ``also`` may queue
-        more commands on the pipeline that reads them (one round trip).
-        ``waiter`` (job id, timeout) waits instead of a BLPOP on a connection
-        of its own (the web's multiplexing sync waiter)."""
-        got = None
-        if waiter is not None:
-            waiter(job_id, timeout_s)
-        elif timeout_s > 0:
-            got = self._blocking.blpop([keys.job_done(job_id)], timeout=timeout_s)
-        with self._redis.pipeline(transaction=False) as pipe:
-            if got is not None:
-                # Put the token back for any other waiter (e.g. a second poller).
-                pipe.lpush(keys.job_done(job_id), b"1")
-                pipe.expire(keys.job_done(job_id), 60)
-            if also is not None:
-                also(pipe)
-            pipe.hgetall(keys.job(job_id))
-            raw = pipe.execute()[-1]
-        return raw or None
+        """``job_waits.wait``: until the job ends or the timeout passes, then
+        its fields (None if there is no such job)."""
+        return job_waits.wait(self._redis, self._blocking, job_id, timeout_s, also, waiter)
 
     def overdue(self, now: float, limit: int = 100) -> list[str]:
         ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+
 PREFIX = "hooklet"
 
 
 def hook(hook_id: str) -> str:
     """Hash: the hook definition (``def`` JSON) and its ``etag``."""
     return f"{PREFIX}:hook:{hook_id}"
+
+
+def hook_versions(hook_id: str) -> str:
+    """String: the last version number given to any hook with this id. Kept
+    when the hook is deleted, so versions never repeat: a re-created hook never
+    matches a warm isolate or cached spec (keyed by id and version) of the old one."""
+    return f"{PREFIX}:hookversions:{hook_id}"
 
 
 def hook_ids() -> str:
@@ -18,6 +27,11 @@ def hook_ids() -> str:
 def script(hook_id: str, version: int) -> str:
     """String: the source of one version of a hook's script."""
     return f"{PREFIX}:script:{hook_id}:{version}"
+
+
+def scripts_of(hook_id: str) -> str:
+    """SCAN pattern: every stored script version of a hook (``script``)."""
+    return f"{PREFIX}:script:{hook_id}:*"
 
 
 def history(hook_id: str) -> str:
@@ -47,8 +61,23 @@ def in_flight(hook_id: str) -> str:
 
 
 def idempotency(hook_id: str, key: str) -> str:
-    """String: the job id first created for an idempotency key."""
-    return f"{PREFIX}:idem:{hook_id}:{key}"
+    """String: "<request fingerprint> <job id>" of the job first created for an
+    idempotency key. The key is hashed, never cut, so keys that differ only
+    past some length never merge (and a long key costs no Redis memory)."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{PREFIX}:idem:{hook_id}:{digest}"
+
+
+def idempotency_of(hook_id: str) -> str:
+    """SCAN pattern: every idempotency key of a hook (``idempotency``)."""
+    return f"{PREFIX}:idem:{hook_id}:*"
+
+
+def kv_of(hook_id: str) -> tuple[str, ...]:
+    """SCAN patterns: a hook's script KV store (``secutils.kv``). Whatever
+    shape ``kv`` keys take, they must match one of these, so that deleting a
+    hook deletes its data."""
+    return (f"{PREFIX}:kv:{hook_id}", f"{PREFIX}:kv:{hook_id}:*")
 
 
 def celery_queue(queue: str) -> str:

@@ -37,9 +37,12 @@ __all__ = [
 
 # Begins an attempt unless the job already ended: counts it and marks the job
 # running with a deadline in the running zset (what the reaper watches).
-# Returns {} for a missing job, else {run?, field, value, ...}.
+# Returns {} for a missing job, else {run?, field, value, ...}; for a job of a
+# hook, the fields end with ``hookSince``: the first version of the stored
+# hook ('0' if unknown), or '' when the hook is gone. A job whose version is
+# below it belongs to a deleted hook (``specs.SpecCache.for_job``).
 BEGIN = """
-local function begin(job_key, running, id, worker, now, margin_ms)
+local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix)
   if redis.call('EXISTS', job_key) == 0 then return {} end
   local status = redis.call('HGET', job_key, 'status')
   local run = 0
@@ -53,6 +56,14 @@ local function begin(job_key, running, id, worker, now, margin_ms)
   end
   local reply = redis.call('HGETALL', job_key)
   table.insert(reply, 1, run)
+  local hook_id = redis.call('HGET', job_key, 'hookId')
+  if hook_id and hook_id ~= '' then
+    local hook_key = hook_prefix .. hook_id
+    local since = redis.call('HGET', hook_key, 'since')
+    if not since then since = redis.call('EXISTS', hook_key) == 1 and '0' or '' end
+    table.insert(reply, 'hookSince')
+    table.insert(reply, since)
+  end
   return reply
 end
 """
@@ -109,6 +120,7 @@ class TakeArgs:
     take_latest: float | str  # epoch s: a job whose hard deadline falls later is left
     take_pending_prefix: str  # keys.pending('')
     take_sync_prefix: str  # keys.pending_sync('')
+    take_hook_prefix: str  # keys.hook('')
 
 
 # take(): picks the next job; leaves it unless its hard deadline (timeoutMs +
@@ -146,7 +158,7 @@ local function take(sync_ready_key, ready_key, sync_queue, queue, running)
   end
   pop(from, hook, rotation)
   if rotation == ready_key or not spend_token(sync_queue) then spend_token(queue) end
-  local reply = begin(key, running, id, take_worker, take_now, take_margin_ms)
+  local reply = begin(key, running, id, take_worker, take_now, take_margin_ms, take_hook_prefix)
   table.insert(reply, 1, id)
   return reply
 end
@@ -187,7 +199,9 @@ if bound then
   local key = take_job_prefix .. bound
   local state = redis.call('HMGET', key, 'status', 'token')
   if state[1] ~= RUNNING or state[2] ~= token_id then return {} end
-  local reply = begin(key, running_key, bound, take_worker, take_now, take_margin_ms)
+  local reply = begin(
+    key, running_key, bound, take_worker, take_now, take_margin_ms, take_hook_prefix
+  )
   table.insert(reply, 1, bound)
   return reply
 end
@@ -199,7 +213,9 @@ if redis.call('EXISTS', key) == 1 then
   redis.call('SET', token_key, id, 'EX', token_ttl_s)
   redis.call('HSET', key, 'token', token_id)
 end
-local reply = begin(key, running_key, id, take_worker, take_now, take_margin_ms)
+local reply = begin(
+  key, running_key, id, take_worker, take_now, take_margin_ms, take_hook_prefix
+)
 table.insert(reply, 1, id)
 return reply
 """

@@ -76,7 +76,7 @@ class Taken(NamedTuple):
 
 def take_args(take: TakeFrom | None) -> lua.TakeArgs:
     if take is None:
-        return lua.TakeArgs("", "", "", "", "", "", "", "")
+        return lua.TakeArgs("", "", "", "", "", "", "", "", "")
     return lua.TakeArgs(
         take_worker=take.worker,
         take_now=time.time(),
@@ -86,6 +86,7 @@ def take_args(take: TakeFrom | None) -> lua.TakeArgs:
         take_latest=take.latest_deadline,
         take_pending_prefix=keys.pending(""),
         take_sync_prefix=keys.pending_sync(""),
+        take_hook_prefix=keys.hook(""),
     )
 
 

@@ -1,15 +1,18 @@
-"""Flower behind basic auth, and readiness when no worker runs."""
+"""Flower behind basic auth, and readiness with a worker (without one:
+tests/app/test_health.py)."""
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import requests
 
-from tests.support.stack import BIN, ROOT, Api, RedisServer, Web, free_port, hooklet_env, wait_until
+from tests.support.stack import BIN, ROOT, Api, free_port, wait_until
+
+pytestmark = pytest.mark.stack
 
 
 def test_flower_requires_auth_and_lists_the_worker(api: Api, env: dict, workdir: Path) -> None:
@@ -70,45 +73,6 @@ def test_flower_requires_auth_and_lists_the_worker(api: Api, env: dict, workdir:
         flower.wait(10)
 
 
-def test_readyz_is_503_without_workers(tmp_path) -> None:
-    server = RedisServer(tmp_path).start()
-    web = Web(hooklet_env(server.url), tmp_path).start()
-    try:
-        response = requests.get(f"{web.url}/readyz", timeout=10)
-        assert response.status_code == 503
-        body = response.json()
-        assert body["redis"] is True and body["workers"] == []
-        assert body["problems"] == ["no worker answered a ping"]
-        assert requests.get(f"{web.url}/healthz", timeout=5).status_code == 200
-    finally:
-        web.stop()
-        server.stop()
-
-
 def test_readyz_is_ready_with_redis_and_a_worker(api: Api) -> None:
     body = requests.get(f"{api.base}/readyz", timeout=10).json()
     assert body["status"] == "ready" and any(w.startswith("scripts@") for w in body["workers"])
-
-
-def test_the_access_log_has_one_line_per_request(tmp_path, hook_id: str) -> None:
-    server = RedisServer(tmp_path).start()
-    web = Web(hooklet_env(server.url), tmp_path).start()
-    try:
-        api = Api(web.url)
-        api.put_hook(hook_id, script="null")
-        assert api.send(hook_id, "/a/b?x=1").status_code == 202
-        assert api.send("no-such-hook").status_code == 404
-
-        def lines() -> list[str]:
-            log = (tmp_path / f"web-{web.port}.log").read_text()
-            return [line for line in log.splitlines() if '"POST /h/' in line]
-
-        wait_until(lambda: len(lines()) == 2, timeout_s=10, what="two access log lines")
-        accepted, refused = lines()
-        assert re.fullmatch(
-            rf'127\.0\.0\.1 "POST /h/{hook_id}/a/b\?x=1 HTTP/1\.1" 202 \d+ \d+ms', accepted
-        )
-        assert re.fullmatch(r'127\.0\.0\.1 "POST /h/no-such-hook HTTP/1\.1" 404 \d+ \d+ms', refused)
-    finally:
-        web.stop()
-        server.stop()

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.stack import ADMIN_TOKEN, Api
+
+pytestmark = pytest.mark.stack
 
 HOOKLET = str(Path(sys.executable).parent / "hooklet")
 

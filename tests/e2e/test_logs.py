@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.stack import Api, Worker, wait_until
+
+pytestmark = pytest.mark.stack
 
 
 def job_lines(worker: Worker, job_id: str) -> list[dict]:
