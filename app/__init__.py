@@ -17,9 +17,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The admin API's own bodies; the intake enforces max_body_bytes itself.
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_body_bytes, 1024 * 1024) + 64 * 1024
 
-    from app import admin, dry_run, errors, fleet, health, history, intake, metrics, polling
+    from app import (
+        admin,
+        dry_run,
+        errors,
+        fleet,
+        health,
+        history,
+        intake,
+        jobs_api,
+        metrics,
+        polling,
+        stats_api,
+    )
 
     errors.init_app(app)
     for module in (intake, polling, admin, history, dry_run, fleet, health, metrics):
         app.register_blueprint(module.bp)
+    app.register_blueprint(jobs_api.bp)
+    app.register_blueprint(stats_api.bp)
     return app

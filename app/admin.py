@@ -71,6 +71,22 @@ def create_hook() -> Response:
     return put_hook(hook_id)
 
 
+def _with_stored_secrets(hook_id: str, data: dict) -> dict:
+    """``?keepSecrets=true`` (the console's editor): secrets and the verify
+    secret the body leaves out stay as stored, since the API never shows them."""
+    try:
+        old = services.dispatcher().hooks.get(hook_id)
+    except LookupError:
+        return data
+    data = {**data}
+    if "secrets" not in data:
+        data["secrets"] = old.secrets
+    verify = data.get("verify")
+    if isinstance(verify, dict) and "secret" not in verify and old.verify:
+        data["verify"] = {**verify, "secret": old.verify.get("secret")}
+    return data
+
+
 def _conflict(hook_id: str) -> Response:
     return error_response(409, "conflict", f"hook {hook_id!r} exists; PUT to replace it")
 
@@ -82,7 +98,10 @@ def get_hook(hook_id: str) -> Response:
 
 @bp.put("/hooks/<hook_id>")
 def put_hook(hook_id: str) -> Response:
-    hook = validate_hook(hook_id, json_body(), services.settings(), services.syntax_checker())
+    data = json_body()
+    if request.args.get("keepSecrets") == "true" and isinstance(data, dict):
+        data = _with_stored_secrets(hook_id, data)
+    hook = validate_hook(hook_id, data, services.settings(), services.syntax_checker())
     stored, created = services.dispatcher().hooks.put(hook)
     body = stored.to_json()
     if created:

@@ -23,12 +23,12 @@ from workers.errors import (
 from workers.queue.celery_app import make_celery
 from workers.queue.messages import callback_task, run_task
 from workers.settings import Settings
-from workers.store import keys, metrics
+from workers.store import keys, metrics, stats
 from workers.store.connection import connect
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
 from workers.store.job_records import EventRequest, JobStatus, new_job_id
-from workers.store.jobs import Conditions, Created, JobStore
+from workers.store.jobs import Conditions, Created, Extras, JobStore
 from workers.store.lanes import Lane
 
 __all__ = ["Dispatcher", "Submitted"]
@@ -185,9 +185,13 @@ class Dispatcher:
     def count_refusal(self, hook_id: str, outcome: str) -> None:
         """Count a request the intake turned away (best effort: Redis may be down)."""
         try:
-            metrics.record(
-                self.redis, [(metrics.field("events_received", hook=hook_id, outcome=outcome), 1)]
-            )
+            with self.redis.pipeline(transaction=False) as pipe:
+                metrics.record(
+                    pipe, [(metrics.field("events_received", hook=hook_id, outcome=outcome), 1)]
+                )
+                if self.settings.stats_enabled:
+                    stats.record_event(pipe, hook_id, outcome)
+                pipe.execute()
         except (redis.RedisError, OSError):
             pass
 
@@ -244,8 +248,19 @@ class Dispatcher:
     ) -> tuple[Created, str | None]:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
         message = run_task(job_id, self.settings, lane)
-        # Test runs (no history) are not events received at the intake.
+        # Test runs (no history) are not events received at the intake; nor
+        # are they searched, charted or replayed.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
+        event = "inline" not in extra
+        also = Extras(
+            replay_of=extra.get("replayOf"),
+            indexed=event,
+            stats=(
+                stats.event_write(hook_id, "accepted")
+                if event and self.settings.stats_enabled
+                else None
+            ),
+        )
         try:
             created, original = self.jobs.create(
                 job_id,
@@ -257,6 +272,7 @@ class Dispatcher:
                 counter if history else None,
                 extra,
                 conditions,
+                also,
                 lane,
             )
         except (redis.RedisError, OSError) as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app import services
+from app.console.cookie import CONSOLE_COOKIE, without_console_cookie
 from app.dispatcher import Dispatcher
 from app.hook_cache import CachedHook
 from app.responses import accepted, sync_response
@@ -80,6 +81,10 @@ def request_headers(environ: dict) -> dict[str, str]:
             headers[key[5:].replace("_", "-").lower()] = value
         elif key in _BODY_HEADERS and value:
             headers[_BODY_HEADERS[key]] = value
+    if CONSOLE_COOKIE in headers.get("cookie", ""):
+        headers["cookie"] = without_console_cookie(headers["cookie"])
+        if not headers["cookie"]:
+            del headers["cookie"]
     return headers
 
 

@@ -5,6 +5,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench engine async intake sync memory   # 'async' also measures the Celery floor
     scripts/bench sync --quick    # shorter runs, for a smoke check
     scripts/bench isolation       # no hook stalls another (scripts/bench_isolation.py)
+    scripts/bench console         # console pages with 100 hooks / 100,000 jobs; stats on vs off
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -524,6 +525,12 @@ def memory_scenario(quick: bool) -> dict:
     }
 
 
+def console_scenario(quick: bool) -> dict:
+    from bench_console import console_scenario as run
+
+    return run(quick, drain_rate, Stack)
+
+
 SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "engine": engine_scenario,
     "async": async_scenario,
@@ -531,6 +538,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "sync": sync_scenario,
     "memory": memory_scenario,
     "isolation": lambda quick: bench_isolation.isolation_scenario(quick, table),
+    "console": console_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 

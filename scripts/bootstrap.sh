@@ -40,4 +40,17 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
+# The console's browser tests drive Debian's Chromium through chromedriver.
+if [ -z "${HOOKLET_SKIP_BROWSER:-}" ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    say "installing chromium and chromium-driver with apt-get (for the console's browser tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    say "chromium and chromedriver are missing: the console's browser tests need them"
+    say "(e.g. 'apt-get install chromium chromium-driver'); set HOOKLET_SKIP_BROWSER=1 to stop asking"
+  fi
+fi
+
 export PATH="$VENV/bin:$PATH"

@@ -17,7 +17,7 @@ def load() -> dict:
 
 def test_it_describes_redis_web_workers_and_flower() -> None:
     services = load()["services"]
-    assert {"redis", "web", "worker", "callbacks", "flower"} <= set(services)
+    assert {"redis", "web", "console", "worker", "callbacks", "flower"} <= set(services)
 
 
 def test_redis_uses_the_shipped_config_with_a_volume_and_healthcheck() -> None:
@@ -33,7 +33,7 @@ def test_redis_uses_the_shipped_config_with_a_volume_and_healthcheck() -> None:
 
 def test_hooklet_services_build_the_image_and_wait_for_redis() -> None:
     services = load()["services"]
-    for name in ("web", "worker", "callbacks", "flower"):
+    for name in ("web", "console", "worker", "callbacks", "flower"):
         service = services[name]
         assert service["build"] == ".", name
         assert service["depends_on"]["redis"]["condition"] == "service_healthy", name
@@ -50,6 +50,12 @@ def test_commands_point_at_real_entry_points() -> None:
     module, attr = web[3].split(":")
     assert (ROOT / (module.replace(".", "/") + ".py")).is_file() and attr == "app"
     assert services["web"]["ports"] == ["8000:8000"]
+    console = services["console"]["command"]
+    assert console[:3] == ["gunicorn", "-c", "config/gunicorn.console.conf.py"]
+    assert (ROOT / console[2]).is_file()
+    module, attr = console[3].split(":")
+    assert (ROOT / (module.replace(".", "/") + ".py")).is_file() and attr == "app"
+    assert services["console"]["ports"] == ["8001:8001"]  # its own origin
     for name, queue in (("worker", "scripts.sync,scripts"), ("callbacks", "callbacks")):
         command = services[name]["command"]
         assert command[:4] == ["celery", "-A", "workers", "worker"]
@@ -64,5 +70,6 @@ def test_procfile_runs_the_same_processes() -> None:
     procfile = dict(
         line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )
-    assert set(procfile) == {"redis", "web", "worker", "callbacks", "flower"}
+    assert set(procfile) == {"redis", "web", "console", "worker", "callbacks", "flower"}
     assert shlex.split(procfile["web"])[-1] == "app.wsgi:app"
+    assert shlex.split(procfile["console"])[-1] == "app.console.wsgi:app"

@@ -19,6 +19,7 @@ __all__ = [
     "HookChanged",
     "IdempotencyKeyReused",
     "HeadersTooLarge",
+    "JobsFailed",
 ]
 
 
@@ -130,3 +131,30 @@ class HookChanged(HookletError):
 
     code, status = "hook_changed", 503
     retry_after_s = 1
+
+
+class JobsFailed(HookletError):
+    """A Celery task's job (or a job it took off the queue) failed.
+
+    Raised by ``hooklet.run_script`` after the outcomes are recorded, so the
+    task ends in Celery's FAILURE state (Flower's Failed tab) and is acked,
+    not retried or redelivered (``task_acks_on_failure_or_timeout``)."""
+
+    code, status = "jobs_failed", 500
+
+    @classmethod
+    def of(cls, failures: list[tuple[str, str, str, str]], ran: int = 1) -> JobsFailed:
+        """From (job id, hook id, reason, error) of each failed job, of ``ran``.
+        The exception holds only its message, so Celery and Flower keep its
+        class when they serialize it."""
+        parts = [
+            f"job {job} (hook {hook or '-'}) {reason}: {_first_line(error)}"
+            for job, hook, reason, error in failures
+        ]
+        head = "" if ran == 1 else f"{len(failures)} of {ran} jobs failed: "
+        return cls(head + "; ".join(parts))
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else "(no error text)"

@@ -94,6 +94,18 @@ class Settings:
     # Flower
     flower_user: str = "admin"
     flower_password: str = ""
+    # The console (app/console): its own origin, never the intake's.
+    console_bind: str = "127.0.0.1:8001"
+    # Where the console links to Flower ('' hides the link).
+    flower_url: str = "http://127.0.0.1:5555"
+    # Secure session cookies even when the console sees plain HTTP (behind a
+    # TLS-terminating proxy).
+    console_secure_cookies: bool = False
+    console_session_hours: int = 12
+    # One-minute buckets for the console's charts (workers/store/stats.py).
+    stats_enabled: bool = True
+    # Bulk replay / redeliver: at most this many jobs per API call.
+    bulk_max_jobs: int = 100
 
 
 def _convert(raw: str, default: Any) -> Any:

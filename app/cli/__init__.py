@@ -31,12 +31,13 @@ def main(ctx: click.Context, url: str, token: str | None, as_json: bool) -> None
 
 
 def _register() -> None:
-    from app.cli import fleet, hooks, jobs
+    from app.cli import console, fleet, hooks, jobs
 
     main.add_command(hooks.hooks)
     main.add_command(jobs.jobs)
     main.add_command(jobs.send)
     main.add_command(fleet.workers)
+    console.register(main, jobs.jobs)
 
 
 _register()

@@ -15,12 +15,17 @@ from workers.store.lanes import Lane
 
 def test_message_matches_celerys_own_protocol_2() -> None:
     settings = Settings()
-    ours = orjson.loads(run_script_message("a" * 32, settings))
+    ours = orjson.loads(run_script_message("a" * 32, settings, hook_id="my-hook"))
     app = make_celery(settings)
     # A token may claim any hook's job: its limits are the longest script's.
     soft_s, hard_s = run_time_limits(settings, settings.max_timeout_ms)
     theirs = app.amqp.as_task_v2(
-        "a" * 32, RUN_SCRIPT, args=["a" * 32], kwargs={}, time_limit=hard_s, soft_time_limit=soft_s
+        "a" * 32,
+        RUN_SCRIPT,
+        args=["a" * 32, "my-hook"],
+        kwargs={},
+        time_limit=hard_s,
+        soft_time_limit=soft_s,
     )
     assert set(ours["headers"]) == set(theirs.headers)
     for name in ("lang", "task", "id", "root_id", "retries", "timelimit", "argsrepr"):
@@ -28,6 +33,7 @@ def test_message_matches_celerys_own_protocol_2() -> None:
     args, kwargs, embed = orjson.loads(base64.b64decode(ours["body"]))
     assert [args, kwargs] == [list(theirs.body[0]), theirs.body[1]]
     assert embed == theirs.body[2]
+    assert "my-hook" in ours["headers"]["argsrepr"]  # Flower's search finds a hook's tasks
     assert ours["properties"]["delivery_info"] == {"exchange": "", "routing_key": "scripts"}
     assert ours["properties"]["body_encoding"] == "base64"
     assert ours["content-type"] == "application/json"

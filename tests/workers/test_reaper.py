@@ -82,8 +82,8 @@ def test_an_overdue_job_is_queued_again_with_its_message(
     assert Reaper(settings).sweep() == 1
     assert db.hget(keys.job(job_id), "status") == JobStatus.QUEUED.value.encode()
     # Back at the end of its hook's turn, with a token (task message) of its own.
-    [(task, [token])] = messages(db, SCRIPTS_QUEUE)
-    assert task == RUN_SCRIPT and token != job_id  # a fresh token id
+    [(task, [token, hook])] = messages(db, SCRIPTS_QUEUE)
+    assert (task, hook) == (RUN_SCRIPT, hook_id) and token != job_id  # a fresh token id
     assert db.lrange(keys.pending(hook_id), 0, -1) == [job_id.encode()]
     assert db.zscore(keys.running(), job_id) is None
     # The next begin is the second attempt.

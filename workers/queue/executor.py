@@ -9,7 +9,7 @@ not ended counts an attempt (in the job store's Lua); the cap on attempts is
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workers.queue.batch import Batch
 from workers.queue.job_log import log_finished
@@ -19,14 +19,14 @@ from workers.queue.runner import ScriptRunner
 from workers.queue.specs import ScriptSpec, SpecCache
 from workers.sandbox.memory import resident_bytes
 from workers.settings import Settings
-from workers.store import metrics
+from workers.store import metrics, stats
 from workers.store.connection import connect
 from workers.store.hooks import HookStore
 from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome
 from workers.store.jobs import JobStore
 from workers.store.lanes import Taken
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "Ran"]
 
 log = logging.getLogger("hooklet.jobs")
 _NOT_RUN = (FailureReason.HOOK_GONE, FailureReason.CRASHED)  # failed before the script ran
@@ -51,6 +51,30 @@ class _Attempt:
         return (self.raw.get(b"hookId") or b"").decode() or "_test"
 
 
+@dataclass
+class Ran:
+    """What one ``Executor.run`` did: the first job's status, how many jobs it
+    ran, and (job id, hook id, reason, error) of each one that failed: what
+    the task's ``JobsFailed`` names for Flower."""
+
+    status: JobStatus
+    jobs: int = 0
+    failures: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def add(self, job_id: str, status: JobStatus, raw: dict[bytes, bytes] | None) -> None:
+        self.jobs += 1
+        if status is JobStatus.FAILED:
+            raw = raw or {}
+            self.failures.append(
+                (
+                    job_id,
+                    (raw.get(b"hookId") or b"").decode(),
+                    (raw.get(b"reason") or b"gone").decode(),
+                    (raw.get(b"error") or b"the job expired or was deleted").decode(),
+                )
+            )
+
+
 class Executor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -65,11 +89,11 @@ class Executor:
         """What a task's child may take after its own job (``Batch.for_task``)."""
         return Batch.for_task(self.settings, worker, until, latest_deadline)
 
-    def run(self, token_id: str, worker: str, batch: Batch) -> JobStatus | None:
+    def run(self, token_id: str, worker: str, batch: Batch) -> Ran | None:
         """Run the job a Celery-delivered token claims (the sync lane's next,
         else the next hook's in turn; after a crash, the job the token had
         claimed); then, as ``batch`` allows, more jobs taken the same way,
-        one at a time. Returns the first job's status, None if the token
+        one at a time. Returns what ran and what failed, None if the token
         found nothing to run.
 
         Taking queued jobs spares Celery's per-message work (the node's
@@ -83,29 +107,36 @@ class Executor:
             claimed = self.jobs.take_queued(take) if take else None
             if claimed is None:
                 return None
-        status, taken = self._run_begun(claimed, worker, batch, False)
+        status, ended, taken = self._run_begun(claimed, worker, batch, False)
+        ran = Ran(status)
+        ran.add(claimed.job_id, status, ended)
         while taken is not None:
-            _, taken = self._run_begun(taken, worker, batch, True)
-        return status
+            next_id = taken.job_id
+            status, ended, taken = self._run_begun(taken, worker, batch, True)
+            ran.add(next_id, status, ended)
+        return ran
 
-    def run_job(self, job_id: str, worker: str) -> JobStatus:
+    def run_job(self, job_id: str, worker: str) -> Ran:
         """Run this one job, begun by id (out of its lane), and take nothing
         after it: for tests and tools. Workers run what their tokens claim."""
         raw, to_run = self.jobs.start(job_id, worker, self.settings.hard_limit_margin_ms)
-        return self._run_begun(Taken(job_id, raw, to_run), worker, None, False)[0]
+        status, ended, _ = self._run_begun(Taken(job_id, raw, to_run), worker, None, False)
+        ran = Ran(status)
+        ran.add(job_id, status, ended)
+        return ran
 
     def _run_begun(
         self, begun: Taken, worker: str, batch: Batch | None, from_queue: bool
-    ) -> tuple[JobStatus, Taken | None]:
-        """Run a job whose attempt has begun; returns its status and the next
-        job taken, if any."""
+    ) -> tuple[JobStatus, dict[bytes, bytes] | None, Taken | None]:
+        """Run a job whose attempt has begun; returns its status, its fields
+        with the outcome's reason and error, and the next job taken, if any."""
         if begun.raw is None or not begun.to_run:  # gone, or a redelivery of an ended job
             take = batch.next_take() if batch else None
             next_job = self.jobs.take_queued(take) if take else None
             if begun.raw is None:
                 log.warning("job %s is gone (expired or deleted); skipping", begun.job_id)
-                return JobStatus.FAILED, next_job
-            return JobStatus(begun.raw[b"status"].decode()), next_job
+                return JobStatus.FAILED, None, next_job
+            return JobStatus(begun.raw[b"status"].decode()), begun.raw, next_job
         attempt = _Attempt(begun.job_id, begun.raw, worker, from_queue)
         spec: ScriptSpec | None = None
         try:
@@ -116,7 +147,11 @@ class Executor:
             )
         else:
             outcome = self._outcome(attempt, spec)
-        return outcome.status, self._finish(attempt, outcome, spec, batch)
+        ended = {**attempt.raw}
+        if outcome.reason is not None:
+            ended[b"reason"] = outcome.reason.value.encode()
+            ended[b"error"] = (outcome.error or "").encode()
+        return outcome.status, ended, self._finish(attempt, outcome, spec, batch)
 
     def _outcome(self, attempt: _Attempt, spec: ScriptSpec) -> Outcome:
         if not attempt_allowed(attempt.attempts, self.settings.max_attempts):
@@ -151,13 +186,25 @@ class Executor:
         counters = metrics.job_fields(attempt.hook, outcome.status.value, reason, duration_s)
         if attempt.from_queue:
             counters.append((metrics.field("jobs_taken_from_queue", hook=attempt.hook), 1))
+        child = metrics.child_entry(rss_bytes, len(self.pool))
+        written = None
+        if self.settings.stats_enabled and b"inline" not in attempt.raw:
+            duration_ms = duration_s * 1000 if duration_s is not None else None
+            written = stats.job_write(
+                attempt.hook,
+                outcome.status.value,
+                reason,
+                duration_ms,
+                (child[0], rss_bytes, len(self.pool)),
+            )
         recorded, taken = self.jobs.finish(
             attempt.job_id,
             outcome,
             push,
             counters,
-            metrics.child_entry(rss_bytes, len(self.pool)),
+            child,
             take=batch.next_take() if batch else None,
+            stats=written,
         )
         log_finished(
             attempt.job_id,

@@ -58,7 +58,7 @@ def run_task(token_id: str, settings: Settings, lane: Lane) -> tuple[str, bytes]
     event that queues it: unique); the sync lane's tokens go to the queue
     workers look at first."""
     queue = SYNC_QUEUE if lane.is_sync else SCRIPTS_QUEUE
-    return keys.celery_queue(queue), run_script_message(token_id, settings, queue)
+    return keys.celery_queue(queue), run_script_message(token_id, settings, queue, lane.hook_id)
 
 
 def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:
@@ -77,12 +77,15 @@ def callback_on_finish(
     return callback_task(job_id, settings)
 
 
-def run_script_message(token_id: str, settings: Settings, queue: str = SCRIPTS_QUEUE) -> bytes:
-    """The ``hooklet.run_script(token_id)`` message. Its Celery time limits
-    (``run_time_limits``) are those of the longest script the operator
-    allows: a token may claim any hook's job."""
+def run_script_message(
+    token_id: str, settings: Settings, queue: str = SCRIPTS_QUEUE, hook_id: str = ""
+) -> bytes:
+    """The ``hooklet.run_script(token_id, hook_id)`` message. Its Celery time
+    limits (``run_time_limits``) are those of the longest script the operator
+    allows: a token may claim any hook's job. The hook id, of the event that
+    queued it, is there for people (Flower's search finds a hook's tasks)."""
     soft_s, hard_s = run_time_limits(settings, settings.max_timeout_ms)
-    return task_message(RUN_SCRIPT, queue, [token_id], soft_s, hard_s)
+    return task_message(RUN_SCRIPT, queue, [token_id, hook_id], soft_s, hard_s)
 
 
 def deliver_callback_message(job_id: str, settings: Settings) -> bytes:

@@ -1,7 +1,9 @@
 """Celery tasks: thin wrappers over ``Executor`` and ``Deliverer``.
 
-Task arguments are job ids only, so Flower never shows a request body or a
-secret.
+Task arguments are a job id and its hook id, so Flower never shows a request
+body or a secret, and its search finds a hook's tasks. A task whose job failed
+(or any job it took off the queue) raises ``JobsFailed`` after the outcomes
+are recorded: Flower shows it as FAILURE; the message is acked, not retried.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from celery import Celery, Task
 from celery.signals import worker_process_shutdown, worker_ready
 
 from workers.delivery.callbacks import Deliverer
+from workers.errors import JobsFailed
 from workers.queue.executor import Executor
 from workers.queue.names import DELIVER_CALLBACK, RUN_SCRIPT
 from workers.settings import Settings
@@ -35,10 +38,12 @@ def _service(kind: type[T], settings: Settings) -> T:
 
 
 def register(app: Celery, settings: Settings) -> None:
-    @app.task(name=RUN_SCRIPT, bind=True, ignore_result=True)
-    def run_script(self: Task, token_id: str) -> str:
-        """Run the next queued job (``token_id`` names the event that queued
-        this token; the job run may be another's: see store.lane_scripts)."""
+    # ``throws``: an expected failure, logged in one line without a traceback.
+    @app.task(name=RUN_SCRIPT, bind=True, ignore_result=True, throws=(JobsFailed,))
+    def run_script(self: Task, token_id: str, hook_id: str = "") -> str:
+        """Run the next queued job (``token_id`` and ``hook_id`` name the
+        event that queued this token; the job run may be another's: see
+        store.lane_scripts)."""
         started, started_at = time.monotonic(), time.time()
         worker = f"{self.request.hostname}/{os.getpid()}"
         executor = _service(Executor, settings)
@@ -49,11 +54,15 @@ def register(app: Celery, settings: Settings) -> None:
         batch = executor.batch(
             worker, started + settings.batch_window_ms / 1000, started_at + limit_s
         )
-        status = executor.run(token_id, worker, batch)
-        return status.value if status is not None else "nothing queued"
+        ran = executor.run(token_id, worker, batch)
+        if ran is None:
+            return "nothing queued"
+        if ran.failures:
+            raise JobsFailed.of(ran.failures, ran.jobs)
+        return ran.status.value
 
     @app.task(name=DELIVER_CALLBACK, bind=True, ignore_result=True)
-    def deliver_callback(self: Task, job_id: str) -> str:
+    def deliver_callback(self: Task, job_id: str, hook_id: str = "") -> str:
         return _service(Deliverer, settings).deliver(job_id)
 
     @worker_ready.connect(weak=False)

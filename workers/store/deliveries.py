@@ -3,6 +3,7 @@ set of deliveries due for a retry. Delivery itself is ``delivery/callbacks.py``.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ class DeliveryStore:
         queue, payload = message
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.job(job_id), "deliveryStatus", DeliveryStatus.PENDING.value)
+            pipe.zrem(keys.delivery_failed_index(), job_id)
             pipe.lpush(queue, payload)
             pipe.execute()
 
@@ -33,11 +35,16 @@ class DeliveryStore:
         """Append a callback attempt, with the delivery's status after it and,
         while pending, when the next attempt is due."""
         key = keys.job(job_id)
-        raw = self._redis.hget(key, "deliveries")
+        raw, created = self._redis.hmget(key, ["deliveries", "createdAt"])
         attempts = orjson.loads(raw) if raw else []
         attempts.append(attempt)
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"deliveries": orjson.dumps(attempts), "deliveryStatus": status})
+            # Failed deliveries are searchable (the console's redeliver).
+            if status == DeliveryStatus.FAILED:
+                pipe.zadd(keys.delivery_failed_index(), {job_id: float(created or time.time())})
+            else:
+                pipe.zrem(keys.delivery_failed_index(), job_id)
             if next_at is None:
                 pipe.hdel(key, "deliveryNextAt")
                 pipe.zrem(keys.callbacks_due(), job_id)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workers.store.job_search import INDEX_LUA
 from workers.store.lane_scripts import BEGIN, TAKE_FUNCTIONS, TakeArgs
+from workers.store.stats import APPLY_STATS as _STATS
 
 __all__ = [
     "CreateKeys",
@@ -30,6 +32,7 @@ __all__ = [
     "REQUEUE",
 ]
 
+
 # -- create -------------------------------------------------------------------
 
 
@@ -42,6 +45,13 @@ class CreateKeys:
     hook_key: str
     slot_key: str  # '' for none
     idempotency_key: str  # '' for none
+    replayed_key: str  # the job this one replays ('' for none): it gets replayedBy
+    dead_key: str  # the dead letters, the replayed job leaves them ('' for none)
+    hook_dead_key: str  # the hook's dead letters
+    index_key: str  # the search index of all events ('' for none: a test run)
+    hook_index_key: str  # the hook's search index
+    hook_stats_key: str  # this minute's stats hashes ('' for none)
+    fleet_stats_key: str
     pending_key: str  # the job's hook's list in its lane (sync or async)
     ready_key: str  # the lane's rotation of hooks with queued jobs
 
@@ -58,6 +68,9 @@ class CreateArgs:
     slot_lapse_s: float | str
     duplicate_counter: str  # '' for none
     fingerprint: str  # of the request (``EventRequest.fingerprint``), kept with the key
+    created_at: float  # the search indexes' score
+    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
+    stats_ttl_s: int
     lane_hook: str  # the hook that takes turns for the job
     max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
     # TAIL: the job's field/value pairs
@@ -68,7 +81,10 @@ class CreateArgs:
 # request, 5 queue full. Only 1 writes the job. An idempotency key holds
 # "<fingerprint> <job id>": a request is a duplicate only if its fingerprint
 # matches too. The message is a token (lane_scripts): the job waits in its lane.
-CREATE = """
+CREATE = (
+    _STATS
+    + INDEX_LUA
+    + """
 if hook_etag ~= '' then
   local etag = redis.call('HGET', hook_key, 'etag')
   if not etag then
@@ -117,9 +133,15 @@ if lane_hook ~= '' and redis.call('LLEN', pending_key) == 1 then
 end
 redis.call('LPUSH', queue_key, message)
 -- end lanes
+if replayed_key ~= '' then mark_replayed(replayed_key, job_id, dead_key, hook_dead_key) end
+if index_key ~= '' then
+  index_job({index_key, hook_index_key}, job_id, created_at, retention_s)
+end
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
+pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, queue_key)
 return {1, ''}
 """
+)
 
 # -- start --------------------------------------------------------------------
 
@@ -178,6 +200,10 @@ class FinishKeys:
     take_ready_key: str
     take_sync_queue_key: str
     take_queue_key: str
+    failed_index_key: str  # all failed jobs, '' unless the outcome is a failure
+    dead_index_key: str  # failed jobs not yet replayed
+    hook_stats_key: str  # this minute's stats hashes ('' for none)
+    fleet_stats_key: str
 
 
 @dataclass(frozen=True)
@@ -187,6 +213,10 @@ class FinishArgs(TakeArgs):
     push_message: bytes
     child: str  # '' for none
     child_rss: str
+    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
+    stats_ttl_s: int
+    failed_hook_prefix: str  # keys.hook_failed_index('')
+    dead_hook_prefix: str  # keys.hook_dead_letters_index('')
     counters_n: int
     token_prefix: str  # keys.token('')
     done_channel: str  # keys.sync_done_channel(): a sync-lane job's id is published on it
@@ -200,6 +230,8 @@ class FinishArgs(TakeArgs):
 # Returns {recorded (1) or already final (0), take()'s reply...}.
 FINISH = (
     TAKE_FUNCTIONS
+    + _STATS
+    + INDEX_LUA
     + """
 local function finish()
   if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
@@ -222,6 +254,10 @@ local function finish()
   if redis.call('HGET', job_key, 'lane') == 'sync' then
     redis.call('PUBLISH', done_channel, job_id)
   end
+  if failed_index_key ~= '' then
+    index_failed(job_key, job_id, retention_s, failed_index_key, dead_index_key,
+      failed_hook_prefix, dead_hook_prefix)
+  end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.
   for i = TAIL, fields_from - 1, 2 do
@@ -231,6 +267,7 @@ local function finish()
       redis.pcall('HINCRBY', metrics_key, ARGV[i], ARGV[i + 1])
     end
   end
+  pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, take_queue_key)
   return 1
 end
 

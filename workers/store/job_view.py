@@ -12,7 +12,7 @@ import orjson
 from workers.store.job_records import encode_body
 from workers.store.redaction import redact_headers
 
-__all__ = ["render_job"]
+__all__ = ["render_job", "iso_time"]
 
 # What a sender may see of a failed delivery attempt: a short category
 # ("timeout", "HTTP 500"); anything else (older records) shows as "error".
@@ -33,6 +33,11 @@ def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+def iso_time(ts: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC with milliseconds, as jobs show times."""
+    return _iso(ts)
 
 
 def _attempts(raw: dict[bytes, bytes], admin: bool) -> list[dict[str, Any]]:
@@ -80,7 +85,7 @@ def render_job(
             "attempts": _attempts(raw, admin),
             "nextAttemptAt": _iso(_number(raw, "deliveryNextAt")),
         }
-    for name in ("replayOf",):
+    for name in ("replayOf", "replayedBy"):
         if name.encode() in raw:
             view[name] = _text(raw, name)
     if with_request and b"request" in raw:

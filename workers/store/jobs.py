@@ -22,8 +22,19 @@ from workers.store.job_records import EventRequest, JobStatus, Outcome
 from workers.store.lanes import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
+from workers.store.stats import TTL_S as STATS_TTL_S
+from workers.store.stats import StatsWrite
 
-__all__ = ["Created", "Conditions", "Finished", "JobStore", "Lane", "TakeFrom", "Taken"]
+__all__ = [
+    "Created",
+    "Conditions",
+    "Extras",
+    "Finished",
+    "JobStore",
+    "Lane",
+    "TakeFrom",
+    "Taken",
+]
 
 
 class Created(IntEnum):
@@ -47,6 +58,15 @@ class Conditions:
     fingerprint: str = ""  # the request's: a duplicate must match it as well as the key
     slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
     duplicate_counter: str | None = None  # metrics field counting duplicates
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What ``JobStore.create`` also writes beside the job, in the same call."""
+
+    replay_of: str | None = None  # the job this one replays: it gets ``replayedBy``
+    indexed: bool = True  # listed in the search indexes (not for test runs)
+    stats: StatsWrite | None = None  # the console's stats for this event
 
 
 def _now() -> float:
@@ -95,6 +115,7 @@ class JobStore:
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
         conditions: Conditions = Conditions(),
+        also: Extras = Extras(),
         lane: Lane | None = None,
     ) -> tuple[Created, str | None]:
         """Write the job, its history entry, its place in ``lane``, its task
@@ -102,18 +123,20 @@ class JobStore:
         atomic Redis call: all of them or none.
 
         Nothing is written unless the ``conditions`` hold; an idempotency key
-        is then bound to this job for the retention time. Returns what was
+        is then bound to this job for the retention time. ``also`` says what
+        else to write (search indexes, replay link, stats). Returns what was
         done and, for a duplicate, the job id the key is bound to; nothing is
-        written either when the lane already holds ``lane.max_queued`` jobs
-        (``lane`` defaults to the sync lane)."""
+        written either when ``lane`` (default: the sync lane) already holds
+        ``lane.max_queued`` jobs."""
         lane = lane or Lane.sync(hook_id)
+        created_at = _now()
         fields: dict[str, Any] = {
             "id": job_id,
             "hookId": hook_id,
             "version": version,
             "status": JobStatus.QUEUED.value,
             "attempts": 0,
-            "createdAt": _now(),
+            "createdAt": created_at,
             "request": request.meta_json(),
             "body": request.body,
             "lane": lane.name,
@@ -121,6 +144,7 @@ class JobStore:
         }
         queue, payload = message
         slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
+        hook_stats, fleet_stats = also.stats.keys if also.stats else ("", "")
         code, original = self._create(
             lua.CreateKeys(
                 job_key=keys.job(job_id),
@@ -130,6 +154,13 @@ class JobStore:
                 hook_key=keys.hook(hook_id),
                 slot_key=slot_key,
                 idempotency_key=conditions.idempotency_key or "",
+                replayed_key=keys.job(also.replay_of) if also.replay_of else "",
+                dead_key=keys.dead_letters_index(),
+                hook_dead_key=keys.hook_dead_letters_index(hook_id),
+                index_key=keys.jobs_index() if also.indexed else "",
+                hook_index_key=keys.hook_jobs_index(hook_id) if also.indexed else "",
+                hook_stats_key=hook_stats,
+                fleet_stats_key=fleet_stats,
                 pending_key=lane.pending_key,
                 ready_key=lane.ready_key,
             ),
@@ -144,6 +175,9 @@ class JobStore:
                 slot_lapse_s=slot_lapse_s,
                 duplicate_counter=conditions.duplicate_counter or "",
                 fingerprint=conditions.fingerprint,
+                created_at=created_at,
+                stats_ops=also.stats.encoded() if also.stats else "",
+                stats_ttl_s=STATS_TTL_S,
                 lane_hook=lane.hook_id,
                 max_queued="" if lane.max_queued is None else lane.max_queued,
             ),
@@ -197,6 +231,7 @@ class JobStore:
         counters: Iterable[tuple[str, int | float]] = (),
         child_rss: tuple[str, str] | None = None,
         take: TakeFrom | None = None,
+        stats: StatsWrite | None = None,
     ) -> Finished:
         """Record the outcome once (``recorded`` is False if the job had
         already ended).
@@ -205,14 +240,18 @@ class JobStore:
         ``then_push`` (list key, message) is pushed, so the callback of an
         async hook is queued exactly when its job ends, or not at all; and the
         metric ``counters`` (field, amount) are added. ``child_rss`` (child,
-        value) is stored either way. With ``take``, the same step then takes
-        the next job as ``take_queued`` does, and returns it."""
+        value) is stored either way. A failed event joins the dead letters
+        (``keys.failed_jobs_index``) and ``stats`` are added to this minute's
+        buckets, in the same step. With ``take``, the same step then takes the
+        next job as ``take_queued`` does, and returns it."""
         push_key, message = then_push or ("", b"")
         increments = [
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
         where = take_keys(take)
+        hook_stats, fleet_stats = stats.keys if stats else ("", "")
+        failed = outcome.status is JobStatus.FAILED
         reply = self._finish(
             lua.FinishKeys(
                 job_key=keys.job(job_id),
@@ -225,6 +264,10 @@ class JobStore:
                 take_ready_key=where.ready_key,
                 take_sync_queue_key=where.sync_queue_key,
                 take_queue_key=where.queue_key,
+                failed_index_key=keys.failed_jobs_index() if failed else "",
+                dead_index_key=keys.dead_letters_index(),
+                hook_stats_key=hook_stats,
+                fleet_stats_key=fleet_stats,
             ),
             lua.FinishArgs(
                 **vars(take_args(take)),
@@ -233,6 +276,10 @@ class JobStore:
                 push_message=message,
                 child=child,
                 child_rss=rss,
+                stats_ops=stats.encoded() if stats else "",
+                stats_ttl_s=STATS_TTL_S,
+                failed_hook_prefix=keys.hook_failed_index(""),
+                dead_hook_prefix=keys.hook_dead_letters_index(""),
                 counters_n=len(increments) // 2,
                 token_prefix=keys.token(""),
                 done_channel=keys.sync_done_channel(),

@@ -101,6 +101,57 @@ def child_rss() -> str:
     return f"{PREFIX}:metrics:rss"
 
 
+def jobs_index() -> str:
+    """Sorted set: every event's job id, scored by creation time (search)."""
+    return f"{PREFIX}:index:jobs"
+
+
+def hook_jobs_index(hook_id: str) -> str:
+    """Sorted set: one hook's job ids, scored by creation time (search)."""
+    return f"{PREFIX}:index:hook:{hook_id}"
+
+
+def failed_jobs_index() -> str:
+    """Sorted set: failed jobs (events, not test runs), scored by creation time."""
+    return f"{PREFIX}:index:failed"
+
+
+def hook_failed_index(hook_id: str) -> str:
+    """Sorted set: one hook's failed jobs, scored by creation time."""
+    return f"{PREFIX}:index:failed:{hook_id}"
+
+
+def dead_letters_index() -> str:
+    """Sorted set: failed jobs not yet replayed (the dead letters), by creation time."""
+    return f"{PREFIX}:index:dead"
+
+
+def hook_dead_letters_index(hook_id: str) -> str:
+    """Sorted set: one hook's dead letters, scored by creation time."""
+    return f"{PREFIX}:index:dead:{hook_id}"
+
+
+def delivery_failed_index() -> str:
+    """Sorted set: jobs whose callback delivery failed, scored by creation time."""
+    return f"{PREFIX}:index:delivery-failed"
+
+
+def stats_hooks(minute: int) -> str:
+    """Hash: one minute's per-hook counters (``hook|kind|label``) for charts."""
+    return f"{PREFIX}:stats:{minute}"
+
+
+def stats_fleet(minute: int) -> str:
+    """Hash: one minute's fleet-wide counters and gauges (``kind|label``)."""
+    return f"{PREFIX}:stats:fleet:{minute}"
+
+
+def stats_step_cache(scope: str, step_minutes: int, first_minute: int) -> str:
+    """String: a finished step of a stats series (JSON), summed once from its
+    minute buckets; ``scope`` is a hook id or ``*`` for the fleet."""
+    return f"{PREFIX}:stats:step:{scope}:{step_minutes}:{first_minute}"
+
+
 # -- lanes and fair share (issue 14) -------------------------------------------
 
 

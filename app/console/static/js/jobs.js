@@ -1,0 +1,177 @@
+// Jobs across hooks: search, dead letters, and replay or redeliver many, with
+// the dry-run count shown before anything runs.
+import { api, clearError, showError } from "./api.js";
+import { $, clear, h, ms, statusBadge, table, when } from "./dom.js";
+import { showJob } from "./jobview.js";
+
+const list = $("#jobs-list");
+const selected = new Set();
+let cursor = null;
+let rows = [];
+
+function filter() {
+  const f = {};
+  for (const name of ["hook", "status", "reason", "delivery", "since"]) {
+    const value = $(`#f-${name}`).value;
+    if (value) f[name] = value;
+  }
+  if ($("#f-not-replayed").checked) f.replayed = false;
+  return f;
+}
+
+async function search(more = false) {
+  const params = new URLSearchParams({ ...filter(), limit: "50" });
+  if (more && cursor) params.set("cursor", cursor);
+  let data;
+  try {
+    data = await api("GET", `/api/jobs?${params}`);
+    clearError();
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  if (!more) {
+    rows = [];
+    selected.clear();
+  }
+  rows = rows.concat(data.jobs);
+  cursor = data.nextCursor;
+  $("#more").hidden = !cursor;
+  render();
+}
+
+function render() {
+  updateButtons();
+  if (!rows.length) {
+    clear(list, h("p", { class: "empty" }, "No jobs match these filters."));
+    return;
+  }
+  const all = h("input", {
+    type: "checkbox",
+    id: "select-all",
+    "aria-label": "Select all shown",
+    onchange: (e) => {
+      for (const j of rows) e.target.checked ? selected.add(j.jobId) : selected.delete(j.jobId);
+      render();
+    },
+  });
+  all.checked = rows.every((j) => selected.has(j.jobId));
+  const box = (j) => {
+    const input = h("input", {
+      type: "checkbox",
+      class: "select-job",
+      "data-job": j.jobId,
+      "aria-label": `Select job ${j.jobId}`,
+      onchange: (e) => {
+        e.target.checked ? selected.add(j.jobId) : selected.delete(j.jobId);
+        updateButtons();
+      },
+    });
+    input.checked = selected.has(j.jobId);
+    return input;
+  };
+  clear(list, table(
+    [
+      { label: all, value: box },
+      { label: "When", value: (j) => when(j.createdAt) },
+      { label: "Hook", value: (j) => (j.hookId ? h("a", { href: `/ui/hooks/${j.hookId}/history` }, j.hookId) : "—") },
+      { label: "Status", value: (j) => statusBadge(j.status, j.reason) },
+      { label: "Error", value: (j) => (j.error || "").split("\n")[0].slice(0, 120) },
+      { label: "Duration", value: (j) => ms(j.durationMs) },
+      { label: "Replayed", value: (j) => (j.replayedBy ? `yes (${j.replayedBy.slice(0, 8)}…)` : "no") },
+      { label: "Job", value: (j) => h("button", { type: "button", class: "link open-job", "data-job": j.jobId, onclick: () => showJob($("#job-detail"), j.jobId) }, `${j.jobId.slice(0, 8)}…`) },
+    ],
+    rows,
+    { rowClass: (j) => `job-row status-row-${j.status}` },
+  ));
+}
+
+function updateButtons() {
+  const n = selected.size;
+  $("#replay-selected").disabled = n === 0;
+  $("#redeliver-selected").disabled = n === 0;
+  $("#replay-selected").textContent = n ? `Replay selected (${n})` : "Replay selected";
+  $("#redeliver-selected").textContent = n ? `Redeliver selected (${n})` : "Redeliver selected";
+}
+
+function confirmFirst(text) {
+  const panel = $("#confirm");
+  $("#confirm-text").textContent = text;
+  panel.hidden = false;
+  $("#confirm-yes").focus();
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      panel.hidden = true;
+      $("#confirm-yes").onclick = null;
+      $("#confirm-no").onclick = null;
+      resolve(answer);
+    };
+    $("#confirm-yes").onclick = () => done(true);
+    $("#confirm-no").onclick = () => done(false);
+  });
+}
+
+async function bulk(action, body) {
+  const path = `/api/jobs/${action}`;
+  const status = $("#bulk-status");
+  try {
+    const dry = await api("POST", path, { ...body, dryRun: true });
+    if (!dry.matched) {
+      status.textContent = `No jobs to ${action}.`;
+      return;
+    }
+    const count = `${dry.matched}${dry.capped ? "+" : ""}`;
+    const ok = await confirmFirst(`${action === "replay" ? "Replay" : "Redeliver"} ${count} job(s)? (dry run: ${count} match; up to ${dry.max} per call)`);
+    if (!ok) {
+      status.textContent = "Cancelled.";
+      return;
+    }
+    let done = 0;
+    let refused = 0;
+    let next = null;
+    do {
+      const answer = await api("POST", path, { ...body, cursor: next });
+      const key = action === "replay" ? "replayed" : "redelivered";
+      done += answer[key].length;
+      refused += answer.failed.length;
+      next = body.ids ? null : answer.nextCursor;
+      status.textContent = `${action}: ${done} done, ${refused} refused…`;
+      if (!answer[key].length && !answer.failed.length) break;
+    } while (next);
+    status.textContent = `${action === "replay" ? "Replayed" : "Redelivered"} ${done} job(s)${refused ? `; ${refused} refused` : ""}.`;
+    setTimeout(() => search(), 1500);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+$("#filters").addEventListener("submit", (e) => {
+  e.preventDefault();
+  search();
+});
+$("#dead-letters").addEventListener("click", () => {
+  $("#f-status").value = "failed";
+  search();
+});
+$("#more").addEventListener("click", () => search(true));
+$("#replay-selected").addEventListener("click", () => bulk("replay", { ids: [...selected] }));
+$("#redeliver-selected").addEventListener("click", () => bulk("redeliver", { ids: [...selected] }));
+$("#replay-matching").addEventListener("click", () => bulk("replay", { filter: filter() }));
+$("#redeliver-matching").addEventListener("click", () => bulk("redeliver", { filter: filter() }));
+
+async function init() {
+  const params = new URLSearchParams(location.search);
+  for (const name of ["status", "reason", "delivery", "since"]) {
+    if (params.has(name)) $(`#f-${name}`).value = params.get(name);
+  }
+  try {
+    const hooks = await api("GET", "/api/hooks");
+    for (const hook of hooks.hooks) $("#f-hook").append(h("option", { value: hook.id }, hook.id));
+    if (params.has("hook")) $("#f-hook").value = params.get("hook");
+  } catch (error) {
+    showError(error);
+  }
+  search();
+}
+
+init();

@@ -1,0 +1,155 @@
+"""``/api/jobs``: search jobs across hooks (dead letters are ``status=failed``),
+read one, and replay or redeliver many, by ids or by the search's filter.
+
+Bulk calls are bounded (``HOOKLET_BULK_MAX_JOBS`` per call) and answer a dry
+run with the count first. Each replay is a new job with ``replayOf``; the
+original gets ``replayedBy``, so a bulk replay by filter skips jobs already
+replayed unless the filter says ``"replayed": true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from app import services
+from app.admin import json_body
+from app.auth import protect
+from workers.errors import HookletError, InvalidRequest, JobNotFound
+from workers.store.job_records import FailureReason, JobStatus
+from workers.store.job_search import JobFilter, count, parse_since, search
+from workers.store.job_view import render_job
+
+__all__ = ["bp", "parse_filter"]
+
+bp = protect(Blueprint("jobs_api", __name__, url_prefix="/api"))
+_MAX_PAGE = 500
+_DELIVERY = ("pending", "succeeded", "failed")
+
+
+def _time(value: Any, name: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return parse_since(str(value))
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise InvalidRequest(f"{name}: use e.g. 1h, 30m, epoch seconds or ISO 8601") from None
+
+
+def _choice(data: Mapping[str, Any], name: str, allowed: list[str] | tuple[str, ...]) -> Any:
+    value = data.get(name) or None
+    if value is not None and value not in allowed:
+        raise InvalidRequest(f"{name}: one of {', '.join(allowed)}")
+    return value
+
+
+def parse_filter(data: Mapping[str, Any]) -> JobFilter:
+    """A ``JobFilter`` from query arguments or a JSON object."""
+    replayed = data.get("replayed")
+    if isinstance(replayed, str):
+        replayed = {"true": True, "false": False, "": None}.get(replayed.lower(), "bad")
+    if replayed not in (None, True, False):
+        raise InvalidRequest("replayed: true or false")
+    hook = data.get("hook") or None
+    if hook is not None and not isinstance(hook, str):
+        raise InvalidRequest("hook: a hook id")
+    return JobFilter(
+        hook=hook,
+        status=_choice(data, "status", [s.value for s in JobStatus]),
+        reason=_choice(data, "reason", [r.value for r in FailureReason]),
+        delivery=_choice(data, "delivery", _DELIVERY),
+        since=_time(data.get("since"), "since"),
+        until=_time(data.get("until"), "until"),
+        replayed=replayed,
+    )
+
+
+def _limit(value: Any, default: int, maximum: int) -> int:
+    try:
+        limit = int(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        raise InvalidRequest("limit: a whole number") from None
+    if limit < 1:
+        raise InvalidRequest("limit: at least 1")
+    return min(limit, maximum)
+
+
+@bp.get("/jobs")
+def list_jobs() -> Response:
+    """Jobs matching the filter, newest first, with ``nextCursor``."""
+    flt = parse_filter(request.args)
+    limit = _limit(request.args.get("limit"), 50, _MAX_PAGE)
+    page = search(services.dispatcher().redis, flt, limit, request.args.get("cursor"))
+    return jsonify({"jobs": page.jobs, "nextCursor": page.next_cursor})
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    raw = services.dispatcher().jobs.get(job_id)
+    if raw is None:
+        raise JobNotFound(f"no job {job_id!r}")
+    return jsonify(render_job(raw, admin=True))
+
+
+def _bulk(action: str, run: Callable[[str], dict[str, Any]], default: dict[str, Any]) -> Response:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise InvalidRequest('send an object: {"ids": [...]} or {"filter": {...}}')
+    bound = services.settings().bulk_max_jobs
+    limit = _limit(body.get("limit"), bound, bound)
+    dry_run = bool(body.get("dryRun"))
+    client = services.dispatcher().redis
+    ids, cursor = body.get("ids"), None
+    if ids is not None:
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise InvalidRequest("ids: a list of job ids")
+        if len(ids) > bound:
+            raise InvalidRequest(f"ids: at most {bound} per call")
+        if dry_run:
+            found = services.dispatcher().jobs.get_many(ids)
+            return jsonify({"dryRun": True, "matched": len(found), "capped": False, "max": bound})
+    else:
+        given = body.get("filter")
+        if not isinstance(given, dict):
+            raise InvalidRequest('send "ids" or a "filter" object')
+        flt = parse_filter({**default, **given})
+        if dry_run:
+            matched, capped = count(client, flt)
+            return jsonify({"dryRun": True, "matched": matched, "capped": capped, "max": bound})
+        page = search(client, flt, limit, body.get("cursor"))
+        ids, cursor = [job["jobId"] for job in page.jobs], page.next_cursor
+    done, failed = [], []
+    for job_id in ids[:limit]:
+        try:
+            done.append({"jobId": job_id, **run(job_id)})
+        except HookletError as exc:
+            failed.append({"jobId": job_id, "error": {"code": exc.code, "message": exc.message}})
+    return jsonify({action: done, "failed": failed, "nextCursor": cursor, "max": bound})
+
+
+@bp.post("/jobs/replay")
+def replay_many() -> Response:
+    """Run many stored events again; each becomes a new job with ``replayOf``."""
+    dispatcher = services.dispatcher()
+    return _bulk(
+        "replayed", lambda job_id: {"newJobId": dispatcher.replay(job_id)}, {"replayed": False}
+    )
+
+
+@bp.post("/jobs/redeliver")
+def redeliver_many() -> Response:
+    """Send many finished jobs' callbacks again (default filter: failed deliveries)."""
+    dispatcher = services.dispatcher()
+
+    def redeliver(job_id: str) -> dict[str, Any]:
+        dispatcher.redeliver(job_id)
+        return {"delivery": "queued"}
+
+    return _bulk("redelivered", redeliver, {"delivery": "failed"})
