@@ -104,12 +104,24 @@ def test_taking_leaves_a_job_that_does_not_fit_and_other_messages(store: JobStor
     # hard deadline: 1 s timeout + 1 s margin; the taking task has 1.5 s left
     assert store.take_queued(take_from(latest_s=1.5)) is None
     assert client.hget(keys.job(job), "status") == b"queued"
-    client.delete("scripts")
+    token = client.rpop("scripts")
     other = task_message("hooklet.deliver_callback", "scripts", ["x"], 1.0, 2.0)
     client.lpush("scripts", other)
+    # No token waits (Celery holds it): the async job is left for that token.
+    assert store.take_queued(take_from(latest_s=2.5)) is None
+    assert client.lrange("scripts", 0, -1) == [other]  # not a token: left alone
+    client.rpush("scripts", token)  # where the next RPOP looks
     taken = store.take_queued(take_from(latest_s=2.5))
     assert taken is not None and taken.job_id == job
-    assert client.lrange("scripts", 0, -1) == [other]  # not a token: left alone
+    assert client.lrange("scripts", 0, -1) == [other]
+
+
+def test_a_sync_job_is_taken_even_while_celery_holds_its_token(store: JobStore) -> None:
+    client = store._redis  # noqa: SLF001
+    _, job = queue(store, Lane.sync("s"))
+    client.delete("scripts.sync")  # its token was delivered to a busy node
+    taken = store.take_queued(take_from())
+    assert taken is not None and taken.job_id == job
 
 
 def test_a_hook_at_its_cap_gets_nothing_stored(store: JobStore) -> None:

@@ -16,8 +16,9 @@ rotation, moving the hook to the back: hooks take turns, FIFO within a hook.
 - ``take()``: a child that has run its task's job takes the next one itself
   and spends a token still waiting in a queue list (Celery's work spared).
 
-Tokens never run out: each job brings one; a take without a token to spend
-leaves one over, which later claims nothing (or a later job).
+Tokens never run out: each job brings one; an async job is taken only with
+a token spent, and a sync job even without (its caller waits), which leaves
+one over that later claims nothing (or a later job).
 """
 
 from __future__ import annotations
@@ -125,10 +126,12 @@ class TakeArgs:
 
 # take(): picks the next job; leaves it unless its hard deadline (timeoutMs +
 # margin from now) falls before take_latest (the end of the taking task's own
-# time limit); else pops it, spends a token (the sync queue's for a sync job,
-# else the async queue's; a message that is not a token without an ETA is put
-# back) and begins the job in the same step, so a taken job is always in the
-# running zset (and so reaped if the child dies).
+# time limit), and, for an async job, unless a token waits in the async queue
+# list (else Celery would later deliver that token for nothing: the work the
+# take spares); then spends a token (a sync job: the sync queue's, else the
+# async queue's, else none; a message that is not a token without an ETA is
+# put back), pops the job and begins it in the same step, so a taken job is
+# always in the running zset (and so reaped if the child dies).
 # Returns {} when nothing was taken, else {job id, begin()'s reply...}.
 TAKE_FUNCTIONS = (
     BEGIN
@@ -156,8 +159,14 @@ local function take(sync_ready_key, ready_key, sync_queue, queue, running)
     local hard_deadline = tonumber(take_now) + (timeout_ms + tonumber(take_margin_ms)) / 1000
     if hard_deadline > tonumber(take_latest) then return {} end
   end
+  if rotation == ready_key then
+    -- An async job only with a token still in the queue list: one taken
+    -- without would leave its token to a Celery delivery that runs nothing.
+    if not spend_token(queue) then return {} end
+  elseif not spend_token(sync_queue) then
+    spend_token(queue)  -- a sync job is taken even so: its caller waits
+  end
   pop(from, hook, rotation)
-  if rotation == ready_key or not spend_token(sync_queue) then spend_token(queue) end
   local reply = begin(key, running, id, take_worker, take_now, take_margin_ms, take_hook_prefix)
   table.insert(reply, 1, id)
   return reply
