@@ -28,11 +28,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         jobs_api,
         metrics,
         polling,
+        routes,
         stats_api,
     )
 
     errors.init_app(app)
-    for module in (intake, polling, admin, history, dry_run, fleet, health, metrics):
+    for module in (intake, polling, admin, history, dry_run, fleet, health, metrics, routes):
         app.register_blueprint(module.bp)
     app.register_blueprint(jobs_api.bp)
     app.register_blueprint(stats_api.bp)

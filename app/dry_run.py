@@ -35,10 +35,10 @@ def sample_request(data: Any) -> EventRequest:
     query = _optional(data, "query", dict, "an object")
     raw_query = _optional(data, "rawQuery", str, "a string")
     headers = _optional(data, "headers", dict, "an object") or {}
-    if raw_query is None:
-        raw_query = urlencode(query or {})
+    if raw_query is None and query:
+        raw_query = urlencode(query)
     if query is None:
-        query = dict(parse_qsl(raw_query))
+        query = dict(parse_qsl(raw_query or ""))
     if "bodyBase64" in data:
         try:
             body = base64.b64decode(_optional(data, "bodyBase64", str, "a string"), validate=True)

@@ -12,6 +12,7 @@ from app import services
 from app.console.cookie import CONSOLE_COOKIE, without_console_cookie
 from app.dispatcher import Dispatcher
 from app.hook_cache import CachedHook
+from app.request_context import client_address, last_values, raw_target, strip_slash
 from app.responses import accepted, sync_response
 from workers.delivery.signatures import verify_request
 from workers.errors import (
@@ -28,7 +29,7 @@ from workers.hook_validation import HTTP_METHODS
 from workers.store.hooks import Hook
 from workers.store.job_records import EventRequest
 
-__all__ = ["bp"]
+__all__ = ["bp", "serve_hook"]
 
 bp = Blueprint("intake", __name__)
 
@@ -38,8 +39,9 @@ bp = Blueprint("intake", __name__)
 _DECIDED_ON_HOOK = (HookNotFound, MethodNotAllowed, SignatureInvalid, HookChanged)
 
 
-def event_request(path: str) -> EventRequest:
-    """The request as the script's ``context`` will see it."""
+def event_request(prefix: str) -> EventRequest:
+    """The request as the script's ``context`` will see it; ``prefix`` (e.g.
+    ``/h/<hook>``) is cut from the path (request_context.py has the rules)."""
     settings = services.settings()
     req = request._get_current_object()  # noqa: SLF001 - one proxy lookup, not one per field
     if req.content_length is not None and req.content_length > settings.max_body_bytes:
@@ -47,7 +49,9 @@ def event_request(path: str) -> EventRequest:
     body = req.get_data()  # kept: a second decision reads it again
     if len(body) > settings.max_body_bytes:
         raise PayloadTooLarge(f"the body is over the limit of {settings.max_body_bytes} bytes")
-    query = {key: req.args.get(key, "") for key in req.args}
+    raw_path, raw_query = raw_target(req.environ)
+    if prefix and raw_path.startswith(prefix):
+        raw_path = raw_path[len(prefix) :]
     headers = request_headers(req.environ)
     size = sum(len(name) + len(value) for name, value in headers.items())
     if size > settings.max_header_bytes:
@@ -57,11 +61,11 @@ def event_request(path: str) -> EventRequest:
         )
     return EventRequest(
         method=req.method,
-        path="/" + path,
-        raw_query=req.query_string.decode("latin-1"),
-        query=query,
+        path=strip_slash(raw_path if raw_path.startswith("/") else "/" + raw_path),
+        raw_query=raw_query,
+        query=last_values(raw_query),
         headers=headers,
-        client_address=req.remote_addr or "",
+        client_address=client_address(req.environ, headers, settings.trusted_proxies),
         body=body,
     )
 
@@ -98,13 +102,19 @@ def _check_hook(hook: Hook) -> None:
 @bp.route("/h/<hook_id>", defaults={"path": ""}, methods=list(HTTP_METHODS))
 @bp.route("/h/<hook_id>/<path:path>", methods=list(HTTP_METHODS))
 def intake(hook_id: str, path: str) -> Response:
+    return serve_hook(hook_id, f"/h/{hook_id}")
+
+
+def serve_hook(hook_id: str, prefix: str) -> Response:
+    """Answer the current request with hook ``hook_id`` (``prefix``: what of
+    the path is not the script's ``context.path``)."""
     dispatcher = services.dispatcher()
     try:
         cached = dispatcher.hook_cache.get(hook_id)
         try:
-            return _intake(dispatcher, cached, path)
+            return _intake(dispatcher, cached, prefix)
         except _DECIDED_ON_HOOK:
-            return _intake(dispatcher, dispatcher.hook_cache.refresh(hook_id), path)
+            return _intake(dispatcher, dispatcher.hook_cache.refresh(hook_id), prefix)
     except HookletError as exc:
         # Unknown ids are not labels: anyone can invent them.
         label = hook_id if not isinstance(exc, HookNotFound) else "_unknown"
@@ -112,10 +122,10 @@ def intake(hook_id: str, path: str) -> Response:
         raise
 
 
-def _intake(dispatcher: Dispatcher, cached: CachedHook, path: str) -> Response:
+def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str) -> Response:
     hook = cached.hook
     _check_hook(hook)
-    event = event_request(path)
+    event = event_request(prefix)
     if hook.verify:
         verify_request(hook.verify, event.headers, event.body)
     key = idempotency_key(hook, event)

@@ -55,6 +55,12 @@ _COUNTERS = {
         "Failed script runs by reason (timeout, memory, crashed, error, ...)",
         ["hook", "reason"],
     ),
+    "script_outbound_requests": (
+        "hooklet_script_outbound_requests",
+        "Scripts' outbound requests (fetch, op_proxy_request) by hook and outcome "
+        "(ok, refused, timeout, failed, too_large, invalid, limit)",
+        ["hook", "outcome"],
+    ),
     "callback_deliveries": (
         "hooklet_callback_deliveries",
         "Callback attempts by hook and outcome",

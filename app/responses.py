@@ -10,7 +10,8 @@ import redis
 from flask import Response
 
 from app.dispatcher import Dispatcher
-from workers.store.job_records import FailureReason, JobStatus
+from workers.sandbox.contract import error_response
+from workers.store.job_records import JobStatus
 
 __all__ = ["accepted", "sync_response", "HOP_BY_HOP"]
 
@@ -71,8 +72,8 @@ def sync_response(
     if status is JobStatus.FAILED:
         reason = raw.get(b"reason", b"error").decode()
         error = raw.get(b"error", b"script failed").decode()
-        code = 504 if reason == FailureReason.TIMEOUT.value else 500
-        return _annotate(Response(error, status=code, mimetype="text/plain"), job_id, raw, debug)
+        code, text = error_response(reason, error)
+        return _annotate(Response(text, status=code, mimetype="text/plain"), job_id, raw, debug)
     result = orjson.loads(raw[b"result"])
     response = Response(raw.get(b"resultBody", b""), status=result["statusCode"])
     response.headers.remove("Content-Type")

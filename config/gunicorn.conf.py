@@ -53,3 +53,11 @@ def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn hook
     )
     if done.returncode != 0:
         server.log.error("could not load hooks from %s (see above)", hooks_dir)
+
+
+def pre_request(worker, req):  # noqa: ANN001, ANN201 - gunicorn hook
+    """Keep the last of a repeated request header, as secutils' scripts see
+    them (gunicorn would join them with commas in the WSGI environ)."""
+    last = {name.upper(): i for i, (name, _) in enumerate(req.headers)}
+    if len(last) != len(req.headers):
+        req.headers = [h for i, h in enumerate(req.headers) if last[h[0].upper()] == i]

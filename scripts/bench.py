@@ -5,6 +5,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench engine async intake sync memory   # 'async' also measures the Celery floor
     scripts/bench sync --quick    # shorter runs, for a smoke check
     scripts/bench isolation       # no hook stalls another (scripts/bench_isolation.py)
+    scripts/bench hostcalls       # the cost of one fetch and one KV get+set
     scripts/bench console         # console pages with 100 hooks / 100,000 jobs; stats on vs off
 
 Every figure is printed beside a floor measured in the same run.
@@ -538,6 +539,8 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "sync": sync_scenario,
     "memory": memory_scenario,
     "isolation": lambda quick: bench_isolation.isolation_scenario(quick, table),
+    # One fetch to a local upstream and one KV get + set (scripts/bench_hostcalls.py).
+    "hostcalls": lambda quick: __import__("bench_hostcalls").scenario(quick),
     "console": console_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]

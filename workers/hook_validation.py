@@ -56,6 +56,7 @@ _KNOWN_FIELDS = {
     "isolation",
     "idempotencyHeader",
     "verify",
+    "route",
     "debugHeaders",
     # Read-only fields a client may echo back from GET; ignored on write.
     "version",
@@ -103,7 +104,8 @@ def _parse_response(raw: Any) -> dict[str, Any]:
     unknown = set(raw) - {"statusCode", "headers", "body"}
     _expect(not unknown, "response", f"unknown field(s) {', '.join(sorted(unknown))}")
     if "statusCode" in raw:
-        _int_in(raw["statusCode"], "response.statusCode", 100, 599)
+        # Final statuses only: a 1xx desynchronises keep-alive connections.
+        _int_in(raw["statusCode"], "response.statusCode", 200, 599)
     headers = raw.get("headers", {})
     _expect(isinstance(headers, dict), "response.headers", "must be an object")
     for name, value in headers.items():
@@ -115,6 +117,38 @@ def _parse_response(raw: Any) -> dict[str, Any]:
             "must not contain CR, LF or other control characters",
         )
     return dict(raw)
+
+
+# hooklet's own paths: a route never shadows them.
+RESERVED_PATHS = ("/h/", "/api/", "/jobs/", "/healthz", "/readyz", "/metrics")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def _parse_route(raw: Any) -> dict[str, str] | None:
+    """``{host?, path, pathType}``: where else the hook is served. Host and
+    path are kept in lower case (matching ignores case, as secutils)."""
+    if raw is None:
+        return None
+    _expect(isinstance(raw, dict), "route", "must be an object")
+    unknown = set(raw) - {"host", "path", "pathType"}
+    _expect(not unknown, "route", f"unknown field(s) {', '.join(sorted(unknown))}")
+    host = raw.get("host", "")
+    _expect(isinstance(host, str) and (host == "" or bool(_HOST.match(host.lower()))),
+            "route.host", "must be a host name (no port)")  # fmt: skip
+    path = raw.get("path")
+    _expect(isinstance(path, str) and path.startswith("/") and len(path) <= 1024,
+            "route.path", "must be a path starting with '/'")  # fmt: skip
+    path = path.lower()
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    reserved = any(path == p.rstrip("/") or path.startswith(p) for p in RESERVED_PATHS)
+    own = ", ".join(RESERVED_PATHS)
+    _expect(not reserved, "route.path", f"must not be under hooklet's own paths ({own})")
+    path_type = raw.get("pathType", "=")
+    _expect(path_type in ("=", "^"), "route.pathType", "must be '=' (exact) or '^' (prefix)")
+    return {"host": host.lower(), "path": path, "pathType": path_type}
 
 
 def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
@@ -182,6 +216,7 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
         idempotency_header=idem.lower() if idem else None,
         verify=verify,
         secrets=dict(secrets),
+        route=_parse_route(data.get("route")),
         debug_headers=debug_headers,
     )
 

@@ -63,6 +63,25 @@ class Settings:
     max_log_lines: int = 100
     max_log_bytes: int = 16 * 1024
     max_result_bytes: int = 1024 * 1024
+    max_error_bytes: int = 8 * 1024
+    max_response_headers: int = 100
+    max_response_header_bytes: int = 32 * 1024
+    # Everything one run writes into its job (result, logs, error, outbound record).
+    max_job_output_bytes: int = 2 * 1024 * 1024
+    # Script host calls, per run (README "Script runtime").
+    script_max_requests: int = 50
+    script_max_request_bytes: int = 10 * 1024 * 1024  # sent, all requests together
+    script_max_response_bytes: int = 10 * 1024 * 1024  # one response (secutils' limit)
+    script_max_received_bytes: int = 32 * 1024 * 1024  # received, all responses together
+    script_max_request_timeout_ms: int = 30_000
+    kv_max_key_bytes: int = 256
+    kv_max_value_bytes: int = 1024 * 1024
+    kv_max_entries: int = 100_000
+    kv_max_total_bytes: int = 1024**3
+    kv_max_ttl_s: int = 30 * 24 * 3600
+    kv_ops_per_run: int = 200
+    # Reverse proxies in front of hooklet (X-Real-IP / X-Forwarded-For); 0 trusts none.
+    trusted_proxies: int = 0
     # Warm isolates (see workers/sandbox/pool.py).
     isolate_cache_size: int = 32
     isolate_max_uses: int = 1000

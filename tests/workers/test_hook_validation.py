@@ -48,7 +48,7 @@ def refusal(definition: object, hook_id: str = "h") -> str:
         ({"requestsToTrack": 1001}, "requestsToTrack: must be between 0 and 1000"),
         ({"response": "ok"}, "response: must be an object"),
         ({"response": {"status": 200}}, "response: unknown field(s) status"),
-        ({"response": {"statusCode": 1000}}, "response.statusCode: must be between 100 and 599"),
+        ({"response": {"statusCode": 1000}}, "response.statusCode: must be between 200 and 599"),
         ({"response": {"headers": []}}, "response.headers: must be an object"),
         ({"response": {"headers": {"x-n": 1}}}, "response.headers.x-n: must be a string"),
         ({"verify": "github"}, "verify: must be an object"),

@@ -81,7 +81,8 @@ class Executor:
         client = connect(settings.redis_url)
         self.jobs = JobStore(client, settings.retention_s)
         self.specs = SpecCache(HookStore(client), settings)
-        self.runner = ScriptRunner(settings)
+        self.runner = ScriptRunner(settings, client)
+        self._client = client
         self.pool = self.runner.pool
         self._last_rss_bytes = 0
 
@@ -197,6 +198,7 @@ class Executor:
                 duration_ms,
                 (child[0], rss_bytes, len(self.pool)),
             )
+        counters += metrics.outbound_fields(attempt.hook, outcome.outbound or ())
         recorded, taken = self.jobs.finish(
             attempt.job_id,
             outcome,
@@ -206,6 +208,9 @@ class Executor:
             take=batch.next_take() if batch else None,
             stats=written,
         )
+        if outcome.skip_request and spec is not None:
+            # secutils' skipRequest: the event stays out of the hook's history.
+            self.jobs.leave_history(spec.hook_id, attempt.job_id)
         log_finished(
             attempt.job_id,
             attempt.hook,

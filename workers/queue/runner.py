@@ -6,8 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import orjson
+import redis
+
 from workers.queue.specs import ScriptSpec
 from workers.sandbox.contract import build_context, merge_response
+from workers.sandbox.host_calls import HostCalls
 from workers.sandbox.isolate import RunLimits, RunResult, run_script
 from workers.sandbox.pool import IsolatePool
 from workers.sandbox.watchdog import Watchdog
@@ -20,8 +24,9 @@ OnStuck = Callable[[FailureReason, str], None]
 
 
 class ScriptRunner:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
         self.settings = settings
+        self._client = client  # the script KV's Redis
         self.pool = IsolatePool(
             settings.isolate_cache_size, settings.isolate_max_uses, settings.isolate_max_heap_mb
         )
@@ -36,7 +41,8 @@ class ScriptRunner:
         """Run ``spec`` on ``request``. ``on_stuck`` records the failure when
         the watchdog must end this child (a script that ignores interruption)."""
         if spec.source is None:  # a static responder
-            return Outcome(JobStatus.SUCCEEDED, 0.0, [], result=merge_response(None, spec.response))
+            result = merge_response(None, spec.response, spec.secrets)
+            return Outcome(JobStatus.SUCCEEDED, 0.0, [], result=result)
         s = self.settings
         limits = RunLimits(
             timeout_ms=spec.timeout_ms,
@@ -44,7 +50,11 @@ class ScriptRunner:
             max_log_lines=s.max_log_lines,
             max_log_bytes=s.max_log_bytes,
             max_result_bytes=s.max_result_bytes,
+            max_error_bytes=s.max_error_bytes,
+            max_header_count=s.max_response_headers,
+            max_header_bytes=s.max_response_header_bytes,
         )
+        host = HostCalls(s, self._client, spec.hook_id)
         context = build_context(request, spec.secrets)
         self.pool.relieve(last_rss_bytes, self._cache_budget_bytes)
         isolate = self.pool.acquire(spec.hook_id, spec.version, spec.heap_mb, fresh=spec.fresh)
@@ -52,7 +62,7 @@ class ScriptRunner:
         run: RunResult | None = None
         try:
             with self.watchdog.watching(isolate, deadline, on_stuck):
-                run = run_script(isolate, spec.source, context, limits)
+                run = run_script(isolate, spec.source, context, limits, host)
         finally:
             if run is None:
                 isolate.close()  # interrupted by a Celery soft limit or a bug
@@ -62,14 +72,42 @@ class ScriptRunner:
         if run.logs_dropped:
             note = f"[hooklet] {run.logs_dropped} log line(s) dropped: over the log limit"
             logs = [*logs, {"level": "warn", "message": note}]
-        if not run.ok:
-            return Outcome(
-                JobStatus.FAILED, run.duration_ms, logs, reason=run.reason, error=run.error
+        outbound = host.records or None
+        if run.ok:
+            outcome = Outcome(
+                JobStatus.SUCCEEDED,
+                run.duration_ms,
+                logs,
+                result=merge_response(run, spec.response, spec.secrets),
+                heap_used_bytes=isolate.last_heap_bytes,
+                outbound=outbound,
+                skip_request=run.skip_request,
             )
-        return Outcome(
-            JobStatus.SUCCEEDED,
-            run.duration_ms,
-            logs,
-            result=merge_response(run, spec.response),
-            heap_used_bytes=isolate.last_heap_bytes,
-        )
+        else:
+            outcome = Outcome(
+                JobStatus.FAILED,
+                run.duration_ms,
+                logs,
+                reason=run.reason,
+                error=run.error,
+                outbound=outbound,
+            )
+        return within_job_cap(outcome, s.max_job_output_bytes)
+
+
+def within_job_cap(outcome: Outcome, limit: int) -> Outcome:
+    """The whole of what a run stores in its job stays under ``limit``; over
+    it, the job fails as ``output`` and keeps none of it."""
+    result = outcome.result or {}
+    size = len(result.get("body", b"")) + len(orjson.dumps(result.get("headers", {})))
+    size += len(orjson.dumps(outcome.logs)) + len((outcome.error or "").encode())
+    size += len(orjson.dumps(outcome.outbound or []))
+    if size <= limit:
+        return outcome
+    return Outcome(
+        JobStatus.FAILED,
+        outcome.duration_ms,
+        [],
+        reason=FailureReason.OUTPUT,
+        error=f"the run's output is {size} bytes, over the job's limit of {limit} bytes",
+    )

@@ -16,10 +16,10 @@ exactly (pyproject.toml), and tests/workers/test_sandbox.py covers it.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -30,11 +30,31 @@ from py_mini_racer._context import (
 )
 from py_mini_racer._exc import JSTerminatedException
 
+from workers.sandbox.bridge import HostHandler, serve_calls
+from workers.sandbox.results import RunLimits, RunResult, to_result
+from workers.sandbox.syntax import check_syntax
 from workers.store.job_records import FailureReason
 
 __all__ = ["Isolate", "RunLimits", "RunResult", "check_syntax", "run_script"]
 
-_RUNTIME_JS = resources.files("workers.sandbox").joinpath("runtime.js").read_text("utf-8")
+
+_JS = resources.files("workers.sandbox").joinpath("js")
+# Hooklet's runtime: the files of js/ joined into one function that returns
+# the host's handle (`control`), so nothing of it is a global; core-js's
+# URL/URLSearchParams (vendored from npm, js/vendor/README.md) rides along as
+# a string the runtime compiles on first use.
+_URL_POLYFILL_JS = _JS.joinpath("vendor", "core-js-url-3.6.4.min.js").read_text("utf-8")
+_RUNTIME_JS = (
+    "(function () {\n"
+    + "\n".join(
+        f.read_text("utf-8")
+        for f in sorted(_JS.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".js")
+    )
+    + "\nfunction urlPolyfillSource() { return "
+    + orjson.dumps(_URL_POLYFILL_JS).decode()
+    + "; }\n})()"
+)
 _POLL_SLEEPS_S = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01)
 _WAKE_UP = object()  # put on the result queue by ``interrupt``
 
@@ -45,43 +65,12 @@ class _Interrupted(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class RunLimits:
-    timeout_ms: int
-    heap_mb: int
-    max_log_lines: int = 100
-    max_log_bytes: int = 16 * 1024
-    max_result_bytes: int = 1024 * 1024
-
-
-@dataclass
-class RunResult:
-    """What the script produced. On failure ``reason`` and ``error`` are set."""
-
-    duration_ms: float
-    logs: list[dict[str, str]] = field(default_factory=list)
-    logs_dropped: int = 0
-    status_code: int | None = None
-    headers: dict[str, str] | None = None
-    body: bytes | None = None
-    body_is_json: bool = False
-    idle: bool = False  # nothing the script queued (timers) is still pending
-    pristine: bool = False  # the script left every builtin as it found it
-    reason: FailureReason | None = None
-    error: str | None = None
-    input_bytes: int = 0  # the size of the context (request) handed to V8
-
-    @property
-    def ok(self) -> bool:
-        return self.reason is None
-
-
 class Isolate:
     """One V8 isolate with hooklet's runtime. Not thread-safe: one owner thread
     evaluates; any thread may ``interrupt``."""
 
     def __init__(self, heap_mb: int) -> None:
-        from py_mini_racer import MiniRacer  # imported late: V8 starts in children only
+        from py_mini_racer import MiniRacer  # late: V8 starts in children only
 
         self._mr = MiniRacer()
         self._ctx = self._mr._ctx  # noqa: SLF001 - see the module docstring
@@ -95,26 +84,55 @@ class Isolate:
         self.last_heap_bytes: int | None = None
         self.closed = False
         self.poisoned = False  # set when it must not run another script
-        self.eval(_RUNTIME_JS, time.monotonic() + 30)
+        deadline = time.monotonic() + 30
+        # The runtime's only handle, held here and nowhere in the JS realm.
+        self._control = self.eval(_RUNTIME_JS, deadline)
+        self._argv = self.eval("[]", deadline)
 
     def eval(self, code: str, deadline: float) -> Any:
-        """Evaluate ``code``; raise ``_Interrupted`` on timeout, OOM or interrupt.
+        """Evaluate ``code``; raise ``_Interrupted`` on timeout, OOM or interrupt."""
+        ctx = self._ctx
+        code_handle = ctx._python_to_value_handle(code)  # noqa: SLF001 - alive until the result
+        dll, raw = ctx._dll, ctx._ctx  # noqa: SLF001
+        return self._run_task(
+            lambda: dll.mr_eval(raw, code_handle.raw, _RESULT_QUEUE_CALLBACK), deadline
+        )
 
-        Only one evaluation is ever in flight, so the next item on the result
+    def call(self, command: str, arg: Any, deadline: float) -> Any:
+        """Call the runtime's ``control`` (js/90_control.js) with
+        ``"command:arg"`` as its ``this``. Nothing here may wait on the
+        isolate outside a cancelable task (a spinning script would hang it),
+        so the argument travels in a new value, never by setting a property."""
+        payload = command if arg is None else f"{command}:{arg}"
+        ctx = self._ctx
+        this = ctx._python_to_value_handle(payload)  # noqa: SLF001 - alive until the result
+        func, argv = self._control.raw_handle.raw, self._argv.raw_handle.raw
+        dll, raw = ctx._dll, ctx._ctx  # noqa: SLF001
+        return self._run_task(
+            lambda: dll.mr_call_function(raw, func, this.raw, argv, _RESULT_QUEUE_CALLBACK),
+            deadline,
+        )
+
+    def check(self) -> None:
+        """Raise if the run was interrupted (e.g. while a host call ran)."""
+        if self._interrupt is not None:
+            raise self._interrupt
+
+    def _run_task(self, start: Any, deadline: float) -> Any:
+        """Only one task is ever in flight, so the next item on the result
         queue is its result. After a timeout or an interrupt the isolate is
-        poisoned and refuses further evaluations: a late result may still
-        arrive, and no one reads it."""
+        poisoned and refuses further tasks: a late result may still arrive,
+        and no one reads it."""
         if self.poisoned:  # a late result of a cancelled eval may still be queued
             raise self._interrupt or _Interrupted(FailureReason.TIMEOUT, "isolate retired")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Interrupted(FailureReason.TIMEOUT, "script timed out")
         ctx = self._ctx
-        code_handle = ctx._python_to_value_handle(code)  # noqa: SLF001 - alive until the result
         with self._lock:
             if self._interrupt is not None:
                 raise self._interrupt
-            self._task = ctx._dll.mr_eval(ctx._ctx, code_handle.raw, _RESULT_QUEUE_CALLBACK)  # noqa: SLF001
+            self._task = start()
         try:
             reply = self._results.get(timeout=remaining)
         except queue.Empty:
@@ -139,9 +157,14 @@ class Isolate:
             raise _Interrupted(
                 FailureReason.MEMORY, f"script exceeded its heap limit of {self.heap_mb} MB"
             ) from exc
-        except JSEvalException:
+        except JSEvalException as exc:
             if self._interrupt is not None:
                 raise self._interrupt from None
+            if self._mr.was_hard_memory_limit_reached():  # how it ended, not its text
+                self.poisoned = True
+                raise _Interrupted(
+                    FailureReason.MEMORY, f"script exceeded its heap limit of {self.heap_mb} MB"
+                ) from exc
             raise
 
     def _cancel(self) -> None:
@@ -178,117 +201,64 @@ class Isolate:
 
 
 def run_script(
-    isolate: Isolate, source: str, context: dict[str, Any], limits: RunLimits
+    isolate: Isolate,
+    source: str,
+    context: dict[str, Any],
+    limits: RunLimits,
+    host: HostHandler | None = None,
 ) -> RunResult:
-    """Run ``source`` with the global ``context``; the value (awaited) is the result."""
+    """Run ``source`` with the global ``context``; the value (awaited) is the
+    result. ``host`` answers the script's host calls (fetch, KV, crypto)."""
     started = time.monotonic()
     deadline = started + limits.timeout_ms / 1000
     isolate.uses += 1
-    log_limits = {"lines": limits.max_log_lines, "bytes": limits.max_log_bytes}
     context_json = orjson.dumps(context)
-    begin = (
-        b"__hooklet.begin("
+    job = (
+        b'{"context":'
         + context_json
-        + b","
-        + orjson.dumps(log_limits)
-        + b");__hooklet.run("
+        + b',"limits":'
+        + orjson.dumps({"lines": limits.max_log_lines, "bytes": limits.max_log_bytes})
+        + b',"seed":'
+        + orjson.dumps(os.urandom(32).decode("latin-1"))
+        + b',"source":'
         + orjson.dumps(source)
-        + b");"
+        + b"}"
     )
     try:
-        isolate.eval(begin.decode(), deadline)
-        meta, body = _await_outcome(isolate, deadline)
+        isolate.call("start", job.decode(), deadline)
+        meta, body = _await_outcome(isolate, deadline, host)
     except _Interrupted as exc:
         result = RunResult(_ms_since(started), reason=exc.reason, error=str(exc))
     else:
-        result = _to_result(meta, body, _ms_since(started), limits)
+        result = to_result(meta, body, _ms_since(started), limits)
     result.input_bytes = len(context_json)
     return result
 
 
-def _await_outcome(isolate: Isolate, deadline: float) -> tuple[dict[str, Any], bytes | None]:
+def _await_outcome(
+    isolate: Isolate, deadline: float, host: HostHandler | None
+) -> tuple[dict[str, Any], bytes | None]:
     # Promise callbacks and timers run between evaluations, so poll briefly;
     # a plain async IIFE is settled by the first take().
     attempt = 0
     while True:
-        raw = isolate.eval("__hooklet.take()", deadline)
-        if isinstance(raw, str):
+        raw = isolate.call("take", None, deadline)
+        if raw is None:
+            time.sleep(_POLL_SLEEPS_S[min(attempt, len(_POLL_SLEEPS_S) - 1)])
+            attempt += 1
+            continue
+        meta = orjson.loads(raw)
+        if "calls" not in meta:
             break
-        time.sleep(_POLL_SLEEPS_S[min(attempt, len(_POLL_SLEEPS_S) - 1)])
-        attempt += 1
-    meta = orjson.loads(raw)
+        serve_calls(isolate, meta["calls"], host, deadline)
+        attempt = 0
     body = None
-    if "bytes" in meta:
-        view = isolate.eval("__hooklet.takeBytes()", deadline)
-        body = bytes(view)
+    if meta.get("bytes"):
+        body = bytes(isolate.call("bytes", None, deadline))
+    elif "bytes" in meta:
+        body = b""
     return meta, body
-
-
-def _to_result(
-    meta: dict[str, Any], body: bytes | None, duration_ms: float, limits: RunLimits
-) -> RunResult:
-    result = RunResult(
-        duration_ms,
-        logs=meta.get("logs", []),
-        logs_dropped=meta["logsDropped"],
-        idle=meta["idle"],
-        pristine=meta["pristine"],
-    )
-    if not meta["ok"]:
-        result.reason = FailureReason.MEMORY if meta.get("memory") else FailureReason.ERROR
-        result.error = meta["error"]
-        return result
-    result.status_code = meta.get("statusCode")
-    result.headers = meta.get("headers")
-    if "text" in meta:
-        body = meta["text"].encode("utf-8")
-        result.body_is_json = bool(meta.get("json"))
-    if body is not None and len(body) > limits.max_result_bytes:
-        result.reason = FailureReason.OUTPUT
-        result.error = (
-            f"the result body is {len(body)} bytes, over the limit of "
-            f"{limits.max_result_bytes} bytes"
-        )
-        return result
-    result.body = body
-    return result
 
 
 def _ms_since(started: float) -> float:
     return (time.monotonic() - started) * 1000
-
-
-_syntax_checker: Any = None
-_syntax_lock = threading.Lock()
-
-
-def check_syntax(source: str) -> str | None:
-    """Return a readable syntax error for ``source``, or None if it compiles.
-
-    Compiles with ``new Function`` (which parses, never runs) in both forms a
-    script may take: an expression/program, or a function body with ``return``.
-    """
-    from py_mini_racer import MiniRacer
-
-    global _syntax_checker
-    with _syntax_lock:
-        if _syntax_checker is None:
-            _syntax_checker = MiniRacer()
-        checker = _syntax_checker
-        try:
-            checker.eval(f"new Function({orjson.dumps(source).decode()}); 0", timeout_sec=5)
-        except JSEvalException as exc:
-            return _syntax_message(str(exc))
-        except Exception as exc:  # noqa: BLE001 - report, never crash the API
-            return f"could not compile the script: {exc}"
-    return None
-
-
-def _syntax_message(text: str) -> str:
-    # V8 reports "undefined:LINE: SyntaxError: ..."; new Function adds 2 lines.
-    first = text.splitlines()[0] if text else "SyntaxError"
-    head, _, message = first.partition(": ")
-    line = head.rsplit(":", 1)[-1]
-    if line.isdigit() and message:
-        return f"{message} (line {max(1, int(line) - 2)})"
-    return first

@@ -58,6 +58,7 @@ class Hook:
     # since they hand any caller the job (its logs) and the script's timing.
     debug_headers: bool = False
     secrets: dict[str, str] = field(default_factory=dict)
+    route: dict[str, str] | None = None  # {host, path, pathType}: served there too
     callback_secret: str = ""  # whsec_...: signs callbacks; shown once
     version: int = 0
     created_at: float = 0.0
@@ -80,6 +81,7 @@ class Hook:
             "callbackUrl": self.callback_url,
             "idempotencyHeader": self.idempotency_header,
             "verify": _public_verify(self.verify),
+            "route": self.route,
             "debugHeaders": self.debug_headers,
             "secretNames": sorted(self.secrets),
             "version": self.version,

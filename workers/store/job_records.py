@@ -71,7 +71,7 @@ class EventRequest:
 
     method: str
     path: str
-    raw_query: str
+    raw_query: str | None  # None: the URL had no '?'
     query: dict[str, str]
     headers: dict[str, str]
     client_address: str
@@ -93,7 +93,7 @@ class EventRequest:
         """SHA-256 of method, path, query and body: what must match, besides
         the idempotency key, for a request to be a retry of an earlier one."""
         digest = hashlib.sha256()
-        for part in (self.method, self.path, self.raw_query):
+        for part in (self.method, self.path, self.raw_query or ""):
             digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
         digest.update(self.body)
         return digest.hexdigest()
@@ -104,7 +104,7 @@ class EventRequest:
         return cls(
             method=m["method"],
             path=m["path"],
-            raw_query=m["rawQuery"],
+            raw_query=m.get("rawQuery"),
             query=m["query"],
             headers=m["headers"],
             client_address=m["clientAddress"],
@@ -123,6 +123,8 @@ class Outcome:
     reason: FailureReason | None = None
     error: str | None = None
     heap_used_bytes: int | None = None
+    outbound: list[dict[str, Any]] | None = None  # the script's outbound requests
+    skip_request: bool = False  # secutils' skipRequest: leave the hook's history
 
     def fields(self, finished_at: float, *, delivery: bool) -> dict[str, Any]:
         """The job's fields this outcome writes (``delivery``: a callback is
@@ -142,6 +144,8 @@ class Outcome:
             fields["reason"] = self.reason.value
         if self.error is not None:
             fields["error"] = self.error
+        if self.outbound:
+            fields["outbound"] = orjson.dumps(self.outbound)
         if self.heap_used_bytes is not None:
             fields["heapUsedBytes"] = self.heap_used_bytes
         if delivery:

@@ -54,6 +54,18 @@ def _attempts(raw: dict[bytes, bytes], admin: bool) -> list[dict[str, Any]]:
     return attempts
 
 
+def _outbound(stored: bytes, admin: bool) -> list[dict[str, Any]]:
+    """A script's outbound requests. URLs never carry a query; the public view
+    keeps only their origin (a chat webhook's path is often its secret)."""
+    calls = orjson.loads(stored)
+    if not admin:
+        for call in calls:
+            scheme, _, rest = str(call.get("url", "")).partition("://")
+            call["url"] = f"{scheme}://{rest.split('/', 1)[0]}"
+            call.pop("error", None)
+    return calls
+
+
 def render_job(
     raw: dict[bytes, bytes], *, with_request: bool = True, admin: bool = False
 ) -> dict[str, Any]:
@@ -85,6 +97,8 @@ def render_job(
             "attempts": _attempts(raw, admin),
             "nextAttemptAt": _iso(_number(raw, "deliveryNextAt")),
         }
+    if b"outbound" in raw:
+        view["outbound"] = _outbound(raw[b"outbound"], admin)
     for name in ("replayOf", "replayedBy"):
         if name.encode() in raw:
             view[name] = _text(raw, name)

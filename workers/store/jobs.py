@@ -320,6 +320,10 @@ class JobStore:
                 pipe.hgetall(keys.job(job_id))
             return [r for r in pipe.execute() if r]
 
+    def leave_history(self, hook_id: str, job_id: str) -> None:
+        """Take a job out of its hook's history (the script said skipRequest)."""
+        self._redis.lrem(keys.history(hook_id), 1, job_id)
+
     def history_ids(self, hook_id: str) -> list[str]:
         return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
 

@@ -101,6 +101,47 @@ def child_rss() -> str:
     return f"{PREFIX}:metrics:rss"
 
 
+def kv_data(hook_id: str) -> str:
+    """Hash: a hook's script KV (secutils.kv): key -> value bytes."""
+    return f"{PREFIX}:kv:{hook_id}:data"
+
+
+def kv_meta(hook_id: str) -> str:
+    """Hash: key -> "createdAt expiresAt" (unix seconds; expiresAt 0 = never)."""
+    return f"{PREFIX}:kv:{hook_id}:meta"
+
+
+def kv_index(hook_id: str) -> str:
+    """Sorted set, all scores 0: the keys, for byte-ordered prefix listing."""
+    return f"{PREFIX}:kv:{hook_id}:index"
+
+
+def kv_expiry(hook_id: str) -> str:
+    """Sorted set: keys that expire, scored by when."""
+    return f"{PREFIX}:kv:{hook_id}:expiry"
+
+
+def kv_stats(hook_id: str) -> str:
+    """Hash: ``entries`` and ``bytes`` of the hook's stored KV."""
+    return f"{PREFIX}:kv:{hook_id}:stats"
+
+
+def kv_changes(hook_id: str) -> str:
+    """Pub/sub channel: a key of the hook's KV was written (wakes ``watch``)."""
+    return f"{PREFIX}:kv:{hook_id}:changes"
+
+
+def kv_all(hook_id: str) -> tuple[str, ...]:
+    """Every key of a hook's script KV (deleted with the hook)."""
+    return (
+        kv_data(hook_id),
+        kv_meta(hook_id),
+        kv_index(hook_id),
+        kv_expiry(hook_id),
+        kv_stats(hook_id),
+    )
+
+
 def jobs_index() -> str:
     """Sorted set: every event's job id, scored by creation time (search)."""
     return f"{PREFIX}:index:jobs"

@@ -23,6 +23,7 @@ __all__ = [
     "DURATION_BUCKETS_S",
     "field",
     "job_fields",
+    "outbound_fields",
     "record",
     "encode_increment",
     "child_entry",
@@ -78,6 +79,15 @@ def job_fields(
     if reason is not None:
         out.append((field("script_terminations", hook=hook, reason=reason), 1))
     return out
+
+
+def outbound_fields(hook: str, records: Iterable[dict[str, Any]]) -> list[tuple[str, int | float]]:
+    """Counter increments for a run's outbound requests, by outcome
+    (ok, refused, timeout, failed, too_large, invalid, limit)."""
+    return [
+        (field("script_outbound_requests", hook=hook, outcome=str(r.get("outcome", "ok"))), 1)
+        for r in records
+    ]
 
 
 def record(pipe: Any, increments: Iterable[tuple[str, int | float]]) -> None:
