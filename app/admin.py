@@ -101,7 +101,7 @@ def put_hook(hook_id: str) -> Response:
     data = json_body()
     if request.args.get("keepSecrets") == "true" and isinstance(data, dict):
         data = _with_stored_secrets(hook_id, data)
-    hook = validate_hook(hook_id, data, services.settings())
+    hook = validate_hook(hook_id, data, services.settings(), services.syntax_checker())
     stored, created = services.dispatcher().hooks.put(hook)
     body = stored.to_json()
     if created:

@@ -10,11 +10,13 @@ import redis
 from celery import Celery
 
 from app.hook_cache import HookCache
+from app.sync_waiter import SyncWaiter
 from workers.errors import (
     HookChanged,
     IdempotencyKeyReused,
     InvalidRequest,
     JobNotFound,
+    QueueFull,
     QueueUnavailable,
     StoreFull,
     TooManyRequests,
@@ -29,8 +31,11 @@ from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
 from workers.store.job_records import EventRequest, JobStatus, new_job_id
 from workers.store.jobs import Conditions, Created, Extras, JobStore
+from workers.store.lanes import Lane
 
 __all__ = ["Dispatcher", "Submitted"]
+
+_WEB_REDIS_CONNECTIONS = 128  # per web process; sync waits hold none (app/sync_waiter.py)
 
 
 class Submitted(NamedTuple):
@@ -45,7 +50,8 @@ class Dispatcher:
 
     def __init__(self, settings: Settings, celery_app: Celery | None = None) -> None:
         self.settings = settings
-        self.redis = client_for(settings)
+        # Bounded: under gevent, many requests at once share these connections.
+        self.redis = client_for(settings, max_connections=_WEB_REDIS_CONNECTIONS)
         self.budget = MemoryBudget(self.redis, settings)
         self.jobs = JobStore(
             self.redis,
@@ -56,6 +62,7 @@ class Dispatcher:
         self.hooks = HookStore(self.redis)
         self.deliveries = DeliveryStore(self.redis)
         self.hook_cache = HookCache(self.hooks)
+        self.waiter = SyncWaiter(client_for(settings, blocking=True, retries="patient"))
         self.celery = celery_app or make_celery(settings)
 
     def submit(
@@ -80,7 +87,9 @@ class Dispatcher:
           the same key with another request raises ``IdempotencyKeyReused``;
         - ``take_slot``: takes one of the hook's ``maxConcurrent`` sync slots
           (raises ``TooManyRequests`` if none is free); give it back with
-          ``wait_for(release_slot_of=...)`` or ``release_slot``."""
+          ``wait_for(release_slot_of=...)`` or ``release_slot``. The job then
+          waits in the sync lane; otherwise in the hook's own, which holds at
+          most ``maxQueued`` jobs (raises ``QueueFull`` past it)."""
         job_id = job_id or new_job_id()
         conditions = Conditions(
             hook_etag=hook_etag,
@@ -100,17 +109,31 @@ class Dispatcher:
             fingerprint=request.fingerprint() if idempotency_key else "",
         )
         history = hook.requests_to_track if track else 0
-        created, original = self._enqueue(
-            job_id,
-            hook.id,
-            hook.version,
-            request,
-            history,
-            extra,
-            hook.limits.timeout_ms,
-            conditions,
-            hook.retention_s,
-        )
+        lane = Lane.sync(hook.id) if take_slot else Lane(hook.id, self._max_queued(hook))
+        if take_slot:
+            self.waiter.expect(job_id)  # before the job exists: its end is not missed
+        created = None
+        try:
+            created, original = self._enqueue(
+                job_id,
+                hook.id,
+                hook.version,
+                request,
+                history,
+                extra,
+                hook.limits.timeout_ms,
+                conditions,
+                lane,
+                hook.retention_s,
+            )
+        finally:
+            if take_slot and created is not Created.OK:
+                self.waiter.forget(job_id)
+        if created is Created.QUEUE_FULL:
+            raise QueueFull(
+                f"hook {hook.id!r} already has {lane.max_queued} events queued; "
+                "the event was not accepted"
+            )
         if created is Created.SLOT_FULL:
             raise TooManyRequests(
                 f"hook {hook.id!r} already has {hook.limits.max_concurrent} requests in flight"
@@ -124,16 +147,22 @@ class Dispatcher:
             return Submitted(original, duplicate=True)
         return Submitted(job_id, duplicate=False)
 
+    def _max_queued(self, hook: Hook) -> int:
+        if hook.limits.max_queued is None:
+            return self.settings.max_queued_per_hook
+        return hook.limits.max_queued
+
     def _slot_lapse_s(self, hook: Hook) -> float:
         return hook.limits.wait_ms / 1000 + self.settings.sync_slot_grace_s
 
     def wait_for(
         self, job_id: str, timeout_s: float, *, release_slot_of: str | None = None
     ) -> dict[bytes, bytes] | None:
-        """``JobStore.wait``, giving back the job's sync slot in hook
+        """``JobStore.wait`` through the process's sync waiter (no connection
+        held while waiting), giving back the job's sync slot in hook
         ``release_slot_of`` in the same round trip that reads the job."""
         if release_slot_of is None:
-            return self.jobs.wait(job_id, timeout_s)
+            return self.jobs.wait(job_id, timeout_s, waiter=self._wait)
         queued = False
 
         def release(pipe: Any) -> None:
@@ -142,10 +171,13 @@ class Dispatcher:
             queued = True
 
         try:
-            return self.jobs.wait(job_id, timeout_s, release)
+            return self.jobs.wait(job_id, timeout_s, release, waiter=self._wait)
         finally:
             if not queued:
                 self.release_slot(release_slot_of, job_id)
+
+    def _wait(self, job_id: str, timeout_s: float) -> bool:
+        return self.waiter.wait(job_id, timeout_s, lambda: self.jobs.is_final(job_id))
 
     def release_slot(self, hook_id: str, job_id: str) -> None:
         """Give back the sync slot ``submit(take_slot=True)`` took for a job.
@@ -205,6 +237,7 @@ class Dispatcher:
             extra,
             timeout_ms,
             Conditions(),
+            Lane.sync(spec.get("hookId", "")),  # someone waits for it
         )
         return job_id
 
@@ -218,10 +251,11 @@ class Dispatcher:
         extra: dict[str, Any] | None,
         timeout_ms: int,
         conditions: Conditions,
+        lane: Lane,
         retention_s: int | None = None,
     ) -> tuple[Created, str | None]:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
-        message = run_task(job_id, timeout_ms, self.settings, hook_id)
+        message = run_task(job_id, self.settings, lane)
         # Test runs (no history) are not events received at the intake; nor
         # are they searched, charted or replayed.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
@@ -242,6 +276,7 @@ class Dispatcher:
             "conditions": conditions,
             "also": also,
             "retention_s": retention_s,
+            "lane": lane,
         }
         try:
             # The memory budget: trim finished jobs first, or refuse (StoreFull).

@@ -105,7 +105,7 @@ def test_script() -> Response:
     if not isinstance(body, dict):
         raise InvalidRequest("send an object with a script")
     definition = {k: body[k] for k in ("script", "limits", "response", "secrets") if k in body}
-    hook = validate_hook("script-test", definition, services.settings())
+    hook = validate_hook("script-test", definition, services.settings(), services.syntax_checker())
     spec = {
         "script": hook.script,
         "limits": hook.limits.to_json(),

@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app import services
-from workers.errors import HookletError, MethodNotAllowed, QueueUnavailable, StoreFull
+from workers.errors import HookletError, MethodNotAllowed, QueueFull, QueueUnavailable, StoreFull
 from workers.store.budget import is_oom
 
 __all__ = ["init_app", "error_response"]
@@ -29,7 +29,7 @@ def _hooklet_error(exc: HookletError) -> Response:
     if isinstance(exc, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.allowed)
     retry_after = getattr(exc, "retry_after_s", None)
-    if isinstance(exc, QueueUnavailable):
+    if isinstance(exc, (QueueUnavailable, QueueFull)):
         retry_after = services.settings().retry_after_s
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)

@@ -8,8 +8,9 @@ from flask import Blueprint, Response, jsonify
 
 from app import services
 from app.auth import protect
-from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE
+from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
+from workers.store.lanes import queued_counts
 from workers.store.metrics import parse_child_entry
 
 __all__ = ["bp"]
@@ -52,13 +53,19 @@ def workers() -> Response:
             }
         )
     queues = {
+        SYNC_QUEUE: client.llen(keys.celery_queue(SYNC_QUEUE)),
         SCRIPTS_QUEUE: client.llen(keys.celery_queue(SCRIPTS_QUEUE)),
         CALLBACKS_QUEUE: client.llen(keys.celery_queue(CALLBACKS_QUEUE)),
     }
+    # Jobs waiting to start: the sync lane, and each hook with a backlog (the
+    # queues above hold task messages, which are tokens: see store/lanes.py).
+    sync_queued, per_hook = queued_counts(client)
     return jsonify(
         {
             "nodes": nodes,
             "queues": queues,
+            "syncQueued": sync_queued,
+            "hooks": [{"hook": hook, "queued": n} for hook, n in per_hook.items()],
             "jobsRunning": client.zcard(keys.running()),
             "at": time.time(),
         }

@@ -23,8 +23,9 @@ from prometheus_client.core import (
 
 from app import services
 from workers.errors import Unauthorized
-from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE
+from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
+from workers.store.lanes import queued_counts
 from workers.store.metrics import DURATION_BUCKETS_S, parse_child_entry, parse_field
 
 __all__ = ["bp"]
@@ -87,7 +88,10 @@ class _FleetCollector:
             pipe.zcard(keys.running())
             pipe.zcard(keys.callbacks_due())
             pipe.info("memory")
-            counters, rss, scripts, callbacks, running, due, memory = pipe.execute()
+            pipe.llen(keys.celery_queue(SYNC_QUEUE))
+            pipe.smembers(keys.hook_ids())
+            counters, rss, scripts, callbacks, running, due, memory, sync, hook_ids = pipe.execute()
+        sync_queued, per_hook = queued_counts(self.redis, [h.decode() for h in hook_ids])
 
         families = {
             key: CounterMetricFamily(name, doc, labels=labels)
@@ -121,9 +125,23 @@ class _FleetCollector:
         depth = GaugeMetricFamily(
             "hooklet_queue_depth", "Messages waiting per queue", labels=["queue"]
         )
+        depth.add_metric([SYNC_QUEUE], sync)
         depth.add_metric([SCRIPTS_QUEUE], scripts)
         depth.add_metric([CALLBACKS_QUEUE], callbacks)
         yield depth
+        queued = GaugeMetricFamily(
+            "hooklet_hook_queued_events",
+            "Async events queued per hook, not yet started (limits.maxQueued caps it)",
+            labels=["hook"],
+        )
+        for hook, n in per_hook.items():
+            queued.add_metric([hook], n)
+        yield queued
+        yield GaugeMetricFamily(
+            "hooklet_sync_lane_queued_events",
+            "Sync events queued, not yet started (the sync lane)",
+            value=sync_queued,
+        )
         yield GaugeMetricFamily("hooklet_jobs_in_flight", "Jobs running now", value=running)
         yield GaugeMetricFamily(
             "hooklet_redis_memory_used_bytes", "Redis used_memory", value=memory["used_memory"]

@@ -3,7 +3,10 @@ hooks, the script's own response once the job ends."""
 
 from __future__ import annotations
 
+import logging
+
 import orjson
+import redis
 from flask import Response
 
 from app.dispatcher import Dispatcher
@@ -11,6 +14,8 @@ from workers.sandbox.contract import error_response
 from workers.store.job_records import JobStatus, result_body
 
 __all__ = ["accepted", "sync_response", "HOP_BY_HOP"]
+
+log = logging.getLogger("hooklet.web")
 
 # RFC 9110 7.6.1 connection-specific headers, plus what the server computes.
 HOP_BY_HOP = frozenset(
@@ -51,10 +56,16 @@ def sync_response(
 ) -> Response:
     """Wait (blocking on Redis, no sleeps) for the job, then answer as secutils
     does: the script's response, 504 on a time limit, 500 with the error text
-    otherwise. If the wait budget runs out, 202 with the status URL. The sync
-    slot of ``release_slot_of`` is given back, whatever happens. ``debug``
-    (the hook's ``debugHeaders``) adds ``X-Hooklet-Job`` and ``Server-Timing``."""
-    raw = dispatcher.wait_for(job_id, wait_ms / 1000, release_slot_of=release_slot_of)
+    otherwise. If the wait budget runs out, 202 with the status URL; so too if
+    Redis goes away during the wait: the event is stored (it was written
+    before the wait) and runs when Redis is back. The sync slot of
+    ``release_slot_of`` is given back, whatever happens. ``debug`` (the
+    hook's ``debugHeaders``) adds ``X-Hooklet-Job`` and ``Server-Timing``."""
+    try:
+        raw = dispatcher.wait_for(job_id, wait_ms / 1000, release_slot_of=release_slot_of)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("the wait for job %s was cut short: %s; answering 202", job_id, exc)
+        return accepted(job_id)
     status = JobStatus(raw[b"status"].decode()) if raw else JobStatus.QUEUED
     if raw is None or not status.is_final:
         return accepted(job_id)

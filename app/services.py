@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import current_app
 
 from app.dispatcher import Dispatcher
+from app.syntax_checker import SyntaxChecker
 from workers.settings import Settings
 
-__all__ = ["dispatcher", "settings"]
+__all__ = ["dispatcher", "settings", "syntax_checker"]
 
 
 def dispatcher() -> Dispatcher:
@@ -20,3 +21,11 @@ def dispatcher() -> Dispatcher:
 
 def settings() -> Settings:
     return current_app.config["HOOKLET"]
+
+
+def syntax_checker() -> SyntaxChecker:
+    """The process's script syntax checker (a helper process, started on first use)."""
+    ext = current_app.extensions
+    if "hooklet.syntax" not in ext:
+        ext["hooklet.syntax"] = SyntaxChecker()
+    return ext["hooklet.syntax"]

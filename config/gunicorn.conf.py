@@ -1,11 +1,18 @@
 """Gunicorn settings for hooklet's web process (``gunicorn -c config/gunicorn.conf.py``)."""
 
 import os
+import resource
 
 bind = os.environ.get("HOOKLET_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("HOOKLET_WEB_WORKERS", "2"))
-# Sync hooks block a thread while their job runs: threads keep waits cheap.
-worker_class = "gthread"
+# gevent: every request is a greenlet (the gevent worker monkey-patches before
+# it loads the app, so redis-py's pure-Python sockets cooperate), and a sync
+# hook's wait parks a greenlet on an event (app/sync_waiter.py), not a thread.
+# Thousands of waits cost no thread, and the async intake keeps answering
+# whatever sync hooks do. HOOKLET_WEB_WORKER_CLASS=gthread brings
+# back the threaded worker (HOOKLET_WEB_THREADS threads, one per wait).
+worker_class = os.environ.get("HOOKLET_WEB_WORKER_CLASS", "gevent")
+worker_connections = int(os.environ.get("HOOKLET_WEB_CONNECTIONS", "4000"))
 threads = int(os.environ.get("HOOKLET_WEB_THREADS", "16"))
 timeout = 90
 # scripts/run sets 4: honcho kills whatever still runs 5 s after Ctrl-C.
@@ -15,6 +22,21 @@ keepalive = 5
 # turns it off when empty. Lines: 127.0.0.1 "POST /h/echo HTTP/1.1" 202 73 1ms
 accesslog = os.environ.get("HOOKLET_ACCESS_LOG", "-") or None
 logger_class = "app.access_log.AccessLogger"
+
+
+def _raise_open_files_limit() -> None:
+    """Each open connection holds a descriptor (sync waits hold no Redis
+    connection: app/sync_waiter.py): raise the soft limit towards the hard
+    one, for this master and the workers it forks."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * worker_connections + 1024
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+_raise_open_files_limit()
 
 
 def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn hook

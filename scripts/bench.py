@@ -6,6 +6,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench sync --quick    # shorter runs, for a smoke check
     scripts/bench redis-memory    # Redis bytes per retained job, trimming rate
     scripts/bench async --ha      # also: Sentinel + replica + WAIT against one Redis
+    scripts/bench isolation       # no hook stalls another (scripts/bench_isolation.py)
     scripts/bench hostcalls       # the cost of one fetch and one KV get+set
     scripts/bench console         # console pages with 100 hooks / 100,000 jobs; stats on vs off
 
@@ -29,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+import bench_isolation  # noqa: E402
 import bench_redis  # noqa: E402
 import loadgen  # noqa: E402
 
@@ -402,7 +404,8 @@ def intake_scenario(quick: bool) -> dict:
         try:
             floor, floor_url = _floor_web("intake", _floor_env(server.url))
             web = Web(env, workdir).start()  # no worker: the intake alone
-            Api(web.url).put_hook("intake", script="null")
+            # No worker runs: past limits.maxQueued the intake would answer 429.
+            Api(web.url).put_hook("intake", script="null", limits={"maxQueued": 1_000_000})
             loadgen.saturate(floor_url, make_for("x"), connections, 2)  # warm-up
             loadgen.saturate(web.url, make_for("intake"), connections, 2)
             # Alternate short rounds, so a slow spell of this shared machine
@@ -539,6 +542,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "sync": sync_scenario,
     "memory": memory_scenario,
     "redis-memory": bench_redis.redis_memory_scenario,
+    "isolation": lambda quick: bench_isolation.isolation_scenario(quick, table),
     # One fetch to a local upstream and one KV get + set (scripts/bench_hostcalls.py).
     "hostcalls": lambda quick: __import__("bench_hostcalls").scenario(quick),
     "console": console_scenario,

@@ -91,11 +91,11 @@ def executor(fast_settings: Settings) -> Iterator[Executor]:
 
 @pytest.fixture
 def run_job(executor: Executor, client: FlaskClient) -> Callable[[str], dict]:
-    """Run a queued job as a worker child would (``Executor.run``, no batch)
+    """Run a queued job as a worker child would (``Executor.run_job``: this job, no batch)
     and return its public view (``GET /jobs/<id>``)."""
 
     def run(job_id: str) -> dict:
-        executor.run(job_id, f"tests/{os.getpid()}")
+        executor.run_job(job_id, f"tests/{os.getpid()}")
         response = client.get(f"/jobs/{job_id}")
         assert response.status_code == 200, response.text
         return response.json

@@ -56,7 +56,7 @@ def test_commands_point_at_real_entry_points() -> None:
     module, attr = console[3].split(":")
     assert (ROOT / (module.replace(".", "/") + ".py")).is_file() and attr == "app"
     assert services["console"]["ports"] == ["8001:8001"]  # its own origin
-    for name, queue in (("worker", "scripts"), ("callbacks", "callbacks")):
+    for name, queue in (("worker", "scripts.sync,scripts"), ("callbacks", "callbacks")):
         command = services[name]["command"]
         assert command[:4] == ["celery", "-A", "workers", "worker"]
         assert command[command.index("-Q") + 1] == queue

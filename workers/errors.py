@@ -14,6 +14,7 @@ __all__ = [
     "StoreFull",
     "NotReplicated",
     "TooManyRequests",
+    "QueueFull",
     "Unauthorized",
     "InvalidRequest",
     "SignatureInvalid",
@@ -100,7 +101,13 @@ class TooManyRequests(HookletError):
     """Too many requests in flight for this hook."""
 
     code, status = "too_many_requests", 429
-    retry_after_s = 1
+    retry_after_s: int | None = 1
+
+
+class QueueFull(TooManyRequests):
+    """The hook already has ``limits.maxQueued`` events queued; nothing was stored."""
+
+    retry_after_s = None  # Retry-After: settings.retry_after_s
 
 
 class Unauthorized(HookletError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from typing import Any
 
 from standardwebhooks import Webhook
@@ -27,6 +28,7 @@ __all__ = ["validate_hook", "parse_hook", "HTTP_METHODS"]
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MODES = ("sync", "async")
 ISOLATIONS = ("warm", "fresh")
+MAX_QUEUED = 1_000_000  # limits.maxQueued's ceiling
 # A callbackUrl is checked (and its name resolved) when the hook is saved.
 _LOOKUP_S = 5.0
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
@@ -79,7 +81,7 @@ def _int_in(value: Any, name: str, low: int, high: int) -> int:
 def _parse_limits(raw: Any, settings: Settings) -> Limits:
     raw = {} if raw is None else raw
     _expect(isinstance(raw, dict), "limits", "must be an object")
-    unknown = set(raw) - {"timeoutMs", "heapMb", "waitMs", "maxConcurrent"}
+    unknown = set(raw) - {"timeoutMs", "heapMb", "waitMs", "maxConcurrent", "maxQueued"}
     _expect(not unknown, "limits", f"unknown field(s) {', '.join(sorted(unknown))}")
     s = settings
     return Limits(
@@ -90,6 +92,9 @@ def _parse_limits(raw: Any, settings: Settings) -> Limits:
         wait_ms=_int_in(raw.get("waitMs", s.default_wait_ms), "limits.waitMs", 0, s.max_wait_ms),
         max_concurrent=_int_in(
             raw.get("maxConcurrent", s.default_max_concurrent), "limits.maxConcurrent", 1, 10_000
+        ),
+        max_queued=_int_in(
+            raw.get("maxQueued", s.max_queued_per_hook), "limits.maxQueued", 1, MAX_QUEUED
         ),
     )
 
@@ -270,8 +275,15 @@ def _standard_key(secret: str) -> bytes:
         return b""
 
 
-def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
-    """Parse a definition and check that its script compiles (422 otherwise)."""
+def validate_hook(
+    hook_id: str,
+    data: Any,
+    settings: Settings,
+    check_script: Callable[[str], str | None] = check_syntax,
+) -> Hook:
+    """Parse a definition and check that its script compiles (422 otherwise).
+    ``check_script`` returns the syntax error or None; the web side passes
+    one that runs V8 in a helper process (app/syntax_checker.py)."""
     hook = parse_hook(hook_id, data, settings)
     if hook.callback_url is not None:
         try:
@@ -279,7 +291,7 @@ def validate_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
         except OutboundError as exc:  # refused, or its name did not resolve in time
             raise InvalidHook("callbackUrl", str(exc)) from exc
     if hook.script is not None:
-        error = check_syntax(hook.script)
+        error = check_script(hook.script)
         if error is not None:
             raise InvalidHook("script", error)
     return hook

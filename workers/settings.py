@@ -55,6 +55,9 @@ class Settings:
     default_heap_mb: int = 10
     default_wait_ms: int = 10_000
     default_max_concurrent: int = 10
+    # Async events one hook may have queued (limits.maxQueued's default);
+    # past it the intake answers 429 and stores nothing.
+    max_queued_per_hook: int = 10_000
     default_requests_to_track: int = 30
     max_timeout_ms: int = 60_000
     max_heap_mb: int = 128

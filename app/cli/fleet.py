@@ -12,7 +12,8 @@ __all__ = ["workers"]
 @click.command()
 @click.pass_obj
 def workers(client: Client) -> None:
-    """Worker nodes, their children, load and memory, and queue depths."""
+    """Worker nodes, their children, load and memory, queue depths and each
+    hook's queued events."""
     data = client.ok(client.request("GET", "/api/workers"))
 
     def render(d: dict) -> None:
@@ -33,6 +34,10 @@ def workers(client: Client) -> None:
         table(rows, ["node", "children", "busy", "processed", "child rss (MB)", "warm isolates"])
         click.echo()
         table([{"queue": q, "waiting": n} for q, n in d["queues"].items()], ["queue", "waiting"])
+        click.echo()
+        queued = [{"hook": "(sync lane)", "queued": d.get("syncQueued", 0)}]
+        queued += [{"hook": h["hook"], "queued": h["queued"]} for h in d.get("hooks", [])]
+        table(queued, ["hook", "queued"])
         click.echo(f"\njobs running: {d['jobsRunning']}")
 
     emit(client, data, render)

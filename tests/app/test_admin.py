@@ -41,6 +41,7 @@ def test_get_shows_defaults_and_never_secrets(
         "heapMb": 10,
         "waitMs": 10000,
         "maxConcurrent": 10,
+        "maxQueued": 10000,
     }
     assert hook["mode"] == "async" and hook["methods"] == [] and hook["enabled"] is True
     assert hook["requestsToTrack"] == 30

@@ -79,7 +79,10 @@ def test_workers_shows_nodes_and_queues(api: Api) -> None:
     data = json.loads(cli(api, "--json", "workers").stdout)
     [node] = [n for n in data["nodes"] if n["name"].startswith("scripts@")]
     assert node["concurrency"] == 2 and len(node["children"]) == 2
-    assert set(data["queues"]) == {"scripts", "callbacks"}
+    assert set(data["queues"]) == {"scripts.sync", "scripts", "callbacks"}
+    # Each hook's queued events (none here: the worker keeps up), and the sync lane's.
+    assert "(sync lane)" in shown.stdout and "QUEUED" in shown.stdout
+    assert isinstance(data["syncQueued"], int) and isinstance(data["hooks"], list)
 
 
 def test_clear_errors_for_a_wrong_token_or_no_server(api: Api) -> None:

@@ -94,13 +94,12 @@ def test_with_batching_off_every_event_is_a_celery_task(tmp_path, hook_id: str) 
 
 
 def test_a_child_takes_only_jobs_that_fit_in_its_tasks_time_limit(tmp_path, hook_id: str) -> None:
-    # Messages from a web process with batching off carry Celery limits with
-    # no room for taken jobs (1 s timeout: soft limit 3 s). A job's own hard
-    # deadline (1 s + 5 s) never fits, so Celery delivers every one.
-    with stack(tmp_path, web_settings={"batch_max_jobs": 0}, batch_window_ms=5000) as (
-        api,
-        start_worker,
-    ):
+    # Task messages carry the Celery limits their sender chose for its longest
+    # script: from a web process with batching off and a 1 s cap on timeouts,
+    # a soft limit of 3 s. A job's own hard deadline (1 s + 5 s) never fits
+    # in it, so no child takes a job after its task's: Celery delivers each.
+    web_settings = {"batch_max_jobs": 0, "max_timeout_ms": 1000}
+    with stack(tmp_path, web_settings=web_settings, batch_window_ms=5000) as (api, start_worker):
         jobs, worker = run_backlog(api, start_worker, hook_id, 10, limits={"timeoutMs": 1000})
         assert all(job["status"] == "succeeded" for job in jobs)
         assert taken_from_queue(api, hook_id) == 0

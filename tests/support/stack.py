@@ -146,7 +146,7 @@ class Worker:
     env: dict[str, str]
     workdir: Path
     name: str = "scripts"
-    queues: str = "scripts"
+    queues: str = "scripts.sync,scripts"  # the sync lane first
     concurrency: int = 2
     pool: str = "prefork"
     proc: subprocess.Popen | None = None

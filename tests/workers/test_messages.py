@@ -7,16 +7,18 @@ import base64
 import orjson
 
 from workers.queue.celery_app import make_celery
-from workers.queue.messages import run_script_message
-from workers.queue.names import RUN_SCRIPT, run_time_limits
+from workers.queue.messages import run_script_message, run_task
+from workers.queue.names import RUN_SCRIPT, SCRIPT_QUEUES, run_time_limits
 from workers.settings import Settings
+from workers.store.lanes import Lane
 
 
 def test_message_matches_celerys_own_protocol_2() -> None:
     settings = Settings()
-    ours = orjson.loads(run_script_message("a" * 32, 1500, settings, "my-hook"))
+    ours = orjson.loads(run_script_message("a" * 32, settings, hook_id="my-hook"))
     app = make_celery(settings)
-    soft_s, hard_s = run_time_limits(settings, 1500)
+    # A token may claim any hook's job: its limits are the longest script's.
+    soft_s, hard_s = run_time_limits(settings, settings.max_timeout_ms)
     theirs = app.amqp.as_task_v2(
         "a" * 32,
         RUN_SCRIPT,
@@ -35,6 +37,18 @@ def test_message_matches_celerys_own_protocol_2() -> None:
     assert ours["properties"]["delivery_info"] == {"exchange": "", "routing_key": "scripts"}
     assert ours["properties"]["body_encoding"] == "base64"
     assert ours["content-type"] == "application/json"
+
+
+def test_the_sync_lanes_tokens_go_to_the_queue_workers_look_at_first() -> None:
+    settings = Settings()
+    queue, message = run_task("b" * 32, settings, Lane.sync("hook"))
+    assert queue == SCRIPT_QUEUES[0] == "scripts.sync"
+    routing = orjson.loads(message)["properties"]["delivery_info"]["routing_key"]
+    assert routing == "scripts.sync"
+    assert run_task("c" * 32, settings, Lane("hook"))[0] == "scripts"
+    app = make_celery(settings)
+    assert [q.name for q in app.conf.task_queues][:2] == list(SCRIPT_QUEUES)
+    assert app.conf.broker_transport_options["queue_order_strategy"] == "priority"
 
 
 def test_celery_limits_leave_room_for_jobs_taken_after_the_task() -> None:

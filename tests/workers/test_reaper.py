@@ -22,6 +22,7 @@ from workers.store import keys, metrics
 from workers.store.hooks import HookStore
 from workers.store.job_records import DeliveryStatus, EventRequest, JobStatus, Outcome, new_job_id
 from workers.store.jobs import JobStore
+from workers.store.lanes import Lane
 
 REAPER_DB = 2
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
@@ -48,8 +49,9 @@ def store(db: redis.Redis, settings: Settings) -> JobStore:
 def accepted(store: JobStore, settings: Settings, hook_id: str) -> str:
     """A job written as the intake writes one, its task message queued."""
     job_id = new_job_id()
-    message = run_task(job_id, TIMEOUT_MS, settings)
-    store.create(job_id, hook_id, 1, EVENT, 0, message, extra={"timeoutMs": TIMEOUT_MS})
+    lane = Lane(hook_id)
+    message = run_task(job_id, settings, lane)
+    store.create(job_id, hook_id, 1, EVENT, 0, message, extra={"timeoutMs": TIMEOUT_MS}, lane=lane)
     return job_id
 
 
@@ -79,7 +81,10 @@ def test_an_overdue_job_is_queued_again_with_its_message(
     job_id = vanished(store, db, settings, hook_id, runs=1)
     assert Reaper(settings).sweep() == 1
     assert db.hget(keys.job(job_id), "status") == JobStatus.QUEUED.value.encode()
-    assert messages(db, SCRIPTS_QUEUE) == [(RUN_SCRIPT, [job_id, hook_id])]
+    # Back at the end of its hook's turn, with a token (task message) of its own.
+    [(task, [token, hook])] = messages(db, SCRIPTS_QUEUE)
+    assert (task, hook) == (RUN_SCRIPT, hook_id) and token != job_id  # a fresh token id
+    assert db.lrange(keys.pending(hook_id), 0, -1) == [job_id.encode()]
     assert db.zscore(keys.running(), job_id) is None
     # The next begin is the second attempt.
     raw, to_run = store.start(job_id, "node2/1", 0)
@@ -93,7 +98,8 @@ def test_the_requeue_step_leaves_an_ended_job_alone(
     # before the reaper's requeue gets neither.
     job_id = vanished(store, db, settings, hook_id, runs=1)
     store.finish(job_id, Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200}))
-    assert not store.requeue(job_id, run_task(job_id, TIMEOUT_MS, settings))
+    lane = Lane(hook_id)
+    assert not store.requeue(job_id, run_task(job_id, settings, lane), lane)
     assert db.hget(keys.job(job_id), "status") == b"succeeded"
     assert messages(db, SCRIPTS_QUEUE) == []
 
@@ -130,7 +136,8 @@ def test_another_nodes_claim_wins(
     monkeypatch.setattr(mine.jobs, "overdue", lambda now, limit=100: listed)
     assert other.sweep() == 1
     assert mine.sweep() == 0
-    assert messages(db, SCRIPTS_QUEUE) == [(RUN_SCRIPT, [job_id, hook_id])]  # queued once
+    assert len(messages(db, SCRIPTS_QUEUE)) == 1  # queued once
+    assert db.lrange(keys.pending(hook_id), 0, -1) == [job_id.encode()]
 
 
 def test_jobs_not_yet_overdue_or_gone_are_not_requeued(

@@ -1,5 +1,6 @@
 """Taking queued jobs after a task's own job: what a worker child may still
-take, and when it stops (see ``Executor.run``)."""
+take, and when it stops (see ``Executor.run``). Each take looks at the sync
+lane first, then at the hooks in turn (``store.lane_scripts``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import resource
 import time
 from dataclasses import dataclass
 
-from workers.queue.names import RUN_SCRIPT, SCRIPTS_QUEUE
+from workers.queue.names import RUN_SCRIPT, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.settings import Settings
 from workers.store import keys
-from workers.store.jobs import TakeFrom
+from workers.store.lanes import TakeFrom
 
 __all__ = ["Batch"]
 
@@ -33,6 +34,7 @@ class Batch:
         ``latest_deadline`` (epoch seconds: the task's own time limit, which
         Celery enforces)."""
         take = TakeFrom(
+            keys.celery_queue(SYNC_QUEUE),
             keys.celery_queue(SCRIPTS_QUEUE),
             RUN_SCRIPT,
             worker,

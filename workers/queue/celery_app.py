@@ -14,6 +14,7 @@ from workers.queue.names import (
     DELIVER_CALLBACK,
     RUN_SCRIPT,
     SCRIPTS_QUEUE,
+    SYNC_QUEUE,
     visibility_timeout_s,
 )
 from workers.settings import Settings
@@ -34,7 +35,10 @@ def make_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=settings.prefetch_multiplier,
-        task_queues=[Queue(SCRIPTS_QUEUE), Queue(CALLBACKS_QUEUE)],
+        # The sync lane's queue first: with the "priority" order below, a
+        # worker's BRPOP names it first, so Redis pops its tokens before any
+        # of the scripts queue's (kombu's default, round robin, alternates).
+        task_queues=[Queue(SYNC_QUEUE), Queue(SCRIPTS_QUEUE), Queue(CALLBACKS_QUEUE)],
         task_default_queue=SCRIPTS_QUEUE,
         task_routes={
             RUN_SCRIPT: {"queue": SCRIPTS_QUEUE},
@@ -42,6 +46,7 @@ def make_celery(settings: Settings) -> Celery:
         },
         broker_transport_options={
             "visibility_timeout": visibility_timeout_s(settings),
+            "queue_order_strategy": "priority",
             # Sweep for tasks of a vanished node every few seconds (kombu's
             # default is about every 100 s).
             "unacked_restore_interval": 5,

@@ -24,7 +24,8 @@ from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.hooks import HookStore
 from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome, unpacked
-from workers.store.jobs import JobStore, Taken
+from workers.store.jobs import JobStore
+from workers.store.lanes import Taken
 
 __all__ = ["Executor", "Ran"]
 
@@ -90,23 +91,40 @@ class Executor:
         """What a task's child may take after its own job (``Batch.for_task``)."""
         return Batch.for_task(self.settings, worker, until, latest_deadline)
 
-    def run(self, job_id: str, worker: str, batch: Batch | None = None) -> Ran:
-        """Run the job; then, as ``batch`` allows, jobs taken straight off the
-        scripts queue, one at a time. Returns what ran and what failed.
+    def run(self, token_id: str, worker: str, batch: Batch) -> Ran | None:
+        """Run the job a Celery-delivered token claims (the sync lane's next,
+        else the next hook's in turn; after a crash, the job the token had
+        claimed); then, as ``batch`` allows, more jobs taken the same way,
+        one at a time. Returns what ran and what failed, None if the token
+        found nothing to run.
 
         Taking queued jobs spares Celery's per-message work (the node's
         consumer, the pipe to the child) when events queue up. A taken job is
         marked running in the same atomic step that takes it, so if this child
         dies, the reaper queues it again. The next job is taken in the same
         Redis call that records the previous one's outcome."""
-        raw, to_run = self.jobs.start(job_id, worker, self.settings.hard_limit_margin_ms)
-        status, ended, taken = self._run_begun(Taken(job_id, raw, to_run), worker, batch, False)
+        claimed = self.jobs.claim(token_id, batch.take)
+        if claimed is None:
+            take = batch.next_take()
+            claimed = self.jobs.take_queued(take) if take else None
+            if claimed is None:
+                return None
+        status, ended, taken = self._run_begun(claimed, worker, batch, False)
         ran = Ran(status)
-        ran.add(job_id, status, ended)
+        ran.add(claimed.job_id, status, ended)
         while taken is not None:
             next_id = taken.job_id
             status, ended, taken = self._run_begun(taken, worker, batch, True)
             ran.add(next_id, status, ended)
+        return ran
+
+    def run_job(self, job_id: str, worker: str) -> Ran:
+        """Run this one job, begun by id (out of its lane), and take nothing
+        after it: for tests and tools. Workers run what their tokens claim."""
+        raw, to_run = self.jobs.start(job_id, worker, self.settings.hard_limit_margin_ms)
+        status, ended, _ = self._run_begun(Taken(job_id, raw, to_run), worker, None, False)
+        ran = Ran(status)
+        ran.add(job_id, status, ended)
         return ran
 
     def _run_begun(

@@ -20,11 +20,13 @@ from workers.queue.names import (
     DELIVER_CALLBACK,
     RUN_SCRIPT,
     SCRIPTS_QUEUE,
+    SYNC_QUEUE,
     callback_time_limits,
     run_time_limits,
 )
 from workers.settings import Settings
 from workers.store import keys
+from workers.store.lanes import Lane
 
 __all__ = [
     "run_task",
@@ -49,12 +51,14 @@ def _origin() -> str:
     return _ORIGIN[1]
 
 
-def run_task(
-    job_id: str, timeout_ms: int, settings: Settings, hook_id: str = ""
-) -> tuple[str, bytes]:
-    """(queue list, message) that runs ``job_id``: what the job store pushes."""
-    message = run_script_message(job_id, timeout_ms, settings, hook_id)
-    return keys.celery_queue(SCRIPTS_QUEUE), message
+def run_task(token_id: str, settings: Settings, lane: Lane) -> tuple[str, bytes]:
+    """(queue list, message) queued with a job in ``lane``: what the job store
+    pushes. The message is a token, "run the next job" (see
+    ``store.lane_scripts``), whose id is ``token_id`` (the job id of the
+    event that queues it: unique); the sync lane's tokens go to the queue
+    workers look at first."""
+    queue = SYNC_QUEUE if lane.is_sync else SCRIPTS_QUEUE
+    return keys.celery_queue(queue), run_script_message(token_id, settings, queue, lane.hook_id)
 
 
 def callback_task(job_id: str, settings: Settings) -> tuple[str, bytes]:
@@ -74,13 +78,14 @@ def callback_on_finish(
 
 
 def run_script_message(
-    job_id: str, timeout_ms: int, settings: Settings, hook_id: str = ""
+    token_id: str, settings: Settings, queue: str = SCRIPTS_QUEUE, hook_id: str = ""
 ) -> bytes:
-    """The ``hooklet.run_script(job_id, hook_id)`` message, with Celery's time
-    limits from ``run_time_limits``. The hook id is there for people (Flower's
-    search finds a hook's tasks); the task id is the job id."""
-    soft_s, hard_s = run_time_limits(settings, timeout_ms)
-    return task_message(RUN_SCRIPT, SCRIPTS_QUEUE, [job_id, hook_id], soft_s, hard_s)
+    """The ``hooklet.run_script(token_id, hook_id)`` message. Its Celery time
+    limits (``run_time_limits``) are those of the longest script the operator
+    allows: a token may claim any hook's job. The hook id, of the event that
+    queued it, is there for people (Flower's search finds a hook's tasks)."""
+    soft_s, hard_s = run_time_limits(settings, settings.max_timeout_ms)
+    return task_message(RUN_SCRIPT, queue, [token_id, hook_id], soft_s, hard_s)
 
 
 def deliver_callback_message(job_id: str, settings: Settings) -> bytes:

@@ -12,6 +12,8 @@ from workers.settings import Settings
 
 __all__ = [
     "SCRIPTS_QUEUE",
+    "SYNC_QUEUE",
+    "SCRIPT_QUEUES",
     "CALLBACKS_QUEUE",
     "RUN_SCRIPT",
     "DELIVER_CALLBACK",
@@ -21,6 +23,9 @@ __all__ = [
 ]
 
 SCRIPTS_QUEUE = "scripts"
+# The sync lane's tokens: script workers consume it first (-Q scripts.sync,scripts).
+SYNC_QUEUE = "scripts.sync"
+SCRIPT_QUEUES = (SYNC_QUEUE, SCRIPTS_QUEUE)  # in the order workers look at them
 CALLBACKS_QUEUE = "callbacks"
 RUN_SCRIPT = "hooklet.run_script"
 DELIVER_CALLBACK = "hooklet.deliver_callback"

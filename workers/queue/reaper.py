@@ -23,12 +23,21 @@ from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import HookStore
-from workers.store.job_records import FailureReason, JobStatus
+from workers.store.job_records import FailureReason, JobStatus, new_job_id
 from workers.store.jobs import JobStore
+from workers.store.lanes import Lane
 
 __all__ = ["Reaper"]
 
 log = logging.getLogger("hooklet.reaper")
+
+
+def lane_of(raw: dict[bytes, bytes]) -> Lane:
+    """The lane a job was queued in (its ``lane`` field), to queue it again."""
+    hook_id = (raw.get(b"hookId") or b"").decode()
+    if raw.get(b"lane") == b"sync" or not hook_id:
+        return Lane.sync(hook_id)
+    return Lane(hook_id)
 
 
 class Reaper:
@@ -92,9 +101,10 @@ class Reaper:
                 continue
             attempts = int(raw.get(b"attempts", b"0"))
             if attempt_allowed(attempts + 1, self.settings.max_attempts):
-                timeout_ms = int(raw.get(b"timeoutMs", self.settings.max_timeout_ms))
-                hook_id = (raw.get(b"hookId") or b"").decode()
-                self.jobs.requeue(job_id, run_task(job_id, timeout_ms, self.settings, hook_id))
+                # A token of its own, with a fresh id: a token named after
+                # this job may still be bound to another job it claimed.
+                lane = lane_of(raw)
+                self.jobs.requeue(job_id, run_task(new_job_id(), self.settings, lane), lane)
             else:
                 hook = (raw.get(b"hookId") or b"").decode() or "_test"
                 self.jobs.finish(

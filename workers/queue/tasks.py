@@ -40,7 +40,10 @@ def _service(kind: type[T], settings: Settings) -> T:
 def register(app: Celery, settings: Settings) -> None:
     # ``throws``: an expected failure, logged in one line without a traceback.
     @app.task(name=RUN_SCRIPT, bind=True, ignore_result=True, throws=(JobsFailed,))
-    def run_script(self: Task, job_id: str, hook_id: str = "") -> str:
+    def run_script(self: Task, token_id: str, hook_id: str = "") -> str:
+        """Run the next queued job (``token_id`` and ``hook_id`` name the
+        event that queued this token; the job run may be another's: see
+        store.lane_scripts)."""
         started, started_at = time.monotonic(), time.time()
         worker = f"{self.request.hostname}/{os.getpid()}"
         executor = _service(Executor, settings)
@@ -51,7 +54,9 @@ def register(app: Celery, settings: Settings) -> None:
         batch = executor.batch(
             worker, started + settings.batch_window_ms / 1000, started_at + limit_s
         )
-        ran = executor.run(job_id, worker, batch)
+        ran = executor.run(token_id, worker, batch)
+        if ran is None:
+            return "nothing queued"
         if ran.failures:
             raise JobsFailed.of(ran.failures, ran.jobs)
         return ran.status.value

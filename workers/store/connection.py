@@ -33,7 +33,7 @@ __all__ = [
     "parse_sentinel_url",
 ]
 
-_pools: dict[tuple[str, str, int, bool, str], redis.Redis] = {}
+_pools: dict[tuple[str, str, int, bool, str, int], redis.Redis] = {}
 _SOCKET_TIMEOUT_S = 5
 _BLOCKING_SOCKET_TIMEOUT_S = 120  # above the longest BLPOP a waiter issues
 _SENTINEL_SOCKET_TIMEOUT_S = 1
@@ -74,12 +74,21 @@ RETRIES = {"web": 3, "patient": 5, "probe": 0}
 
 
 def connect(
-    url: str, *, blocking: bool = False, sentinel_master: str = "mymaster", retries: str = "web"
+    url: str,
+    *,
+    blocking: bool = False,
+    sentinel_master: str = "mymaster",
+    retries: str = "web",
+    max_connections: int = 0,
 ) -> redis.Redis:
     """A client on this process's pool for ``url``. ``blocking`` clients are
     for BLPOP waits, whose replies may take longer than the usual timeout;
-    ``retries`` names how long commands retry on connection errors (RETRIES)."""
-    key = (url, sentinel_master, os.getpid(), blocking, retries)
+    ``retries`` names how long commands retry on connection errors (RETRIES).
+    ``max_connections`` bounds a plain Redis pool: a caller then waits (up to
+    the socket timeout) for a free connection rather than opening one more, so
+    a thousand greenlets waking at once do not storm Redis with connects
+    (Sentinel's pool is not bounded that way)."""
+    key = (url, sentinel_master, os.getpid(), blocking, retries, max_connections)
     client = _pools.get(key)
     if client is None:
         options = {
@@ -105,19 +114,27 @@ def connect(
                 password=parsed.password,
                 **options,
             )
+        elif max_connections:
+            pool = redis.BlockingConnectionPool.from_url(
+                url, max_connections=max_connections, timeout=_SOCKET_TIMEOUT_S, **options
+            )
+            client = redis.Redis(connection_pool=pool)
         else:
             client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, **options))
         _pools[key] = client
     return client
 
 
-def client_for(settings: Settings, *, blocking: bool = False, retries: str = "web") -> redis.Redis:
+def client_for(
+    settings: Settings, *, blocking: bool = False, retries: str = "web", max_connections: int = 0
+) -> redis.Redis:
     """``connect`` to hooklet's Redis as ``settings`` name it."""
     return connect(
         settings.redis_url,
         blocking=blocking,
         sentinel_master=settings.redis_sentinel_master,
         retries=retries,
+        max_connections=max_connections,
     )
 
 

@@ -26,13 +26,17 @@ class Limits:
     heap_mb: int
     wait_ms: int
     max_concurrent: int
+    # Async events queued at most (429 past it); None (hooks stored before
+    # there was a cap): the operator's default, settings.max_queued_per_hook.
+    max_queued: int | None = None
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, int | None]:
         return {
             "timeoutMs": self.timeout_ms,
             "heapMb": self.heap_mb,
             "waitMs": self.wait_ms,
             "maxConcurrent": self.max_concurrent,
+            "maxQueued": self.max_queued,
         }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workers.store.job_search import INDEX_LUA
+from workers.store.lane_scripts import BEGIN, TAKE_FUNCTIONS, TakeArgs
 from workers.store.stats import APPLY_STATS as _STATS
 
 __all__ = [
@@ -21,15 +22,12 @@ __all__ = [
     "CreateArgs",
     "BeginKeys",
     "StartArgs",
-    "TakeKeys",
-    "TakeArgs",
     "FinishKeys",
     "FinishArgs",
     "RequeueKeys",
     "RequeueArgs",
     "CREATE",
     "START",
-    "TAKE",
     "FINISH",
     "REQUEUE",
 ]
@@ -54,6 +52,8 @@ class CreateKeys:
     hook_index_key: str  # the hook's search index
     hook_stats_key: str  # this minute's stats hashes ('' for none)
     fleet_stats_key: str
+    pending_key: str  # the job's hook's list in its lane (sync or async)
+    ready_key: str  # the lane's rotation of hooks with queued jobs
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,16 @@ class CreateArgs:
     created_at: float  # the search indexes' score
     stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
     stats_ttl_s: int
+    lane_hook: str  # the hook that takes turns for the job
+    max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
     # TAIL: the job's field/value pairs
 
 
 # Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
 # changed, 1 written, 2 slot full, 3 duplicate, 4 key reused for another
-# request. Only 1 writes the job. An idempotency key holds "<fingerprint>
-# <job id>": a request is a duplicate only if its fingerprint matches too.
+# request, 5 queue full. Only 1 writes the job. An idempotency key holds
+# "<fingerprint> <job id>": a request is a duplicate only if its fingerprint
+# matches too. The message is a token (lane_scripts): the job waits in its lane.
 CREATE = (
     _STATS
     + INDEX_LUA
@@ -99,6 +102,11 @@ if idempotency_key ~= '' then
     return {3, string.sub(bound, space + 1)}
   end
 end
+-- lanes: backpressure (issue 14)
+if max_queued ~= '' and redis.call('LLEN', pending_key) >= tonumber(max_queued) then
+  return {5, ''}
+end
+-- end lanes
 if slot_key ~= '' then
   local clock = redis.call('TIME')
   local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
@@ -118,7 +126,13 @@ if history > 0 then
   redis.call('LPUSH', history_key, job_id)
   redis.call('LTRIM', history_key, 0, history - 1)
 end
+-- lanes: the job joins its lane, its token the queue (issue 14)
+redis.call('RPUSH', pending_key, job_id)
+if lane_hook ~= '' and redis.call('LLEN', pending_key) == 1 then
+  redis.call('RPUSH', ready_key, lane_hook)
+end
 redis.call('LPUSH', queue_key, message)
+-- end lanes
 if replayed_key ~= '' then mark_replayed(replayed_key, job_id, dead_key, hook_dead_key) end
 if index_key ~= '' then
   index_job({index_key, hook_index_key}, job_id, created_at, retention_s)
@@ -129,40 +143,7 @@ return {1, ''}
 """
 )
 
-# -- start, take --------------------------------------------------------------
-
-# Begins an attempt unless the job already ended: counts it and marks the job
-# running with a deadline in the running zset (what the reaper watches).
-# Returns {} for a missing job, else {run?, field, value, ...}; for a job of a
-# hook, the fields end with ``hookSince``: the first version of the stored
-# hook ('0' if unknown), or '' when the hook is gone. A job whose version is
-# below it belongs to a deleted hook (``specs.SpecCache.for_job``).
-_BEGIN = """
-local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix)
-  if redis.call('EXISTS', job_key) == 0 then return {} end
-  local status = redis.call('HGET', job_key, 'status')
-  local run = 0
-  if status ~= SUCCEEDED and status ~= FAILED then
-    run = 1
-    redis.call('HINCRBY', job_key, 'attempts', 1)
-    local timeout_ms = tonumber(redis.call('HGET', job_key, 'timeoutMs') or '60000')
-    local deadline = tonumber(now) + (timeout_ms + tonumber(margin_ms)) / 1000
-    redis.call('HSET', job_key, 'status', RUNNING, 'startedAt', now, 'worker', worker)
-    redis.call('ZADD', running, deadline, id)
-  end
-  local reply = redis.call('HGETALL', job_key)
-  table.insert(reply, 1, run)
-  local hook_id = redis.call('HGET', job_key, 'hookId')
-  if hook_id and hook_id ~= '' then
-    local hook_key = hook_prefix .. hook_id
-    local since = redis.call('HGET', hook_key, 'since')
-    if not since then since = redis.call('EXISTS', hook_key) == 1 and '0' or '' end
-    table.insert(reply, 'hookSince')
-    table.insert(reply, since)
-  end
-  return reply
-end
-"""
+# -- start --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -178,66 +159,30 @@ class StartArgs:
     now: float
     margin_ms: int
     hook_prefix: str  # keys.hook('')
+    pending_prefix: str  # keys.pending('')
+    sync_prefix: str  # keys.pending_sync('')
+    ready_key: str  # keys.ready_hooks()
+    sync_ready_key: str  # keys.ready_sync_hooks()
 
 
-START = _BEGIN + "return begin(job_key, running_key, job_id, worker, now, margin_ms, hook_prefix)\n"
-
-
-@dataclass(frozen=True)
-class TakeKeys:
-    queue_key: str
-    running_key: str
-
-
-@dataclass(frozen=True)
-class TakeArgs:
-    """Also the first fields of ``FinishArgs`` ('' each when not taking)."""
-
-    take_worker: str
-    take_now: float | str
-    take_margin_ms: int | str
-    take_task: str  # the task name a message must carry
-    take_job_prefix: str  # keys.job('')
-    take_latest: float | str  # epoch s: later hard deadlines are left
-    take_hook_prefix: str  # keys.hook('')
-
-
-# Takes the oldest message of a Celery queue list and begins its job, in the
-# same step, so a job taken off the queue is always in the running zset (and
-# so reaped if the child dies). The message is put back, and nothing taken,
-# unless it is a ``task`` message without an ETA whose id is a stored job's,
-# and the job's hard deadline (timeoutMs + margin from now) falls before
-# ``latest`` (the end of the taking task's own time limit).
-# Returns {} when nothing was taken, else {job id, begin()'s reply...}.
-_TAKE = """
-local function take(queue, running)
-  local message = redis.call('RPOP', queue)
-  if not message then return {} end
-  local ok, decoded = pcall(cjson.decode, message)
-  local headers = ok and type(decoded) == 'table' and decoded.headers
-  local key = type(headers) == 'table' and type(headers.id) == 'string'
-    and take_job_prefix .. headers.id
-  local fits = false
-  if key and headers.task == take_task and (headers.eta == nil or headers.eta == cjson.null) then
-    if redis.call('EXISTS', key) == 1 then
-      local timeout_ms = tonumber(redis.call('HGET', key, 'timeoutMs') or '60000')
-      local hard_deadline = tonumber(take_now) + (timeout_ms + tonumber(take_margin_ms)) / 1000
-      fits = hard_deadline <= tonumber(take_latest)
-    end
+# Begins one given job (lane_scripts.BEGIN), taking it out of its lane: for
+# tests and tools that start a job by id; workers claim and take.
+START = (
+    BEGIN
+    + """
+local hook = redis.call('HGET', job_key, 'hookId')
+if hook then
+  local sync = redis.call('HGET', job_key, 'lane') == 'sync'
+  if sync and hook == '' then hook = '_test' end
+  local list = (sync and sync_prefix or pending_prefix) .. hook
+  if redis.call('LREM', list, 1, job_id) == 1 and redis.call('LLEN', list) == 0 then
+    redis.call('LREM', sync and sync_ready_key or ready_key, 1, hook)
   end
-  if not fits then
-    redis.call('RPUSH', queue, message)
-    return {}
-  end
-  local reply = begin(
-    key, running, headers.id, take_worker, take_now, take_margin_ms, take_hook_prefix
-  )
-  table.insert(reply, 1, headers.id)
-  return reply
 end
+return begin(job_key, running_key, job_id, worker, now, margin_ms, hook_prefix)
 """
+)
 
-TAKE = _BEGIN + _TAKE + "return take(queue_key, running_key)\n"
 
 # -- finish -------------------------------------------------------------------
 
@@ -250,7 +195,11 @@ class FinishKeys:
     push_key: str  # a list to push push_message to ('' for none)
     metrics_key: str
     child_rss_key: str
-    take_queue_key: str  # a queue to take the next job from ('' for none)
+    # Where to take the next job from (lane_scripts.TakeKeys; '' each for none).
+    take_sync_ready_key: str
+    take_ready_key: str
+    take_sync_queue_key: str
+    take_queue_key: str
     failed_index_key: str  # all failed jobs, '' unless the outcome is a failure
     dead_index_key: str  # failed jobs not yet replayed
     hook_stats_key: str  # this minute's stats hashes ('' for none)
@@ -270,16 +219,18 @@ class FinishArgs(TakeArgs):
     failed_hook_prefix: str  # keys.hook_failed_index('')
     dead_hook_prefix: str  # keys.hook_dead_letters_index('')
     counters_n: int
+    token_prefix: str  # keys.token('')
+    done_channel: str  # keys.sync_done_channel(): a sync-lane job's id is published on it
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
 
-# Records a job's outcome unless it is already final; then, if take_queue_key
-# is a queue, takes the next job off it as TAKE does (one round trip per job
-# for a child that runs queued jobs back to back).
+# Records a job's outcome unless it is already final (and unbinds the token
+# that claimed it); then, if take_queue_key is a queue, takes the next job as
+# lane_scripts.TAKE does (one round trip per job for a child that runs queued
+# jobs back to back).
 # Returns {recorded (1) or already final (0), take()'s reply...}.
 FINISH = (
-    _BEGIN
-    + _TAKE
+    TAKE_FUNCTIONS
     + _STATS
     + INDEX_LUA
     + """
@@ -295,6 +246,8 @@ local function finish()
     redis.call('HSET', job_key, ARGV[i], ARGV[i + 1])
   end
   if push_key ~= '' then redis.call('LPUSH', push_key, push_message) end
+  local token = redis.call('HGET', job_key, 'token')
+  if token then redis.call('DEL', token_prefix .. token) end
   -- budget: the hook's own retentionS if set; the index of finished jobs by finish time
   redis.call('EXPIRE', job_key, tonumber(redis.call('HGET', job_key, 'retentionS') or retention_s))
   local t = redis.call('TIME')
@@ -302,6 +255,9 @@ local function finish()
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)
+  if redis.call('HGET', job_key, 'lane') == 'sync' then
+    redis.call('PUBLISH', done_channel, job_id)
+  end
   if failed_index_key ~= '' then
     index_failed(job_key, job_id, retention_s, failed_index_key, dead_index_key,
       failed_hook_prefix, dead_hook_prefix)
@@ -321,7 +277,9 @@ end
 
 local recorded = finish()
 if take_queue_key == '' then return {recorded} end
-local taken = take(take_queue_key, running_key)
+local taken = take(
+  take_sync_ready_key, take_ready_key, take_sync_queue_key, take_queue_key, running_key
+)
 table.insert(taken, 1, recorded)
 return taken
 """
@@ -335,21 +293,35 @@ class RequeueKeys:
     job_key: str
     running_key: str
     queue_key: str
+    pending_key: str  # the job's lane (lane_scripts)
+    ready_key: str
 
 
 @dataclass(frozen=True)
 class RequeueArgs:
     job_id: str
     message: bytes
+    lane_hook: str  # the hook whose turn the job waits for
+    token_prefix: str
 
 
-# Puts a job that has not ended back in the queue (status and task message in
-# one step); returns 1, or 0 and changes nothing if it is gone or ended.
+# Puts a job that has not ended back at the end of its lane, with a token of
+# its own (status, lane and token in one step; the token that claimed it is
+# unbound); returns 1, or 0 and changes nothing if it is gone or ended.
 REQUEUE = """
 redis.call('ZREM', running_key, job_id)
 local status = redis.call('HGET', job_key, 'status')
 if status == false or status == SUCCEEDED or status == FAILED then return 0 end
+local token = redis.call('HGET', job_key, 'token')
+if token then
+  redis.call('DEL', token_prefix .. token)
+  redis.call('HDEL', job_key, 'token')
+end
 redis.call('HSET', job_key, 'status', QUEUED)
+redis.call('RPUSH', pending_key, job_id)
+if lane_hook ~= '' and redis.call('LLEN', pending_key) == 1 then
+  redis.call('RPUSH', ready_key, lane_hook)
+end
 redis.call('LPUSH', queue_key, message)
 return 1
 """

@@ -17,17 +17,26 @@ from typing import Any, NamedTuple
 import redis
 
 from workers.store import job_scripts as lua
-from workers.store import keys
+from workers.store import job_waits, keys, lane_scripts
 from workers.store.budget import MemoryBudget
 from workers.store.job_records import EventRequest, JobStatus, Outcome
-from workers.store.job_taking import TakeFrom, Taken, begun, take_args, taken_from
 from workers.store.job_writes import replicated, with_id, with_room
+from workers.store.lanes import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
 from workers.store.stats import TTL_S as STATS_TTL_S
 from workers.store.stats import StatsWrite
 
-__all__ = ["Created", "Conditions", "Extras", "Finished", "JobStore", "TakeFrom", "Taken"]
+__all__ = [
+    "Created",
+    "Conditions",
+    "Extras",
+    "Finished",
+    "JobStore",
+    "Lane",
+    "TakeFrom",
+    "Taken",
+]
 
 
 class Created(IntEnum):
@@ -38,6 +47,7 @@ class Created(IntEnum):
     SLOT_FULL = 2
     DUPLICATE = 3
     KEY_REUSED = 4  # the idempotency key is bound to a different request
+    QUEUE_FULL = 5  # the lane already holds Lane.max_queued jobs
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,12 @@ class JobStore:
         self._replicas = replicas  # (replicas, timeout ms) a create WAITs for
         self._create = LuaStep(client, lua.CREATE, lua.CreateKeys, lua.CreateArgs)
         self._start = LuaStep(client, lua.START, lua.BeginKeys, lua.StartArgs)
-        self._take = LuaStep(client, lua.TAKE, lua.TakeKeys, lua.TakeArgs)
+        self._take = LuaStep(
+            client, lane_scripts.TAKE, lane_scripts.TakeKeys, lane_scripts.TakeArgs
+        )
+        self._claim = LuaStep(
+            client, lane_scripts.CLAIM, lane_scripts.ClaimKeys, lane_scripts.ClaimArgs
+        )
         # Atomic "finish unless already final", so a reaper, a watchdog and a
         # late worker never overwrite each other's verdict.
         self._finish = LuaStep(client, lua.FINISH, lua.FinishKeys, lua.FinishArgs)
@@ -111,16 +126,21 @@ class JobStore:
         conditions: Conditions = Conditions(),
         also: Extras = Extras(),
         retention_s: int | None = None,
+        lane: Lane | None = None,
     ) -> tuple[Created, str | None]:
-        """Write the job, its history entry, its task message (list key, bytes)
-        and the intake counter in one atomic Redis call: all of them or none.
+        """Write the job, its history entry, its place in ``lane``, its task
+        message (list key, bytes: a token) and the intake counter in one
+        atomic Redis call: all of them or none.
 
         Nothing is written unless the ``conditions`` hold; an idempotency key
         is then bound to this job for the retention time. ``also`` says what
         else to write (search indexes, replay link, stats). Returns what was
-        done and, for a duplicate, the job id the key is bound to. With
-        ``replicas``, raises ``NotReplicated`` unless they confirm it in time."""
+        done and, for a duplicate, the job id the key is bound to; nothing is
+        written either when ``lane`` (default: the sync lane) already holds
+        ``lane.max_queued`` jobs. With ``replicas``, raises ``NotReplicated``
+        unless they confirm it in time."""
         retention_s = retention_s or self._retention_s
+        lane = lane or Lane.sync(hook_id)
         created_at = _now()
         fields: dict[str, Any] = {
             "id": job_id,  # the search and replay steps read it from the hash
@@ -130,6 +150,7 @@ class JobStore:
             "attempts": 0,
             "createdAt": created_at,
             **request.fields(),
+            "lane": lane.name,
             **(extra or {}),
         }
         if retention_s != self._retention_s:
@@ -156,6 +177,8 @@ class JobStore:
                 hook_index_key=keys.hook_jobs_index(hook_id) if also.indexed else "",
                 hook_stats_key=hook_stats,
                 fleet_stats_key=fleet_stats,
+                pending_key=lane.pending_key,
+                ready_key=lane.ready_key,
             ),
             lua.CreateArgs(
                 retention_s=retention_s,
@@ -171,6 +194,8 @@ class JobStore:
                 created_at=created_at,
                 stats_ops=also.stats.encoded() if also.stats else "",
                 stats_ttl_s=STATS_TTL_S,
+                lane_hook=lane.hook_id,
+                max_queued="" if lane.max_queued is None else lane.max_queued,
             ),
             _pairs(fields),
         )
@@ -179,26 +204,40 @@ class JobStore:
     def start(
         self, job_id: str, worker: str, margin_ms: int
     ) -> tuple[dict[bytes, bytes] | None, bool]:
-        """Begin an attempt in one atomic step, unless the job already ended
-        (a redelivery): count it and mark the job running with a deadline (its
-        ``timeoutMs`` plus ``margin_ms``). Returns the job's fields and whether
-        it is to be run."""
-        reply = self._start(
-            lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running()),
-            lua.StartArgs(job_id, worker, time.time(), margin_ms, hook_prefix=keys.hook("")),
+        """Begin this job (out of its lane) in one atomic step, unless it
+        already ended: count the attempt, mark it running with a deadline
+        (``timeoutMs`` + ``margin_ms``). Returns its fields and whether to run it.
+        Workers claim and take instead; this is for tests and tools."""
+        lanes = (keys.pending(""), keys.pending_sync(""), keys.ready_hooks())
+        args = (job_id, worker, time.time(), margin_ms, keys.hook(""), *lanes)
+        keys_ = lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running())
+        return begun(self._start(keys_, lua.StartArgs(*args, keys.ready_sync_hooks())))
+
+    def claim(self, token_id: str, take: TakeFrom) -> Taken | None:
+        """What a Celery-delivered token runs, begun in one atomic step: the
+        job it is bound to if that job's child died under it, else the next
+        queued job (see ``lane_scripts``), to which it is bound. None if
+        there is nothing for it to run."""
+        reply = self._claim(
+            lane_scripts.ClaimKeys(
+                token_key=keys.token(token_id),
+                sync_ready_key=keys.ready_sync_hooks(),
+                ready_key=keys.ready_hooks(),
+                running_key=keys.running(),
+            ),
+            lane_scripts.ClaimArgs(
+                **vars(take_args(take)), token_id=token_id, token_ttl_s=self._retention_s
+            ),
         )
-        return begun(reply)
+        return taken(reply)
 
     def take_queued(self, take: TakeFrom) -> Taken | None:
-        """Take the oldest message of ``take.queue`` (a Celery queue list) and
-        begin its job, as ``start`` does, in one atomic step. Returns None,
-        and leaves the message, when the queue is empty or the message is not
-        ``take.task``'s, its job is not stored, or the job's hard deadline
-        would fall after ``take.latest_deadline``."""
-        reply = self._take(
-            lua.TakeKeys(queue_key=take.queue, running_key=keys.running()), take_args(take)
-        )
-        return taken_from(reply)
+        """Take the next queued job (the sync lane's first, else by hooks in
+        turn) and begin it, as ``start`` does, in one atomic step, spending
+        a token waiting in a queue list. Returns None, and leaves the job,
+        when nothing is queued or the job's hard deadline would fall after
+        ``take.latest_deadline``."""
+        return taken(self._take(take_keys(take), take_args(take)))
 
     def finish(
         self,
@@ -227,7 +266,7 @@ class JobStore:
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
-        taking = take_args(take) if take else lua.TakeArgs("", "", "", "", "", "", "")
+        where = take_keys(take)
         hook_stats, fleet_stats = stats.keys if stats else ("", "")
         failed = outcome.status is JobStatus.FAILED
         reply = with_room(
@@ -240,7 +279,10 @@ class JobStore:
                 push_key=push_key,
                 metrics_key=keys.metrics(),
                 child_rss_key=keys.child_rss(),
-                take_queue_key=take.queue if take else "",
+                take_sync_ready_key=where.sync_ready_key,
+                take_ready_key=where.ready_key,
+                take_sync_queue_key=where.sync_queue_key,
+                take_queue_key=where.queue_key,
                 failed_index_key=keys.failed_jobs_index() if failed else "",
                 dead_index_key=keys.dead_letters_index(),
                 hook_stats_key=hook_stats,
@@ -248,7 +290,7 @@ class JobStore:
                 finished_key=keys.finished(),
             ),
             lua.FinishArgs(
-                **vars(taking),
+                **vars(take_args(take)),
                 job_id=job_id,
                 retention_s=self._retention_s,
                 push_message=message,
@@ -259,6 +301,8 @@ class JobStore:
                 failed_hook_prefix=keys.hook_failed_index(""),
                 dead_hook_prefix=keys.hook_dead_letters_index(""),
                 counters_n=len(increments) // 2,
+                token_prefix=keys.token(""),
+                done_channel=keys.sync_done_channel(),
             ),
             [
                 *increments,
@@ -267,17 +311,24 @@ class JobStore:
                 ),
             ],
         )
-        return Finished(bool(reply[0]), taken_from(reply[1:]))
+        return Finished(bool(reply[0]), taken(reply[1:]))
 
-    def requeue(self, job_id: str, message: tuple[str, bytes]) -> bool:
-        """Queue a job that has not ended again (the reaper's step): its status
-        and its task message (list key, bytes) in one atomic call. False if
-        the job is gone or has ended."""
+    def requeue(self, job_id: str, message: tuple[str, bytes], lane: Lane) -> bool:
+        """Queue a job that has not ended again (the reaper's step): its
+        status, its place at the end of ``lane`` and a task message (list
+        key, bytes) in one atomic call. False if the job is gone or has ended."""
         queue, payload = message
         return bool(
             self._requeue(
-                lua.RequeueKeys(keys.job(job_id), keys.running(), queue),
-                lua.RequeueArgs(job_id=job_id, message=payload),
+                lua.RequeueKeys(
+                    keys.job(job_id), keys.running(), queue, lane.pending_key, lane.ready_key
+                ),
+                lua.RequeueArgs(
+                    job_id=job_id,
+                    message=payload,
+                    lane_hook=lane.hook_id,
+                    token_prefix=keys.token(""),
+                ),
             )
         )
 
@@ -301,25 +352,20 @@ class JobStore:
     def history_ids(self, hook_id: str) -> list[str]:
         return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
 
+    def is_final(self, job_id: str) -> bool:
+        return job_waits.is_final(self._redis, job_id)
+
     def wait(
-        self, job_id: str, timeout_s: float, also: Callable[[Any], None] | None = None
+        self,
+        job_id: str,
+        timeout_s: float,
+        also: Callable[[Any], None] | None = None,
+        waiter: Callable[[str, float], bool] | None = None,
     ) -> dict[bytes, bytes] | None:
-        """Block (no polling) until the job ends or the timeout passes, then
-        return its fields (None if there is no such job). ``also`` may queue
-        more commands on the pipeline that reads them (one round trip)."""
-        got = None
-        if timeout_s > 0:
-            got = self._blocking.blpop([keys.job_done(job_id)], timeout=timeout_s)
-        with self._redis.pipeline(transaction=False) as pipe:
-            if got is not None:
-                # Put the token back for any other waiter (e.g. a second poller).
-                pipe.lpush(keys.job_done(job_id), b"1")
-                pipe.expire(keys.job_done(job_id), 60)
-            if also is not None:
-                also(pipe)
-            pipe.hgetall(keys.job(job_id))
-            raw = pipe.execute()[-1]
-        return with_id(job_id, raw)
+        """``job_waits.wait``: until the job ends or the timeout passes, then
+        its fields (None if there is no such job)."""
+        raw = job_waits.wait(self._redis, self._blocking, job_id, timeout_s, also, waiter)
+        return with_id(job_id, raw) if raw else None
 
     def overdue(self, now: float, limit: int = 100) -> list[str]:
         ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)

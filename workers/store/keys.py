@@ -197,3 +197,41 @@ def stats_step_cache(scope: str, step_minutes: int, first_minute: int) -> str:
     """String: a finished step of a stats series (JSON), summed once from its
     minute buckets; ``scope`` is a hook id or ``*`` for the fleet."""
     return f"{PREFIX}:stats:step:{scope}:{step_minutes}:{first_minute}"
+
+
+# -- lanes and fair share (issue 14) -------------------------------------------
+
+
+def pending(hook_id: str) -> str:
+    """List: the hook's queued async job ids, oldest first (FIFO per hook)."""
+    return f"{PREFIX}:pending:{hook_id}"
+
+
+def pending_sync(hook_id: str) -> str:
+    """List: the hook's queued sync job ids (the sync lane), oldest first;
+    the sync lane is taken from before any async job."""
+    return f"{PREFIX}:pending-sync:{hook_id}"
+
+
+def ready_hooks() -> str:
+    """List: the rotation of hooks with queued async jobs, each once, the one
+    to take from next first (a hook is in it iff its ``pending`` list is not
+    empty)."""
+    return f"{PREFIX}:ready"
+
+
+def ready_sync_hooks() -> str:
+    """List: ``ready_hooks`` for the sync lane (``pending_sync`` lists)."""
+    return f"{PREFIX}:ready-sync"
+
+
+def sync_done_channel() -> str:
+    """Pub/sub channel: the id of each sync-lane job that ends (the web
+    processes' sync waiters listen to it)."""
+    return f"{PREFIX}:sync-done"
+
+
+def token(token_id: str) -> str:
+    """String: the job a task message (a "run the next job" token) claimed,
+    so a redelivery of that message runs the same job again."""
+    return f"{PREFIX}:token:{token_id}"

@@ -1,0 +1,122 @@
+"""One waiter per web process for every pending sync wait.
+
+A sync request must not hold a Redis connection (nor a thread) while its job
+runs: thousands may wait at once. Workers publish the id of each sync-lane
+job that ends on one channel (``keys.sync_done_channel()``, in the job
+store's FINISH step); one listener per web process, on one connection, wakes
+the request waiting for it. Under gevent the listener is a greenlet and the
+waits are greenlets parked on events; with threads, the same code uses real
+threads.
+
+Nothing is missed: a wait checks the job's status itself whenever it cannot
+be sure a publish would reach it (it registered after the job may have
+ended, or the listener is not subscribed), and the listener wakes every wait
+to check again each time it (re)subscribes, e.g. after Redis came back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+
+from workers.store import keys
+
+__all__ = ["SyncWaiter"]
+
+log = logging.getLogger("hooklet.web")
+_RETRY_S = 0.5
+
+
+class _Wait:
+    __slots__ = ("event", "done")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.done = False
+
+
+class SyncWaiter:
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+        self._waits: dict[str, _Wait] = {}
+        self._subscribed = False
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def expect(self, job_id: str) -> None:
+        """Register a wait before the job is written, so its end cannot be missed."""
+        self._start()
+        self._waits.setdefault(job_id, _Wait())
+
+    def forget(self, job_id: str) -> None:
+        self._waits.pop(job_id, None)
+
+    def wait(self, job_id: str, timeout_s: float, is_done: Callable[[], bool]) -> bool:
+        """Until the job ends (True) or ``timeout_s`` passes (False).
+        ``is_done`` reads the job's status (it may raise if Redis is gone)."""
+        self._start()
+        wait = self._waits.get(job_id)
+        registered_early = wait is not None
+        if wait is None:
+            wait = self._waits.setdefault(job_id, _Wait())
+        try:
+            if (not registered_early or not self._subscribed) and is_done():
+                return True
+            deadline = time.monotonic() + timeout_s
+            while (left := deadline - time.monotonic()) > 0:
+                if not wait.event.wait(left):
+                    return False
+                if wait.done:
+                    return True
+                wait.event.clear()  # woken to check again: (re)subscribed
+                if is_done():
+                    return True
+            return False
+        finally:
+            self.forget(job_id)
+
+    def _start(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._listen, name="hooklet-sync-waiter", daemon=True
+                    )
+                    self._thread.start()
+
+    def _wake_all(self) -> None:
+        for wait in list(self._waits.values()):
+            wait.event.set()
+
+    def _listen(self) -> None:
+        channel = keys.sync_done_channel().encode()
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=False)
+            try:
+                pubsub.subscribe(channel)
+                while True:
+                    message = pubsub.get_message(timeout=30)
+                    if message is None:
+                        continue
+                    if message["type"] == "subscribe":
+                        self._subscribed = True
+                        self._wake_all()  # anything that ended meanwhile is checked
+                    elif message["type"] == "message":
+                        wait = self._waits.get(message["data"].decode())
+                        if wait is not None:
+                            wait.done = True
+                            wait.event.set()
+            except (redis.RedisError, OSError) as exc:
+                log.warning("sync waiter lost Redis (%s); waits check their jobs", exc)
+            finally:
+                self._subscribed = False
+                self._wake_all()
+                try:
+                    pubsub.close()
+                except (redis.RedisError, OSError):
+                    pass
+            time.sleep(_RETRY_S)
