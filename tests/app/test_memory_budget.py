@@ -18,6 +18,10 @@ from workers.store import keys, metrics
 from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
 from workers.store.jobs import JobStore
 
+# Fills a Redis to its memory budget: slow for the fast layer, so it runs
+# with the stack tests.
+pytestmark = pytest.mark.stack
+
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 

@@ -17,6 +17,10 @@ from workers.settings import load_settings
 from workers.store import keys
 from workers.store.connection import parse_sentinel_url, wait_replicas
 
+# Starts a primary, a replica and three Sentinels and waits out a failover:
+# slow for the fast layer, so it runs with the stack tests.
+pytestmark = pytest.mark.stack
+
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
