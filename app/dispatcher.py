@@ -288,13 +288,10 @@ class Dispatcher:
                     raise
                 self.budget.make_room(refused=True)
                 created, original = self.jobs.create(*args, **options)
-        except redis.ResponseError as exc:
-            if is_oom(exc):
-                raise StoreFull(
-                    "Redis is at its memory budget; the event was not accepted"
-                ) from exc
-            raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
         except (redis.RedisError, OSError) as exc:
+            if isinstance(exc, redis.ResponseError) and is_oom(exc):
+                budget = "Redis is at its memory budget; the event was not accepted"
+                raise StoreFull(budget) from exc
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
         if created is Created.HOOK_CHANGED:
             raise HookChanged(f"hook {hook_id!r} changed meanwhile; the event was not accepted")

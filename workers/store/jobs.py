@@ -3,24 +3,25 @@
 Status changes go through ``JobStore`` only. A job's hash holds small scalar
 fields plus JSON blobs (``request``, ``result``, ``logs``) and the raw request
 body as bytes. The values a job is made of are in ``job_records.py``; the
-Lua behind each atomic step is in ``job_scripts.py``.
+Lua behind each atomic step is in ``job_scripts.py`` and ``finish_script.py``;
+what the steps take and answer in ``job_steps.py``; reads in ``job_reads.py``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import IntEnum
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any
 
 import redis
 
+from workers.store import finish_script, keys, lane_scripts
 from workers.store import job_scripts as lua
-from workers.store import job_waits, keys, lane_scripts
 from workers.store.budget import MemoryBudget
+from workers.store.job_reads import JobReads
 from workers.store.job_records import EventRequest, JobStatus, Outcome
-from workers.store.job_writes import replicated, with_id, with_room
+from workers.store.job_steps import Conditions, Created, Extras, Finished
+from workers.store.job_writes import replicated, with_room
 from workers.store.lanes import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
@@ -39,38 +40,6 @@ __all__ = [
 ]
 
 
-class Created(IntEnum):
-    """What ``JobStore.create`` did."""
-
-    HOOK_CHANGED = 0
-    OK = 1
-    SLOT_FULL = 2
-    DUPLICATE = 3
-    KEY_REUSED = 4  # the idempotency key is bound to a different request
-    QUEUE_FULL = 5  # the lane already holds Lane.max_queued jobs
-
-
-@dataclass(frozen=True)
-class Conditions:
-    """What must hold for ``JobStore.create`` to write a job, checked in the
-    same atomic call, in this order."""
-
-    hook_etag: str | None = None  # the stored hook still has this etag
-    idempotency_key: str | None = None  # a Redis key not yet bound to a job
-    fingerprint: str = ""  # the request's: a duplicate must match it as well as the key
-    slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
-    duplicate_counter: str | None = None  # metrics field counting duplicates
-
-
-@dataclass(frozen=True)
-class Extras:
-    """What ``JobStore.create`` also writes beside the job, in the same call."""
-
-    replay_of: str | None = None  # the job this one replays: it gets ``replayedBy``
-    indexed: bool = True  # listed in the search indexes (not for test runs)
-    stats: StatsWrite | None = None  # the console's stats for this event
-
-
 def _now() -> float:
     return time.time()
 
@@ -79,14 +48,7 @@ def _pairs(fields: dict[str, Any]) -> list[Any]:
     return [item for pair in fields.items() for item in pair]
 
 
-class Finished(NamedTuple):
-    """What ``JobStore.finish`` did."""
-
-    recorded: bool  # False: the job had already ended, nothing was written
-    taken: Taken | None  # the next job, when ``take`` was given
-
-
-class JobStore:
+class JobStore(JobReads):
     def __init__(
         self,
         client: redis.Redis,
@@ -110,7 +72,9 @@ class JobStore:
         )
         # Atomic "finish unless already final", so a reaper, a watchdog and a
         # late worker never overwrite each other's verdict.
-        self._finish = LuaStep(client, lua.FINISH, lua.FinishKeys, lua.FinishArgs)
+        self._finish = LuaStep(
+            client, finish_script.FINISH, finish_script.FinishKeys, finish_script.FinishArgs
+        )
         self._requeue = LuaStep(client, lua.REQUEUE, lua.RequeueKeys, lua.RequeueArgs)
 
     def create(
@@ -272,7 +236,7 @@ class JobStore:
         reply = with_room(
             self._budget,
             self._finish,
-            lua.FinishKeys(
+            finish_script.FinishKeys(
                 job_key=keys.job(job_id),
                 running_key=keys.running(),
                 done_key=keys.job_done(job_id),
@@ -289,7 +253,7 @@ class JobStore:
                 fleet_stats_key=fleet_stats,
                 finished_key=keys.finished(),
             ),
-            lua.FinishArgs(
+            finish_script.FinishArgs(
                 **vars(take_args(take)),
                 job_id=job_id,
                 retention_s=self._retention_s,
@@ -331,42 +295,3 @@ class JobStore:
                 ),
             )
         )
-
-    def get(self, job_id: str) -> dict[bytes, bytes] | None:
-        return with_id(job_id, self._redis.hgetall(keys.job(job_id)))
-
-    def delete(self, job_id: str) -> None:
-        self._redis.delete(keys.job(job_id))
-
-    def get_many(self, job_ids: list[str]) -> list[dict[bytes, bytes]]:
-        with self._redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hgetall(keys.job(job_id))
-            found = [with_id(i, raw) for i, raw in zip(job_ids, pipe.execute(), strict=True)]
-            return [raw for raw in found if raw]
-
-    def leave_history(self, hook_id: str, job_id: str) -> None:
-        """Take a job out of its hook's history (the script said skipRequest)."""
-        self._redis.lrem(keys.history(hook_id), 1, job_id)
-
-    def history_ids(self, hook_id: str) -> list[str]:
-        return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
-
-    def is_final(self, job_id: str) -> bool:
-        return job_waits.is_final(self._redis, job_id)
-
-    def wait(
-        self,
-        job_id: str,
-        timeout_s: float,
-        also: Callable[[Any], None] | None = None,
-        waiter: Callable[[str, float], bool] | None = None,
-    ) -> dict[bytes, bytes] | None:
-        """``job_waits.wait``: until the job ends or the timeout passes, then
-        its fields (None if there is no such job)."""
-        raw = job_waits.wait(self._redis, self._blocking, job_id, timeout_s, also, waiter)
-        return with_id(job_id, raw) if raw else None
-
-    def overdue(self, now: float, limit: int = 100) -> list[str]:
-        ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)
-        return [i.decode() for i in ids]

@@ -1,0 +1,58 @@
+"""Reading jobs: the job store's side that changes no state (``JobStore``
+inherits it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from workers.store import job_waits, keys
+from workers.store.job_writes import with_id
+
+__all__ = ["JobReads"]
+
+
+class JobReads:
+    _redis: redis.Redis
+    _blocking: redis.Redis
+
+    def get(self, job_id: str) -> dict[bytes, bytes] | None:
+        return with_id(job_id, self._redis.hgetall(keys.job(job_id)))
+
+    def delete(self, job_id: str) -> None:
+        self._redis.delete(keys.job(job_id))
+
+    def get_many(self, job_ids: list[str]) -> list[dict[bytes, bytes]]:
+        with self._redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hgetall(keys.job(job_id))
+            found = [with_id(i, raw) for i, raw in zip(job_ids, pipe.execute(), strict=True)]
+            return [raw for raw in found if raw]
+
+    def leave_history(self, hook_id: str, job_id: str) -> None:
+        """Take a job out of its hook's history (the script said skipRequest)."""
+        self._redis.lrem(keys.history(hook_id), 1, job_id)
+
+    def history_ids(self, hook_id: str) -> list[str]:
+        return [i.decode() for i in self._redis.lrange(keys.history(hook_id), 0, -1)]
+
+    def is_final(self, job_id: str) -> bool:
+        return job_waits.is_final(self._redis, job_id)
+
+    def wait(
+        self,
+        job_id: str,
+        timeout_s: float,
+        also: Callable[[Any], None] | None = None,
+        waiter: Callable[[str, float], bool] | None = None,
+    ) -> dict[bytes, bytes] | None:
+        """``job_waits.wait``: until the job ends or the timeout passes, then
+        its fields (None if there is no such job)."""
+        raw = job_waits.wait(self._redis, self._blocking, job_id, timeout_s, also, waiter)
+        return with_id(job_id, raw) if raw else None
+
+    def overdue(self, now: float, limit: int = 100) -> list[str]:
+        ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)
+        return [i.decode() for i in ids]
