@@ -164,3 +164,17 @@ def test_a_sweep_queues_the_callbacks_due_again(
     assert reaper.sweep() == 0
     assert messages(db, CALLBACKS_QUEUE) == [(DELIVER_CALLBACK, [job_id])]
     assert db.zcard(keys.callbacks_due()) == 0
+
+
+def test_a_queued_job_without_a_token_gets_one(
+    settings: Settings, db: redis.Redis, store: JobStore, hook_id: str
+) -> None:
+    """A job left waiting in its lane with no token in the queue (its token
+    was spent elsewhere) is not left there until some other event comes."""
+    job_id = accepted(store, settings, hook_id)
+    db.delete(keys.celery_queue(SCRIPTS_QUEUE))  # its token is gone
+    assert Reaper(settings).top_up_tokens() == 1
+    assert [task for task, _ in messages(db, SCRIPTS_QUEUE)] == [RUN_SCRIPT]
+    # While a token waits, nothing more is queued.
+    assert Reaper(settings).top_up_tokens() == 0
+    assert db.hget(keys.job(job_id), "status") == b"queued"

@@ -16,6 +16,7 @@ import time
 import redis
 
 from workers.queue.messages import callback_on_finish, callback_task, run_task
+from workers.queue.names import SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.queue.retries import attempt_allowed, gave_up
 from workers.settings import Settings
 from workers.store import keys, metrics
@@ -87,11 +88,37 @@ class Reaper:
         if trimmed:
             log.info("trimmed %d finished job(s) to stay under the memory budget", trimmed)
 
+    def top_up_tokens(self, limit: int = 200) -> int:
+        """No queued job waits for a token that will not come. A lane whose
+        queue list holds no token while jobs wait in it (a token can be spent
+        without running the job it was queued with: another hook's turn, a
+        lost message) gets one token per waiting job, up to ``limit``. A spare
+        token costs a task that finds nothing to run. Returns how many."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(keys.ready_sync_hooks(), 0, -1)
+            pipe.lrange(keys.ready_hooks(), 0, -1)
+            pipe.llen(keys.celery_queue(SYNC_QUEUE))
+            pipe.llen(keys.celery_queue(SCRIPTS_QUEUE))
+            sync_ready, ready, sync_tokens, tokens = pipe.execute()
+        lanes = [Lane.sync(h.decode()) for h in sync_ready] if not sync_tokens else []
+        lanes += [Lane(h.decode()) for h in ready] if not tokens else []
+        pushed = 0
+        for lane in lanes:
+            waiting = min(self.redis.llen(lane.pending_key), limit - pushed)
+            for _ in range(waiting):
+                queue, message = run_task(new_job_id(), self.settings, lane)
+                self.redis.lpush(queue, message)
+            pushed += waiting
+        if pushed:
+            log.warning("queued %d token(s) for jobs that had none waiting", pushed)
+        return pushed
+
     def sweep(self) -> int:
-        """Reap what is overdue now, and queue callbacks that are due again;
-        returns how many jobs were reaped."""
+        """Reap what is overdue now, queue callbacks that are due again, keep
+        the memory budget and top up tokens; returns how many jobs were reaped."""
         self.promote_due_callbacks()
         self._keep_budget()
+        self.top_up_tokens()
         reaped = 0
         for job_id in self.jobs.overdue(time.time() - self.settings.reaper_grace_s):
             if not self.redis.zrem(keys.running(), job_id):
