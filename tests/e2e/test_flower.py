@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 import requests
 
 from tests.support.stack import (
-    BIN,
-    ROOT,
     Api,
     RedisServer,
     Web,
     Worker,
     _stop,
-    free_port,
     hooklet_env,
+    start_flower,
     wait_until,
 )
 
@@ -42,24 +39,7 @@ def flower_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api
     server = RedisServer(workdir).start()
     env = hooklet_env(server.url, task_events="true", prefetch_multiplier=1)
     web = Web(env, workdir).start()
-    port = free_port()
-    log = open(workdir / "flower.log", "ab")  # noqa: SIM115
-    flower = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "workers",
-            "flower",
-            "--address=127.0.0.1",
-            f"--port={port}",
-            f"--basic-auth={AUTH[0]}:{AUTH[1]}",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    flower, url = start_flower(env, workdir, AUTH)
     wait_until(lambda: _flower_up(url), timeout_s=60, what="flower")
     workers: list[Worker] = []
 

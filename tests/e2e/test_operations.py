@@ -4,36 +4,18 @@ tests/app/test_health.py)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.stack import BIN, ROOT, Api, free_port, wait_until
+from tests.support.stack import Api, start_flower, wait_until
 
 pytestmark = pytest.mark.stack
 
 
 def test_flower_requires_auth_and_lists_the_worker(api: Api, env: dict, workdir: Path) -> None:
-    port = free_port()
-    log = open(workdir / "flower.log", "ab")  # noqa: SIM115
-    flower = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "workers",
-            "flower",
-            "--address=127.0.0.1",
-            f"--port={port}",
-            "--basic-auth=ops:s3cret",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    flower, base = start_flower(env, workdir, ("ops", "s3cret"))
     try:
 
         def status() -> int | None:

@@ -280,3 +280,28 @@ class Api:
         response = self.send(hook_id, path, **kwargs)
         assert response.status_code == 202, response.text
         return self.wait_job(response.json()["jobId"], timeout_s)
+
+
+def start_flower(
+    env: dict[str, str], workdir: Path, auth: tuple[str, str]
+) -> tuple[subprocess.Popen, str]:
+    """``celery -A workers flower`` on a free loopback port behind basic auth;
+    returns the process and its URL (not yet waited for)."""
+    port = free_port()
+    log = open(workdir / "flower.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "workers",
+            "flower",
+            "--address=127.0.0.1",
+            f"--port={port}",
+            f"--basic-auth={auth[0]}:{auth[1]}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return proc, f"http://127.0.0.1:{port}"
