@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import psutil
+import time
+
 import pytest
 
 from tests.faults.test_hostile_scripts import assert_next_job_succeeds
@@ -136,17 +137,25 @@ def test_hostile_scripts_do_not_leak_child_memory(
     fault_api: Api, fault_worker: Worker, hook_id: str
 ) -> None:
     # V8 and malloc keep some freed pages for reuse: after a few failures the
-    # child's RSS levels off. A leak would keep climbing.
+    # child's RSS levels off. A leak would keep climbing. The child closes a
+    # killed isolate just after it records the job, so one sample can still
+    # hold that isolate's heap: compare the lowest of several samples.
     fault_api.put_hook(
         hook_id, script="let a = []; while (true) a.push({ a: a.length });", limits={"heapMb": 32}
     )
-    for _ in range(10):
-        assert fault_api.run(hook_id)["reason"] == "memory"
     [child] = fault_worker.children()
-    levelled = child.memory_info().rss / 2**20
-    for _ in range(15):
-        assert fault_api.run(hook_id)["reason"] == "memory"
-    assert psutil.Process(child.pid).memory_info().rss / 2**20 < levelled + 10
+
+    def lowest_rss_mb(runs: int) -> float:
+        samples = []
+        for _ in range(runs):
+            assert fault_api.run(hook_id)["reason"] == "memory"
+            time.sleep(0.05)
+            samples.append(child.memory_info().rss / 2**20)
+        return min(samples)
+
+    lowest_rss_mb(5)
+    levelled = lowest_rss_mb(5)
+    assert lowest_rss_mb(15) < levelled + 10
 
 
 def test_warm_isolates_never_push_a_child_into_its_memory_cap(
