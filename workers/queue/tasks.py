@@ -13,12 +13,13 @@ import time
 from typing import Any, TypeVar
 
 from celery import Celery, Task
-from celery.signals import worker_process_shutdown, worker_ready
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
 from workers.delivery.callbacks import Deliverer
 from workers.errors import JobsFailed
 from workers.queue.executor import Executor
 from workers.queue.names import DELIVER_CALLBACK, RUN_SCRIPT
+from workers.sandbox.malloc import limit_arenas
 from workers.settings import Settings
 
 __all__ = ["register"]
@@ -70,6 +71,10 @@ def register(app: Celery, settings: Settings) -> None:
         from workers.queue.reaper import Reaper
 
         Reaper(settings).start()
+
+    @worker_process_init.connect(weak=False)
+    def tune_allocator(**_: object) -> None:
+        limit_arenas()
 
     @worker_process_shutdown.connect(weak=False)
     def close_isolates(**_: object) -> None:

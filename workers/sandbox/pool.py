@@ -10,10 +10,10 @@ a warm isolate: its global variables, nothing else (``context`` and
 
 from __future__ import annotations
 
-import ctypes
 from collections import OrderedDict
 
 from workers.sandbox.isolate import Isolate, RunResult
+from workers.sandbox.malloc import return_freed_memory
 
 __all__ = ["IsolatePool"]
 
@@ -73,7 +73,7 @@ class IsolatePool:
             return False
         for _ in range((len(self._idle) + 1) // 2):
             self._discard(self._idle.popitem(last=False)[1])
-        _return_freed_memory()
+        return_freed_memory()
         return True
 
     def _reusable(self, isolate: Isolate, run: RunResult) -> bool:
@@ -89,12 +89,4 @@ class IsolatePool:
         poisoned = isolate.poisoned
         isolate.close()
         if poisoned:
-            _return_freed_memory()
-
-
-def _return_freed_memory() -> None:
-    """Give a failed script's freed memory back to the OS (glibc keeps it)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc
+            return_freed_memory()
