@@ -146,3 +146,21 @@ def test_the_reaper_puts_a_job_back_at_the_end_of_its_hooks_turn(store: JobStore
     assert [store.take_queued(take).job_id, store.take_queued(take).job_id] == [second, first]
     # The token that claimed it no longer runs it: the requeue brought its own.
     assert store.claim(first, take) is None
+
+
+def test_a_take_leaves_a_requeued_token_to_rerun_its_job(store: JobStore) -> None:
+    # A child died running the job its token claimed: Celery puts that token
+    # back in the queue. A take elsewhere must not spend it as a free token,
+    # or the job would wait for the reaper instead of running again now.
+    client = store._redis  # noqa: SLF001
+    _, crashed = queue(store, Lane("a"))
+    token = client.rpop("scripts")  # Celery delivers it...
+    assert store.claim(crashed, take_from()).job_id == crashed  # ...and it binds
+    _, waiting = queue(store, Lane("b"))
+    client.rpush("scripts", token)  # the dead child's token, back at the head
+    assert store.take_queued(take_from()) is None  # b's token is behind it
+    assert client.llen("scripts") == 2
+    again = store.claim(crashed, take_from())  # its redelivery runs it again
+    assert again is not None and (again.job_id, again.to_run) == (crashed, True)
+    client.rpop("scripts")
+    assert store.take_queued(take_from()).job_id == waiting

@@ -122,6 +122,7 @@ class TakeArgs:
     take_pending_prefix: str  # keys.pending('')
     take_sync_prefix: str  # keys.pending_sync('')
     take_hook_prefix: str  # keys.hook('')
+    take_token_prefix: str  # keys.token('')
 
 
 # take(): picks the next job; leaves it unless its hard deadline (timeoutMs +
@@ -129,9 +130,12 @@ class TakeArgs:
 # time limit), and, for an async job, unless a token waits in the async queue
 # list (else Celery would later deliver that token for nothing: the work the
 # take spares); then spends a token (a sync job: the sync queue's, else the
-# async queue's, else none; a message that is not a token without an ETA is
-# put back), pops the job and begins it in the same step, so a taken job is
-# always in the running zset (and so reaped if the child dies).
+# async queue's, else none), pops the job and begins it in the same step, so a
+# taken job is always in the running zset (and so reaped if the child dies).
+# What is not a free token is put back: another task's message, one with an
+# ETA, and a token bound to a job (requeued because the child running its job
+# died: its delivery runs that job again; spent here, the job would wait for
+# the reaper).
 # Returns {} when nothing was taken, else {job id, begin()'s reply...}.
 TAKE_FUNCTIONS = (
     BEGIN
@@ -143,7 +147,8 @@ local function spend_token(queue)
   local ok, decoded = pcall(cjson.decode, message)
   local headers = ok and type(decoded) == 'table' and decoded.headers
   if type(headers) == 'table' and headers.task == take_task
-      and (headers.eta == nil or headers.eta == cjson.null) then
+      and (headers.eta == nil or headers.eta == cjson.null)
+      and redis.call('EXISTS', take_token_prefix .. tostring(headers.id)) == 0 then
     return true
   end
   redis.call('RPUSH', queue, message)

@@ -9,6 +9,7 @@ the next job"), so Celery's FIFO queue never decides which job runs next.
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from typing import Any, NamedTuple
 
 from workers.store import keys
@@ -76,7 +77,7 @@ class Taken(NamedTuple):
 
 def take_args(take: TakeFrom | None) -> lua.TakeArgs:
     if take is None:
-        return lua.TakeArgs("", "", "", "", "", "", "", "", "")
+        return lua.TakeArgs(*[""] * len(fields(lua.TakeArgs)))
     return lua.TakeArgs(
         take_worker=take.worker,
         take_now=time.time(),
@@ -87,6 +88,7 @@ def take_args(take: TakeFrom | None) -> lua.TakeArgs:
         take_pending_prefix=keys.pending(""),
         take_sync_prefix=keys.pending_sync(""),
         take_hook_prefix=keys.hook(""),
+        take_token_prefix=keys.token(""),
     )
 
 
