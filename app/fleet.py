@@ -1,4 +1,6 @@
-"""``GET /api/workers``: the worker fleet as Celery and Redis see it."""
+"""``GET /api/workers``: the worker fleet, from what each node reports to
+Redis every few seconds (``store.nodes``): no broadcast, no waiting on a
+Celery inspect timeout."""
 
 from __future__ import annotations
 
@@ -12,27 +14,22 @@ from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
 from workers.store.lanes import queued_counts
 from workers.store.metrics import parse_child_entry
+from workers.store.nodes import read_reports
 
 __all__ = ["bp"]
 
 bp = protect(Blueprint("fleet", __name__, url_prefix="/api"))
-_INSPECT_TIMEOUT_S = 1.0
 
 
 @bp.get("/workers")
 def workers() -> Response:
-    dispatcher = services.dispatcher()
-    inspect = dispatcher.celery.control.inspect(timeout=_INSPECT_TIMEOUT_S)
-    stats = inspect.stats() or {}
-    active = inspect.active() or {}
-    client = dispatcher.redis
+    client = services.dispatcher().redis
     rss = {k.decode(): v.decode() for k, v in client.hgetall(keys.child_rss()).items()}
     nodes = []
-    for name, info in sorted(stats.items()):
-        host = name.split("@", 1)[1]
-        pool = info.get("pool", {})
+    for report in read_reports(client):
+        host = report["name"].split("@", 1)[1]
         children = []
-        for pid in pool.get("processes", []):
+        for pid in report["processes"]:
             rss_bytes, at, isolates = parse_child_entry(rss.get(f"{host}/{pid}", ""))
             children.append(
                 {
@@ -44,12 +41,13 @@ def workers() -> Response:
             )
         nodes.append(
             {
-                "name": name,
-                "concurrency": pool.get("max-concurrency"),
+                "name": report["name"],
+                "concurrency": report["concurrency"],
                 "children": children,
-                "active": len(active.get(name, [])),
-                "processed": sum((info.get("total") or {}).values()),
-                "uptimeS": info.get("uptime"),
+                "active": report["active"],
+                "processed": report["processed"],
+                "uptimeS": report["uptimeS"],
+                "reportedAt": report["at"],
             }
         )
     queues = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.stack import ADMIN_TOKEN, Api
+from tests.support.stack import ADMIN_TOKEN, Api, Worker
 
 pytestmark = pytest.mark.stack
 
@@ -71,7 +71,7 @@ def test_send_to_a_sync_hook_prints_the_answer(api: Api, hook_id: str) -> None:
     assert sent.returncode == 0 and sent.stdout.splitlines() == ["201", "made"]
 
 
-def test_workers_shows_nodes_and_queues(api: Api) -> None:
+def test_workers_shows_nodes_and_queues(api: Api, worker: Worker) -> None:
     shown = cli(api, "workers")
     assert shown.returncode == 0, shown.stderr
     assert "scripts@" in shown.stdout and "QUEUE" in shown.stdout
@@ -79,6 +79,8 @@ def test_workers_shows_nodes_and_queues(api: Api) -> None:
     data = json.loads(cli(api, "--json", "workers").stdout)
     [node] = [n for n in data["nodes"] if n["name"].startswith("scripts@")]
     assert node["concurrency"] == 2 and len(node["children"]) == 2
+    # What the node reported is the real node: its children's process ids.
+    assert {c["pid"] for c in node["children"]} == {p.pid for p in worker.children()}
     assert set(data["queues"]) == {"scripts.sync", "scripts", "callbacks"}
     # Each hook's queued events (none here: the worker keeps up), and the sync lane's.
     assert "(sync lane)" in shown.stdout and "QUEUED" in shown.stdout

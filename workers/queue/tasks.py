@@ -67,10 +67,13 @@ def register(app: Celery, settings: Settings) -> None:
         return _service(Deliverer, settings).deliver(job_id)
 
     @worker_ready.connect(weak=False)
-    def start_reaper(sender: object = None, **_: object) -> None:
+    def start_node_threads(sender: object = None, **_: object) -> None:
+        """The reaper and the node's report, in the node's main process."""
+        from workers.queue.node_report import NodeReporter
         from workers.queue.reaper import Reaper
 
         Reaper(settings).start()
+        NodeReporter(settings, sender).start()
 
     @worker_process_init.connect(weak=False)
     def tune_allocator(**_: object) -> None:

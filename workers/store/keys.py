@@ -107,6 +107,17 @@ def child_rss() -> str:
     return f"{PREFIX}:metrics:rss"
 
 
+def nodes() -> str:
+    """Sorted set: worker node name -> when it last reported (epoch s)."""
+    return f"{PREFIX}:nodes"
+
+
+def node(name: str) -> str:
+    """String: a worker node's last report (JSON, ``store.nodes``); expires
+    when the node stops reporting."""
+    return f"{PREFIX}:node:{name}"
+
+
 def kv_data(hook_id: str) -> str:
     """Hash: a hook's script KV (secutils.kv): key -> value bytes."""
     return f"{PREFIX}:kv:{hook_id}:data"
