@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,23 +116,15 @@ def test_a_killed_primary_loses_no_acknowledged_event(ha, hook_id: str) -> None:
     assert probe.seen[-1][1] == 200
 
     # Every acknowledged event is on the promoted replica (WAIT), and every
-    # one that reached a worker finishes. Known gap (README, "What an answer
-    # promises"): kombu takes a message with BRPOP; if the primary dies after
-    # replicating that pop but before the worker got the reply, the message
-    # is gone and its job stays queued (attempts 0) until replayed.
+    # one ends. A task message popped just before the primary died is gone
+    # from the replica, but it was only a token: the job waits in its hook's
+    # list, and the reaper's next sweep gives it a token of its own.
     def settled() -> list[dict]:
         jobs = [api.job(job_id) for job_id in sender.accepted]
         return [j for j in jobs if j["status"] not in ("succeeded", "failed")]
 
-    try:
-        wait_until(lambda: not settled(), timeout_s=60, interval_s=0.5, what="every job to end")
-    except TimeoutError:
-        pass
-    left = settled()
-    assert [(j["status"], j["attempts"]) for j in left] == [("queued", 0)] * len(left), left
-    if left:
-        warnings.warn(f"{len(left)} job(s) lost by the broker at the failover", stacklevel=1)
+    wait_until(lambda: not settled(), timeout_s=90, interval_s=0.5, what="every job to end")
     statuses = {api.job(job_id)["status"] for job_id in sender.accepted}
-    assert statuses <= {"succeeded", "queued"}, statuses
+    assert statuses == {"succeeded"}, statuses
     assert web.proc.poll() is None and worker.proc.poll() is None  # no restart
     assert (web.proc.pid, worker.proc.pid) == (web_pid, worker_pid)
