@@ -32,6 +32,7 @@ from workers.store.hooks import Hook, HookStore
 from workers.store.job_records import EventRequest, JobStatus, new_job_id
 from workers.store.jobs import Conditions, Created, Extras, JobStore
 from workers.store.lanes import Lane
+from workers.store.stats_buffer import buffer_for
 
 __all__ = ["Dispatcher", "Submitted"]
 
@@ -196,11 +197,11 @@ class Dispatcher:
                 metrics.record(
                     pipe, [(metrics.field("events_received", hook=hook_id, outcome=outcome), 1)]
                 )
-                if self.settings.stats_enabled:
-                    stats.record_event(pipe, hook_id, outcome)
                 pipe.execute()
         except (redis.RedisError, OSError):
             pass
+        if self.settings.stats_enabled:
+            buffer_for(self.settings).add(stats.event_write(hook_id, outcome))
 
     def replay(self, job_id: str) -> str:
         """Run a stored event again, as a new job linked to the original."""
@@ -260,15 +261,7 @@ class Dispatcher:
         # are they searched, charted or replayed.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
         event = "inline" not in extra
-        also = Extras(
-            replay_of=extra.get("replayOf"),
-            indexed=event,
-            stats=(
-                stats.event_write(hook_id, "accepted")
-                if event and self.settings.stats_enabled
-                else None
-            ),
-        )
+        also = Extras(replay_of=extra.get("replayOf"), indexed=event)
         args = (job_id, hook_id, version, request, history, message)
         options = {
             "counter": counter if history else None,
@@ -295,4 +288,6 @@ class Dispatcher:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
         if created is Created.HOOK_CHANGED:
             raise HookChanged(f"hook {hook_id!r} changed meanwhile; the event was not accepted")
+        if created is Created.OK and event and self.settings.stats_enabled:
+            buffer_for(self.settings).add(stats.event_write(hook_id, "accepted", message[0]))
         return created, original

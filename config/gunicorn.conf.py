@@ -61,3 +61,10 @@ def pre_request(worker, req):  # noqa: ANN001, ANN201 - gunicorn hook
     last = {name.upper(): i for i, (name, _) in enumerate(req.headers)}
     if len(last) != len(req.headers):
         req.headers = [h for i, h in enumerate(req.headers) if last[h[0].upper()] == i]
+
+
+def worker_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook
+    """Write the worker's last second of console stats (workers/store/stats_buffer.py)."""
+    from workers.store.stats_buffer import flush_process_buffers
+
+    flush_process_buffers()

@@ -12,3 +12,10 @@ graceful_timeout = int(os.environ.get("HOOKLET_GRACEFUL_TIMEOUT_S", "20"))
 keepalive = 5
 accesslog = os.environ.get("HOOKLET_CONSOLE_ACCESS_LOG", "-") or None
 logger_class = "app.access_log.AccessLogger"
+
+
+def worker_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook
+    """Write the worker's last second of console stats (a replay's event)."""
+    from workers.store.stats_buffer import flush_process_buffers
+
+    flush_process_buffers()

@@ -29,7 +29,8 @@ from tests.support.stack import (
 )
 from workers.store import stats
 from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome, new_job_id
-from workers.store.jobs import Extras, JobStore
+from workers.store.jobs import JobStore
+from workers.store.stats_buffer import StatsBuffer
 
 __all__ = ["console_scenario"]
 
@@ -43,6 +44,7 @@ def _fill(redis: RedisServer, api: Any, jobs: int) -> None:
     for n in range(HOOKS):
         api.put_hook(f"c{n:03d}", script=SCRIPT, requestsToTrack=30)
     store = JobStore(redis.client(), retention_s=7 * 86400)
+    buffer = StatsBuffer(redis.client(), flush_s=3600)  # flushed every 1000 jobs
     event = EventRequest("POST", "/", "", {}, {"content-type": "application/json"}, "", b"{}")
     rng = random.Random(7)
     now = time.time()
@@ -50,8 +52,9 @@ def _fill(redis: RedisServer, api: Any, jobs: int) -> None:
         hook = f"c{i % HOOKS:03d}"
         job_id = new_job_id()
         ts = now - rng.random() * 86400
-        also = Extras(stats=stats.event_write(hook, "accepted", ts=ts))
-        store.create(job_id, hook, 1, event, 30, (f"bench:parked:{hook}", b"{}"), also=also)
+        parked = f"bench:parked:{hook}"
+        store.create(job_id, hook, 1, event, 30, (parked, b"{}"))
+        buffer.add(stats.event_write(hook, "accepted", parked, ts=ts))
         store.start(job_id, "bench/1", 1000)
         failed = i % 10 == 0
         duration_ms = rng.lognormvariate(0.5, 0.8)
@@ -63,7 +66,11 @@ def _fill(redis: RedisServer, api: Any, jobs: int) -> None:
         status = outcome.status.value
         reason = outcome.reason.value if outcome.reason else None
         write = stats.job_write(hook, status, reason, duration_ms, ("bench/1", 150 << 20, 24), ts)
-        store.finish(job_id, outcome, stats=write)
+        store.finish(job_id, outcome)
+        buffer.add(write)
+        if i % 1000 == 999:
+            buffer.flush()
+    buffer.stop()
     for n in range(HOOKS):
         redis.client().delete(f"bench:parked:c{n:03d}")
 
@@ -219,10 +226,10 @@ def _redis_cpu_s(client: Any) -> float:
 
 
 def stats_cost_per_event(quick: bool) -> dict:
-    """What the stats add to one event's two Lua calls (create, finish),
-    measured directly, stats on and off in alternating blocks: client wall
-    time and Redis's own CPU. Steadier than end-to-end throughput on a
-    shared machine."""
+    """What the stats add to one event (its create and finish, and its share
+    of the stats buffer's flush, once per block here), measured directly,
+    stats on and off in alternating blocks: client wall time and Redis's own
+    CPU. Steadier than end-to-end throughput on a shared machine."""
     blocks, per_block = (4, 500) if quick else (10, 1000)
     event = EventRequest("POST", "/", "", {}, {}, "", b"{}")
     wall: dict[str, list[float]] = {"on": [], "off": []}
@@ -232,19 +239,24 @@ def stats_cost_per_event(quick: bool) -> dict:
         try:
             client = redis.client()
             store = JobStore(client, retention_s=3600)
+            buffer = StatsBuffer(client, flush_s=3600)  # flushed at each block's end
             for block in range(blocks * 2):
                 setting = "on" if block % 2 == 0 else "off"
                 cpu_before, started = _redis_cpu_s(client), time.perf_counter()
                 for _ in range(per_block):
                     job_id = new_job_id()
                     on = setting == "on"
-                    also = Extras(stats=stats.event_write("h", "accepted") if on else None)
-                    store.create(job_id, "h", 1, event, 30, ("bench:q", b"{}"), also=also)
+                    store.create(job_id, "h", 1, event, 30, ("bench:q", b"{}"))
+                    if on:
+                        buffer.add(stats.event_write("h", "accepted", "bench:q"))
                     store.start(job_id, "bench/1", 1000)
                     outcome = Outcome(JobStatus.SUCCEEDED, 1.2, [], result={"statusCode": 200})
                     write = stats.job_write("h", "succeeded", None, 1.2, ("b/1", 1 << 27, 3))
-                    store.finish(job_id, outcome, stats=write if on else None)
+                    store.finish(job_id, outcome)
+                    if on:
+                        buffer.add(write)
                     client.rpop("bench:q")
+                buffer.flush()
                 wall[setting].append((time.perf_counter() - started) / per_block * 1e6)
                 cpu[setting].append((_redis_cpu_s(client) - cpu_before) / per_block * 1e6)
         finally:

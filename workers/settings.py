@@ -140,6 +140,9 @@ class Settings:
     console_session_hours: int = 12
     # One-minute buckets for the console's charts (workers/store/stats.py).
     stats_enabled: bool = True
+    # Each process merges its stats in memory and writes them to Redis at
+    # most this often (workers/store/stats_buffer.py).
+    stats_flush_s: float = 1.0
     # Bulk replay / redeliver: at most this many jobs per API call.
     bulk_max_jobs: int = 100
 

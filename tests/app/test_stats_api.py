@@ -1,4 +1,4 @@
-"""``/api/stats``: one-minute buckets written by the job store's Lua calls,
+"""``/api/stats``: one-minute buckets written by each process's stats buffer,
 read back as series per hook and for the fleet, and bounded by expiry."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from tests.support.stack import ADMIN_TOKEN, RedisServer
 from workers.settings import Settings
 from workers.store import keys, stats
 from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome, new_job_id
-from workers.store.jobs import Extras, JobStore
+from workers.store.jobs import JobStore
+from workers.store.stats_buffer import StatsBuffer
 from workers.store.stats_series import quantile
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -27,31 +28,49 @@ def client(redis_server: RedisServer) -> Iterator[FlaskClient]:
     yield create_app(settings).test_client()
 
 
+@pytest.fixture
+def buffer(redis_server: RedisServer) -> Iterator[StatsBuffer]:
+    """A stats buffer as a process holds one; the tests flush it themselves."""
+    stats_buffer = StatsBuffer(redis_server.client(), flush_s=3600)
+    yield stats_buffer
+    stats_buffer.stop()
+
+
 def run_job(
-    store: JobStore, hook_id: str, duration_ms: float, reason: FailureReason | None
+    store: JobStore,
+    buffer: StatsBuffer,
+    hook_id: str,
+    duration_ms: float,
+    reason: FailureReason | None,
 ) -> None:
-    """An event accepted, then finished, as the intake and a worker child record them."""
+    """An event accepted, then finished, as the intake and a worker child
+    record them (the stats into the buffer, written at its flush)."""
     job_id = new_job_id()
     event = EventRequest("POST", "/", "", {}, {}, "", b"")
     queue = f"test:queue:{hook_id}"
-    also = Extras(stats=stats.event_write(hook_id, "accepted"))
-    store.create(job_id, hook_id, 1, event, 10, (queue, b"{}"), also=also)
+    store.create(job_id, hook_id, 1, event, 10, (queue, b"{}"))
+    buffer.add(stats.event_write(hook_id, "accepted", queue))
     store.start(job_id, "node/1", 1000)
     status = JobStatus.FAILED if reason else JobStatus.SUCCEEDED
     outcome = Outcome(status, duration_ms, [], reason=reason, error="x" if reason else None)
-    write = stats.job_write(
-        hook_id, status.value, reason and reason.value, duration_ms, ("h/1", 50 * 2**20, 3)
+    assert store.finish(job_id, outcome).recorded
+    buffer.add(
+        stats.job_write(
+            hook_id, status.value, reason and reason.value, duration_ms, ("h/1", 50 * 2**20, 3)
+        )
     )
-    assert store.finish(job_id, outcome, stats=write).recorded
 
 
-def test_series_per_hook_and_for_the_fleet(client: FlaskClient, redis_server: RedisServer) -> None:
+def test_series_per_hook_and_for_the_fleet(
+    client: FlaskClient, redis_server: RedisServer, buffer: StatsBuffer
+) -> None:
     store = JobStore(redis_server.client(), retention_s=600)
     hook_id = f"s-{uuid.uuid4().hex[:8]}"
     client.put(f"/api/hooks/{hook_id}", json={"script": "1"}, headers=AUTH)
     for duration_ms in (1.0, 2.0, 4.0, 8.0):
-        run_job(store, hook_id, duration_ms, None)
-    run_job(store, hook_id, 120.0, FailureReason.TIMEOUT)
+        run_job(store, buffer, hook_id, duration_ms, None)
+    run_job(store, buffer, hook_id, 120.0, FailureReason.TIMEOUT)
+    assert buffer.flush()
 
     series = client.get(f"/api/stats?hook={hook_id}&range=15m", headers=AUTH).json
     assert series["hook"] == hook_id and series["stepS"] == 60 and len(series["t"]) == 15
@@ -69,7 +88,7 @@ def test_series_per_hook_and_for_the_fleet(client: FlaskClient, redis_server: Re
     assert fleet["jobs"]["failed"][-1] >= 1
     assert fleet["childRssBytes"]["h/1"][-1] == 50 * 2**20
     assert fleet["warmIsolates"]["h/1"][-1] == 3
-    assert fleet["queueDepth"]["scripts"][-1] >= 1  # the test queue's length at intake
+    assert fleet["queueDepth"]["scripts"][-1] >= 1  # the test queue's length at the flush
 
     day = client.get("/api/stats?range=24h", headers=AUTH).json
     assert day["stepS"] == 900 and len(day["t"]) == 96
@@ -84,9 +103,10 @@ def test_series_per_hook_and_for_the_fleet(client: FlaskClient, redis_server: Re
     assert summary["errorRate"] == 0.2 and summary["lastEventAt"] is not None
 
 
-def test_buckets_expire_after_a_day(redis_server: RedisServer) -> None:
+def test_buckets_expire_after_a_day(redis_server: RedisServer, buffer: StatsBuffer) -> None:
     store = JobStore(redis_server.client(), retention_s=600)
-    run_job(store, f"e-{uuid.uuid4().hex[:8]}", 1.0, None)
+    run_job(store, buffer, f"e-{uuid.uuid4().hex[:8]}", 1.0, None)
+    assert buffer.flush()
     client = redis_server.client()
     minute = stats.minute()
     for key in (keys.stats_hooks(minute), keys.stats_fleet(minute)):
@@ -108,15 +128,18 @@ def test_quantiles_interpolate_within_a_bucket() -> None:
     assert quantile([0.0] * len(counts), 0.5, None) is None
 
 
-def test_hook_summaries_are_the_same_from_cached_blocks(redis_server: RedisServer) -> None:
+def test_hook_summaries_are_the_same_from_cached_blocks(
+    redis_server: RedisServer, buffer: StatsBuffer
+) -> None:
     from workers.store.stats_summary import hook_summaries
 
     client = redis_server.client()
     store = JobStore(client, retention_s=600)
     hook_id = f"b-{uuid.uuid4().hex[:8]}"
     for duration_ms in (1.0, 3.0):
-        run_job(store, hook_id, duration_ms, None)
-    run_job(store, hook_id, 9.0, FailureReason.ERROR)
+        run_job(store, buffer, hook_id, duration_ms, None)
+    run_job(store, buffer, hook_id, 9.0, FailureReason.ERROR)
+    assert buffer.flush()
     later = time.time() + 20 * 60  # this minute's block is finished by then
     first = hook_summaries(client, [hook_id], now=later)[hook_id]
     again = hook_summaries(client, [hook_id], now=later)[hook_id]  # from the cache

@@ -61,6 +61,14 @@ def test_list_replay_and_stats(api: Api, hook_id: str) -> None:
     again = cli(api, "jobs", "replay", "--status", "failed", "--hook", hook_id, "--yes")
     assert again.returncode == 0 and "no jobs match" in again.stdout
 
+    def charted() -> dict | None:
+        # Stats reach Redis at each process's next flush (about a second).
+        out = json.loads(cli(api, "--json", "stats", "--hook", hook_id).stdout)["series"]
+        jobs = {status: sum(counts) for status, counts in out["jobs"].items()}
+        events = sum(sum(counts) for counts in out["events"].values())
+        return out if events == 6 and jobs == {"failed": 3, "succeeded": 3} else None
+
+    wait_until(charted, timeout_s=15, what="the events and jobs charted")
     shown = cli(api, "stats", "--hook", hook_id)
     assert shown.returncode == 0, shown.stderr
     assert hook_id in shown.stdout and "P95 MS" in shown.stdout

@@ -26,6 +26,7 @@ from workers.store.hooks import HookStore
 from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome, unpacked
 from workers.store.jobs import JobStore
 from workers.store.lanes import Taken
+from workers.store.stats_buffer import buffer_for
 
 __all__ = ["Executor", "Ran"]
 
@@ -175,7 +176,8 @@ class Executor:
         spec: ScriptSpec | None,
         batch: Batch | None = None,
     ) -> Taken | None:
-        """Record the outcome (and metrics, and the child's RSS); with room in
+        """Record the outcome (and metrics, and the child's RSS; the console's
+        stats go to the process's buffer once it is recorded); with room in
         ``batch``, take the next job in the same call and return it."""
         push = None
         if spec is not None:
@@ -207,9 +209,10 @@ class Executor:
             counters,
             child,
             take=batch.next_take() if batch else None,
-            stats=written,
             request_body=unpacked(attempt.raw, "body"),  # an echoed body is stored once
         )
+        if written is not None and recorded:
+            buffer_for(self.settings).add(written)
         if outcome.skip_request and spec is not None:
             # secutils' skipRequest: the event stays out of the hook's history.
             self.jobs.leave_history(spec.hook_id, attempt.job_id)

@@ -21,6 +21,7 @@ from workers.queue.executor import Executor
 from workers.queue.names import DELIVER_CALLBACK, RUN_SCRIPT
 from workers.sandbox.malloc import limit_arenas
 from workers.settings import Settings
+from workers.store.stats_buffer import flush_process_buffers
 
 __all__ = ["register"]
 
@@ -83,3 +84,4 @@ def register(app: Celery, settings: Settings) -> None:
     def close_isolates(**_: object) -> None:
         if Executor in _services:
             _services[Executor].pool.clear()
+        flush_process_buffers()  # the child's last second of stats

@@ -1,5 +1,5 @@
 """The Lua of ``JobStore.finish`` (workers/store/jobs.py): record a job's
-outcome once, with its callback, indexes, stats and metrics, and take the
+outcome once, with its callback, indexes and metrics, and take the
 next queued job in the same call. Named KEYS/ARGV records as in
 ``job_scripts.py`` (see ``lua.LuaStep``)."""
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from workers.store.job_search import INDEX_LUA
 from workers.store.lane_scripts import TAKE_FUNCTIONS, TakeArgs
-from workers.store.stats import APPLY_STATS as _STATS
 
 __all__ = ["FinishKeys", "FinishArgs", "FINISH"]
 
@@ -29,8 +28,6 @@ class FinishKeys:
     take_queue_key: str
     failed_index_key: str  # all failed jobs, '' unless the outcome is a failure
     dead_index_key: str  # failed jobs not yet replayed
-    hook_stats_key: str  # this minute's stats hashes ('' for none)
-    fleet_stats_key: str
     finished_key: str  # the budget's index of finished jobs (keys.finished)
 
 
@@ -41,8 +38,6 @@ class FinishArgs(TakeArgs):
     push_message: bytes
     child: str  # '' for none
     child_rss: str
-    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
-    stats_ttl_s: int
     failed_hook_prefix: str  # keys.hook_failed_index('')
     dead_hook_prefix: str  # keys.hook_dead_letters_index('')
     counters_n: int
@@ -58,7 +53,6 @@ class FinishArgs(TakeArgs):
 # Returns {recorded (1) or already final (0), take()'s reply...}.
 FINISH = (
     TAKE_FUNCTIONS
-    + _STATS
     + INDEX_LUA
     + """
 local function finish()
@@ -98,7 +92,6 @@ local function finish()
       redis.pcall('HINCRBY', metrics_key, ARGV[i], ARGV[i + 1])
     end
   end
-  pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, take_queue_key)
   return 1
 end
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from workers.store.job_search import INDEX_LUA
 from workers.store.lane_scripts import BEGIN
-from workers.store.stats import APPLY_STATS as _STATS
 
 __all__ = [
     "CreateKeys",
@@ -47,8 +46,6 @@ class CreateKeys:
     hook_dead_key: str  # the hook's dead letters
     index_key: str  # the search index of all events ('' for none: a test run)
     hook_index_key: str  # the hook's search index
-    hook_stats_key: str  # this minute's stats hashes ('' for none)
-    fleet_stats_key: str
     pending_key: str  # the job's hook's list in its lane (sync or async)
     ready_key: str  # the lane's rotation of hooks with queued jobs
 
@@ -66,8 +63,6 @@ class CreateArgs:
     duplicate_counter: str  # '' for none
     fingerprint: str  # of the request (``EventRequest.fingerprint``), kept with the key
     created_at: float  # the search indexes' score
-    stats_ops: bytes | str  # ``StatsWrite.encoded()``, '' for none
-    stats_ttl_s: int
     lane_hook: str  # the hook that takes turns for the job
     max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
     # TAIL: the job's field/value pairs
@@ -79,8 +74,7 @@ class CreateArgs:
 # "<fingerprint> <job id>": a request is a duplicate only if its fingerprint
 # matches too. The message is a token (lane_scripts): the job waits in its lane.
 CREATE = (
-    _STATS
-    + INDEX_LUA
+    INDEX_LUA
     + """
 if hook_etag ~= '' then
   local etag = redis.call('HGET', hook_key, 'etag')
@@ -135,7 +129,6 @@ if index_key ~= '' then
   index_job({index_key, hook_index_key}, job_id, created_at, retention_s)
 end
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
-pcall(apply_stats, hook_stats_key, fleet_stats_key, stats_ops, stats_ttl_s, queue_key)
 return {1, ''}
 """
 )

@@ -8,7 +8,6 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from workers.store.lanes import Taken
-from workers.store.stats import StatsWrite
 
 __all__ = ["Created", "Conditions", "Extras", "Finished"]
 
@@ -42,7 +41,6 @@ class Extras:
 
     replay_of: str | None = None  # the job this one replays: it gets ``replayedBy``
     indexed: bool = True  # listed in the search indexes (not for test runs)
-    stats: StatsWrite | None = None  # the console's stats for this event
 
 
 class Finished(NamedTuple):

@@ -25,8 +25,6 @@ from workers.store.job_writes import replicated, with_room
 from workers.store.lanes import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
-from workers.store.stats import TTL_S as STATS_TTL_S
-from workers.store.stats import StatsWrite
 
 __all__ = [
     "Created",
@@ -98,7 +96,7 @@ class JobStore(JobReads):
 
         Nothing is written unless the ``conditions`` hold; an idempotency key
         is then bound to this job for the retention time. ``also`` says what
-        else to write (search indexes, replay link, stats). Returns what was
+        else to write (search indexes, replay link). Returns what was
         done and, for a duplicate, the job id the key is bound to; nothing is
         written either when ``lane`` (default: the sync lane) already holds
         ``lane.max_queued`` jobs. With ``replicas``, raises ``NotReplicated``
@@ -121,7 +119,6 @@ class JobStore(JobReads):
             fields["retentionS"] = retention_s  # FINISH keeps the job this long
         queue, payload = message
         slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
-        hook_stats, fleet_stats = also.stats.keys if also.stats else ("", "")
         code, original = replicated(
             self._redis,
             self._replicas,
@@ -139,8 +136,6 @@ class JobStore(JobReads):
                 hook_dead_key=keys.hook_dead_letters_index(hook_id),
                 index_key=keys.jobs_index() if also.indexed else "",
                 hook_index_key=keys.hook_jobs_index(hook_id) if also.indexed else "",
-                hook_stats_key=hook_stats,
-                fleet_stats_key=fleet_stats,
                 pending_key=lane.pending_key,
                 ready_key=lane.ready_key,
             ),
@@ -156,8 +151,6 @@ class JobStore(JobReads):
                 duplicate_counter=conditions.duplicate_counter or "",
                 fingerprint=conditions.fingerprint,
                 created_at=created_at,
-                stats_ops=also.stats.encoded() if also.stats else "",
-                stats_ttl_s=STATS_TTL_S,
                 lane_hook=lane.hook_id,
                 max_queued="" if lane.max_queued is None else lane.max_queued,
             ),
@@ -211,7 +204,6 @@ class JobStore(JobReads):
         counters: Iterable[tuple[str, int | float]] = (),
         child_rss: tuple[str, str] | None = None,
         take: TakeFrom | None = None,
-        stats: StatsWrite | None = None,
         request_body: bytes | None = None,
     ) -> Finished:
         """Record the outcome once (``recorded`` is False if the job had
@@ -222,16 +214,15 @@ class JobStore(JobReads):
         async hook is queued exactly when its job ends, or not at all; and the
         metric ``counters`` (field, amount) are added. ``child_rss`` (child,
         value) is stored either way. A failed event joins the dead letters
-        (``keys.failed_jobs_index``) and ``stats`` are added to this minute's
-        buckets, in the same step. With ``take``, the same step then takes the
-        next job as ``take_queued`` does, and returns it."""
+        (``keys.failed_jobs_index``) in the same step. With ``take``, the
+        same step then takes the next job as ``take_queued`` does, and
+        returns it."""
         push_key, message = then_push or ("", b"")
         increments = [
             item for name, amount in counters for item in (name, encode_increment(amount))
         ]
         child, rss = child_rss or ("", "")
         where = take_keys(take)
-        hook_stats, fleet_stats = stats.keys if stats else ("", "")
         failed = outcome.status is JobStatus.FAILED
         reply = with_room(
             self._budget,
@@ -249,8 +240,6 @@ class JobStore(JobReads):
                 take_queue_key=where.queue_key,
                 failed_index_key=keys.failed_jobs_index() if failed else "",
                 dead_index_key=keys.dead_letters_index(),
-                hook_stats_key=hook_stats,
-                fleet_stats_key=fleet_stats,
                 finished_key=keys.finished(),
             ),
             finish_script.FinishArgs(
@@ -260,8 +249,6 @@ class JobStore(JobReads):
                 push_message=message,
                 child=child,
                 child_rss=rss,
-                stats_ops=stats.encoded() if stats else "",
-                stats_ttl_s=STATS_TTL_S,
                 failed_hook_prefix=keys.hook_failed_index(""),
                 dead_hook_prefix=keys.hook_dead_letters_index(""),
                 counters_n=len(increments) // 2,

@@ -3,16 +3,19 @@
 
 Each minute has two hashes (keys from workers/store/keys.py): per-hook counters,
 fields ``hook|kind|label``, and fleet counters and gauges, fields
-``kind|label``. They are written in the same atomic Lua calls that create and
-finish jobs (workers/store/job_scripts.py: ``apply_stats``), from the operations
-built here; the reading side is workers/store/stats_series.py.
+``kind|label``. The intake and the worker children build the operations
+here and add them to their process's ``StatsBuffer``
+(workers/store/stats_buffer.py), which merges them and writes them in one
+Redis call about once a second (``HOOKLET_STATS_FLUSH_S``), not in the job
+store's steps; the reading side is workers/store/stats_series.py.
 
 Kinds: ``ev`` events received by outcome, ``jf`` jobs finished by status,
 ``tr`` terminations by reason, ``dh`` script duration histogram (label: the
 bucket's index in ``DURATION_BUCKETS_MS``), ``dmax`` longest run (ms), and
 fleet-only gauges ``rss``/``iso`` (per worker child: RSS bytes and warm
 isolates at its last job in the minute) and ``q`` (peak depth of the scripts
-queue seen at the intake).
+queue, sampled at each flush of a web process that accepted events: the
+largest length seen by those flushes in the minute).
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ from __future__ import annotations
 import bisect
 import time
 from typing import Any
-
-import orjson
 
 from workers.store import keys
 
@@ -33,8 +34,6 @@ __all__ = [
     "minute",
     "job_write",
     "event_write",
-    "record_event",
-    "APPLY_STATS",
 ]
 
 BUCKET_S = 60
@@ -67,34 +66,6 @@ DURATION_BUCKETS_MS = (
 FLEET = "*"  # the per-hook label for a test run with no hook
 
 
-# Applies the console's stats operations (workers/store/stats.py:
-# ``StatsWrite``) to this minute's hook and fleet hashes. Called with pcall,
-# after the writes that matter: a bad operation never cuts a job's own writes
-# short.
-APPLY_STATS = """
-local function apply_stats(hook_stats, fleet_stats, ops, ttl, queue)
-  if hook_stats == '' or ops == '' then return end
-  for _, op in ipairs(cjson.decode(ops)) do
-    local key = op[1] == 'h' and hook_stats or fleet_stats
-    local kind, field, value = op[2], op[3], op[4]
-    if kind == 'i' then
-      -- Every call starts with an add to each hash: a field's first add
-      -- (1) is when a new minute's hash gets its expiry.
-      if redis.call('HINCRBY', key, field, value) == tonumber(value) then
-        redis.call('EXPIRE', key, ttl)
-      end
-    elseif kind == 's' then
-      redis.call('HSET', key, field, value)
-    else
-      if kind == 'q' then value = queue ~= '' and redis.call('LLEN', queue) or 0 end
-      local old = tonumber(redis.call('HGET', key, field))
-      if old == nil or tonumber(value) > old then redis.call('HSET', key, field, value) end
-    end
-  end
-end
-"""
-
-
 def minute(ts: float | None = None) -> int:
     """The bucket number (epoch minute) of ``ts`` (default: now)."""
     return int((time.time() if ts is None else ts) // BUCKET_S)
@@ -105,7 +76,8 @@ class StatsWrite:
     hash, fleet hash) and ``ops``, a JSON list of ``[target, op, field,
     value]`` with target ``h`` (hook hash) or ``f`` (fleet hash) and op ``i``
     (add), ``x`` (keep the larger), ``s`` (set) or ``q`` (keep the larger of
-    the field and the queue's length)."""
+    the field and the length, at the flush, of the queue whose key is the
+    value)."""
 
     __slots__ = ("keys", "ops")
 
@@ -124,9 +96,6 @@ class StatsWrite:
 
     def both(self, hook: str, op: str, kind: str, label: str, value: Any = 1) -> StatsWrite:
         return self.hook(hook, op, kind, label, value).fleet(op, kind, label, value)
-
-    def encoded(self) -> bytes:
-        return orjson.dumps(self.ops)
 
 
 def duration_bucket(duration_ms: float) -> int:
@@ -158,21 +127,11 @@ def job_write(
 
 
 def event_write(
-    hook: str, outcome: str, queue_depth: bool = True, ts: float | None = None
+    hook: str, outcome: str, queue_key: str | None = None, ts: float | None = None
 ) -> StatsWrite:
-    """What an event at the intake adds; with ``queue_depth``, the queue's
-    length after it (the Lua call knows the queue)."""
+    """What an event at the intake adds; with ``queue_key`` (the list its
+    token joined), that queue's depth, sampled when the buffer flushes."""
     write = StatsWrite(ts).both(hook, "i", "ev", outcome)
-    if queue_depth:
-        write.fleet("q", "q", "scripts", 0)
+    if queue_key:
+        write.fleet("q", "q", "scripts", queue_key)
     return write
-
-
-def record_event(client: Any, hook: str, outcome: str) -> None:
-    """Count an event the intake refused (no Lua call is made for those):
-    queued on a pipeline or sent on a client."""
-    hooks_key, fleet_key = StatsWrite().keys
-    client.hincrby(hooks_key, f"{hook}|ev|{outcome}", 1)
-    client.hincrby(fleet_key, f"ev|{outcome}", 1)
-    client.expire(hooks_key, TTL_S)
-    client.expire(fleet_key, TTL_S)
