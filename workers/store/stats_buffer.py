@@ -27,8 +27,11 @@ __all__ = ["StatsBuffer", "buffer_for", "flush_process_buffers", "MAX_ENTRIES"]
 log = logging.getLogger("hooklet.stats")
 
 # Past this many merged fields a buffer flushes at once, on the adding caller
-# (memory stays bounded whatever the thread is doing); a failed flush drops.
-MAX_ENTRIES = 20_000
+# (memory stays bounded whatever the thread is doing; a failed flush drops).
+# A second's worth is far fewer (~8 per hook active in it); the cap also
+# bounds how long one flush holds Redis (a few ms).
+MAX_ENTRIES = 5_000
+_MIN_FLUSH_S = 0.05
 
 # KEYS: the hashes and queues one flush touches. ARGV[1]: the hashes' TTL,
 # then (key index, op, field, value) per merged field. ``i`` adds, ``s`` sets,
@@ -76,7 +79,7 @@ class StatsBuffer:
     ) -> None:
         self._client = client
         self._script = client.register_script(_FLUSH)
-        self.flush_s = flush_s
+        self.flush_s = max(flush_s, _MIN_FLUSH_S)
         self._max_entries = max_entries
         self._lock = threading.Lock()
         self._entries: dict[_Entry, Any] = {}
