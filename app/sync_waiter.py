@@ -32,17 +32,20 @@ _RETRY_S = 0.5
 
 
 class _Wait:
-    __slots__ = ("event", "done")
+    __slots__ = ("event", "done", "early")
 
-    def __init__(self) -> None:
+    def __init__(self, early: bool = False) -> None:
         self.event = threading.Event()
         self.done = False
+        self.early = early  # registered by ``expect``, not yet claimed by a wait
 
 
 class SyncWaiter:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
-        self._waits: dict[str, _Wait] = {}
+        # Several requests may wait for one job: the original and copies of
+        # it (an idempotency key); each has its own entry.
+        self._waits: dict[str, list[_Wait]] = {}
         self._subscribed = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -50,19 +53,28 @@ class SyncWaiter:
     def expect(self, job_id: str) -> None:
         """Register a wait before the job is written, so its end cannot be missed."""
         self._start()
-        self._waits.setdefault(job_id, _Wait())
+        self._add(job_id, _Wait(early=True))
 
     def forget(self, job_id: str) -> None:
-        self._waits.pop(job_id, None)
+        """Drop the wait ``expect`` registered (the job was not written)."""
+        with self._lock:
+            waits = self._waits.get(job_id, [])
+            early = next((w for w in waits if w.early), None)
+        if early is not None:
+            self._remove(job_id, early)
 
     def wait(self, job_id: str, timeout_s: float, is_done: Callable[[], bool]) -> bool:
         """Until the job ends (True) or ``timeout_s`` passes (False).
         ``is_done`` reads the job's status (it may raise if Redis is gone)."""
         self._start()
-        wait = self._waits.get(job_id)
+        with self._lock:
+            wait = next((w for w in self._waits.get(job_id, []) if w.early), None)
+            if wait is not None:
+                wait.early = False  # this request's own registration
         registered_early = wait is not None
         if wait is None:
-            wait = self._waits.setdefault(job_id, _Wait())
+            wait = _Wait()
+            self._add(job_id, wait)
         try:
             if (not registered_early or not self._subscribed) and is_done():
                 return True
@@ -77,7 +89,21 @@ class SyncWaiter:
                     return True
             return False
         finally:
-            self.forget(job_id)
+            self._remove(job_id, wait)
+
+    def _add(self, job_id: str, wait: _Wait) -> None:
+        with self._lock:
+            self._waits.setdefault(job_id, []).append(wait)
+
+    def _remove(self, job_id: str, wait: _Wait) -> None:
+        with self._lock:
+            waits = self._waits.get(job_id)
+            if waits is None:
+                return
+            if wait in waits:
+                waits.remove(wait)
+            if not waits:
+                del self._waits[job_id]
 
     def _start(self) -> None:
         if self._thread is None:
@@ -89,7 +115,9 @@ class SyncWaiter:
                     self._thread.start()
 
     def _wake_all(self) -> None:
-        for wait in list(self._waits.values()):
+        with self._lock:
+            waits = [wait for waits in self._waits.values() for wait in waits]
+        for wait in waits:
             wait.event.set()
 
     def _listen(self) -> None:
@@ -106,8 +134,9 @@ class SyncWaiter:
                         self._subscribed = True
                         self._wake_all()  # anything that ended meanwhile is checked
                     elif message["type"] == "message":
-                        wait = self._waits.get(message["data"].decode())
-                        if wait is not None:
+                        with self._lock:
+                            waits = list(self._waits.get(message["data"].decode(), ()))
+                        for wait in waits:
                             wait.done = True
                             wait.event.set()
             except (redis.RedisError, OSError) as exc:

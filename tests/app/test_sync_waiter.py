@@ -53,3 +53,22 @@ def test_a_wait_times_out(waiter) -> None:
     sync_waiter, _ = waiter
     sync_waiter.expect("never")
     assert not sync_waiter.wait("never", 0.3, lambda: False)
+
+
+def test_a_copy_that_stops_waiting_leaves_the_originals_wait(waiter) -> None:
+    # Copies of a sync request (one idempotency key) look at the original's
+    # job without waiting; the original must still be woken by its publish,
+    # not left to its full wait.
+    sync_waiter, client = waiter
+    sync_waiter.expect("original")
+    result: list[bool] = []
+    original = threading.Thread(
+        target=lambda: result.append(sync_waiter.wait("original", 30, lambda: False))
+    )
+    original.start()
+    wait_until(lambda: sync_waiter._subscribed, what="the listener")  # noqa: SLF001
+    for _ in range(5):
+        assert not sync_waiter.wait("original", 0, lambda: False)  # a copy, answered 202
+    client.publish(keys.sync_done_channel(), "original")
+    original.join(30)
+    assert result == [True]
