@@ -33,7 +33,8 @@ class NodeReporter:
         return thread
 
     def report(self) -> NodeReport:
-        pool = self._consumer.controller.pool.info or {}
+        pool_of_children = getattr(self._consumer.controller, "pool", None)  # None at shutdown
+        pool = (pool_of_children.info if pool_of_children is not None else None) or {}
         return {
             "name": self._consumer.hostname,
             "pid": os.getpid(),
