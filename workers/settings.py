@@ -138,6 +138,10 @@ class Settings:
     # TLS-terminating proxy).
     console_secure_cookies: bool = False
     console_session_hours: int = 12
+    # Failed console sign-ins allowed per client address within the window;
+    # past it the sign-in form answers 429 until the window ends.
+    console_signin_attempts: int = 10
+    console_signin_window_s: int = 300
     # One-minute buckets for the console's charts (workers/store/stats.py).
     stats_enabled: bool = True
     # Each process merges its stats in memory and writes them to Redis at

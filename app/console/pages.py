@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from app import services
-from app.console import security
+from app.console import security, signin_throttle
 
 __all__ = ["bp"]
 
@@ -97,18 +97,27 @@ def sign_in_form() -> str:
 
 
 @bp.post("/ui/sign-in")
-def sign_in() -> Response | tuple[str, int]:
+def sign_in() -> Response | tuple[str, int, dict[str, str]]:
     security.check_csrf(request.form.get("csrf"))
+    locked_s = signin_throttle.seconds_locked()
+    if locked_s:
+        error = f"Too many failed sign-ins from this address; try again in {locked_s} s."
+        return _sign_in_page(error), 429, {"Retry-After": str(locked_s)}
     if security.sign_in(request.form.get("token", "")):
+        signin_throttle.clear()
         return redirect(_safe_next(request.form.get("next")))
-    page = render_template(
+    signin_throttle.record_failure()
+    return _sign_in_page("That is not the admin token."), 401, {}
+
+
+def _sign_in_page(error: str) -> str:
+    return render_template(
         "sign_in.html",
         csrf=security.csrf_token(),
         next=_safe_next(request.form.get("next")),
-        error="That is not the admin token.",
+        error=error,
         ready=bool(services.settings().admin_token),
     )
-    return page, 401
 
 
 @bp.post("/ui/sign-out")

@@ -107,6 +107,12 @@ def child_rss() -> str:
     return f"{PREFIX}:metrics:rss"
 
 
+def signin_failures(client: str) -> str:
+    """Counter: a client address's failed console sign-ins in the current
+    window (expires with it)."""
+    return f"{PREFIX}:console:signin-failures:{client}"
+
+
 def nodes() -> str:
     """Sorted set: worker node name -> when it last reported (epoch s)."""
     return f"{PREFIX}:nodes"
