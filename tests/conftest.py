@@ -27,6 +27,7 @@ from tests.support.receiver import Receiver
 from tests.support.stack import ADMIN_TOKEN, Api, RedisServer, Web, Worker, hooklet_env
 from workers.queue.executor import Executor
 from workers.settings import Settings, load_settings
+from workers.store.stats_buffer import flush_process_buffers
 
 # The fast layer's Redis database: the stack's processes use database 0, so
 # their workers never take the fast layer's queued jobs, and the other way round.
@@ -37,6 +38,14 @@ FAST_DB = 1
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Only ``stack`` tests may start gunicorn or Celery (see stack.py)."""
     stack.processes_allowed = item.get_closest_marker("stack") is not None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stats_buffers_stopped() -> Iterator[None]:
+    """The test process's stats buffers flush and stop before pytest closes
+    its output (their threads would log into a closed stream)."""
+    yield
+    flush_process_buffers()
 
 
 @pytest.fixture(scope="session")
@@ -56,12 +65,15 @@ def redis_server(workdir: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 def fast_settings(redis_server: RedisServer) -> Settings:
-    """The test environment's settings on database ``FAST_DB``. The RSS cap is
-    the test process's, not a worker child's: high, so the watchdog never
-    ends pytest."""
+    """The test environment's settings on database ``FAST_DB``. The RSS caps
+    are the test process's, not a worker child's: high, so the watchdog never
+    ends pytest and a batch never stops taking jobs for the test process's
+    own peak memory."""
     url = f"redis://127.0.0.1:{redis_server.port}/{FAST_DB}"
     redis.Redis.from_url(url).flushdb()  # a clean database, whatever ran before
-    return load_settings(hooklet_env(url), child_rss_mb=8192)
+    # The test process is not a worker child: a batch's peak-memory stop
+    # (Celery's recycling cap) must not depend on what ran in it before.
+    return load_settings(hooklet_env(url), child_rss_mb=8192, max_memory_per_child_mb=8192)
 
 
 @pytest.fixture(scope="session")
