@@ -47,6 +47,7 @@ class SyncWaiter:
         # it (an idempotency key); each has its own entry.
         self._waits: dict[str, list[_Wait]] = {}
         self._subscribed = False
+        self._lost = False  # Redis went away; said once until it is back
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -132,6 +133,9 @@ class SyncWaiter:
                         continue
                     if message["type"] == "subscribe":
                         self._subscribed = True
+                        if self._lost:
+                            log.info("sync waiter has Redis again")
+                            self._lost = False
                         self._wake_all()  # anything that ended meanwhile is checked
                     elif message["type"] == "message":
                         with self._lock:
@@ -140,7 +144,9 @@ class SyncWaiter:
                             wait.done = True
                             wait.event.set()
             except (redis.RedisError, OSError) as exc:
-                log.warning("sync waiter lost Redis (%s); waits check their jobs", exc)
+                if not self._lost:  # once per outage, not once per retry
+                    log.warning("sync waiter lost Redis (%s); waits check their jobs", exc)
+                self._lost = True
             finally:
                 self._subscribed = False
                 self._wake_all()
