@@ -28,11 +28,11 @@ def _key() -> str:
 def seconds_locked() -> int:
     """How long this client must wait before trying again (0: it may try)."""
     settings = services.settings()
+    key = _key()
     try:
-        client = services.dispatcher().redis
-        with client.pipeline(transaction=False) as pipe:
-            pipe.get(_key())
-            pipe.ttl(_key())
+        with services.dispatcher().redis.pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.ttl(key)
             failures, ttl = pipe.execute()
     except (redis.RedisError, OSError):
         return 0
@@ -42,12 +42,11 @@ def seconds_locked() -> int:
 
 
 def record_failure() -> None:
-    settings = services.settings()
+    key = _key()
     try:
-        client = services.dispatcher().redis
-        with client.pipeline(transaction=False) as pipe:
-            pipe.incr(_key())
-            pipe.expire(_key(), settings.console_signin_window_s, nx=True)
+        with services.dispatcher().redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, services.settings().console_signin_window_s, nx=True)
             pipe.execute()
     except (redis.RedisError, OSError):
         pass
