@@ -11,6 +11,7 @@ child that runs one script at a time.
 from __future__ import annotations
 
 import ctypes
+import functools
 
 __all__ = ["limit_arenas", "return_freed_memory"]
 
@@ -18,6 +19,7 @@ _M_ARENA_MAX = -8  # from glibc's malloc.h
 _ARENAS = 2
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL("libc.so.6")
