@@ -142,7 +142,7 @@ class MemoryBudget:
         (the reaper's periodic step); returns how many jobs were trimmed."""
         total = 0
         for _ in range(max_batches):
-            if not self.pressure().over or self.finished_jobs() == 0:
+            if not self.pressure().over:
                 break
             trimmed = self.trim()
             if not trimmed:  # only jobs with callbacks still to send are left

@@ -9,7 +9,6 @@ from typing import Any
 import redis
 
 from workers.store import job_waits, keys
-from workers.store.job_writes import with_id
 
 __all__ = ["JobReads"]
 
@@ -19,7 +18,7 @@ class JobReads:
     _blocking: redis.Redis
 
     def get(self, job_id: str) -> dict[bytes, bytes] | None:
-        return with_id(job_id, self._redis.hgetall(keys.job(job_id)))
+        return self._redis.hgetall(keys.job(job_id)) or None
 
     def delete(self, job_id: str) -> None:
         self._redis.delete(keys.job(job_id))
@@ -28,8 +27,7 @@ class JobReads:
         with self._redis.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.hgetall(keys.job(job_id))
-            found = [with_id(i, raw) for i, raw in zip(job_ids, pipe.execute(), strict=True)]
-            return [raw for raw in found if raw]
+            return [raw for raw in pipe.execute() if raw]
 
     def leave_history(self, hook_id: str, job_id: str) -> None:
         """Take a job out of its hook's history (the script said skipRequest)."""
@@ -51,7 +49,7 @@ class JobReads:
         """``job_waits.wait``: until the job ends or the timeout passes, then
         its fields (None if there is no such job)."""
         raw = job_waits.wait(self._redis, self._blocking, job_id, timeout_s, also, waiter)
-        return with_id(job_id, raw) if raw else None
+        return raw or None
 
     def overdue(self, now: float, limit: int = 100) -> list[str]:
         ids = self._redis.zrangebyscore(keys.running(), "-inf", now, start=0, num=limit)

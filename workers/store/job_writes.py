@@ -11,11 +11,10 @@ import redis
 
 from workers.errors import NotReplicated
 from workers.store.budget import MemoryBudget, is_oom
+from workers.store.job_steps import Created
 from workers.store.lua import LuaStep
 
-__all__ = ["replicated", "with_room", "with_id", "CREATED_OK"]
-
-CREATED_OK = 1  # jobs.Created.OK: only a written job is waited for
+__all__ = ["replicated", "with_room"]
 _ROOM_ATTEMPTS = 3
 
 
@@ -30,7 +29,7 @@ def replicated(client: redis.Redis, replicas: tuple[int, int], step: LuaStep, *a
         step(*args, client=pipe)
         pipe.wait(wanted, timeout_ms)
         reply, acked = pipe.execute()
-    if reply[0] == CREATED_OK and acked < wanted:
+    if reply[0] == Created.OK and acked < wanted:  # only a written job is waited for
         raise NotReplicated(
             f"{acked} of {wanted} replica(s) confirmed the event within {timeout_ms} ms; "
             "it was not accepted"
@@ -49,11 +48,3 @@ def with_room(budget: MemoryBudget | None, step: LuaStep, *args: Any) -> Any:
                 raise
             budget.trim()
     raise AssertionError("unreachable")
-
-
-def with_id(job_id: str, raw: dict[bytes, bytes]) -> dict[bytes, bytes] | None:
-    """A job's fields as read, with its id (the key's suffix)."""
-    if not raw:
-        return None
-    raw[b"id"] = job_id.encode()
-    return raw

@@ -94,11 +94,10 @@ class KvStore:
 
     def get_entry(self, key: str) -> dict[str, Any]:
         raw = self._check_key(key)
-        value, meta = (
-            self._redis.hmget(self._keys.data, raw),
-            self._redis.hget(self._keys.meta, raw),
-        )
-        value = value[0]
+        with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self._keys.data, raw)
+            pipe.hget(self._keys.meta, raw)
+            value, meta = pipe.execute()
         if value is None or meta is None:
             return {"value": None, "expiresAt": None}
         expires_at = int(meta.split()[1])
@@ -154,10 +153,12 @@ class KvStore:
             if not batch:
                 break
             offset += len(batch)
-            metas = self._redis.hmget(self._keys.meta, batch)
-            datas = (
-                self._redis.hmget(self._keys.data, batch) if with_values else [None] * len(batch)
-            )
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hmget(self._keys.meta, batch)
+                if with_values:
+                    pipe.hmget(self._keys.data, batch)
+                metas, *found = pipe.execute()
+            datas = found[0] if with_values else [None] * len(batch)
             for key, meta, data in zip(batch, metas, datas, strict=True):
                 if meta is None:
                     continue
