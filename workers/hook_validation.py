@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 from workers.delivery.egress import OutboundError, callback_allowlist, check_url
 from workers.delivery.signatures import SCHEMES
 from workers.errors import InvalidHook
-from workers.sandbox.isolate import check_syntax
+from workers.sandbox.syntax import check_syntax
 from workers.settings import Settings
 from workers.store.hooks import Hook, Limits
 

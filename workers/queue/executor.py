@@ -8,6 +8,7 @@ not ended counts an attempt (in the job store's Lua); the cap on attempts is
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from workers.store import metrics, stats
 from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.hooks import HookStore
-from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome, unpacked
+from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome
 from workers.store.jobs import JobStore
 from workers.store.lanes import Taken
 from workers.store.stats_buffer import buffer_for
@@ -51,6 +52,12 @@ class _Attempt:
     def hook(self) -> str:
         """The metrics label: the hook id, or ``_test`` for a test run."""
         return (self.raw.get(b"hookId") or b"").decode() or "_test"
+
+    @functools.cached_property
+    def request(self) -> EventRequest:
+        """The stored request, decompressed once: the run and the finish
+        (an echoed body is stored once) both read it."""
+        return EventRequest.from_job(self.raw)
 
 
 @dataclass
@@ -84,7 +91,6 @@ class Executor:
         self.jobs = JobStore(client, settings.retention_s, budget=MemoryBudget(client, settings))
         self.specs = SpecCache(HookStore(client), settings)
         self.runner = ScriptRunner(settings, client)
-        self._client = client
         self.pool = self.runner.pool
         self._last_rss_bytes = 0
 
@@ -160,14 +166,12 @@ class Executor:
         if not attempt_allowed(attempt.attempts, self.settings.max_attempts):
             died = attempt.attempts - 1
             return gave_up(f"the worker process died {died} times running this job; not retrying")
-        raw = attempt.raw
-        request = EventRequest.from_job(raw)
 
         def on_stuck(reason: FailureReason, message: str) -> None:
             outcome = Outcome(JobStatus.FAILED, spec.timeout_ms, [], reason=reason, error=message)
             self._finish(attempt, outcome, spec)
 
-        return self.runner.run(spec, request, self._last_rss_bytes, on_stuck)
+        return self.runner.run(spec, attempt.request, self._last_rss_bytes, on_stuck)
 
     def _finish(
         self,
@@ -209,7 +213,7 @@ class Executor:
             counters,
             child,
             take=batch.next_take() if batch else None,
-            request_body=unpacked(attempt.raw, "body"),  # an echoed body is stored once
+            request_body=attempt.request.body,  # an echoed body is stored once
         )
         if written is not None and recorded:
             buffer_for(self.settings).add(written)

@@ -102,13 +102,19 @@ class Reaper:
             sync_ready, ready, sync_tokens, tokens = pipe.execute()
         lanes = [Lane.sync(h.decode()) for h in sync_ready] if not sync_tokens else []
         lanes += [Lane(h.decode()) for h in ready] if not tokens else []
+        if not lanes:
+            return 0
+        with self.redis.pipeline(transaction=False) as pipe:
+            for lane in lanes:
+                pipe.llen(lane.pending_key)
+            waiting = pipe.execute()
         pushed = 0
-        for lane in lanes:
-            waiting = min(self.redis.llen(lane.pending_key), limit - pushed)
-            for _ in range(waiting):
-                queue, message = run_task(new_job_id(), self.settings, lane)
-                self.redis.lpush(queue, message)
-            pushed += waiting
+        with self.redis.pipeline(transaction=False) as pipe:
+            for lane, count in zip(lanes, waiting, strict=True):
+                for _ in range(min(count, limit - pushed)):
+                    pipe.lpush(*run_task(new_job_id(), self.settings, lane))
+                    pushed += 1
+            pipe.execute()
         if pushed:
             log.warning("queued %d token(s) for jobs that had none waiting", pushed)
         return pushed

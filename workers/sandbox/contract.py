@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from workers.sandbox.isolate import RunResult
+from workers.sandbox.results import RunResult
 from workers.store.job_records import EventRequest, FailureReason
 
 __all__ = [

@@ -13,7 +13,7 @@ import sys
 
 import orjson
 
-from workers.sandbox.isolate import check_syntax
+from workers.sandbox.syntax import check_syntax
 
 __all__ = ["serve"]
 
