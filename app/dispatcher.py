@@ -282,7 +282,7 @@ class Dispatcher:
                 self.budget.make_room(refused=True)
                 created, original = self.jobs.create(*args, **options)
         except (redis.RedisError, OSError) as exc:
-            if isinstance(exc, redis.ResponseError) and is_oom(exc):
+            if is_oom(exc):
                 budget = "Redis is at its memory budget; the event was not accepted"
                 raise StoreFull(budget) from exc
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc

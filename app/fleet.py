@@ -24,7 +24,14 @@ bp = protect(Blueprint("fleet", __name__, url_prefix="/api"))
 @bp.get("/workers")
 def workers() -> Response:
     client = services.dispatcher().redis
-    rss = {k.decode(): v.decode() for k, v in client.hgetall(keys.child_rss()).items()}
+    queue_names = (SYNC_QUEUE, SCRIPTS_QUEUE, CALLBACKS_QUEUE)
+    with client.pipeline(transaction=False) as pipe:
+        pipe.hgetall(keys.child_rss())
+        for name in queue_names:
+            pipe.llen(keys.celery_queue(name))
+        pipe.zcard(keys.running())
+        raw_rss, *depths, running = pipe.execute()
+    rss = {k.decode(): v.decode() for k, v in raw_rss.items()}
     nodes = []
     for report in read_reports(client):
         host = report["name"].split("@", 1)[1]
@@ -50,11 +57,7 @@ def workers() -> Response:
                 "reportedAt": report["at"],
             }
         )
-    queues = {
-        SYNC_QUEUE: client.llen(keys.celery_queue(SYNC_QUEUE)),
-        SCRIPTS_QUEUE: client.llen(keys.celery_queue(SCRIPTS_QUEUE)),
-        CALLBACKS_QUEUE: client.llen(keys.celery_queue(CALLBACKS_QUEUE)),
-    }
+    queues = dict(zip(queue_names, depths, strict=True))
     # Jobs waiting to start: the sync lane, and each hook with a backlog (the
     # queues above hold task messages, which are tokens: see store/lanes.py).
     sync_queued, per_hook = queued_counts(client)
@@ -64,7 +67,7 @@ def workers() -> Response:
             "queues": queues,
             "syncQueued": sync_queued,
             "hooks": [{"hook": hook, "queued": n} for hook, n in per_hook.items()],
-            "jobsRunning": client.zcard(keys.running()),
+            "jobsRunning": running,
             "at": time.time(),
         }
     )

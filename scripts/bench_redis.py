@@ -77,10 +77,7 @@ def _measure(api: Api, client, hook: str, body: bytes, events: int) -> dict:  # 
     sample = ids[: min(50, len(ids))]
     job_bytes = sum(_usage(client, keys.job(i)) for i in sample) / max(1, len(sample))
     history_bytes = _usage(client, keys.history(hook)) / max(1, len(ids))
-    index_bytes = 0.0
-    finished_key = getattr(keys, "finished", None)
-    if finished_key is not None:
-        index_bytes = _usage(client, finished_key()) / max(1, client.zcard(finished_key()))
+    index_bytes = _usage(client, keys.finished()) / max(1, client.zcard(keys.finished()))
     fields = {k.decode(): len(v) for k, v in client.hgetall(keys.job(sample[0])).items()}
     return {
         "body_bytes": len(body),

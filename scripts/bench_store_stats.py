@@ -12,7 +12,6 @@ at the end, and its one call is reported too.
 
 from __future__ import annotations
 
-import inspect
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.stack import RedisServer  # noqa: E402
 from workers.store import stats  # noqa: E402
 from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id  # noqa: E402
-from workers.store.jobs import Extras, JobStore  # noqa: E402
+from workers.store.jobs import JobStore  # noqa: E402
+from workers.store.stats_buffer import StatsBuffer  # noqa: E402
 
 
 def _evalsha(client) -> dict[str, int]:
@@ -38,14 +38,9 @@ def main(n: int = 5000) -> None:
         try:
             client = server.client()
             store = JobStore(client, retention_s=600)
-            buffered = "stats" not in inspect.signature(JobStore.finish).parameters
-            buffer = None
-            if buffered:
-                from workers.store.stats_buffer import StatsBuffer
-
-                buffer = StatsBuffer(client, flush_s=3600)
-                buffer.add(stats.event_write("warm-up", "accepted"))
-                buffer.flush()  # loads the flush's script
+            buffer = StatsBuffer(client, flush_s=3600)
+            buffer.add(stats.event_write("warm-up", "accepted"))
+            buffer.flush()  # loads the flush's script
             queue = "bench:queue"
             event = EventRequest("POST", "/", "", {}, {}, "", b"{}")
             ids = []
@@ -54,12 +49,8 @@ def main(n: int = 5000) -> None:
             for i in range(n):
                 job_id, hook = new_job_id(), hooks[i % len(hooks)]
                 write = stats.event_write(hook, "accepted", queue)
-                if buffered:
-                    store.create(job_id, hook, 1, event, 10, (queue, b"{}"))
-                    buffer.add(write)
-                else:
-                    also = Extras(stats=write)  # the store before stats_buffer.py
-                    store.create(job_id, hook, 1, event, 10, (queue, b"{}"), also=also)
+                store.create(job_id, hook, 1, event, 10, (queue, b"{}"))
+                buffer.add(write)
                 ids.append((job_id, hook))
             created = _evalsha(client)
             client.config_resetstat()
@@ -69,20 +60,16 @@ def main(n: int = 5000) -> None:
             for i, (job_id, hook) in enumerate(ids):
                 outcome = Outcome(JobStatus.SUCCEEDED, 1.5 + i % 7, [])
                 write = stats.job_write(hook, "succeeded", None, 1.5 + i % 7, ("n/1", 2**25, 3))
-                if buffered:
-                    store.finish(job_id, outcome, counters=[("jobs_finished", 1)])
-                    buffer.add(write)
-                else:
-                    store.finish(job_id, outcome, counters=[("jobs_finished", 1)], stats=write)
+                store.finish(job_id, outcome, counters=[("jobs_finished", 1)])
+                buffer.add(write)
             finished = _evalsha(client)
-            print(f"stats {'buffered' if buffered else 'in the Lua steps'}; {n} jobs")
+            print(f"stats buffered; {n} jobs")
             for name, s in (("CREATE", created), ("FINISH", finished)):
                 print(f"  {name}: {s['calls']} calls, {s['usec'] / s['calls']:.2f} usec_per_call")
-            if buffer is not None:
-                client.config_resetstat()
-                buffer.flush()
-                s = _evalsha(client)
-                print(f"  one flush of {2 * n} writes: {s['calls']} EVALSHA, {s['usec']} usec")
+            client.config_resetstat()
+            buffer.flush()
+            s = _evalsha(client)
+            print(f"  one flush of {2 * n} writes: {s['calls']} EVALSHA, {s['usec']} usec")
         finally:
             server.stop()
 
