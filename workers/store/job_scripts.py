@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workers.store.job_search import INDEX_LUA
-from workers.store.lane_scripts import BEGIN
+from workers.store.lane_scripts import BEGIN, JOIN_LANE
 
 __all__ = [
     "CreateKeys",
@@ -75,6 +75,7 @@ class CreateArgs:
 # matches too. The message is a token (lane_scripts): the job waits in its lane.
 CREATE = (
     INDEX_LUA
+    + JOIN_LANE
     + """
 if hook_etag ~= '' then
   local etag = redis.call('HGET', hook_key, 'etag')
@@ -117,13 +118,7 @@ if history > 0 then
   redis.call('LPUSH', history_key, job_id)
   redis.call('LTRIM', history_key, 0, history - 1)
 end
--- lanes: the job joins its lane, its token the queue (issue 14)
-redis.call('RPUSH', pending_key, job_id)
-if lane_hook ~= '' and redis.call('LLEN', pending_key) == 1 then
-  redis.call('RPUSH', ready_key, lane_hook)
-end
-redis.call('LPUSH', queue_key, message)
--- end lanes
+join_lane(pending_key, ready_key, lane_hook, queue_key, job_id, message)
 if replayed_key ~= '' then mark_replayed(replayed_key, job_id, dead_key, hook_dead_key) end
 if index_key ~= '' then
   index_job({index_key, hook_index_key}, job_id, created_at, retention_s)
@@ -197,7 +192,9 @@ class RequeueArgs:
 # Puts a job that has not ended back at the end of its lane, with a token of
 # its own (status, lane and token in one step; the token that claimed it is
 # unbound); returns 1, or 0 and changes nothing if it is gone or ended.
-REQUEUE = """
+REQUEUE = (
+    JOIN_LANE
+    + """
 redis.call('ZREM', running_key, job_id)
 local status = redis.call('HGET', job_key, 'status')
 if status == false or status == SUCCEEDED or status == FAILED then return 0 end
@@ -207,10 +204,7 @@ if token then
   redis.call('HDEL', job_key, 'token')
 end
 redis.call('HSET', job_key, 'status', QUEUED)
-redis.call('RPUSH', pending_key, job_id)
-if lane_hook ~= '' and redis.call('LLEN', pending_key) == 1 then
-  redis.call('RPUSH', ready_key, lane_hook)
-end
-redis.call('LPUSH', queue_key, message)
+join_lane(pending_key, ready_key, lane_hook, queue_key, job_id, message)
 return 1
 """
+)
