@@ -69,12 +69,15 @@ def register(app: Celery, settings: Settings) -> None:
 
     @worker_ready.connect(weak=False)
     def start_node_threads(sender: object = None, **_: object) -> None:
-        """The reaper and the node's report, in the node's main process."""
+        """The reaper, the node's report and the watch on its children (a dead
+        child's jobs are queued again at once), in the node's main process."""
+        from workers.queue.child_watch import ChildWatch
         from workers.queue.node_report import NodeReporter
         from workers.queue.reaper import Reaper
 
         Reaper(settings).start()
         NodeReporter(settings, sender).start()
+        ChildWatch(settings, sender).start()
 
     @worker_process_init.connect(weak=False)
     def tune_allocator(**_: object) -> None:

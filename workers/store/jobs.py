@@ -264,10 +264,14 @@ class JobStore(JobReads):
         )
         return Finished(bool(reply[0]), taken(reply[1:]))
 
-    def requeue(self, job_id: str, message: tuple[str, bytes], lane: Lane) -> bool:
+    def requeue(
+        self, job_id: str, message: tuple[str, bytes], lane: Lane, held_by: str = ""
+    ) -> bool:
         """Queue a job that has not ended again (the reaper's step): its
         status, its place at the end of ``lane`` and a task message (list
-        key, bytes) in one atomic call. False if the job is gone or has ended."""
+        key, bytes) in one atomic call. False if the job is gone or has ended;
+        with ``held_by`` (a worker child that died), also unless that child
+        still holds it running (else someone else already requeued it)."""
         queue, payload = message
         return bool(
             self._requeue(
@@ -279,6 +283,7 @@ class JobStore(JobReads):
                     message=payload,
                     lane_hook=lane.hook_id,
                     token_prefix=keys.token(""),
+                    held_by=held_by,
                 ),
             )
         )

@@ -1,0 +1,125 @@
+"""A dead worker child's jobs, queued again at once by its own node.
+
+A thread in each script node's main process watches the pool's children.
+When one is gone (killed, or ended by Celery's hard time limit), every job it
+still held ``running`` is queued again now, not when the reaper finds it
+overdue (its deadline plus a grace): a job a child took straight off its
+lane has no Celery message to redeliver it, and a task's own message comes
+back only after billiard's lost-worker timeout. The attempt cap holds
+(``retries.attempt_allowed``): past it the job ends ``crashed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+
+from workers.queue.messages import callback_on_finish, run_task
+from workers.queue.reaper import lane_of
+from workers.queue.retries import attempt_allowed, gave_up
+from workers.settings import Settings
+from workers.store import keys, metrics
+from workers.store.budget import MemoryBudget
+from workers.store.connection import client_for
+from workers.store.hooks import HookStore
+from workers.store.job_records import FailureReason, JobStatus, new_job_id
+from workers.store.jobs import JobStore
+
+__all__ = ["ChildWatch"]
+
+log = logging.getLogger("hooklet.reaper")
+_LOOK_EVERY_S = 0.25  # a death is noticed this soon; no Redis call unless one happened
+
+
+class ChildWatch:
+    def __init__(self, settings: Settings, consumer: Any) -> None:
+        self.settings = settings
+        self.redis = client_for(settings, retries="patient")
+        self.jobs = JobStore(
+            self.redis, settings.retention_s, budget=MemoryBudget(self.redis, settings)
+        )
+        self.hooks = HookStore(self.redis)
+        self._consumer = consumer  # Celery's consumer: its controller owns the pool
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, name="hooklet-child-watch", daemon=True)
+        thread.start()
+        return thread
+
+    def children(self) -> set[int] | None:
+        """The pool's child pids now; None without a prefork pool (a
+        callback node's threads, or the node shutting down)."""
+        pool = getattr(self._consumer.controller, "pool", None)
+        processes = (pool.info if pool is not None else {}).get("processes")
+        return None if processes is None else set(processes)
+
+    def _loop(self) -> None:
+        known: set[int] = set()
+        lost: set[int] = set()  # dead children whose jobs are still to be requeued
+        while True:
+            time.sleep(_LOOK_EVERY_S)
+            try:
+                now = self.children()
+                if now is None:
+                    continue
+                lost |= known - now
+                known = now
+                for pid in sorted(lost):
+                    self.requeue_jobs_of(f"{self._consumer.hostname}/{pid}")
+                    lost.discard(pid)
+            except (redis.RedisError, OSError) as exc:  # Redis is down: the reaper's turn
+                log.warning("requeueing a dead child's jobs failed: %s", exc)
+            except Exception:  # noqa: BLE001 - keep the thread alive, say why
+                log.exception("watching the worker children failed")
+
+    def requeue_jobs_of(self, worker: str) -> int:
+        """Queue again (or, past the attempt cap, fail ``crashed``) every job
+        ``worker`` (``<node>/<pid>``, as jobs record it) holds running.
+        Returns how many. The running set holds one job per busy child of the
+        fleet, so reading it whole is cheap."""
+        running = [job_id.decode() for job_id in self.redis.zrange(keys.running(), 0, -1)]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in running:
+                pipe.hget(keys.job(job_id), "worker")
+            holders = pipe.execute()
+        held = [j for j, by in zip(running, holders, strict=True) if by == worker.encode()]
+        return sum(self._requeue(job_id, worker) for job_id in held)
+
+    def _requeue(self, job_id: str, worker: str) -> bool:
+        raw = self.jobs.get(job_id)
+        if raw is None or JobStatus(raw[b"status"].decode()).is_final:
+            return False
+        attempts = int(raw.get(b"attempts", b"0"))
+        lane = lane_of(raw)
+        if attempt_allowed(attempts + 1, self.settings.max_attempts):
+            # A token of its own, as the reaper gives: the dead task's token
+            # is unbound by the requeue and claims whatever comes next.
+            message = run_task(new_job_id(), self.settings, lane)
+            if not self.jobs.requeue(job_id, message, lane, held_by=worker):
+                return False  # the reaper, or a redelivery, got there first
+            log.warning(
+                "queued job %s again: its worker %s died (attempt %d)", job_id, worker, attempts
+            )
+            return True
+        if raw.get(b"worker") != worker.encode() or not self.redis.zrem(keys.running(), job_id):
+            return False
+        hook = (raw.get(b"hookId") or b"").decode() or "_test"
+        self.jobs.finish(
+            job_id,
+            gave_up(f"the worker process died {attempts} times running this job; not retrying"),
+            self._callback(raw, job_id),
+            metrics.job_fields(hook, JobStatus.FAILED, FailureReason.CRASHED, None),
+        )
+        log.warning("job %s failed: its worker died %d times", job_id, attempts)
+        return True
+
+    def _callback(self, raw: dict[bytes, bytes], job_id: str) -> tuple[str, bytes] | None:
+        try:
+            hook = self.hooks.get(raw[b"hookId"].decode())
+        except (LookupError, KeyError):
+            return None
+        return callback_on_finish(hook.mode, hook.callback_url, job_id, self.settings)
