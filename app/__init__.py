@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Flask
 
 from workers.settings import Settings, load_settings
+from workers.store.redis_version import require_redis
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
+    require_redis(settings)  # refuses a Redis older than 7 (RedisTooOld), naming both
     app = Flask(__name__)
     app.config["HOOKLET"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         intake,
         jobs_api,
         metrics,
+        openapi,
         polling,
         routes,
         stats_api,
@@ -37,4 +40,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.register_blueprint(jobs_api.bp)
     app.register_blueprint(stats_api.bp)
+    app.register_blueprint(openapi.bp)
     return app

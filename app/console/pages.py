@@ -21,6 +21,7 @@ _PAGES = {
     "jobs": "Jobs",
     "charts": "Charts",
     "fleet": "Fleet",
+    "api": "API",
 }
 
 
@@ -78,6 +79,25 @@ def charts() -> Response | str:
 @bp.get("/ui/fleet")
 def fleet() -> Response | str:
     return _page("fleet", "Fleet", flower=services.settings().flower_url)
+
+
+@bp.get("/ui/api")
+def api_reference() -> Response | str:
+    """The OpenAPI document rendered (vendored Swagger UI), embedded in the
+    page: the console's origin does not serve ``/api/openapi.json``."""
+    from app.openapi import document
+
+    if not security.signed_in():
+        return redirect(url_for("console.sign_in_form", next=request.path))
+    return render_template(
+        "api.html",
+        page="api",
+        title="API reference",
+        nav=_PAGES,
+        csrf=security.csrf_token(),
+        data={},
+        spec=document(),
+    )
 
 
 @bp.get("/favicon.ico")
