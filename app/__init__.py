@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Flask
 
 from workers.settings import Settings, load_settings
+from workers.store.redis_version import require_redis
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
+    require_redis(settings)  # refuses a Redis older than 7 (RedisTooOld), naming both
     app = Flask(__name__)
     app.config["HOOKLET"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]

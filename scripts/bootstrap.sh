@@ -38,7 +38,7 @@ for tool in redis-server redis-sentinel; do
     # Debian starts its own Redis on 6379 (and Sentinel on 26379); hooklet
     # runs its own instances.
   elif [ "$tool" = redis-server ]; then
-    say "redis-server is missing: install Redis 6 or newer (e.g. 'apt-get install redis-server'"
+    say "redis-server is missing: install Redis 7.0 or newer (e.g. 'apt-get install redis-server'"
     say "or 'brew install redis'), or point HOOKLET_REDIS_URL at a running Redis"
     [ -n "${HOOKLET_REDIS_URL:-}" ] || exit 1
   else
@@ -46,6 +46,17 @@ for tool in redis-server redis-sentinel; do
     say "high-availability tests and the Sentinel layout need it"
   fi
 done
+
+# hooklet needs Redis 7.0 or newer (EXPIRE ... NX, config/redis.conf's
+# directive names); web and workers refuse an older server at start too.
+if command -v redis-server >/dev/null 2>&1; then
+  redis_version="$(redis-server --version | sed -n 's/.* v=\([0-9][0-9.]*\).*/\1/p')"
+  if [ -n "$redis_version" ] && [ "${redis_version%%.*}" -lt 7 ]; then
+    say "redis-server here is Redis $redis_version; hooklet needs Redis 7.0 or newer"
+    say "(install a newer redis-server, or point HOOKLET_REDIS_URL at a Redis 7+)"
+    [ -n "${HOOKLET_REDIS_URL:-}" ] || exit 1
+  fi
+fi
 
 # The console's browser tests drive Debian's Chromium through chromedriver.
 if [ -z "${HOOKLET_SKIP_BROWSER:-}" ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then

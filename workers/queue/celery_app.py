@@ -4,7 +4,11 @@ build an app to send and inspect without loading the executor."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import Celery
+from celery.signals import worker_ready
 from kombu import Queue
 
 from workers.logs import configure_logging
@@ -19,6 +23,7 @@ from workers.queue.names import (
 )
 from workers.settings import Settings
 from workers.store.connection import is_sentinel_url
+from workers.store.redis_version import RedisTooOld, require_redis
 
 __all__ = ["make_celery"]
 
@@ -74,4 +79,14 @@ def make_celery(settings: Settings) -> Celery:
         )
     app.hooklet_settings = settings  # type: ignore[attr-defined]
     configure_logging()
+    worker_ready.connect(_refuse_old_redis, weak=False, dispatch_uid="hooklet.redis_version")
     return app
+
+
+def _refuse_old_redis(sender: Any = None, **_: object) -> None:
+    """A worker node stops, saying why, on a Redis older than hooklet needs."""
+    try:
+        require_redis(sender.app.hooklet_settings)
+    except RedisTooOld as exc:
+        logging.getLogger(__name__).critical("%s", exc)
+        raise SystemExit(1) from exc  # Celery's signal dispatch swallows exceptions
