@@ -16,6 +16,7 @@ from workers.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
     JobNotFound,
+    NotReplicated,
     QueueFull,
     QueueUnavailable,
     StoreFull,
@@ -34,9 +35,13 @@ from workers.store.jobs import Conditions, Created, Extras, JobStore
 from workers.store.lanes import Lane
 from workers.store.stats_buffer import buffer_for
 
-__all__ = ["Dispatcher", "Submitted"]
+__all__ = ["Dispatcher", "Submitted", "UNREACHABLE"]
 
 _WEB_REDIS_CONNECTIONS = 128  # per web process; sync waits hold none (app/sync_waiter.py)
+# What "Redis is unreachable" means (503, try again): the connection failed
+# or timed out (a Sentinel with no master, a replica being promoted, Redis
+# loading its data: all ConnectionErrors). Any other Redis error is a bug.
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 class Submitted(NamedTuple):
@@ -127,6 +132,11 @@ class Dispatcher:
                 lane,
                 hook.retention_s,
             )
+        except NotReplicated:
+            # Written, but refused: nobody waits for it, so its slot is free now.
+            if take_slot:
+                self.release_slot(hook.id, job_id)
+            raise
         finally:
             if take_slot and created is not Created.OK:
                 self.waiter.forget(job_id)
@@ -281,10 +291,12 @@ class Dispatcher:
                     raise
                 self.budget.make_room(refused=True)
                 created, original = self.jobs.create(*args, **options)
-        except (redis.RedisError, OSError) as exc:
+        except redis.ResponseError as exc:
             if is_oom(exc):
                 budget = "Redis is at its memory budget; the event was not accepted"
                 raise StoreFull(budget) from exc
+            raise  # not an outage: a 500, logged (app.errors)
+        except UNREACHABLE as exc:
             raise QueueUnavailable("the queue is unavailable; the event was not accepted") from exc
         if created is Created.HOOK_CHANGED:
             raise HookChanged(f"hook {hook_id!r} changed meanwhile; the event was not accepted")

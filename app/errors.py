@@ -10,6 +10,7 @@ from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app import services
+from app.dispatcher import UNREACHABLE
 from workers.errors import HookletError, MethodNotAllowed, QueueFull, QueueUnavailable, StoreFull
 from workers.store.budget import is_oom
 
@@ -51,11 +52,22 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
-def _redis_down(exc: Exception) -> Response:
+def _redis_error(exc: Exception) -> Response:
+    """Only a connection that failed is "Redis is unreachable" (503, try
+    again); a write refused at maxmemory is ``StoreFull``; any other Redis
+    error (a script's bug, a wrong argument) is ours: a 500, logged with its
+    traceback, never passed off as an outage."""
     if is_oom(exc):  # a write refused at maxmemory: never a 500, never Redis's text
         log.warning("redis is at its memory budget: %s", exc)
         return _hooklet_error(StoreFull("Redis is at its memory budget; try again shortly"))
-    log.warning("redis unavailable: %s", exc)
+    if isinstance(exc, UNREACHABLE):
+        log.warning("redis unavailable: %s", exc)
+        return _hooklet_error(QueueUnavailable("Redis is unreachable; try again shortly"))
+    return _unexpected(exc)
+
+
+def _broker_down(exc: Exception) -> Response:
+    log.warning("the broker is unavailable: %s", exc)
     return _hooklet_error(QueueUnavailable("Redis is unreachable; try again shortly"))
 
 
@@ -67,6 +79,6 @@ def _unexpected(exc: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(HookletError, _hooklet_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(redis.RedisError, _redis_down)
-    app.register_error_handler(OperationalError, _redis_down)
+    app.register_error_handler(redis.RedisError, _redis_error)
+    app.register_error_handler(OperationalError, _broker_down)
     app.register_error_handler(Exception, _unexpected)

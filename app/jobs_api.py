@@ -9,6 +9,7 @@ replayed unless the filter says ``"replayed": true``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -33,14 +34,33 @@ _DELIVERY = ("pending", "succeeded", "failed")
 def _time(value: Any, name: str) -> float | None:
     if value in (None, ""):
         return None
+    when: float | None = None
     try:
-        return parse_since(str(value))
+        when = parse_since(str(value))
     except ValueError:
-        pass
+        try:
+            when = datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    # nan and inf parse as floats, but are no time (Redis refuses nan)
+    if when is None or not math.isfinite(when):
+        raise InvalidRequest(f"{name}: use e.g. 1h, 30m, epoch seconds or ISO 8601")
+    return when
+
+
+def _cursor(value: Any) -> str | None:
+    """A ``nextCursor`` handed out earlier (``<score>:<job id>``), checked
+    before it reaches the search."""
+    if value in (None, ""):
+        return None
+    score, _, job_id = value.partition(":") if isinstance(value, str) else ("", "", "")
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+        finite = math.isfinite(float(score))
     except ValueError:
-        raise InvalidRequest(f"{name}: use e.g. 1h, 30m, epoch seconds or ISO 8601") from None
+        finite = False
+    if not finite or not job_id:
+        raise InvalidRequest("cursor: pass back the nextCursor of an earlier page")
+    return value
 
 
 def _choice(data: Mapping[str, Any], name: str, allowed: list[str] | tuple[str, ...]) -> Any:
@@ -74,7 +94,7 @@ def parse_filter(data: Mapping[str, Any]) -> JobFilter:
 def _limit(value: Any, default: int, maximum: int) -> int:
     try:
         limit = int(value) if value not in (None, "") else default
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidRequest("limit: a whole number") from None
     if limit < 1:
         raise InvalidRequest("limit: at least 1")
@@ -86,7 +106,8 @@ def list_jobs() -> Response:
     """Jobs matching the filter, newest first, with ``nextCursor``."""
     flt = parse_filter(request.args)
     limit = _limit(request.args.get("limit"), 50, _MAX_PAGE)
-    page = search(services.dispatcher().redis, flt, limit, request.args.get("cursor"))
+    cursor = _cursor(request.args.get("cursor"))
+    page = search(services.dispatcher().redis, flt, limit, cursor)
     return jsonify({"jobs": page.jobs, "nextCursor": page.next_cursor})
 
 
@@ -120,10 +141,11 @@ def _bulk(action: str, run: Callable[[str], dict[str, Any]], default: dict[str, 
         if not isinstance(given, dict):
             raise InvalidRequest('send "ids" or a "filter" object')
         flt = parse_filter({**default, **given})
+        cursor = _cursor(body.get("cursor"))
         if dry_run:
             matched, capped = count(client, flt)
             return jsonify({"dryRun": True, "matched": matched, "capped": capped, "max": bound})
-        page = search(client, flt, limit, body.get("cursor"))
+        page = search(client, flt, limit, cursor)
         ids, cursor = [job["jobId"] for job in page.jobs], page.next_cursor
     done, failed = [], []
     for job_id in ids[:limit]:
