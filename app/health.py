@@ -1,19 +1,50 @@
-"""Liveness and readiness for operators and load balancers."""
+"""Liveness and readiness for operators and load balancers.
+
+Both routes are unauthenticated, so both are cheap and bounded whatever the
+load and whatever the fleet's size. ``/readyz`` never talks to Celery (a
+broadcast ping per call wedged the web process under a burst of probes): it
+reads what the worker nodes report to Redis themselves (``store.nodes``) in
+one pipelined round trip, on a client that gives up within about a second
+(``retries="probe"``), so a slow Redis makes it answer 503 quickly rather than
+hang. One reading is shared for a moment by every call in the process, and
+only one call at a time takes it: a flood of probes costs Redis a few round
+trips a second.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from app import services
-from app.dispatcher import Dispatcher
+from workers.settings import Settings
+from workers.store import keys
+from workers.store.budget import Pressure
 from workers.store.connection import client_for
+from workers.store.nodes import reported_since
 
 __all__ = ["bp"]
 
 bp = Blueprint("health", __name__)
-_PING_TIMEOUT_S = 1.0
+
+_FRESH_S = 0.25  # a reading answers every call for this long
+_WAIT_S = 3.0  # longest a call waits for another's reading (it takes ~1 s at worst)
+_POOL = 2  # Redis connections the probe may hold per process
+_NAMES_SHOWN = 10  # worker node names in the answer (the count is whole)
+NO_WORKER = "no worker node has reported lately"
+
+
+@dataclass
+class _Probe:
+    """A process's latest reading, and the lock that lets one call take it."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    taken_at: float = float("-inf")
+    body: dict[str, Any] | None = None
 
 
 @bp.get("/healthz")
@@ -21,17 +52,12 @@ def healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
-def _memory(dispatcher: Dispatcher, problems: list[str]) -> dict[str, Any] | None:
-    """Redis's memory against its budget; full (a problem) when over the
-    high-water mark with no finished job left to trim."""
-    try:
-        pressure = dispatcher.budget.pressure()
-        finished = dispatcher.budget.finished_jobs()
-    except Exception:  # noqa: BLE001 - reported, not raised
-        return None
-    full = pressure.over and finished == 0
-    if full:
-        problems.append("redis is at its memory budget with no finished job to trim")
+def _memory(info: dict[str, Any], finished: int, settings: Settings) -> dict[str, Any]:
+    """Redis's memory against its budget; full when over the high-water mark
+    with no finished job left to trim."""
+    pressure = Pressure(
+        int(info["used_memory"]), int(info.get("maxmemory", 0)), settings.redis_high_water
+    )
     return {
         "usedBytes": pressure.used_bytes,
         "maxBytes": pressure.max_bytes,
@@ -39,41 +65,76 @@ def _memory(dispatcher: Dispatcher, problems: list[str]) -> dict[str, Any] | Non
         "highWater": pressure.high_water,
         "overHighWater": pressure.over,
         "finishedJobs": finished,
-        "full": full,
+        "full": pressure.over and finished == 0,
     }
+
+
+def _unknown(problem: str) -> dict[str, Any]:
+    return {"redis": False, "workers": [], "workerNodes": 0, "memory": None, "problems": [problem]}
+
+
+def _reading(settings: Settings) -> dict[str, Any]:
+    """Redis, the memory budget and the live worker nodes, in one round trip."""
+    since = reported_since()
+    try:
+        # No retries and a short timeout: during a failover, or with a Redis
+        # that does not answer, the probe says so at once.
+        client = client_for(settings, retries="probe", max_connections=_POOL)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.ping()
+            pipe.info("memory")
+            pipe.zcard(keys.finished())
+            pipe.zcount(keys.nodes(), since, "+inf")
+            pipe.zrevrangebyscore(keys.nodes(), "+inf", since, start=0, num=_NAMES_SHOWN)
+            _, info, finished, node_count, names = pipe.execute()
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        return _unknown("redis is unreachable")
+    memory = _memory(info, int(finished), settings)
+    problems = []
+    if memory["full"]:
+        problems.append("redis is at its memory budget with no finished job to trim")
+    if not node_count:
+        problems.append(NO_WORKER)
+    return {
+        "redis": True,
+        "workers": sorted(name.decode() for name in names),
+        "workerNodes": int(node_count),
+        "memory": memory,
+        "problems": problems,
+    }
+
+
+def _probe() -> _Probe:
+    ext = current_app.extensions
+    if "hooklet.readiness" not in ext:
+        ext["hooklet.readiness"] = _Probe()
+    return ext["hooklet.readiness"]
+
+
+def _current(settings: Settings) -> dict[str, Any]:
+    """A fresh reading: the one just taken, or a new one taken by this call
+    while the others wait for it (never longer than ``_WAIT_S``)."""
+    probe = _probe()
+    if probe.body is not None and time.monotonic() - probe.taken_at < _FRESH_S:
+        return probe.body
+    if not probe.lock.acquire(timeout=_WAIT_S):
+        return _unknown("the readiness check is busy")
+    try:
+        if probe.body is None or time.monotonic() - probe.taken_at >= _FRESH_S:
+            probe.body = _reading(settings)
+            probe.taken_at = time.monotonic()
+        return probe.body
+    finally:
+        probe.lock.release()
 
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready when Redis answers and at least one worker answers a ping."""
-    dispatcher = services.dispatcher()
-    problems = []
-    try:
-        # No retries: during a failover the probe says so at once.
-        client_for(services.settings(), retries="probe").ping()
-        redis_ok = True
-    except Exception:  # noqa: BLE001 - any failure means not ready
-        redis_ok = False
-        problems.append("redis is unreachable")
-    workers: list[str] = []
-    memory = _memory(dispatcher, problems) if redis_ok else None
-    if redis_ok:
-        try:
-            replies = dispatcher.celery.control.ping(timeout=_PING_TIMEOUT_S) or []
-            workers = sorted(name for reply in replies for name in reply)
-        except Exception:  # noqa: BLE001
-            pass
-        if not workers:
-            problems.append("no worker answered a ping")
-    body = {
-        "status": "ready" if not problems else "unavailable",
-        "redis": redis_ok,
-        "workers": workers,
-        "memory": memory,
-        "problems": problems,
-    }
-    response = jsonify(body)
-    if problems:
+    """Ready when Redis answers, is not full, and a worker node reported lately."""
+    settings = services.settings()
+    reading = _current(settings)
+    response = jsonify({"status": "unavailable" if reading["problems"] else "ready", **reading})
+    if reading["problems"]:
         response.status_code = 503
-        response.headers["Retry-After"] = str(services.settings().retry_after_s)
+        response.headers["Retry-After"] = str(settings.retry_after_s)
     return response

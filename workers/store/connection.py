@@ -37,6 +37,9 @@ _pools: dict[tuple[str, str, int, bool, str, int], redis.Redis] = {}
 _SOCKET_TIMEOUT_S = 5
 _BLOCKING_SOCKET_TIMEOUT_S = 120  # above the longest BLPOP a waiter issues
 _SENTINEL_SOCKET_TIMEOUT_S = 1
+# A readiness probe: a slow or unreachable Redis makes it answer 503 within
+# about this long (connect, wait for a pooled connection, reply), never hang.
+_PROBE_TIMEOUT_S = 1.0
 
 
 class SentinelUrl(NamedTuple):
@@ -83,7 +86,8 @@ def connect(
 ) -> redis.Redis:
     """A client on this process's pool for ``url``. ``blocking`` clients are
     for BLPOP waits, whose replies may take longer than the usual timeout;
-    ``retries`` names how long commands retry on connection errors (RETRIES).
+    ``retries`` names how long commands retry on connection errors (RETRIES);
+    a ``"probe"`` client also gives up on a slow reply within a second.
     ``max_connections`` bounds a plain Redis pool: a caller then waits (up to
     the socket timeout) for a free connection rather than opening one more, so
     a thousand greenlets waking at once do not storm Redis with connects
@@ -91,9 +95,12 @@ def connect(
     key = (url, sentinel_master, os.getpid(), blocking, retries, max_connections)
     client = _pools.get(key)
     if client is None:
+        timeout_s = _BLOCKING_SOCKET_TIMEOUT_S if blocking else _SOCKET_TIMEOUT_S
+        if retries == "probe":
+            timeout_s = _PROBE_TIMEOUT_S
         options = {
-            "socket_timeout": _BLOCKING_SOCKET_TIMEOUT_S if blocking else _SOCKET_TIMEOUT_S,
-            "socket_connect_timeout": 2,
+            "socket_timeout": timeout_s,
+            "socket_connect_timeout": min(2, timeout_s),
             "health_check_interval": 30,
             "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES[retries]),
             "retry_on_error": [RedisConnectionError, RedisTimeoutError],
@@ -116,7 +123,7 @@ def connect(
             )
         elif max_connections:
             pool = redis.BlockingConnectionPool.from_url(
-                url, max_connections=max_connections, timeout=_SOCKET_TIMEOUT_S, **options
+                url, max_connections=max_connections, timeout=timeout_s, **options
             )
             client = redis.Redis(connection_pool=pool)
         else:

@@ -11,7 +11,7 @@ import orjson
 
 from workers.store import keys
 
-__all__ = ["REPORT_EVERY_S", "NodeReport", "write_report", "read_reports"]
+__all__ = ["REPORT_EVERY_S", "NodeReport", "write_report", "read_reports", "reported_since"]
 
 REPORT_EVERY_S = 2.0
 # A node that missed this many reports in a row is taken for gone.
@@ -30,9 +30,14 @@ def write_report(client: Any, report: NodeReport) -> None:
         pipe.execute()
 
 
+def reported_since() -> float:
+    """When (epoch s) a node must have last reported to count as alive."""
+    return time.time() - REPORT_EVERY_S * _MISSED_REPORTS
+
+
 def read_reports(client: Any) -> list[NodeReport]:
     """The reports of the nodes that reported lately, by name."""
-    since = time.time() - REPORT_EVERY_S * _MISSED_REPORTS
+    since = reported_since()
     names = [n.decode() for n in client.zrangebyscore(keys.nodes(), since, "+inf")]
     if not names:
         return []
