@@ -9,6 +9,7 @@ import orjson
 import redis
 from flask import Response
 
+from app.console.cookie import SET_COOKIE_HEADERS, sets_console_cookie
 from app.dispatcher import Dispatcher
 from workers.sandbox.contract import error_response
 from workers.store.job_records import JobStatus, result_body
@@ -78,9 +79,20 @@ def sync_response(
     response = Response(result_body(raw), status=result["statusCode"])
     response.headers.remove("Content-Type")
     for name, value in result["headers"].items():
-        if name.lower() not in HOP_BY_HOP:
+        if _passes(name.lower(), value):
             response.headers[name] = value
     return _annotate(response, job_id, raw, debug)
+
+
+def _passes(name: str, value: str) -> bool:
+    """A script's header goes out unless the server computes it or it would
+    set the console's session cookie (app/console/cookie.py)."""
+    if name in HOP_BY_HOP:
+        return False
+    if name in SET_COOKIE_HEADERS and sets_console_cookie(value):
+        log.info("dropped a hook's Set-Cookie for the console's cookie")
+        return False
+    return True
 
 
 def _annotate(response: Response, job_id: str, raw: dict[bytes, bytes], debug: bool) -> Response:
