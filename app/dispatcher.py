@@ -13,6 +13,8 @@ from app.hook_cache import HookCache
 from app.sync_waiter import SyncWaiter
 from workers.errors import (
     HookChanged,
+    HookNotFound,
+    HookVersionGone,
     IdempotencyKeyReused,
     InvalidRequest,
     JobNotFound,
@@ -66,7 +68,7 @@ class Dispatcher:
             replicas=(wait_replicas(settings), settings.redis_wait_timeout_ms),
         )
         self.hooks = HookStore(self.redis)
-        self.deliveries = DeliveryStore(self.redis)
+        self.deliveries = DeliveryStore(self.redis, settings.retention_s)
         self.hook_cache = HookCache(self.hooks)
         self.waiter = SyncWaiter(client_for(settings, blocking=True, retries="patient"))
         self.celery = celery_app or make_celery(settings)
@@ -218,9 +220,27 @@ class Dispatcher:
         raw = self.jobs.get(job_id)
         if raw is None or not raw.get(b"hookId"):
             raise JobNotFound(f"no replayable job {job_id!r}")
-        hook = self.hooks.get(raw[b"hookId"].decode())
+        hook_id, version = raw[b"hookId"].decode(), int(raw.get(b"version") or 0)
         request = EventRequest.from_job(raw)
-        return self.submit(hook, request, extra={"replayOf": job_id}).job_id
+        for _ in range(3):
+            hook, etag = self._hook_of(job_id, hook_id, version)
+            try:  # written only if the hook is still the one just read
+                submitted = self.submit(hook, request, extra={"replayOf": job_id}, hook_etag=etag)
+            except HookChanged:
+                continue  # changed (or deleted) meanwhile: look again
+            return submitted.job_id
+        raise HookChanged(f"hook {hook_id!r} keeps changing; the replay was not accepted")
+
+    def _hook_of(self, job_id: str, hook_id: str, version: int) -> tuple[Hook, str]:
+        """The hook that received the job, and its etag: never a hook
+        created since under the same id (its owner, secrets and script are
+        not the job's sender's)."""
+        try:
+            return self.hooks.get_for_version_with_etag(hook_id, version)
+        except HookNotFound:
+            raise HookVersionGone(
+                f"job {job_id!r} ran version {version} of hook {hook_id!r}, which was deleted"
+            ) from None
 
     def redeliver(self, job_id: str) -> None:
         """Queue the job's callback once more, now."""
@@ -228,12 +248,16 @@ class Dispatcher:
         if raw is None:
             raise JobNotFound(f"no job {job_id!r}")
         finished = JobStatus(raw[b"status"].decode()).is_final
-        hook = self.hooks.get(raw[b"hookId"].decode()) if raw.get(b"hookId") else None
+        hook = None
+        if raw.get(b"hookId"):
+            version = int(raw.get(b"version") or 0)
+            hook = self._hook_of(job_id, raw[b"hookId"].decode(), version)[0]
         if not finished or hook is None or not hook.callback_url:
             raise InvalidRequest(
                 "only a finished job of a hook with a callbackUrl can be redelivered"
             )
-        self.deliveries.queue(job_id, callback_task(job_id, self.settings))
+        if not self.deliveries.queue(job_id, callback_task(job_id, self.settings)):
+            raise JobNotFound(f"no job {job_id!r}")  # expired or deleted meanwhile
 
     def submit_inline(self, spec: dict[str, Any], request: EventRequest, timeout_ms: int) -> str:
         """A test run: the script travels with the job, no history is touched."""

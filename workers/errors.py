@@ -19,6 +19,7 @@ __all__ = [
     "InvalidRequest",
     "SignatureInvalid",
     "HookChanged",
+    "HookVersionGone",
     "IdempotencyKeyReused",
     "HeadersTooLarge",
     "JobsFailed",
@@ -147,6 +148,14 @@ class HookChanged(HookletError):
 
     code, status = "hook_changed", 503
     retry_after_s = 1
+
+
+class HookVersionGone(HookletError):
+    """The hook version this job ran is gone (the hook was deleted, perhaps
+    created again since): the job cannot be replayed or redelivered under
+    whatever now holds the hook's id."""
+
+    code, status = "hook_version_gone", 409
 
 
 class JobsFailed(HookletError):

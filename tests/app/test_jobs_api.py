@@ -187,7 +187,7 @@ def test_failed_deliveries_are_searchable(
 ) -> None:
     hook_id = f"dl-{uuid.uuid4().hex[:8]}"
     job_id = finished_job(store, hook_id, JobStatus.SUCCEEDED)
-    deliveries = DeliveryStore(redis_server.client())
+    deliveries = DeliveryStore(redis_server.client(), 3600)
     deliveries.record(job_id, {"status": 500}, DeliveryStatus.FAILED, None)
     found = client.get("/api/jobs?delivery=failed&since=1h", headers=AUTH).json["jobs"]
     assert job_id in [j["jobId"] for j in found]

@@ -94,7 +94,7 @@ class Deliverer:
         client = client_for(settings, retries="patient")
         self.redis = client
         self.jobs = JobStore(client, settings.retention_s)
-        self.deliveries = DeliveryStore(client)
+        self.deliveries = DeliveryStore(client, settings.retention_s)
         self.hooks = HookStore(client)
 
     def payload(self, raw: dict[bytes, bytes]) -> bytes:
@@ -102,15 +102,18 @@ class Deliverer:
         return orjson.dumps({"type": "job.finished", **{k: view[k] for k in _PAYLOAD_FIELDS}})
 
     def deliver(self, job_id: str) -> DeliveryStatus:
-        """One attempt; returns the delivery status after it."""
+        """One attempt; returns the delivery status after it. A job that is
+        gone (expired while no callback worker ran, or deleted with its hook)
+        ends its delivery here, counted, without a write."""
         raw = self.jobs.get(job_id)
         if raw is None:
-            return DeliveryStatus.FAILED  # expired
+            return self._gone(job_id, "")
         attempts_made = len(orjson.loads(raw[b"deliveries"])) if b"deliveries" in raw else 0
         started = time.monotonic()
         attempt: dict[str, Any] = {"at": datetime.now(UTC).isoformat(timespec="milliseconds")}
         response: OutboundResponse | None = None
         status_code: int | None = None
+        hook_gone = False
         try:
             # Only the hook that ran the job: not a hook created since with its id.
             hook = self.hooks.get_for_version(raw[b"hookId"].decode(), int(raw[b"version"]))
@@ -120,6 +123,8 @@ class Deliverer:
                 response = self._post(hook, job_id, self.payload(raw))
                 status_code = response.status
         except HookNotFound:
+            # No retry can reach a hook that is gone: the delivery ends (cancelled).
+            hook_gone = True
             attempt.update(error="hook deleted", errorDetail="the hook no longer exists")
         except UpstreamTooLarge as exc:
             status_code = exc.upstream_status  # only the status matters
@@ -139,10 +144,13 @@ class Deliverer:
         status, delay_s = next_attempt(
             status_code, retry_after, attempts_made + 1, self.settings.callback_schedule_s
         )
+        if hook_gone:
+            status, delay_s = DeliveryStatus.FAILED, None
         attempt["outcome"] = status.value
         next_at = None if delay_s is None else time.time() + delay_s
-        self.deliveries.record(job_id, attempt, status, next_at)
         hook_label = raw[b"hookId"].decode()
+        if not self.deliveries.record(job_id, attempt, status, next_at):
+            return self._gone(job_id, hook_label)
         outcome = "retry" if status is DeliveryStatus.PENDING else status.value
         metrics.record(
             self.redis,
@@ -153,6 +161,17 @@ class Deliverer:
             extra={"event": "callback_attempt", "job_id": job_id, "status": status, **attempt},
         )
         return status
+
+    def _gone(self, job_id: str, hook_label: str) -> DeliveryStatus:
+        metrics.record(
+            self.redis,
+            [(metrics.field("callback_deliveries", hook=hook_label, outcome="job_gone"), 1)],
+        )
+        log.info(
+            "callback dropped: the job is gone",
+            extra={"event": "callback_dropped", "job_id": job_id},
+        )
+        return DeliveryStatus.FAILED
 
     def _post(self, hook: Hook, job_id: str, payload: bytes) -> OutboundResponse:
         """POST through the egress guard, checked again now (DNS may have

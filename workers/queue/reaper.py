@@ -24,6 +24,7 @@ from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import HookStore
+from workers.store.job_index import IndexTrim
 from workers.store.job_records import FailureReason, JobStatus, new_job_id
 from workers.store.jobs import JobStore
 from workers.store.lanes import Lane
@@ -48,7 +49,8 @@ class Reaper:
         self.budget = MemoryBudget(self.redis, settings)
         self.jobs = JobStore(self.redis, settings.retention_s, budget=self.budget)
         self.hooks = HookStore(self.redis)
-        self.deliveries = DeliveryStore(self.redis)
+        self.deliveries = DeliveryStore(self.redis, settings.retention_s)
+        self.indexes = IndexTrim(self.redis)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self._loop, name="hooklet-reaper", daemon=True)
@@ -76,13 +78,17 @@ class Reaper:
         """Queue the callback deliveries whose retry time has come (each
         claimed by one node)."""
         due = self.deliveries.claim_due(time.time())
+        queued = 0
         for job_id in due:
-            self.deliveries.queue(job_id, callback_task(job_id, self.settings))
-        return len(due)
+            # False: the job is gone (deleted with its hook); nothing to send.
+            queued += self.deliveries.queue(job_id, callback_task(job_id, self.settings))
+        return queued
 
     def _keep_budget(self) -> None:
-        """The memory budget's periodic step: trim the oldest finished jobs
-        while Redis is over its high-water mark."""
+        """The memory budget's periodic step: drop the index entries of jobs
+        that expired (every index is bounded by its jobs), and trim the oldest
+        finished jobs while Redis is over its high-water mark."""
+        self.indexes.trim()
         self.budget.forget_expired(time.time())
         trimmed = self.budget.enforce()
         if trimmed:

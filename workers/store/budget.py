@@ -21,6 +21,7 @@ import redis
 from workers.errors import StoreFull
 from workers.settings import Settings
 from workers.store import keys, metrics
+from workers.store.job_index import INDEX_LUA, HookIndexArgs, IndexKeys
 from workers.store.job_records import DeliveryStatus
 from workers.store.lua import LuaStep
 
@@ -31,13 +32,13 @@ _INTAKE_BATCHES = 2  # trimming steps one event may do before it is refused
 
 
 @dataclass(frozen=True)
-class TrimKeys:
+class TrimKeys(IndexKeys):
     finished_key: str
     metrics_key: str
 
 
 @dataclass(frozen=True)
-class TrimArgs:
+class TrimArgs(HookIndexArgs):
     job_prefix: str  # keys.job('')
     history_prefix: str  # keys.history('')
     count: int
@@ -45,12 +46,15 @@ class TrimArgs:
     pending_delivery: str  # DeliveryStatus.PENDING: a callback still to send
 
 
-# Deletes up to ``count`` of the oldest finished jobs: each one's hash and its
-# entry in its hook's history. Entries of jobs that expired on their own are
-# dropped; a job that is not final (never indexed so) is left alone; a job
-# whose callback is still to be sent goes to the back of the index instead.
+# Deletes up to ``count`` of the oldest finished jobs: each one's hash, its
+# idempotency key, its entry in its hook's history and in every index.
+# Entries of jobs that expired on their own are dropped; a job that is not
+# final (never indexed so) is left alone; a job whose callback is still to be
+# sent goes to the back of the index instead.
 # Returns how many jobs were deleted.
-TRIM = """
+TRIM = (
+    INDEX_LUA
+    + """
 local ids = redis.call('ZRANGE', finished_key, 0, tonumber(count) - 1)
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
@@ -62,8 +66,11 @@ for _, id in ipairs(ids) do
   if delivering and (status == SUCCEEDED or status == FAILED) then
     redis.call('ZADD', finished_key, now, id)
   elseif status == SUCCEEDED or status == FAILED then
-    local hook = redis.call('HGET', job_key, 'hookId')
-    if hook and hook ~= '' then redis.call('LREM', history_prefix .. hook, 0, id) end
+    local hook = redis.call('HGET', job_key, 'hookId') or ''
+    if hook ~= '' then redis.call('LREM', history_prefix .. hook, 0, id) end
+    local idempotency = redis.call('HGET', job_key, 'idempotencyKey')
+    if idempotency then redis.call('DEL', idempotency) end
+    unindex(id, hook)
     redis.call('DEL', job_key)
     redis.call('ZREM', finished_key, id)
     trimmed = trimmed + 1
@@ -74,6 +81,7 @@ end
 if trimmed > 0 then redis.pcall('HINCRBY', metrics_key, trimmed_counter, trimmed) end
 return trimmed
 """
+)
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -121,8 +129,13 @@ class MemoryBudget:
         """Delete a batch of the oldest finished jobs (one atomic step)."""
         trimmed = int(
             self._trim(
-                TrimKeys(keys.finished(), keys.metrics()),
+                TrimKeys(
+                    **vars(IndexKeys.build()),
+                    finished_key=keys.finished(),
+                    metrics_key=keys.metrics(),
+                ),
                 TrimArgs(
+                    **vars(HookIndexArgs.build()),
                     job_prefix=keys.job(""),
                     history_prefix=keys.history(""),
                     count=count or self._settings.redis_trim_batch,

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workers.store.job_search import INDEX_LUA
+from workers.store.job_index import INDEX_LUA, HookIndexArgs, IndexKeys
 from workers.store.lane_scripts import TAKE_FUNCTIONS, TakeArgs
 
 __all__ = ["FinishKeys", "FinishArgs", "FINISH"]
 
 
 @dataclass(frozen=True)
-class FinishKeys:
+class FinishKeys(IndexKeys):
     job_key: str
     running_key: str
     done_key: str
@@ -26,20 +26,17 @@ class FinishKeys:
     take_ready_key: str
     take_sync_queue_key: str
     take_queue_key: str
-    failed_index_key: str  # all failed jobs, '' unless the outcome is a failure
-    dead_index_key: str  # failed jobs not yet replayed
     finished_key: str  # the budget's index of finished jobs (keys.finished)
 
 
 @dataclass(frozen=True)
-class FinishArgs(TakeArgs):
+class FinishArgs(TakeArgs, HookIndexArgs):
     job_id: str
-    retention_s: int
+    retention_s: int  # unless the job has its hook's own (retentionS)
+    failed: str  # '1': the outcome is a failure (the job joins the failed indexes)
     push_message: bytes
     child: str  # '' for none
     child_rss: str
-    failed_hook_prefix: str  # keys.hook_failed_index('')
-    dead_hook_prefix: str  # keys.hook_dead_letters_index('')
     counters_n: int
     token_prefix: str  # keys.token('')
     done_channel: str  # keys.sync_done_channel(): a sync-lane job's id is published on it
@@ -69,20 +66,22 @@ local function finish()
   if push_key ~= '' then redis.call('LPUSH', push_key, push_message) end
   local token = redis.call('HGET', job_key, 'token')
   if token then redis.call('DEL', token_prefix .. token) end
-  -- budget: the hook's own retentionS if set; the index of finished jobs by finish time
-  redis.call('EXPIRE', job_key, tonumber(redis.call('HGET', job_key, 'retentionS') or retention_s))
-  local t = redis.call('TIME')
-  redis.call('ZADD', finished_key, tonumber(t[1]) + tonumber(t[2]) / 1000000, job_id)
+  -- Retention counts from now (the hook's own retentionS if set), for the
+  -- job, its idempotency key and its index entries alike; the budget's index
+  -- of finished jobs is by finish time.
+  local now = now_ms()
+  local keep_ms = retention_ms(job_key, retention_s)
+  expire_at(job_key, job_id, now + keep_ms, false)
+  local idempotency = redis.call('HGET', job_key, 'idempotencyKey')
+  if idempotency then redis.call('PEXPIRE', idempotency, keep_ms) end
+  redis.call('ZADD', finished_key, string.format('%.6f', now / 1000), job_id)
   redis.call('ZREM', running_key, job_id)
   redis.call('RPUSH', done_key, '1')
   redis.call('EXPIRE', done_key, 60)
   if redis.call('HGET', job_key, 'lane') == 'sync' then
     redis.call('PUBLISH', done_channel, job_id)
   end
-  if failed_index_key ~= '' then
-    index_failed(job_key, job_id, retention_s, failed_index_key, dead_index_key,
-      failed_hook_prefix, dead_hook_prefix)
-  end
+  if failed == '1' then index_failed(job_key, job_id) end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.
   for i = TAIL, fields_from - 1, 2 do

@@ -1,10 +1,15 @@
-"""What deleting a hook deletes besides its definition: the finished jobs of
-its history, its stored script versions, its idempotency keys and its KV.
+"""What deleting a hook deletes besides its definition: every job of the
+hook and every index entry of them, its stored script versions, its
+idempotency keys and its KV.
 
 Nothing of a deleted hook may reach a hook later created with the same id
-(issue 13): versions never repeat (``keys.hook_versions``), so warm isolates
-and cached specs never match; queued jobs fail as ``hook_gone``; and this
-removes the data the new hook could otherwise see or collide with.
+(issues 13 and 20): versions never repeat (``keys.hook_versions``), so warm
+isolates and cached specs never match, and a replay of an old job answers
+``hook_version_gone``; queued jobs fail as ``hook_gone``; and this removes
+the data the new hook could otherwise see or collide with. The job ids come
+from the hook's set of jobs (``keys.hook_jobs``), read and deleted in the
+same transaction as the definition (``HookStore.delete``), so they are the
+old hook's alone, whatever is created under its id meanwhile.
 """
 
 from __future__ import annotations
@@ -15,54 +20,87 @@ from dataclasses import dataclass
 import redis
 
 from workers.store import keys
+from workers.store.job_index import INDEX_LUA, HookIndexArgs, IndexKeys
 from workers.store.lua import LuaStep
 
-__all__ = ["purge_hook"]
+__all__ = ["purge_hook", "hook_index_keys"]
 
 _SCAN_COUNT = 1000
+_JOBS_PER_CALL = 500
 
 
 @dataclass(frozen=True)
-class PurgeKeys:
-    """None: the job keys are built from ``PurgeArgs.job_prefix`` (ids vary)."""
+class PurgeKeys(IndexKeys):
+    due_key: str  # keys.callbacks_due()
+    finished_key: str  # keys.finished()
 
 
 @dataclass(frozen=True)
-class PurgeArgs:
+class PurgeArgs(HookIndexArgs):
     job_prefix: str  # keys.job('')
     done_prefix: str  # keys.job_done('')
+    hook_id: str
     # TAIL: job ids
 
 
-# Deletes the jobs (and their done tokens) that have ended; a job still queued
-# or running is left (see purge_hook).
-# Returns how many were deleted.
-DELETE_FINISHED = """
+# Takes each job out of every index and the callbacks' due-set, and deletes
+# it (and its done token) unless it is still queued or running: such a job is
+# left to end (queued: as hook_gone; its sender may poll it), indexed nowhere,
+# and then expires with its retention. Returns how many were deleted.
+DELETE_JOBS = (
+    INDEX_LUA
+    + """
 local deleted = 0
 for i = TAIL, #ARGV do
-  local key = job_prefix .. ARGV[i]
+  local id = ARGV[i]
+  local key = job_prefix .. id
   local status = redis.call('HGET', key, 'status')
-  if status == SUCCEEDED or status == FAILED then
-    redis.call('DEL', key, done_prefix .. ARGV[i])
+  unindex(id, hook_id)
+  redis.call('ZREM', due_key, id)
+  if status ~= QUEUED and status ~= RUNNING then
+    redis.call('ZREM', finished_key, id)
+    redis.call('DEL', key, done_prefix .. id)
     deleted = deleted + 1
   end
 end
 return deleted
 """
+)
 
 
-def purge_hook(client: redis.Redis, hook_id: str, last_version: int, job_ids: list[str]) -> None:
+def hook_index_keys(hook_id: str) -> tuple[str, ...]:
+    """The hook's own indexes and its set of jobs: deleted with its
+    definition, in one transaction."""
+    return (
+        keys.hook_jobs(hook_id),
+        keys.hook_jobs_index(hook_id),
+        keys.hook_failed_index(hook_id),
+        keys.hook_dead_letters_index(hook_id),
+    )
+
+
+def purge_hook(client: redis.Redis, hook_id: str, last_version: int, job_ids: list[str]) -> int:
     """Delete what a deleted hook owned. ``last_version``: its last version
     (a hook created again meanwhile has higher ones, whose scripts stay);
-    ``job_ids``: its history. Jobs still queued are left to fail as
-    ``hook_gone`` when a worker begins them, running ones to end as they run
-    (their senders may still poll them); both expire with the retention."""
-    if job_ids:
-        step = LuaStep(client, DELETE_FINISHED, PurgeKeys, PurgeArgs)
-        step(PurgeKeys(), PurgeArgs(keys.job(""), keys.job_done("")), job_ids)
+    ``job_ids``: every job of the hook (its set of jobs and its history).
+    Returns how many jobs were deleted."""
+    step = LuaStep(client, DELETE_JOBS, PurgeKeys, PurgeArgs)
+    purge_keys = PurgeKeys(
+        **vars(IndexKeys.build()), due_key=keys.callbacks_due(), finished_key=keys.finished()
+    )
+    args = PurgeArgs(
+        **vars(HookIndexArgs.build()),
+        job_prefix=keys.job(""),
+        done_prefix=keys.job_done(""),
+        hook_id=hook_id,
+    )
+    deleted = 0
+    for start in range(0, len(job_ids), _JOBS_PER_CALL):
+        deleted += int(step(purge_keys, args, job_ids[start : start + _JOBS_PER_CALL]))
     _delete_matching(client, keys.scripts_of(hook_id), lambda key: _version(key) <= last_version)
     for pattern in (keys.idempotency_of(hook_id), *keys.kv_of(hook_id)):
         _delete_matching(client, pattern)
+    return deleted
 
 
 def _version(key: bytes) -> int:

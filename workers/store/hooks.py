@@ -15,7 +15,7 @@ import redis
 
 from workers.errors import HookNotFound
 from workers.store import keys
-from workers.store.hook_purge import purge_hook
+from workers.store.hook_purge import hook_index_keys, purge_hook
 
 __all__ = ["Hook", "Limits", "HookStore", "new_callback_secret", "etag_of"]
 
@@ -198,11 +198,13 @@ class HookStore:
         """Delete the hook and what it owned.
 
         The definition, its history list and its sync slots go in one
-        transaction: from then on the intake takes no event for it (its job
+        transaction, with its indexes and its set of jobs (read in the same
+        transaction): from then on the intake takes no event for it (its job
         writes check the stored hook) and queued jobs fail as ``hook_gone``
         (the job store's begin step reports the hook's ``since``). Then
-        ``purge_hook`` deletes the rest: finished jobs of its history, script
-        versions, idempotency keys and KV."""
+        ``purge_hook`` deletes the rest: every job of the hook that is not
+        queued or running, every index entry, script versions, idempotency
+        keys and KV."""
         key, counter = keys.hook(hook_id), keys.hook_versions(hook_id)
         with self._redis.pipeline(transaction=True) as pipe:
             while True:
@@ -217,9 +219,12 @@ class HookStore:
                     pipe.multi()
                     pipe.set(counter, max(last, version))  # a hook stored before the counter
                     pipe.lrange(keys.history(hook_id), 0, -1)
+                    pipe.zrange(keys.hook_jobs(hook_id), 0, -1)
                     pipe.delete(key, keys.history(hook_id), keys.in_flight(hook_id))
+                    pipe.delete(*hook_index_keys(hook_id))
                     pipe.srem(keys.hook_ids(), hook_id)
-                    job_ids = [i.decode() for i in pipe.execute()[1]]
+                    reply = pipe.execute()
+                    job_ids = list(dict.fromkeys(i.decode() for i in reply[2] + reply[1]))
                     break
                 except redis.WatchError:
                     continue
@@ -229,12 +234,17 @@ class HookStore:
         """The hook, if ``version`` is one of its own: raises ``HookNotFound``
         when the hook is gone or was deleted and created again since (its
         first version, ``since``, is above ``version``). For work done on a
-        job's behalf after it ran (a callback), so nothing of a deleted hook
-        reaches a new hook with its id."""
-        raw, since = self._redis.hmget(keys.hook(hook_id), ["def", "since"])
+        job's behalf after it ran (a callback, a replay), so nothing of a
+        deleted hook reaches a new hook with its id."""
+        return self.get_for_version_with_etag(hook_id, version)[0]
+
+    def get_for_version_with_etag(self, hook_id: str, version: int) -> tuple[Hook, str]:
+        """``get_for_version`` and the stored definition's etag (a replay
+        writes its job only if the hook is still that definition)."""
+        raw, since, etag = self._redis.hmget(keys.hook(hook_id), ["def", "since", "etag"])
         if raw is None or int(since or 0) > version:
             raise HookNotFound(f"no hook named {hook_id!r} with version {version}")
-        return _hook_from_record(orjson.loads(raw))
+        return _hook_from_record(orjson.loads(raw)), etag.decode() if etag else etag_of(raw)
 
 
 def etag_of(stored_def: bytes) -> str:

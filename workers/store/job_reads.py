@@ -18,7 +18,10 @@ class JobReads:
     _blocking: redis.Redis
 
     def get(self, job_id: str) -> dict[bytes, bytes] | None:
-        return self._redis.hgetall(keys.job(job_id)) or None
+        """The job's fields, or None. A hash without a status is no job (a
+        stray write into a key that had expired, before issue 20's fix)."""
+        raw = self._redis.hgetall(keys.job(job_id))
+        return raw if raw and b"status" in raw else None
 
     def delete(self, job_id: str) -> None:
         self._redis.delete(keys.job(job_id))

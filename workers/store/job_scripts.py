@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workers.store.job_search import INDEX_LUA
+from workers.store.job_index import INDEX_LUA, HookIndexArgs, IndexKeys
 from workers.store.lane_scripts import BEGIN, JOIN_LANE
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class CreateKeys:
+class CreateKeys(IndexKeys):
     job_key: str
     history_key: str
     queue_key: str
@@ -42,17 +42,12 @@ class CreateKeys:
     slot_key: str  # '' for none
     idempotency_key: str  # '' for none
     replayed_key: str  # the job this one replays ('' for none): it gets replayedBy
-    dead_key: str  # the dead letters, the replayed job leaves them ('' for none)
-    hook_dead_key: str  # the hook's dead letters
-    index_key: str  # the search index of all events ('' for none: a test run)
-    hook_index_key: str  # the hook's search index
     pending_key: str  # the job's hook's list in its lane (sync or async)
     ready_key: str  # the lane's rotation of hooks with queued jobs
 
 
 @dataclass(frozen=True)
-class CreateArgs:
-    retention_s: int
+class CreateArgs(HookIndexArgs):
     history_size: int
     job_id: str
     message: bytes  # the task message pushed to queue_key
@@ -65,6 +60,9 @@ class CreateArgs:
     created_at: float  # the search indexes' score
     lane_hook: str  # the hook that takes turns for the job
     max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
+    hook_id: str  # the job's hook ('' for a test run of no hook)
+    searchable: str  # '1': an event, listed in the search indexes; '': a test run
+    trim_batch: int  # expired index entries dropped on the way (job_index.TRIM_BATCH)
     # TAIL: the job's field/value pairs
 
 
@@ -108,10 +106,12 @@ if slot_key ~= '' then
   redis.call('ZADD', slot_key, now + lapse, job_id)
   redis.call('EXPIRE', slot_key, math.ceil(lapse) + 1)
 end
+-- No expiry: a queued or running job never expires; FINISH gives it one.
 redis.call('HSET', job_key, unpack(ARGV, TAIL))
-redis.call('EXPIRE', job_key, retention_s)
 if idempotency_key ~= '' then
-  redis.call('SET', idempotency_key, fingerprint .. ' ' .. job_id, 'EX', retention_s)
+  -- Bound to the job until the job expires (FINISH expires it with the job).
+  redis.call('SET', idempotency_key, fingerprint .. ' ' .. job_id)
+  redis.call('HSET', job_key, 'idempotencyKey', idempotency_key)
 end
 local history = tonumber(history_size)
 if history > 0 then
@@ -119,10 +119,9 @@ if history > 0 then
   redis.call('LTRIM', history_key, 0, history - 1)
 end
 join_lane(pending_key, ready_key, lane_hook, queue_key, job_id, message)
-if replayed_key ~= '' then mark_replayed(replayed_key, job_id, dead_key, hook_dead_key) end
-if index_key ~= '' then
-  index_job({index_key, hook_index_key}, job_id, created_at, retention_s)
-end
+if replayed_key ~= '' then mark_replayed(replayed_key, job_id) end
+index_new(hook_id, job_id, created_at, searchable == '1')
+trim_indexes(hook_id, trim_batch)
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
 return {1, ''}
 """

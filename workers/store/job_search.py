@@ -3,8 +3,9 @@ delivery and time, with a cursor.
 
 The job store's Lua calls keep sorted sets of job ids by creation time (all
 events, each hook's, the failed ones, the failed deliveries; keys from
-workers/store/keys.py). A search walks the narrowest of them from the newest end and
-reads only the small fields of each job, so a page costs the same with 100 or
+workers/store/keys.py), each entry as long as its job lives
+(``job_index.py``). A search walks the narrowest of them from the newest end
+and reads only the small fields of each job, so a page costs the same with 100 or
 100,000 retained jobs.
 """
 
@@ -19,7 +20,7 @@ import redis
 from workers.store import keys
 from workers.store.job_view import iso_time
 
-__all__ = ["JobFilter", "Page", "search", "count", "SUMMARY_FIELDS", "INDEX_LUA"]
+__all__ = ["JobFilter", "Page", "search", "count", "SUMMARY_FIELDS"]
 
 SUMMARY_FIELDS = (
     "id",
@@ -37,38 +38,6 @@ SUMMARY_FIELDS = (
     "deliveryStatus",
 )
 _CHUNK = 200  # index entries read per round trip
-
-# The indexes' writing side, run inside the job store's CREATE and FINISH
-# (workers/store/job_scripts.py), so a job and its index entries change
-# together. Entries older than the retention are trimmed as new ones come.
-INDEX_LUA = """
-local function index_job(indexes, id, score, retention)
-  for _, index in ipairs(indexes) do
-    redis.call('ZADD', index, score, id)
-    redis.call('ZREMRANGEBYSCORE', index, '-inf', tonumber(score) - tonumber(retention))
-  end
-  redis.call('EXPIRE', indexes[#indexes], retention)
-end
-
--- A replayed job leaves the dead letters and says which job replays it.
-local function mark_replayed(original_key, by, dead, hook_dead)
-  if redis.call('EXISTS', original_key) == 0 then return end
-  redis.call('HSET', original_key, 'replayedBy', by)
-  local original = redis.call('HGET', original_key, 'id')
-  redis.call('ZREM', dead, original)
-  redis.call('ZREM', hook_dead, original)
-end
-
--- A failed event (not a test run) joins the failed jobs and the dead
--- letters, the fleet's and its hook's.
-local function index_failed(job_key, id, retention, failed, dead, failed_prefix, dead_prefix)
-  if redis.call('HEXISTS', job_key, 'inline') == 1 then return end
-  local created = redis.call('HGET', job_key, 'createdAt') or '0'
-  local hook = redis.call('HGET', job_key, 'hookId') or ''
-  index_job({failed, dead, failed_prefix .. hook}, id, created, retention)
-  index_job({dead_prefix .. hook}, id, created, retention)
-end
-"""
 
 
 @dataclass(frozen=True)

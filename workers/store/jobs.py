@@ -18,6 +18,7 @@ import redis
 from workers.store import finish_script, keys, lane_scripts
 from workers.store import job_scripts as lua
 from workers.store.budget import MemoryBudget
+from workers.store.job_index import TRIM_BATCH, HookIndexArgs, IndexKeys
 from workers.store.job_reads import JobReads
 from workers.store.job_records import EventRequest, JobStatus, Outcome
 from workers.store.job_steps import Conditions, Created, Extras, Finished
@@ -94,8 +95,10 @@ class JobStore(JobReads):
         message (list key, bytes: a token) and the intake counter in one
         atomic Redis call: all of them or none.
 
-        Nothing is written unless the ``conditions`` hold; an idempotency key
-        is then bound to this job for the retention time. ``also`` says what
+        The job has no expiry until it ends: ``retention_s`` (default: the
+        store's) counts from then (FINISH). Nothing is written unless the
+        ``conditions`` hold; an idempotency key is then bound to this job as
+        long as the job lives. ``also`` says what
         else to write (search indexes, replay link). Returns what was
         done and, for a duplicate, the job id the key is bound to; nothing is
         written either when ``lane`` (default: the sync lane) already holds
@@ -124,6 +127,7 @@ class JobStore(JobReads):
             self._replicas,
             self._create,
             lua.CreateKeys(
+                **vars(IndexKeys.build()),
                 job_key=keys.job(job_id),
                 history_key=keys.history(hook_id),
                 queue_key=queue,
@@ -132,15 +136,11 @@ class JobStore(JobReads):
                 slot_key=slot_key,
                 idempotency_key=conditions.idempotency_key or "",
                 replayed_key=keys.job(also.replay_of) if also.replay_of else "",
-                dead_key=keys.dead_letters_index(),
-                hook_dead_key=keys.hook_dead_letters_index(hook_id),
-                index_key=keys.jobs_index() if also.indexed else "",
-                hook_index_key=keys.hook_jobs_index(hook_id) if also.indexed else "",
                 pending_key=lane.pending_key,
                 ready_key=lane.ready_key,
             ),
             lua.CreateArgs(
-                retention_s=retention_s,
+                **vars(HookIndexArgs.build()),
                 history_size=history_size,
                 job_id=job_id,
                 message=payload,
@@ -153,6 +153,9 @@ class JobStore(JobReads):
                 created_at=created_at,
                 lane_hook=lane.hook_id,
                 max_queued="" if lane.max_queued is None else lane.max_queued,
+                hook_id=hook_id,
+                searchable="1" if also.indexed else "",
+                trim_batch=TRIM_BATCH,
             ),
             _pairs(fields),
         )
@@ -238,19 +241,18 @@ class JobStore(JobReads):
                 take_ready_key=where.ready_key,
                 take_sync_queue_key=where.sync_queue_key,
                 take_queue_key=where.queue_key,
-                failed_index_key=keys.failed_jobs_index() if failed else "",
-                dead_index_key=keys.dead_letters_index(),
                 finished_key=keys.finished(),
+                **vars(IndexKeys.build()),
             ),
             finish_script.FinishArgs(
                 **vars(take_args(take)),
+                **vars(HookIndexArgs.build()),
                 job_id=job_id,
                 retention_s=self._retention_s,
+                failed="1" if failed else "",
                 push_message=message,
                 child=child,
                 child_rss=rss,
-                failed_hook_prefix=keys.hook_failed_index(""),
-                dead_hook_prefix=keys.hook_dead_letters_index(""),
                 counters_n=len(increments) // 2,
                 token_prefix=keys.token(""),
                 done_channel=keys.sync_done_channel(),

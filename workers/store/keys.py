@@ -200,6 +200,23 @@ def delivery_failed_index() -> str:
     return f"{PREFIX}:index:delivery-failed"
 
 
+def index_expiry() -> str:
+    """Sorted set: every job in the fleet-wide indexes (``jobs_index``,
+    ``failed_jobs_index``, ``dead_letters_index``, ``delivery_failed_index``),
+    scored by when the job expires (``+inf`` while it has not ended or a
+    callback is still due). An entry leaves those indexes when its job goes."""
+    return f"{PREFIX}:index:expiry"
+
+
+def hook_jobs(hook_id: str) -> str:
+    """Sorted set: every job of a hook (test runs included), scored by when it
+    expires (``+inf`` while it has not ended or a callback is still due).
+    What deleting the hook deletes, and what trims the hook's own indexes
+    (``hook_jobs_index``, ``hook_failed_index``, ``hook_dead_letters_index``).
+    A job absent from it belongs to a deleted hook: it is indexed no more."""
+    return f"{PREFIX}:hookjobs:{hook_id}"
+
+
 def stats_hooks(minute: int) -> str:
     """Hash: one minute's per-hook counters (``hook|kind|label``) for charts."""
     return f"{PREFIX}:stats:{minute}"
