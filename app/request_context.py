@@ -63,10 +63,14 @@ def _parse(value: str) -> str | None:
         return None
 
 
-def client_address(environ: dict[str, Any], headers: dict[str, str], trusted: int) -> str:
-    """``ip:port`` of the client ('' when unknown)."""
+def client_address(
+    environ: dict[str, Any], headers: dict[str, str], trusted: int, *, real_ip: bool = True
+) -> str:
+    """``ip:port`` of the client ('' when unknown). ``real_ip=False`` reads
+    only ``X-Forwarded-For``'s hops (what a throttle must do unless the
+    operator says the proxy sets ``X-Real-IP``: a client can send one)."""
     if trusted > 0:
-        real = headers.get("x-real-ip")
+        real = headers.get("x-real-ip") if real_ip else None
         if real and (parsed := _parse(real)):
             return parsed
         hops = [h for h in (headers.get("x-forwarded-for") or "").split(",") if h.strip()]

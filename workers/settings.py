@@ -142,6 +142,10 @@ class Settings:
     # past it the sign-in form answers 429 until the window ends.
     console_signin_attempts: int = 10
     console_signin_window_s: int = 300
+    # The sign-in throttle takes the client's address from the
+    # trusted_proxies-th X-Forwarded-For hop; from X-Real-IP only when this
+    # says the proxy in front sets it (a client can send its own).
+    console_trust_real_ip: bool = False
     # One-minute buckets for the console's charts (workers/store/stats.py).
     stats_enabled: bool = True
     # Each process merges its stats in memory and writes them to Redis at

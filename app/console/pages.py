@@ -119,14 +119,13 @@ def sign_in_form() -> str:
 @bp.post("/ui/sign-in")
 def sign_in() -> Response | tuple[str, int, dict[str, str]]:
     security.check_csrf(request.form.get("csrf"))
-    locked_s = signin_throttle.seconds_locked()
+    locked_s = signin_throttle.attempt()  # counted before the token is checked
     if locked_s:
         error = f"Too many failed sign-ins from this address; try again in {locked_s} s."
         return _sign_in_page(error), 429, {"Retry-After": str(locked_s)}
     if security.sign_in(request.form.get("token", "")):
         signin_throttle.clear()
         return redirect(_safe_next(request.form.get("next")))
-    signin_throttle.record_failure()
     return _sign_in_page("That is not the admin token."), 401, {}
 
 
