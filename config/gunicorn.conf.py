@@ -15,7 +15,7 @@ worker_class = os.environ.get("HOOKLET_WEB_WORKER_CLASS", "gevent")
 worker_connections = int(os.environ.get("HOOKLET_WEB_CONNECTIONS", "4000"))
 threads = int(os.environ.get("HOOKLET_WEB_THREADS", "16"))
 timeout = 90
-# scripts/run sets 4: honcho kills whatever still runs 5 s after Ctrl-C.
+# scripts/run sets 4: supervisord kills whatever still runs 10 s after Ctrl-C.
 graceful_timeout = int(os.environ.get("HOOKLET_GRACEFUL_TIMEOUT_S", "20"))
 keepalive = 5
 # The access log goes to stdout; HOOKLET_ACCESS_LOG names a file instead, or
