@@ -9,15 +9,12 @@ import orjson
 import redis
 from celery import Celery
 
+from app import replays
 from app.hook_cache import HookCache
 from app.sync_waiter import SyncWaiter
 from workers.errors import (
     HookChanged,
-    HookNotFound,
-    HookVersionGone,
     IdempotencyKeyReused,
-    InvalidRequest,
-    JobNotFound,
     NotReplicated,
     QueueFull,
     QueueUnavailable,
@@ -25,14 +22,14 @@ from workers.errors import (
     TooManyRequests,
 )
 from workers.queue.celery_app import make_celery
-from workers.queue.messages import callback_task, run_task
+from workers.queue.messages import run_task
 from workers.settings import Settings
 from workers.store import keys, metrics, stats
 from workers.store.budget import MemoryBudget, is_oom
 from workers.store.connection import client_for, wait_replicas
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
-from workers.store.job_records import EventRequest, JobStatus, new_job_id
+from workers.store.job_records import EventRequest, new_job_id
 from workers.store.jobs import Conditions, Created, Extras, JobStore
 from workers.store.lanes import Lane
 from workers.store.stats_buffer import buffer_for
@@ -216,48 +213,13 @@ class Dispatcher:
             buffer_for(self.settings).add(stats.event_write(hook_id, outcome))
 
     def replay(self, job_id: str) -> str:
-        """Run a stored event again, as a new job linked to the original."""
-        raw = self.jobs.get(job_id)
-        if raw is None or not raw.get(b"hookId"):
-            raise JobNotFound(f"no replayable job {job_id!r}")
-        hook_id, version = raw[b"hookId"].decode(), int(raw.get(b"version") or 0)
-        request = EventRequest.from_job(raw)
-        for _ in range(3):
-            hook, etag = self._hook_of(job_id, hook_id, version)
-            try:  # written only if the hook is still the one just read
-                submitted = self.submit(hook, request, extra={"replayOf": job_id}, hook_etag=etag)
-            except HookChanged:
-                continue  # changed (or deleted) meanwhile: look again
-            return submitted.job_id
-        raise HookChanged(f"hook {hook_id!r} keeps changing; the replay was not accepted")
-
-    def _hook_of(self, job_id: str, hook_id: str, version: int) -> tuple[Hook, str]:
-        """The hook that received the job, and its etag: never a hook
-        created since under the same id (its owner, secrets and script are
-        not the job's sender's)."""
-        try:
-            return self.hooks.get_for_version_with_etag(hook_id, version)
-        except HookNotFound:
-            raise HookVersionGone(
-                f"job {job_id!r} ran version {version} of hook {hook_id!r}, which was deleted"
-            ) from None
+        """Run a stored event again, as a new job linked to the original
+        (``replays.replay``: only under the hook version that received it)."""
+        return replays.replay(self, job_id)
 
     def redeliver(self, job_id: str) -> None:
-        """Queue the job's callback once more, now."""
-        raw = self.jobs.get(job_id)
-        if raw is None:
-            raise JobNotFound(f"no job {job_id!r}")
-        finished = JobStatus(raw[b"status"].decode()).is_final
-        hook = None
-        if raw.get(b"hookId"):
-            version = int(raw.get(b"version") or 0)
-            hook = self._hook_of(job_id, raw[b"hookId"].decode(), version)[0]
-        if not finished or hook is None or not hook.callback_url:
-            raise InvalidRequest(
-                "only a finished job of a hook with a callbackUrl can be redelivered"
-            )
-        if not self.deliveries.queue(job_id, callback_task(job_id, self.settings)):
-            raise JobNotFound(f"no job {job_id!r}")  # expired or deleted meanwhile
+        """Queue the job's callback once more, now (``replays.redeliver``)."""
+        replays.redeliver(self, job_id)
 
     def submit_inline(self, spec: dict[str, Any], request: EventRequest, timeout_ms: int) -> str:
         """A test run: the script travels with the job, no history is touched."""
