@@ -103,7 +103,9 @@ def test_a_taken_job_that_keeps_killing_children_ends_crashed(stack, hook_id: st
         os.kill(pid, signal.SIGKILL)
     caller.join(60)
     job = api.job(job_id)
-    assert (job["status"], job["reason"], job["attempts"]) == ("failed", "crashed", 3)
+    # Ended by the node that saw the third death, or by a fourth begin that
+    # gives up (a redelivered task message may come first): never run again.
+    assert (job["status"], job["reason"]) == ("failed", "crashed")
     assert "died 3 times" in job["error"]
     assert answers and answers[0].status_code == 500, answers and answers[0].text
     api.put_hook(hook_id + "-ok", script="({ body: 'ok' })")
