@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import redis
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from app import services
@@ -26,7 +27,11 @@ _PAGES = {
 
 
 def _page(page: str, title: str, **data: Any) -> Response | str:
-    if not security.signed_in():
+    try:
+        signed_in = security.signed_in()
+    except (redis.RedisError, OSError):
+        signed_in = False  # the sign-in form says what is wrong
+    if not signed_in:
         return redirect(url_for("console.sign_in_form", next=request.path))
     return render_template(
         f"{page}.html",
@@ -123,7 +128,13 @@ def sign_in() -> Response | tuple[str, int, dict[str, str]]:
     if locked_s:
         error = f"Too many failed sign-ins from this address; try again in {locked_s} s."
         return _sign_in_page(error), 429, {"Retry-After": str(locked_s)}
-    if security.sign_in(request.form.get("token", "")):
+    try:
+        signed_in = security.sign_in(request.form.get("token", ""))
+    except (redis.RedisError, OSError):
+        retry_after = str(services.settings().retry_after_s)
+        error = "Redis is unreachable: sessions live there. Try again shortly."
+        return _sign_in_page(error), 503, {"Retry-After": retry_after}
+    if signed_in:
         signin_throttle.clear()
         return redirect(_safe_next(request.form.get("next")))
     return _sign_in_page("That is not the admin token."), 401, {}

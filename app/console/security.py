@@ -1,5 +1,7 @@
 """The console's session: sign-in with the admin token, a signed cookie
-(HttpOnly, SameSite=Strict, host-only, Secure on HTTPS), a CSRF token checked
+(HttpOnly, SameSite=Strict, host-only, Secure on HTTPS) that carries the id
+of a session kept in Redis (app/console/sessions.py: sign-out, a new admin
+token or the session's end closes it on every process), a CSRF token checked
 on every change, and the headers every console answer carries (a strict CSP
 without inline scripts, no framing, no caching of admin data).
 
@@ -14,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from app import services
+from app.console import sessions
 from app.console.cookie import CONSOLE_COOKIE
 from workers.errors import HookletError, Unauthorized
 
@@ -71,28 +74,43 @@ def csrf_token() -> str:
 
 
 def signed_in() -> bool:
+    """Whether the cookie names a session still open in Redis (Redis errors
+    are raised: an unknown session is not taken for open)."""
     settings = current_app.config["HOOKLET"]
-    at = session.get("at")
-    if not session.get("admin") or not isinstance(at, int | float):
+    session_id = session.get("sid")
+    if not settings.admin_token or not isinstance(session_id, str) or not session_id:
         return False
-    return time.time() - at < settings.console_session_hours * 3600
+    return sessions.is_open(
+        services.dispatcher().redis,
+        session_id,
+        settings.admin_token,
+        settings.console_session_hours,
+    )
 
 
 def sign_in(token: str) -> bool:
-    """Start an admin session if ``token`` is the admin token."""
-    expected = current_app.config["HOOKLET"].admin_token
+    """Start an admin session if ``token`` is the admin token (Redis errors
+    are raised: no session without its record)."""
+    settings = current_app.config["HOOKLET"]
+    expected = settings.admin_token
     if not expected or not hmac.compare_digest(token.strip().encode(), expected.encode()):
         return False
+    session_id = sessions.open_session(
+        services.dispatcher().redis, expected, settings.console_session_hours
+    )
     session.clear()  # a fresh session (and CSRF token) after sign-in
     session.permanent = True
-    session["admin"] = True
-    session["at"] = time.time()
+    session["sid"] = session_id
     csrf_token()
     return True
 
 
 def sign_out() -> None:
+    """End the session everywhere (its Redis record), then forget the cookie."""
+    session_id = session.get("sid")
     session.clear()
+    if isinstance(session_id, str) and session_id:
+        sessions.end_session(services.dispatcher().redis, session_id)
 
 
 def _same_origin(req: Request) -> bool:

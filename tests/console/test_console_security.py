@@ -228,11 +228,11 @@ def test_redis_down_is_said_plainly(
     console = Console(dead, workdir).start()
     try:
         page = Page(browser, console.url, screenshots)
-        page.sign_in()  # the session needs no Redis
-        page.wait_text("#banner", "Redis is unreachable", timeout_s=20)
-        assert "Could not load the hooks" in page.find("#hooks-list").text
-        page.shot("redis-down-hooks")
-        page.open("/ui/jobs")
-        page.wait_text("#banner", "Redis is unreachable", timeout_s=20)
+        page.sign_in()  # sessions live in Redis: the form says why it cannot
+        page.wait_text("#sign-in-error", "Redis is unreachable", timeout_s=20)
+        page.shot("redis-down-sign-in")
+        page.open("/ui/jobs")  # no session could start: back to the form
+        page.find("#sign-in")
+        assert "/ui/sign-in" in browser.current_url
     finally:
         console.stop()

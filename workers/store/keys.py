@@ -113,6 +113,12 @@ def signin_failures(client: str) -> str:
     return f"{PREFIX}:console:signin-failures:{client}"
 
 
+def console_session(digest: str) -> str:
+    """String: a signed-in console session (JSON, expires with the session),
+    under the SHA-256 of the id its cookie carries; sign-out deletes it."""
+    return f"{PREFIX}:console:session:{digest}"
+
+
 def nodes() -> str:
     """Sorted set: worker node name -> when it last reported (epoch s)."""
     return f"{PREFIX}:nodes"
