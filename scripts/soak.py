@@ -2,7 +2,9 @@
 real stack (redis-server, one worker node with two children, gunicorn).
 
 Every accepted event must reach a final state (lost = 0, stuck = 0), and the
-worker children's memory must end near where it started.
+worker children's memory must end near where it started. A second phase
+(``soak_adversity.py``) adds short retentions, failing callbacks, surrogates
+from senders and a readiness flood; ``--phases`` picks which run.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+import soak_adversity  # noqa: E402
 from bench import RESULTS, Stack  # noqa: E402
 
 from workers.store import keys  # noqa: E402
@@ -67,7 +70,29 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--hostile", type=float, default=0.05, help="share of hostile events")
     parser.add_argument("--senders", type=int, default=8)
+    parser.add_argument("--phases", default="mixed,adversity", help="mixed, adversity or both")
+    parser.add_argument("--adversity-events", type=int, default=600)
+    parser.add_argument("--flood-clients", type=int, default=50, help="concurrent /readyz callers")
     args = parser.parse_args()
+    phases = {phase.strip() for phase in args.phases.split(",")}
+    reports: dict[str, dict] = {}
+    if "mixed" in phases:
+        reports["mixed"] = mixed_phase(args)
+    if "adversity" in phases:
+        with tempfile.TemporaryDirectory() as tmp:
+            reports["adversity"] = soak_adversity.run(
+                Path(tmp), args.adversity_events, args.senders, args.flood_clients, seed=42
+            )
+        soak_adversity.print_report(reports["adversity"])
+    ok = bool(reports) and all(report["ok"] for report in reports.values())
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "soak.json").write_text(json.dumps({**reports, "ok": ok}, indent=2))
+    print(f"\nwrote {(RESULTS / 'soak.json').relative_to(ROOT)}")
+    sys.exit(0 if ok else 1)
+
+
+def mixed_phase(args: argparse.Namespace) -> dict:
+    """Good and hostile scripts, ``args.events`` of them; returns the report."""
     rng = random.Random(42)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,10 +181,7 @@ def main() -> None:
     print(f"\nsoak: {args.events} events, {args.hostile:.0%} hostile")
     for key, value in report.items():
         print(f"  {key:<26} {value}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "soak.json").write_text(json.dumps(report, indent=2))
-    print(f"\nwrote {(RESULTS / 'soak.json').relative_to(ROOT)}")
-    sys.exit(0 if report["ok"] else 1)
+    return report
 
 
 if __name__ == "__main__":
