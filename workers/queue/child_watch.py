@@ -118,8 +118,8 @@ class ChildWatch:
         return True
 
     def _callback(self, raw: dict[bytes, bytes], job_id: str) -> tuple[str, bytes] | None:
-        try:
-            hook = self.hooks.get(raw[b"hookId"].decode())
-        except (LookupError, KeyError):
+        try:  # only the hook that received the job, not one created since with its id
+            hook = self.hooks.get_for_version(raw[b"hookId"].decode(), int(raw[b"version"]))
+        except (LookupError, KeyError, ValueError):
             return None
         return callback_on_finish(hook.mode, hook.callback_url, job_id, self.settings)
