@@ -39,9 +39,10 @@ def sample_request(data: Any) -> EventRequest:
         raw_query = urlencode(query)
     if query is None:
         query = dict(parse_qsl(raw_query or ""))
-    if "bodyBase64" in data:
+    body_base64 = _optional(data, "bodyBase64", str, "a string")  # null: absent, as elsewhere
+    if body_base64 is not None:
         try:
-            body = base64.b64decode(_optional(data, "bodyBase64", str, "a string"), validate=True)
+            body = base64.b64decode(body_base64, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidRequest("request.bodyBase64: must be base64") from None
     elif isinstance(data.get("body"), str):
@@ -50,14 +51,15 @@ def sample_request(data: Any) -> EventRequest:
         body = orjson.dumps(data["body"])
     else:
         body = b""
-    path = str(data.get("path", "/"))
+    path = _optional(data, "path", str, "a string") or "/"
+    client = _optional(data, "clientAddress", str, "a string")
     return EventRequest(
-        method=str(data.get("method", "POST")).upper(),
+        method=(_optional(data, "method", str, "a string") or "POST").upper(),
         path=path if path.startswith("/") else "/" + path,
         raw_query=raw_query,
         query={str(k): str(v) for k, v in query.items()},
         headers={str(k).lower(): str(v) for k, v in headers.items()},
-        client_address=str(data.get("clientAddress", "127.0.0.1")),
+        client_address="127.0.0.1" if client is None else client,
         body=body,
     )
 

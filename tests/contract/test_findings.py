@@ -1,0 +1,26 @@
+"""What the Schemathesis run found, each fixed, kept as a fast test."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from app.dry_run import sample_request
+
+
+def test_a_null_body_base64_is_no_body() -> None:
+    """``"bodyBase64": null`` was passed to b64decode: a 500 from both test-run routes."""
+    event = sample_request({"bodyBase64": None, "path": None, "method": None})
+    assert (event.body, event.path, event.method) == (b"", "/", "POST")
+
+
+@pytest.mark.parametrize("field", ["method", "path", "clientAddress", "bodyBase64"])
+def test_a_sample_request_field_of_the_wrong_type_is_a_400(
+    client: FlaskClient, admin: dict[str, str], field: str
+) -> None:
+    response = client.post(
+        "/api/scripts/test", json={"script": "1", "request": {field: {"x": 1}}}, headers=admin
+    )
+    assert response.status_code == 400, response.text
+    assert response.json["error"]["code"] == "invalid_request"
+    assert f"request.{field}" in response.json["error"]["message"]
