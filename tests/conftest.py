@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from tests.support import stack
+from stackkit import processes
 from tests.support.receiver import Receiver
 from tests.support.stack import ADMIN_TOKEN, Api, RedisServer, Web, Worker, hooklet_env
 from workers.queue.executor import Executor
@@ -36,8 +36,8 @@ FAST_DB = 1
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Only ``stack`` tests may start gunicorn or Celery (see stack.py)."""
-    stack.processes_allowed = item.get_closest_marker("stack") is not None
+    """Only ``stack`` tests may start gunicorn or Celery (stackkit/processes.py)."""
+    processes.processes_allowed = item.get_closest_marker("stack") is not None
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,36 +1,25 @@
-"""Redis benchmarks for hooklet (``scripts/bench redis-memory``): bytes of
-Redis per retained job for three payloads, where they go (``MEMORY USAGE``
-per key type), and how fast the budget's trimmer frees finished jobs."""
+"""``scripts/bench redis-memory``: bytes of Redis per retained job for three
+payloads, where they go (``MEMORY USAGE`` per key type), and how fast the
+budget's trimmer frees finished jobs."""
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+from benchmarks import loadgen
+from benchmarks.drain import finished_any
+from benchmarks.hooks import ECHO, SUMMARY
+from stackkit import Api, RedisServer, Web, Worker, hooklet_env, wait_until
+from stackkit.payloads import TRIVIAL_BODY, github_headers, github_push
+from workers.settings import Settings
+from workers.store import keys
+from workers.store.budget import MemoryBudget
+from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs import JobStore
 
-import loadgen  # noqa: E402
-
-from tests.support.payloads import TRIVIAL_BODY, github_headers, github_push  # noqa: E402
-from tests.support.sentinel import MASTER, SentinelCluster  # noqa: E402
-from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until  # noqa: E402
-from workers.settings import Settings  # noqa: E402
-from workers.store import keys, metrics  # noqa: E402
-from workers.store.budget import MemoryBudget  # noqa: E402
-from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id  # noqa: E402
-from workers.store.jobs import JobStore  # noqa: E402
-
-__all__ = ["redis_memory_scenario", "async_ha"]
-
-ECHO = "(async () => ({ headers: {'content-type': 'application/json'}, body: context.body }))();"
-# A transform: the result differs from the request (what most hooks return).
-SUMMARY = """(async () => {
-  const push = JSON.parse(String.fromCharCode(...context.body));
-  return { body: { ref: push.ref, after: push.after, commits: push.commits.length } };
-})();"""
+__all__ = ["redis_memory_scenario"]
 
 
 def _payloads() -> dict[str, bytes]:
@@ -41,13 +30,6 @@ def _payloads() -> dict[str, bytes]:
     }
 
 
-def _finished(client, hook: str) -> int:  # noqa: ANN001
-    return sum(
-        int(client.hget(keys.metrics(), metrics.field("jobs_finished", hook=hook, status=s)) or 0)
-        for s in ("succeeded", "failed")
-    )
-
-
 def _usage(client, key: str) -> int:  # noqa: ANN001
     return int(client.memory_usage(key, samples=0) or 0)
 
@@ -55,7 +37,7 @@ def _usage(client, key: str) -> int:  # noqa: ANN001
 def _measure(api: Api, client, hook: str, body: bytes, events: int) -> dict:  # noqa: ANN001
     """Send ``events`` copies (distinct delivery ids) and measure what stays."""
     client.delete(keys.history(hook))
-    before_done = _finished(client, hook)
+    before_done = finished_any(client, hook)
     used_before = int(client.info("memory")["used_memory"])
 
     def make(i: int) -> tuple[str, str, bytes, dict[str, str]]:
@@ -63,7 +45,7 @@ def _measure(api: Api, client, hook: str, body: bytes, events: int) -> dict:  # 
 
     loadgen.fixed_rate(api.base, make, 300, events / 300, 8)
     wait_until(
-        lambda: _finished(client, hook) - before_done >= events,
+        lambda: finished_any(client, hook) - before_done >= events,
         timeout_s=600,
         interval_s=0.2,
         what=f"{events} events",
@@ -162,61 +144,4 @@ def _trimming_rate(server: RedisServer, jobs: int) -> dict:
         "batch": settings.redis_trim_batch,
         "seconds": round(elapsed, 3),
         "jobs_per_s": round(trimmed / elapsed),
-    }
-
-
-def _ha_drains(env: dict[str, str], workdir: Path, client, events: int) -> dict:  # noqa: ANN001
-    """Events/s of the trivial and the 3.7 KB push hook on one stack."""
-    import bench  # its drain helper (imported late: bench imports this module)
-
-    worker = Worker(env, workdir, concurrency=2).start()
-    web = Web({**env, "HOOKLET_WEB_WORKERS": "2"}, workdir).start()
-    try:
-        api = Api(web.url)
-        api.put_hook("trivial", script=bench.TRIVIAL)
-        api.put_hook("summary", script=SUMMARY)
-
-        def drain(hook: str, body: bytes, count: int) -> float:
-            return bench._timed_drain(
-                web.url, f"/h/{hook}", body, count, lambda: _finished(client, hook)
-            )
-
-        drain("trivial", b"{}", 300)  # warm-up
-        return {
-            "trivial": drain("trivial", b"{}", events),
-            "push 3.7 KB": drain("summary", github_push(3_700), events),
-        }
-    finally:
-        web.stop()
-        worker.stop()
-
-
-def async_ha(quick: bool) -> dict:
-    """One Redis against a Sentinel-fronted primary + replica with WAIT 1, in
-    the same run (``scripts/bench async --ha``)."""
-    events = 1000 if quick else 5000
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        single = RedisServer(workdir).start()
-        try:
-            alone = _ha_drains(hooklet_env(single.url), workdir, single.client(), events)
-        finally:
-            single.stop()
-        cluster = SentinelCluster(workdir, maxmemory="1gb").start()
-        try:
-            env = hooklet_env(cluster.url, redis_sentinel_master=MASTER)
-            ha = _ha_drains(env, workdir, cluster.primary.client(), events)
-        finally:
-            cluster.stop()
-    print(f"\nasync end to end, one Redis vs Sentinel + replica + WAIT 1 ({events} events)")
-    for name in alone:
-        print(
-            f"  {name:<14} one Redis {alone[name]:>8.1f}/s   HA {ha[name]:>8.1f}/s   "
-            f"{ha[name] / alone[name]:.2f}x"
-        )
-    return {
-        "events": events,
-        "single_per_s": {k: round(v, 1) for k, v in alone.items()},
-        "ha_wait_per_s": {k: round(v, 1) for k, v in ha.items()},
-        "ha_ratio": {k: round(ha[k] / alone[k], 2) for k in alone},
     }

@@ -1,4 +1,4 @@
-"""Floors for scripts/bench, kept apart from hooklet's code.
+"""Floors for the benchmarks (``benchmarks.floors``), kept apart from hooklet's code.
 
 - ``intake``: a bare Flask endpoint that LPUSHes the body to Redis and answers
   202, served by gunicorn with hooklet's own gunicorn settings;

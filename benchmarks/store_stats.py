@@ -2,7 +2,7 @@
 the job store's CREATE and FINISH steps, with the console's stats on, against
 a redis-server of its own on loopback.
 
-    .venv/bin/python scripts/bench_store_stats.py [jobs]
+    .venv/bin/python -m benchmarks.store_stats [jobs]
 
 Each job is created (with an event's stats), started and finished (with a
 job's stats), as the intake and a worker child record them. Where the store
@@ -16,13 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.support.stack import RedisServer  # noqa: E402
-from workers.store import stats  # noqa: E402
-from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id  # noqa: E402
-from workers.store.jobs import JobStore  # noqa: E402
-from workers.store.stats_buffer import StatsBuffer  # noqa: E402
+from stackkit import RedisServer
+from workers.store import stats
+from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs import JobStore
+from workers.store.stats_buffer import StatsBuffer
 
 
 def _evalsha(client) -> dict[str, int]:

@@ -25,17 +25,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import loadgen
 import requests
 
-from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until
+from benchmarks import loadgen
+from benchmarks.hooks import TRIVIAL
+from stackkit import Api, RedisServer, Web, Worker, hooklet_env, wait_until
 from workers.store import keys
 
 SLOW_SYNC = "(async () => { await new Promise(r => setTimeout(r, 3000)); return { body: 's' }; })()"
 BUSY_10MS = (
     "(() => { const end = Date.now() + 10; while (Date.now() < end) {} return { body: 'a' }; })()"
 )
-TRIVIAL = "(async () => ({ body: 'ok' }))();"
 
 __all__ = ["isolation_scenario"]
 

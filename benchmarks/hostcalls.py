@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import loadgen
-from bench import Stack, table
-
-from tests.support.upstream import Upstream
+from benchmarks import loadgen
+from benchmarks.report import table
+from benchmarks.stack import Stack
+from stackkit.upstream import Upstream
 
 SCRIPTS = {
     "trivial": "(async () => ({ body: 'ok' }))();",

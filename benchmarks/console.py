@@ -16,15 +16,19 @@ from typing import Any
 
 import requests
 
-from tests.support.stack import (
+from benchmarks.drain import drain_rate
+from benchmarks.hooks import TRIVIAL
+from benchmarks.stack import Stack
+from stackkit import (
     BIN,
     ROOT,
+    Api,
     RedisServer,
     Web,
-    _answers,
-    _stop,
+    answers,
     free_port,
     hooklet_env,
+    stop_process,
     wait_until,
 )
 from workers.store import stats
@@ -35,7 +39,7 @@ from workers.store.stats_buffer import StatsBuffer
 __all__ = ["console_scenario"]
 
 HOOKS = 100
-SCRIPT = "(async () => ({ body: 'ok' }))();"
+SCRIPT = TRIVIAL
 
 
 def _fill(redis: RedisServer, api: Any, jobs: int) -> None:
@@ -91,7 +95,7 @@ def _console(env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen, str]
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _answers(url + "/healthz"), timeout_s=30, what="console")
+    wait_until(lambda: answers(url + "/healthz"), timeout_s=30, what="console")
     return proc, url
 
 
@@ -152,8 +156,6 @@ def page_latency(quick: bool) -> dict:
         web = Web(env, workdir).start()
         console, url = None, ""
         try:
-            from tests.support.stack import Api
-
             started = time.perf_counter()
             _fill(redis, Api(web.url), jobs)
             fill_s = time.perf_counter() - started
@@ -165,7 +167,7 @@ def page_latency(quick: bool) -> dict:
             }
             used_mb = redis.client().info("memory")["used_memory"] / 2**20
         finally:
-            _stop(console)
+            stop_process(console)
             web.stop()
             redis.stop()
     print(
@@ -190,7 +192,7 @@ def page_latency(quick: bool) -> dict:
     }
 
 
-def stats_overhead(quick: bool, drain_rate: Any, stack_type: Any) -> dict:
+def stats_overhead(quick: bool) -> dict:
     """Async throughput with stats on and off, alternating, in fresh stacks."""
     events = 2000 if quick else 10000
     rounds = 2 if quick else 3
@@ -198,7 +200,7 @@ def stats_overhead(quick: bool, drain_rate: Any, stack_type: Any) -> dict:
     for _ in range(rounds):
         for setting in ("on", "off"):
             with tempfile.TemporaryDirectory() as tmp:
-                stack = stack_type(Path(tmp), stats_enabled="true" if setting == "on" else "false")
+                stack = Stack(Path(tmp), stats_enabled="true" if setting == "on" else "false")
                 try:
                     stack.api.put_hook("trivial", script=SCRIPT)
                     drain_rate(stack, "trivial", b"{}", 500)  # warm-up
@@ -283,10 +285,10 @@ def stats_cost_per_event(quick: bool) -> dict:
     }
 
 
-def console_scenario(quick: bool, drain_rate: Any, stack_type: Any) -> dict:
+def console_scenario(quick: bool) -> dict:
     return {
         "scenario": "console",
         "pages": page_latency(quick),
         "stats_cost_per_event": stats_cost_per_event(quick),
-        "stats_overhead": stats_overhead(quick, drain_rate, stack_type),
+        "stats_overhead": stats_overhead(quick),
     }

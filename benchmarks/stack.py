@@ -1,0 +1,27 @@
+"""The benchmarks' stack: redis-server, one worker node with 2 children and
+gunicorn with 2 workers, all real processes (``stackkit``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackkit import Api, RedisServer, Web, Worker, hooklet_env
+
+__all__ = ["Stack"]
+
+
+class Stack:
+    """redis-server + one worker node (2 children) + gunicorn, all real;
+    ``settings`` are hooklet settings by name (``stats_enabled="false"``)."""
+
+    def __init__(self, workdir: Path, **settings: str | int) -> None:
+        self.redis = RedisServer(workdir).start()
+        env = hooklet_env(self.redis.url, **settings)
+        self.worker = Worker(env, workdir, concurrency=2).start()
+        self.web = Web({**env, "HOOKLET_WEB_WORKERS": "2"}, workdir).start()
+        self.api = Api(self.web.url)
+
+    def close(self) -> None:
+        self.web.stop()
+        self.worker.stop()
+        self.redis.stop()
