@@ -15,6 +15,7 @@ __all__ = ["main"]
 
 
 @click.group()
+@click.version_option(package_name="hooklet", prog_name="hooklet")  # importlib.metadata
 @click.option(
     "--url",
     envvar="HOOKLET_URL",
