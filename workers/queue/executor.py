@@ -12,6 +12,8 @@ import functools
 import logging
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from workers.queue.batch import Batch
 from workers.queue.job_log import log_finished
 from workers.queue.messages import callback_on_finish
@@ -171,7 +173,19 @@ class Executor:
             outcome = Outcome(JobStatus.FAILED, spec.timeout_ms, [], reason=reason, error=message)
             self._finish(attempt, outcome, spec)
 
-        return self.runner.run(spec, attempt.request, self._last_rss_bytes, on_stuck)
+        try:
+            return self.runner.run(spec, attempt.request, self._last_rss_bytes, on_stuck)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a host bug fails the run, never reruns it
+            # Left to propagate, the job would stay running, the reaper would
+            # run it (and its side effects) again, and it would end "crashed".
+            log.exception("host error running job %s of hook %s", attempt.job_id, attempt.hook)
+            return Outcome(
+                JobStatus.FAILED, 0.0, [], reason=FailureReason.ERROR,
+                error=f"Error: hooklet failed running this script ({type(exc).__name__}); "
+                "the operators' logs have the details",
+            )  # fmt: skip
 
     def _finish(
         self,

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 
 import orjson
 
-__all__ = ["HostCallError", "HostHandler", "HostReply", "serve_calls"]
+from workers.sandbox.wire import UnreadableOutput
+
+__all__ = ["HostCallError", "HostHandler", "HostReply", "buffer_bytes", "serve_calls"]
 
 
 class HostCallError(Exception):
@@ -44,18 +46,28 @@ class _Isolate(Protocol):
     def check(self) -> None: ...
 
 
+def buffer_bytes(value: Any) -> bytes:
+    """The bytes of an ArrayBuffer the runtime handed over. What the runtime
+    hands back passes through builtins a script can replace (a ``buffer``
+    getter, ``Map.prototype.get``), so anything else (a number would make
+    ``bytes(n)`` allocate n bytes here) is refused."""
+    if not isinstance(value, memoryview):
+        raise UnreadableOutput(f"expected bytes from the runtime, got {type(value).__name__}")
+    return bytes(value)
+
+
 def serve_calls(isolate: _Isolate, calls: Any, host: HostHandler | None, deadline: float) -> None:
     """Answer every queued call and settle its promise in the isolate."""
     if not isinstance(calls, list):
         return
     for call in calls:
-        if not isinstance(call, dict) or not isinstance(call.get("id"), int):
+        if not isinstance(call, dict) or type(call.get("id")) is not int:
             continue  # the queue is the runtime's; a script may still reach it
         call_id = call["id"]
         body = None
         if call.get("body"):
             view = isolate.call("callBody", call_id, deadline)
-            body = b"" if view is None else bytes(view)
+            body = b"" if view is None else buffer_bytes(view)
         message: dict[str, Any] = {"id": call_id}
         try:
             if host is None:
@@ -70,6 +82,8 @@ def serve_calls(isolate: _Isolate, calls: Any, host: HostHandler | None, deadlin
                 message["bytes"] = len(reply.body)
                 if reply.body:
                     buffer = isolate.call("alloc", len(reply.body), deadline)
+                    if not isinstance(buffer, memoryview) or len(buffer) != len(reply.body):
+                        raise UnreadableOutput("the runtime's buffer for a reply was replaced")
                     buffer[:] = reply.body
         isolate.check()  # interrupted (watchdog) while the call ran
         isolate.call("deliver", orjson.dumps(message).decode(), deadline)

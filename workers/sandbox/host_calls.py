@@ -38,14 +38,17 @@ class HostCalls:
         self.records: list[dict[str, Any]] = []
 
     def handle(self, op: str, args: Any, body: bytes | None, deadline: float) -> HostReply:
+        # The runtime builds ``args``, but through builtins the script can
+        # replace (Array.prototype.push, toJSON): any JSON value may arrive.
+        fields: dict[str, Any] = args if isinstance(args, dict) else {}
         if op in ("proxy", "fetch"):
-            return self._outbound(op, args if isinstance(args, dict) else {}, body, deadline)
+            return self._outbound(op, fields, body, deadline)
         if op.startswith("kv."):
             return HostReply(self._kv_call(op[3:], args, deadline))
         if op == "crypto.seal":
             try:
                 return HostReply(
-                    crypto.seal(str(args.get("key", "")), str(args.get("plaintext", "")))
+                    crypto.seal(str(fields.get("key", "")), str(fields.get("plaintext", "")))
                 )
             except crypto.SealError as exc:
                 raise HostCallError(str(exc)) from exc
@@ -141,7 +144,7 @@ class HostCalls:
             response = send(
                 str(method),
                 url,
-                headers=args.get("headers") or {},
+                headers=_header_pairs(args.get("headers")),
                 body=body,
                 timeout_s=timeout_s,
                 max_response_bytes=min(s.script_max_response_bytes, budget_in),
@@ -174,6 +177,18 @@ class HostCalls:
             record["durationMs"] = _ms(started)
         self.records.append(record)
         return HostCallError(message, "TypeError" if outcome == "invalid" else "Error")
+
+
+def _header_pairs(raw: Any) -> dict[str, Any] | list[tuple[Any, Any]]:
+    """A call's headers as ``send`` takes them: an object, or [name, value]
+    pairs; ``send`` then checks each name and value."""
+    if not raw:
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, list) and all(isinstance(p, list) and len(p) == 2 for p in raw):
+        return [(name, value) for name, value in raw]
+    raise ValueError("headers must be an object or a list of [name, value] pairs")
 
 
 def _proxy_response(response: OutboundResponse, args: dict[str, Any]) -> dict[str, Any]:

@@ -30,9 +30,10 @@ from py_mini_racer._context import (
 )
 from py_mini_racer._exc import JSTerminatedException
 
-from workers.sandbox.bridge import HostHandler, serve_calls
+from workers.sandbox.bridge import HostHandler, buffer_bytes, serve_calls
 from workers.sandbox.results import RunLimits, RunResult, to_result
 from workers.sandbox.syntax import check_syntax
+from workers.sandbox.wire import UnreadableOutput, read_json
 from workers.store.job_records import FailureReason
 
 __all__ = ["Isolate", "RunLimits", "RunResult", "check_syntax", "run_script"]
@@ -54,6 +55,10 @@ _RUNTIME_JS = (
     + "\nfunction urlPolyfillSource() { return "
     + orjson.dumps(_URL_POLYFILL_JS).decode()
     + "; }\n})()"
+)
+_TAMPERED = (
+    "Error: the script's result could not be read; did the script replace a builtin "
+    "the runtime uses (such as Object.prototype.toJSON or Array.prototype.push)?"
 )
 _POLL_SLEEPS_S = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01)
 _WAKE_UP = object()  # put on the result queue by ``interrupt``
@@ -145,6 +150,8 @@ class Isolate:
             raise self._interrupt or _Interrupted(FailureReason.TIMEOUT, "script interrupted")
         try:
             return ctx._value_handle_to_python(reply)  # noqa: SLF001
+        except UnicodeDecodeError as exc:  # mini-racer decodes strict UTF-8
+            raise UnreadableOutput("a string with an unpaired UTF-16 surrogate") from exc
         except JSTerminatedException as exc:
             self.poisoned = True
             raise self._interrupt or _Interrupted(
@@ -229,6 +236,12 @@ def run_script(
         meta, body = _await_outcome(isolate, deadline, host)
     except _Interrupted as exc:
         result = RunResult(_ms_since(started), reason=exc.reason, error=str(exc))
+    except (UnreadableOutput, JSEvalException) as exc:
+        # The runtime's own state, as the script left it, could not be read:
+        # a builtin the runtime relies on was replaced (toJSON, a getter).
+        isolate.poisoned = True
+        error = f"{_TAMPERED}: {str(exc).strip()[:500]}"
+        result = RunResult(_ms_since(started), reason=FailureReason.ERROR, error=error)
     else:
         result = to_result(meta, body, _ms_since(started), limits)
     result.input_bytes = len(context_json)
@@ -247,14 +260,20 @@ def _await_outcome(
             time.sleep(_POLL_SLEEPS_S[min(attempt, len(_POLL_SLEEPS_S) - 1)])
             attempt += 1
             continue
-        meta = orjson.loads(raw)
+        if not isinstance(raw, str):
+            raise UnreadableOutput(f"the runtime handed back {type(raw).__name__}, not text")
+        meta = read_json(raw)
+        if not isinstance(meta, dict):
+            raise UnreadableOutput(f"the runtime handed back {type(meta).__name__}, not an object")
         if "calls" not in meta:
             break
+        if not isinstance(meta["calls"], list):  # a forged report would be read forever
+            raise UnreadableOutput("the runtime's queue of host calls is not a list")
         serve_calls(isolate, meta["calls"], host, deadline)
         attempt = 0
     body = None
     if meta.get("bytes"):
-        body = bytes(isolate.call("bytes", None, deadline))
+        body = buffer_bytes(isolate.call("bytes", None, deadline))
     elif "bytes" in meta:
         body = b""
     return meta, body

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers.sandbox.output import cap_logs, headers_over, output_over
+from workers.sandbox.wire import well_formed_json
 from workers.store.job_records import FailureReason
 
 __all__ = ["RunLimits", "RunResult", "to_result"]
@@ -52,10 +53,11 @@ def to_result(
     meta: dict[str, Any], body: bytes | None, duration_ms: float, limits: RunLimits
 ) -> RunResult:
     logs, dropped = cap_logs(meta.get("logs", []), limits)
+    reported = meta.get("logsDropped")
     result = RunResult(
         duration_ms,
         logs=logs,
-        logs_dropped=int(meta.get("logsDropped", 0)) + dropped,
+        logs_dropped=(reported if type(reported) is int else 0) + dropped,
         idle=bool(meta.get("idle")),
         pristine=meta.get("pristine") is True,
     )
@@ -67,6 +69,10 @@ def to_result(
             began = result.error[:1024]
             result.reason, result.error = FailureReason.OUTPUT, f"{over}. It began: {began}"
         return result
+    forged = _forged(meta)
+    if forged:
+        result.reason, result.error = FailureReason.ERROR, forged
+        return result
     result.status_code = meta.get("statusCode")
     result.headers = meta.get("headers")
     result.skip_request = meta.get("skipRequest") is True
@@ -74,6 +80,8 @@ def to_result(
     if "text" in meta:
         body = str(meta["text"]).encode("utf-8", "replace")
         result.body_is_json = bool(meta.get("json"))
+        if result.body_is_json:  # JSON.stringify writes a lone surrogate as \ud800
+            body = well_formed_json(body)
     problem = headers_over(result.headers, limits) or (
         body is not None and output_over(body, limits.max_result_bytes, "the result body")
     )
@@ -83,3 +91,23 @@ def to_result(
         return result
     result.body = body
     return result
+
+
+def _forged(meta: dict[str, Any]) -> str | None:
+    """Why the runtime's report of a result is not one the runtime writes
+    (js/90_control.js, settle), if it is not: a script that replaced a
+    builtin (``Object.prototype.toJSON``) can hand back anything."""
+    status = meta.get("statusCode")
+    headers = meta.get("headers")
+    if status is not None and (type(status) is not int or not 200 <= status <= 599):
+        what = "statusCode"
+    elif headers is not None and (
+        not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values())
+    ):
+        what = "headers"
+    else:
+        return None
+    return (
+        f"Error: the script's result could not be read ({what}); did the script replace a "
+        "builtin the runtime uses, such as Object.prototype.toJSON?"
+    )
