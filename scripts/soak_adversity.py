@@ -25,8 +25,8 @@ import redis
 import requests
 from bench import Stack
 
+from stackkit.services import Worker
 from tests.support.receiver import Receiver, Reply
-from tests.support.stack import Worker
 from workers.queue.names import CALLBACKS_QUEUE
 from workers.store import keys
 
