@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from benchmarks.cpu_budget import redis_cpu_s
 from benchmarks.drain import drain_rate
 from benchmarks.hooks import TRIVIAL
 from benchmarks.stack import Stack
@@ -222,11 +223,6 @@ def stats_overhead(quick: bool) -> dict:
     }
 
 
-def _redis_cpu_s(client: Any) -> float:
-    info = client.info("cpu")
-    return info["used_cpu_sys"] + info["used_cpu_user"]
-
-
 def stats_cost_per_event(quick: bool) -> dict:
     """What the stats add to one event (its create and finish, and its share
     of the stats buffer's flush, once per block here), measured directly,
@@ -244,7 +240,7 @@ def stats_cost_per_event(quick: bool) -> dict:
             buffer = StatsBuffer(client, flush_s=3600)  # flushed at each block's end
             for block in range(blocks * 2):
                 setting = "on" if block % 2 == 0 else "off"
-                cpu_before, started = _redis_cpu_s(client), time.perf_counter()
+                cpu_before, started = redis_cpu_s(client), time.perf_counter()
                 for _ in range(per_block):
                     job_id = new_job_id()
                     on = setting == "on"
@@ -260,7 +256,7 @@ def stats_cost_per_event(quick: bool) -> dict:
                     client.rpop("bench:q")
                 buffer.flush()
                 wall[setting].append((time.perf_counter() - started) / per_block * 1e6)
-                cpu[setting].append((_redis_cpu_s(client) - cpu_before) / per_block * 1e6)
+                cpu[setting].append((redis_cpu_s(client) - cpu_before) / per_block * 1e6)
         finally:
             redis.stop()
     out = {

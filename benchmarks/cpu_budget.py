@@ -158,9 +158,20 @@ def _round(stack: Stack, meter: _Meter, hook: str, events: int) -> dict:
     }
 
 
-def measure_cpu(stack: Stack, hook: str, events: int, rounds: int) -> dict:
+def _idle(meter: _Meter, seconds: float) -> dict[str, float]:
+    """CPU ms per second of each process with no traffic (reapers, node
+    reports, Redis's cron): what every phase includes besides its events."""
+    before = meter.sample()
+    time.sleep(seconds)
+    after = meter.sample()
+    elapsed = after.at - before.at
+    return {role: round((after.cpu[role] - before.cpu[role]) / elapsed * 1e3, 2) for role in ROLES}
+
+
+def measure_cpu(stack: Stack, hook: str, events: int, rounds: int, idle_s: float = 3.0) -> dict:
     """CPU µs per event of each process, intake and drain, median of ``rounds``."""
     meter = _Meter(stack)
+    idle = _idle(meter, idle_s)
     runs = [_round(stack, meter, hook, events) for _ in range(rounds)]
     median: dict[str, dict[str, float]] = {}
     for phase in ("intake", "drain"):
@@ -179,6 +190,8 @@ def measure_cpu(stack: Stack, hook: str, events: int, rounds: int) -> dict:
         "cpu_us_per_event": median,  # median over the rounds, per phase and process
         "hooklet_us_per_event": {**hooklet, "total": round(sum(hooklet.values()), 1)},
         "redis_us_per_event": round(median["intake"]["redis"] + median["drain"]["redis"], 1),
+        "idle_cpu_ms_per_s": idle,
+        "flush_wait_s": FLUSH_WAIT_S,  # each phase ends this long after its last event
         "runs": runs,
     }
 
@@ -199,6 +212,12 @@ def print_cpu(result: dict) -> None:
         f"{total['intake']:>10.1f}{total['drain']:>10.1f}{total['total']:>10.1f}"
     )
     print(f"  Redis CPU per async event: {result['redis_us_per_event']:.1f} µs")
+    idle = ", ".join(f"{ROLES[role]} {ms}" for role, ms in result["idle_cpu_ms_per_s"].items())
+    print(
+        f"  idle, CPU ms per second (in each phase too, which ends {FLUSH_WAIT_S} s after "
+        f"its last event): {idle}"
+    )
+    print("  (EVALSHA's time includes the commands its Lua runs; they are listed too)")
     last = result["runs"][-1]
     for phase in ("intake", "drain"):
         top = list(last[phase]["redis_commands"].items())[:5]
