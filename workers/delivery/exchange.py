@@ -38,6 +38,7 @@ from workers.delivery.outbound_errors import (
     UpstreamTimeout,
     UpstreamTooLarge,
 )
+from workers.delivery.transfer import Transfer
 
 __all__ = ["OutboundResponse", "exchange"]
 
@@ -55,6 +56,7 @@ class OutboundResponse:
     redirects: int = 0
     elapsed_ms: float = 0.0
     bytes_out: int = 0
+    bytes_in: int = 0  # body bytes read over every hop, redirects' included
     history: list[str] = field(default_factory=list)  # URLs that redirected
 
     def header(self, name: str) -> str | None:
@@ -134,7 +136,7 @@ def _connect(target: Target, deadline: Deadline, insecure: bool) -> tuple[HTTPCo
     ) from last
 
 
-def _read_body(response: HTTPResponse, limit: int, deadline: Deadline) -> bytes:
+def _read_body(response: HTTPResponse, limit: int, deadline: Deadline, transfer: Transfer) -> bytes:
     length = response.headers.get("content-length")
     encoded = response.headers.get("content-encoding", "identity").strip().lower()
     too_large = "Upstream response body too large: {} bytes exceeds limit of {} bytes"
@@ -145,6 +147,7 @@ def _read_body(response: HTTPResponse, limit: int, deadline: Deadline) -> bytes:
     try:
         for chunk in response.stream(_CHUNK):
             size += len(chunk)
+            transfer.received += len(chunk)  # read, whether kept or not
             if size > limit:
                 raise UpstreamTooLarge(too_large.format(f"at least {size}", limit), response.status)
             chunks.append(chunk)
@@ -167,9 +170,12 @@ def exchange(
     limit: int,
     insecure: bool,
     decompress: bool,
+    transfer: Transfer,
 ) -> OutboundResponse:
     """Send one request to ``target`` and read its whole response (up to
-    ``limit`` bytes, decoded ones when ``decompress``)."""
+    ``limit`` bytes, decoded ones when ``decompress``); the body bytes sent
+    and read count in ``transfer``."""
+    transfer.will_send(len(body or b""))  # before connecting: over it, nothing goes out
     conn, address = _connect(target, deadline, insecure)
     try:
         conn.request(
@@ -182,7 +188,7 @@ def exchange(
             enforce_content_length=True,
         )
         response = conn.getresponse()
-        data = b"" if method == "HEAD" else _read_body(response, limit, deadline)
+        data = b"" if method == "HEAD" else _read_body(response, limit, deadline, transfer)
     except OutboundError:
         raise
     except (ReadTimeoutError, TimeoutError) as exc:

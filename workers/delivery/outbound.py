@@ -24,17 +24,21 @@ from workers.delivery.exchange import OutboundResponse, exchange
 from workers.delivery.outbound_errors import (
     EgressRefused,
     OutboundError,
+    TransferLimitReached,
     UpstreamBodyFailed,
     UpstreamConnectFailed,
     UpstreamFailed,
     UpstreamTimeout,
     UpstreamTooLarge,
 )
+from workers.delivery.transfer import Transfer
 
 __all__ = [
     "EgressRefused",
     "OutboundError",
     "OutboundResponse",
+    "Transfer",
+    "TransferLimitReached",
     "UpstreamBodyFailed",
     "UpstreamConnectFailed",
     "UpstreamFailed",
@@ -95,6 +99,7 @@ def send(
     insecure: bool = False,
     max_redirects: int = 0,
     decompress: bool = False,
+    transfer: Transfer | None = None,
 ) -> OutboundResponse:
     """One outbound request through the egress guard.
 
@@ -102,15 +107,20 @@ def send(
     checked again; 303, and 301/302 after a POST, become a GET without body;
     credentials are dropped when the origin changes. ``decompress`` decodes
     gzip/deflate/br/zstd and applies the size limit to the decoded bytes.
-    Raises ``OutboundError`` subclasses; ``ValueError`` for an invalid
-    method or header (the caller's input)."""
+    ``transfer`` counts the body bytes sent and read on every hop against
+    a caller's budget (``TransferLimitReached`` past it), failed requests'
+    bytes included. Raises ``OutboundError`` subclasses; ``ValueError`` for
+    an invalid method or header (the caller's input)."""
     started = time.monotonic()
     pairs = _checked(method, headers)
+    transfer = transfer or Transfer()
+    received_before = transfer.received
     with Deadline(timeout_s) as deadline:
         response, history, bytes_out = _follow(
             method, url, pairs, body, deadline, allowlist, max_redirects,
-            (max_response_bytes, insecure, decompress),
+            (max_response_bytes, insecure, decompress), transfer,
         )  # fmt: skip
+    response.bytes_in = transfer.received - received_before
     response.redirects = len(history)
     response.history = history
     response.elapsed_ms = round((time.monotonic() - started) * 1000, 1)
@@ -127,20 +137,32 @@ def _follow(
     allowlist: tuple[str, ...],
     max_redirects: int,
     options: tuple[int, bool, bool],
+    transfer: Transfer,
 ) -> tuple[OutboundResponse, list[str], int]:
-    """The exchange, and each redirect hop through the guard again."""
+    """The exchange, and each redirect hop through the guard again; every
+    hop's bodies count in ``transfer``."""
     history: list[str] = []
     bytes_out = 0
+    cap, insecure, decompress = options
     while True:
         target = check_url(url, allowlist, timeout_s=deadline.remaining())
-        response = exchange(
-            target,
-            method,
-            _request_headers(pairs, target),
-            body,
-            deadline,
-            *options,
-        )
+        limit, budget_binds = transfer.receive_limit(cap), transfer.binds(cap)
+        try:
+            response = exchange(
+                target,
+                method,
+                _request_headers(pairs, target),
+                body,
+                deadline,
+                limit,
+                insecure,
+                decompress,
+                transfer,
+            )
+        except UpstreamTooLarge as exc:
+            if budget_binds:  # the run's budget ran out, not this response's cap
+                raise transfer.received_over() from exc
+            raise
         bytes_out += len(body or b"")
         location = response.header("location")
         if response.status not in _REDIRECTS or not location or max_redirects <= 0:

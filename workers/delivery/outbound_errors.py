@@ -13,6 +13,7 @@ from workers.errors import HookletError
 __all__ = [
     "EgressRefused",
     "OutboundError",
+    "TransferLimitReached",
     "UnresolvableHost",
     "UpstreamBodyFailed",
     "UpstreamConnectFailed",
@@ -85,3 +86,11 @@ class UpstreamTooLarge(OutboundError):
     def __init__(self, message: str, upstream_status: int) -> None:
         super().__init__(message)
         self.upstream_status = upstream_status
+
+
+class TransferLimitReached(OutboundError):
+    """A run's budget of bytes received or sent, over every request and
+    every redirect hop, ran out (``transfer.Transfer``)."""
+
+    code = "outbound_limit"
+    category = "limit"

@@ -14,7 +14,13 @@ from typing import Any
 import redis
 
 from workers.delivery.egress import loggable_url
-from workers.delivery.outbound import OutboundError, OutboundResponse, UpstreamTimeout, send
+from workers.delivery.outbound import (
+    OutboundError,
+    OutboundResponse,
+    Transfer,
+    UpstreamTimeout,
+    send,
+)
 from workers.sandbox import crypto
 from workers.sandbox.bridge import HostCallError, HostReply
 from workers.settings import Settings
@@ -33,8 +39,10 @@ class HostCalls:
         self._kv: KvStore | None = None
         self.kv_ops = 0
         self.requests = 0
-        self.bytes_out = 0
-        self.bytes_in = 0
+        # Body bytes sent and received by every request and redirect hop.
+        self.transfer = Transfer(
+            settings.script_max_received_bytes, settings.script_max_request_bytes
+        )
         self.records: list[dict[str, Any]] = []
 
     def handle(self, op: str, args: Any, body: bytes | None, deadline: float) -> HostReply:
@@ -123,13 +131,13 @@ class HostCalls:
         if self.requests >= s.script_max_requests:
             raise self._refuse(record, "limit", f"Outbound request limit reached: "
                                f"{s.script_max_requests} requests per run.")  # fmt: skip
-        if body is not None and self.bytes_out + len(body) > s.script_max_request_bytes:
+        transfer = self.transfer
+        if body is not None and transfer.sent + len(body) > s.script_max_request_bytes:
             raise self._refuse(record, "limit", "Outbound request bytes limit reached: "
                                f"{s.script_max_request_bytes} bytes per run.")  # fmt: skip
-        budget_in = s.script_max_received_bytes - self.bytes_in
-        if budget_in <= 0:
-            raise self._refuse(record, "limit", "Outbound response bytes limit reached: "
-                               f"{s.script_max_received_bytes} bytes per run.")  # fmt: skip
+        if transfer.received >= s.script_max_received_bytes:
+            raise self._refuse(record, "limit", str(transfer.received_over()))
+        sent, received = transfer.sent, transfer.received
         timeout_ms = args.get("timeout")
         limit_s = s.script_max_request_timeout_ms / 1000
         if isinstance(timeout_ms, (int, float)) and not isinstance(timeout_ms, bool):
@@ -147,20 +155,21 @@ class HostCalls:
                 headers=_header_pairs(args.get("headers")),
                 body=body,
                 timeout_s=timeout_s,
-                max_response_bytes=min(s.script_max_response_bytes, budget_in),
+                max_response_bytes=s.script_max_response_bytes,
+                transfer=transfer,
                 allowlist=s.egress_allowlist,
                 insecure=args.get("insecure") is True,
                 max_redirects=_FETCH_REDIRECTS if follow else 0,
                 decompress=args.get("decompress", True) is not False,
             )
         except OutboundError as exc:  # before ValueError: EgressRefused is both
+            record.update(bytesOut=transfer.sent - sent, bytesIn=transfer.received - received)
             raise self._refuse(record, _outcome(exc), str(exc), started) from exc
         except ValueError as exc:  # a bad method or header: the script's input
             raise self._refuse(record, "invalid", str(exc), started) from exc
-        self.bytes_out += response.bytes_out or len(body or b"")
-        self.bytes_in += len(response.body)
         record.update(status=response.status, outcome="ok", durationMs=_ms(started),
-                      bytesOut=response.bytes_out, bytesIn=len(response.body))  # fmt: skip
+                      bytesOut=transfer.sent - sent,
+                      bytesIn=transfer.received - received)  # fmt: skip
         self.records.append(record)
         if op == "fetch":
             if args.get("redirect") == "error" and 300 <= response.status < 400:
@@ -215,6 +224,7 @@ def _outcome(exc: OutboundError) -> str:
         "UnresolvableHost": "refused",
         "UpstreamTimeout": "timeout",
         "UpstreamTooLarge": "too_large",
+        "TransferLimitReached": "limit",
     }.get(name, "failed")
 
 
