@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.console.browser import Page
-from tests.console.conftest import Console, browser, console, screenshots  # noqa: F401 - fixtures
+from tests.console.conftest import Console
 
 pytestmark = pytest.mark.stack
 
 
 def test_the_api_reference_renders_every_operation_without_csp_violations(
-    browser,
+    browser,  # noqa: ANN001
     console: Console,
-    screenshots: Path,  # noqa: ANN001, F811
+    screenshots: Path,
 ) -> None:
     page = Page(browser, console.url, screenshots)
     page.open("/ui/api")
