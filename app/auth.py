@@ -12,7 +12,19 @@ from flask import Blueprint, current_app, request
 from app import services
 from workers.errors import Unauthorized
 
-__all__ = ["admin_required", "protect"]
+__all__ = ["admin_required", "protect", "bearer_token", "token_matches"]
+
+
+def token_matches(given: str, expected: str) -> bool:
+    """Whether ``given`` is the secret ``expected``, compared in constant
+    time; an unset secret (empty) matches nothing."""
+    return bool(expected) and hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+def bearer_token() -> str:
+    """The request's ``Authorization: Bearer <token>`` token ('' if none)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" else ""
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,12 +35,9 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             check()
             return view(*args, **kwargs)
         expected = services.settings().admin_token
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if not expected:
             raise Unauthorized("the admin API is disabled: set HOOKLET_ADMIN_TOKEN")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), expected.encode()
-        ):
+        if not token_matches(bearer_token(), expected):
             raise Unauthorized("missing or wrong admin token")
         return view(*args, **kwargs)
 

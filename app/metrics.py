@@ -7,12 +7,11 @@ worker node. Queue depths and jobs in flight are read at scrape time.
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -22,6 +21,7 @@ from prometheus_client.core import (
 )
 
 from app import services
+from app.auth import bearer_token, token_matches
 from workers.errors import Unauthorized
 from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
@@ -179,12 +179,7 @@ def _check_token() -> None:
     (Prometheus: ``authorization: {credentials: ...}``): the metrics name every
     active hook and worker host."""
     expected = services.settings().metrics_token
-    if not expected:
-        return
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    ):
+    if expected and not token_matches(bearer_token(), expected):
         raise Unauthorized("missing or wrong metrics token")
 
 

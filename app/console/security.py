@@ -23,6 +23,7 @@ from flask import Flask, Request, Response, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from app import services
+from app.auth import token_matches
 from app.console import sessions
 from app.console.cookie import CONSOLE_COOKIE
 from workers.errors import HookletError, Unauthorized
@@ -93,7 +94,7 @@ def sign_in(token: str) -> bool:
     are raised: no session without its record)."""
     settings = current_app.config["HOOKLET"]
     expected = settings.admin_token
-    if not expected or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if not token_matches(token, expected):
         return False
     session_id = sessions.open_session(
         services.dispatcher().redis, expected, settings.console_session_hours
