@@ -45,16 +45,18 @@ def _times(proc: psutil.Process) -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds of ``pid`` and every descendant, ended ones included."""
+def tree_cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds of ``pid`` alone and of it with every descendant, ended
+    ones included, from one read of each process."""
     root = psutil.Process(pid)
-    total = 0.0
-    for proc in [root, *root.children(recursive=True)]:
+    own = root.cpu_times()
+    total = own.children_user + own.children_system
+    for proc in root.children(recursive=True):
         try:
             total += _times(proc)
         except psutil.NoSuchProcess:
             pass  # ended between the listing and the read: its parent counts it next time
-    return total
+    return own.user + own.system, total + own.user + own.system
 
 
 def own_cpu_s(pid: int) -> float:
@@ -90,11 +92,11 @@ class _Meter:
         self.client = stack.redis.client()
 
     def sample(self) -> _Sample:
-        main = own_cpu_s(self.worker_pid)
+        main, node = tree_cpu_s(self.worker_pid)
         cpu = {
-            "web": tree_cpu_s(self.web_pid),
+            "web": tree_cpu_s(self.web_pid)[1],
             "worker_main": main,
-            "worker_children": tree_cpu_s(self.worker_pid) - main,
+            "worker_children": node - main,
             "redis": redis_cpu_s(self.client),
             "loadgen": own_cpu_s(os.getpid()),
         }
