@@ -13,14 +13,12 @@ trips a second.
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from app import services
+from app.shared_reading import shared
 from workers.settings import Settings
 from workers.store import keys
 from workers.store.budget import Pressure
@@ -36,15 +34,6 @@ _WAIT_S = 3.0  # longest a call waits for another's reading (it takes ~1 s at wo
 _POOL = 2  # Redis connections the probe may hold per process
 _NAMES_SHOWN = 10  # worker node names in the answer (the count is whole)
 NO_WORKER = "no worker node has reported lately"
-
-
-@dataclass
-class _Probe:
-    """A process's latest reading, and the lock that lets one call take it."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    taken_at: float = float("-inf")
-    body: dict[str, Any] | None = None
 
 
 @bp.get("/healthz")
@@ -104,35 +93,13 @@ def _reading(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _probe() -> _Probe:
-    ext = current_app.extensions
-    if "hooklet.readiness" not in ext:
-        ext["hooklet.readiness"] = _Probe()
-    return ext["hooklet.readiness"]
-
-
-def _current(settings: Settings) -> dict[str, Any]:
-    """A fresh reading: the one just taken, or a new one taken by this call
-    while the others wait for it (never longer than ``_WAIT_S``)."""
-    probe = _probe()
-    if probe.body is not None and time.monotonic() - probe.taken_at < _FRESH_S:
-        return probe.body
-    if not probe.lock.acquire(timeout=_WAIT_S):
-        return _unknown("the readiness check is busy")
-    try:
-        if probe.body is None or time.monotonic() - probe.taken_at >= _FRESH_S:
-            probe.body = _reading(settings)
-            probe.taken_at = time.monotonic()
-        return probe.body
-    finally:
-        probe.lock.release()
-
-
 @bp.get("/readyz")
 def readyz() -> Response:
     """Ready when Redis answers, is not full, and a worker node reported lately."""
     settings = services.settings()
-    reading = _current(settings)
+    reading = shared("readiness", _FRESH_S, _WAIT_S).get(
+        lambda: _reading(settings), lambda: _unknown("the readiness check is busy")
+    )
     response = jsonify({"status": "unavailable" if reading["problems"] else "ready", **reading})
     if reading["problems"]:
         response.status_code = 503

@@ -22,7 +22,8 @@ from prometheus_client.core import (
 
 from app import services
 from app.auth import bearer_token, token_matches
-from workers.errors import Unauthorized
+from app.shared_reading import shared
+from workers.errors import QueueUnavailable, Unauthorized
 from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
 from workers.store.lanes import queued_counts
@@ -32,6 +33,7 @@ __all__ = ["bp"]
 
 bp = Blueprint("metrics", __name__)
 _RSS_STALE_S = 300  # children that have not reported for this long are gone
+_SCRAPE_WAIT_S = 20.0  # longest a scrape waits for another's reading
 
 _COUNTERS = {
     "events_received": (
@@ -186,6 +188,14 @@ def _check_token() -> None:
 @bp.get("/metrics")
 def metrics() -> Response:
     _check_token()
+    # Scrapes at the same time share one reading (it grows with the fleet).
+    text = shared("metrics", 0.0, _SCRAPE_WAIT_S).get(_scrape, lambda: None)
+    if text is None:
+        raise QueueUnavailable("another scrape is still reading Redis; try again shortly")
+    return Response(text, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _scrape() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_FleetCollector(services.dispatcher().redis))
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return generate_latest(registry)
