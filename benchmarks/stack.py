@@ -15,10 +15,17 @@ class Stack:
     ``settings`` are hooklet settings by name (``stats_enabled="false"``)."""
 
     def __init__(self, workdir: Path, **settings: str | int) -> None:
-        self.redis = RedisServer(workdir).start()
+        self.redis = RedisServer(workdir)
         env = hooklet_env(self.redis.url, **settings)
-        self.worker = Worker(env, workdir, concurrency=2).start()
-        self.web = Web({**env, "HOOKLET_WEB_WORKERS": "2"}, workdir).start()
+        self.worker = Worker(env, workdir, concurrency=2)
+        self.web = Web({**env, "HOOKLET_WEB_WORKERS": "2"}, workdir)
+        try:  # what started is stopped if the rest fails to start
+            self.redis.start()
+            self.worker.start()
+            self.web.start()
+        except BaseException:
+            self.close()
+            raise
         self.api = Api(self.web.url)
 
     def close(self) -> None:

@@ -51,3 +51,12 @@ def test_cpu_per_event_of_each_process_and_the_worker_runs_again(bench_stack: St
     node = psutil.Process(bench_stack.worker.proc.pid)
     assert all(p.status() != psutil.STATUS_STOPPED for p in [node, *node.children()])
     assert bench_stack.api.run("p-async", data=b"{}")["status"] == "succeeded"
+
+
+def test_a_stack_that_fails_to_start_stops_what_did_start(tmp_path: Path) -> None:
+    """A worker that cannot start (a malformed setting) leaves no redis-server behind."""
+    with pytest.raises(RuntimeError, match="died"):
+        Stack(tmp_path, max_tasks_per_child="many")
+    # redis-server renames its process; its working folder is the stack's.
+    left = [p.pid for p in psutil.process_iter(["cwd"]) if str(tmp_path) in (p.info["cwd"] or "")]
+    assert not left
