@@ -24,15 +24,16 @@ from workers.errors import (
 from workers.queue.celery_app import make_celery
 from workers.queue.messages import run_task
 from workers.settings import Settings
-from workers.store import keys, metrics, stats
+from workers.store import keys, metrics
 from workers.store.budget import MemoryBudget, is_oom
 from workers.store.connection import client_for, wait_replicas
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
-from workers.store.job_records import EventRequest, new_job_id
-from workers.store.jobs import Conditions, Created, Extras, JobStore
-from workers.store.lanes import Lane
-from workers.store.stats_buffer import buffer_for
+from workers.store.jobs.records import EventRequest, new_job_id
+from workers.store.jobs.store import Conditions, Created, Extras, JobStore
+from workers.store.lanes.lane import Lane
+from workers.store.stats import buckets as stats
+from workers.store.stats.buffer import buffer_for
 
 __all__ = ["Dispatcher", "Submitted", "UNREACHABLE"]
 

@@ -17,8 +17,8 @@ from app.auth import protect
 from app.responses import accepted
 from workers.errors import InvalidRequest
 from workers.hook_validation import validate_hook
-from workers.store.job_records import EventRequest, JobStatus
-from workers.store.job_view import render_job
+from workers.store.jobs.records import EventRequest, JobStatus
+from workers.store.jobs.view import render_job
 
 __all__ = ["bp"]
 

@@ -12,7 +12,7 @@ from app import services
 from app.auth import protect
 from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
-from workers.store.lanes import queued_counts
+from workers.store.lanes.lane import queued_counts
 from workers.store.metrics import parse_child_entry
 from workers.store.nodes import read_reports
 
@@ -59,7 +59,7 @@ def workers() -> Response:
         )
     queues = dict(zip(queue_names, depths, strict=True))
     # Jobs waiting to start: the sync lane, and each hook with a backlog (the
-    # queues above hold task messages, which are tokens: see store/lanes.py).
+    # queues above hold task messages, which are tokens: see store/lanes/lane.py).
     sync_queued, per_hook = queued_counts(client)
     return jsonify(
         {

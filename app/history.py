@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from app import services
 from app.auth import protect
-from workers.store.job_view import render_job
+from workers.store.jobs.view import render_job
 
 __all__ = ["bp", "to_har"]
 

@@ -27,7 +27,7 @@ from workers.errors import (
 )
 from workers.hook_validation import HTTP_METHODS
 from workers.store.hooks import Hook
-from workers.store.job_records import EventRequest
+from workers.store.jobs.records import EventRequest
 
 __all__ = ["bp", "serve_hook"]
 

@@ -20,9 +20,9 @@ from app import services
 from app.admin import json_body
 from app.auth import protect
 from workers.errors import HookletError, InvalidRequest, JobNotFound
-from workers.store.job_records import FailureReason, JobStatus
-from workers.store.job_search import JobFilter, count, parse_since, search
-from workers.store.job_view import render_job
+from workers.store.jobs.records import FailureReason, JobStatus
+from workers.store.jobs.search import JobFilter, count, parse_since, search
+from workers.store.jobs.view import render_job
 
 __all__ = ["bp", "parse_filter"]
 

@@ -26,7 +26,7 @@ from app.shared_reading import shared
 from workers.errors import QueueUnavailable, Unauthorized
 from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
-from workers.store.lanes import queued_counts
+from workers.store.lanes.lane import queued_counts
 from workers.store.metrics import DURATION_BUCKETS_S, parse_child_entry, parse_field
 
 __all__ = ["bp"]

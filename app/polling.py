@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify
 
 from app import services
 from workers.errors import JobNotFound
-from workers.store.job_view import render_job
+from workers.store.jobs.view import render_job
 
 __all__ = ["bp"]
 

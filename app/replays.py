@@ -13,8 +13,8 @@ from workers.queue.messages import callback_task
 from workers.settings import Settings
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
-from workers.store.job_records import EventRequest, JobStatus
-from workers.store.jobs import JobStore
+from workers.store.jobs.records import EventRequest, JobStatus
+from workers.store.jobs.store import JobStore
 
 
 class Dispatcher(Protocol):

@@ -12,7 +12,7 @@ from flask import Response
 from app.console.cookie import SET_COOKIE_HEADERS, sets_console_cookie
 from app.dispatcher import Dispatcher
 from workers.sandbox.contract import error_response
-from workers.store.job_records import JobStatus, result_body
+from workers.store.jobs.records import JobStatus, result_body
 
 __all__ = ["accepted", "sync_response", "HOP_BY_HOP"]
 

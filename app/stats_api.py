@@ -8,9 +8,9 @@ from flask import Blueprint, Response, jsonify, request
 from app import services
 from app.auth import protect
 from workers.errors import InvalidRequest
-from workers.store.stats import BUCKET_S, KEEP_S
-from workers.store.stats_series import series
-from workers.store.stats_summary import hook_summaries
+from workers.store.stats.buckets import BUCKET_S, KEEP_S
+from workers.store.stats.series import series
+from workers.store.stats.summary import hook_summaries
 
 __all__ = ["bp"]
 

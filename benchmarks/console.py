@@ -32,10 +32,10 @@ from stackkit import (
     stop_process,
     wait_until,
 )
-from workers.store import stats
-from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome, new_job_id
-from workers.store.jobs import JobStore
-from workers.store.stats_buffer import StatsBuffer
+from workers.store.jobs.records import EventRequest, FailureReason, JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import JobStore
+from workers.store.stats import buckets as stats
+from workers.store.stats.buffer import StatsBuffer
 
 __all__ = ["console_scenario"]
 

@@ -16,7 +16,7 @@ def _engine_worker(mode: str, seconds: float, queue: Any) -> None:
 
     from workers.sandbox.contract import build_context
     from workers.sandbox.isolate import Isolate, RunLimits, run_script
-    from workers.store.job_records import EventRequest
+    from workers.store.jobs.records import EventRequest
 
     count, stop = 0, time.perf_counter() + seconds
     if mode == "warm":

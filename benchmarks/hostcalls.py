@@ -33,7 +33,7 @@ def _engine(redis_url: str, upstream: str, seconds: float) -> dict[str, float]:
     from workers.sandbox.host_calls import HostCalls
     from workers.sandbox.isolate import Isolate, RunLimits, run_script
     from workers.settings import Settings
-    from workers.store.job_records import EventRequest
+    from workers.store.jobs.records import EventRequest
 
     client = redis.Redis.from_url(redis_url)
     settings = Settings(egress_allowlist=("127.0.0.1",))

@@ -16,8 +16,8 @@ from stackkit.payloads import TRIVIAL_BODY, github_headers, github_push
 from workers.settings import Settings
 from workers.store import keys
 from workers.store.budget import MemoryBudget
-from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
-from workers.store.jobs import JobStore
+from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import JobStore
 
 __all__ = ["redis_memory_scenario"]
 

@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 
 from stackkit import RedisServer
-from workers.store import stats
-from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
-from workers.store.jobs import JobStore
-from workers.store.stats_buffer import StatsBuffer
+from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import JobStore
+from workers.store.stats import buckets as stats
+from workers.store.stats.buffer import StatsBuffer
 
 
 def _evalsha(client) -> dict[str, int]:

@@ -64,7 +64,7 @@ def pre_request(worker, req):  # noqa: ANN001, ANN201 - gunicorn hook
 
 
 def worker_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook
-    """Write the worker's last second of console stats (workers/store/stats_buffer.py)."""
-    from workers.store.stats_buffer import flush_process_buffers
+    """Write the worker's last second of console stats (workers/store/stats/buffer.py)."""
+    from workers.store.stats.buffer import flush_process_buffers
 
     flush_process_buffers()

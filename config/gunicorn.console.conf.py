@@ -16,6 +16,6 @@ logger_class = "app.access_log.AccessLogger"
 
 def worker_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook
     """Write the worker's last second of console stats (a replay's event)."""
-    from workers.store.stats_buffer import flush_process_buffers
+    from workers.store.stats.buffer import flush_process_buffers
 
     flush_process_buffers()

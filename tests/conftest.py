@@ -27,7 +27,7 @@ from tests.support.receiver import Receiver
 from tests.support.stack import ADMIN_TOKEN, Api, RedisServer, Web, Worker, hooklet_env
 from workers.queue.executor import Executor
 from workers.settings import Settings, load_settings
-from workers.store.stats_buffer import flush_process_buffers
+from workers.store.stats.buffer import flush_process_buffers
 
 # The fast layer's Redis database: the stack's processes use database 0, so
 # their workers never take the fast layer's queued jobs, and the other way round.

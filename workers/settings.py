@@ -146,10 +146,10 @@ class Settings:
     # trusted_proxies-th X-Forwarded-For hop; from X-Real-IP only when this
     # says the proxy in front sets it (a client can send its own).
     console_trust_real_ip: bool = False
-    # One-minute buckets for the console's charts (workers/store/stats.py).
+    # One-minute buckets for the console's charts (workers/store/stats/buckets.py).
     stats_enabled: bool = True
     # Each process merges its stats in memory and writes them to Redis at
-    # most this often (workers/store/stats_buffer.py).
+    # most this often (workers/store/stats/buffer.py).
     stats_flush_s: float = 1.0
     # Bulk replay / redeliver: at most this many jobs per API call.
     bulk_max_jobs: int = 100

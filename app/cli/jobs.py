@@ -11,7 +11,7 @@ import click
 import requests
 
 from app.cli.client import Client, emit
-from workers.store.job_records import JobStatus
+from workers.store.jobs.records import JobStatus
 
 __all__ = ["jobs", "send"]
 

@@ -19,8 +19,9 @@ from app.dispatcher import Dispatcher
 from tests.support.fast import assert_error, put_hook, send
 from workers.errors import NotReplicated
 from workers.settings import Settings
-from workers.store import job_scripts, keys
-from workers.store.job_records import EventRequest
+from workers.store import keys
+from workers.store.jobs import scripts as job_scripts
+from workers.store.jobs.records import EventRequest
 from workers.store.lua import LuaStep
 
 Admin = dict[str, str]

@@ -12,7 +12,7 @@ from tests.support.fast import put_hook
 from workers.errors import HookChanged
 from workers.settings import Settings
 from workers.store import keys, metrics
-from workers.store.job_records import EventRequest
+from workers.store.jobs.records import EventRequest
 
 
 def test_a_job_is_refused_whole_if_its_hook_changed_meanwhile(

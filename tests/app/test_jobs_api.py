@@ -17,7 +17,7 @@ from tests.support.stack import ADMIN_TOKEN, RedisServer
 from workers.settings import Settings
 from workers.store import keys
 from workers.store.deliveries import DeliveryStore
-from workers.store.job_records import (
+from workers.store.jobs.records import (
     DeliveryStatus,
     EventRequest,
     FailureReason,
@@ -25,7 +25,7 @@ from workers.store.job_records import (
     Outcome,
     new_job_id,
 )
-from workers.store.jobs import Extras, JobStore
+from workers.store.jobs.store import Extras, JobStore
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SCRIPT = "(async () => ({ body: 'ok' }))();"

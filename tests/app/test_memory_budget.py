@@ -15,8 +15,8 @@ from tests.support.payloads import github_push
 from tests.support.stack import ADMIN_TOKEN, RedisServer, hooklet_env
 from workers.settings import load_settings
 from workers.store import keys, metrics
-from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
-from workers.store.jobs import JobStore
+from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import JobStore
 
 # Fills a Redis to its memory budget: slow for the fast layer, so it runs
 # with the stack tests.

@@ -13,11 +13,12 @@ from flask.testing import FlaskClient
 from app import create_app
 from tests.support.stack import ADMIN_TOKEN, RedisServer
 from workers.settings import Settings
-from workers.store import keys, stats
-from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome, new_job_id
-from workers.store.jobs import JobStore
-from workers.store.stats_buffer import StatsBuffer
-from workers.store.stats_series import quantile
+from workers.store import keys
+from workers.store.jobs.records import EventRequest, FailureReason, JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import JobStore
+from workers.store.stats import buckets as stats
+from workers.store.stats.buffer import StatsBuffer
+from workers.store.stats.series import quantile
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -131,7 +132,7 @@ def test_quantiles_interpolate_within_a_bucket() -> None:
 def test_hook_summaries_are_the_same_from_cached_blocks(
     redis_server: RedisServer, buffer: StatsBuffer
 ) -> None:
-    from workers.store.stats_summary import hook_summaries
+    from workers.store.stats.summary import hook_summaries
 
     client = redis_server.client()
     store = JobStore(client, retention_s=600)

@@ -1,5 +1,5 @@
 """Stats from the intake and the executor reach ``/api/stats`` through each
-process's buffer (workers/store/stats_buffer.py): at its flush, not in the
+process's buffer (workers/store/stats/buffer.py): at its flush, not in the
 job store's steps."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 from app.dispatcher import Dispatcher
 from tests.support.fast import put_hook, send
 from workers.settings import Settings
-from workers.store import stats_buffer
 from workers.store.hooks import HookStore
-from workers.store.job_records import EventRequest
-from workers.store.stats import StatsWrite
-from workers.store.stats_buffer import buffer_for
+from workers.store.jobs.records import EventRequest
+from workers.store.stats import buffer as stats_buffer
+from workers.store.stats.buckets import StatsWrite
+from workers.store.stats.buffer import buffer_for
 
 Admin = dict[str, str]
 RunJob = Callable[[str], dict]

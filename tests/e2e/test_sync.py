@@ -14,7 +14,7 @@ import requests
 from app.dispatcher import Dispatcher
 from tests.support.stack import Api, wait_until
 from workers.settings import load_settings
-from workers.store.job_records import EventRequest
+from workers.store.jobs.records import EventRequest
 
 pytestmark = pytest.mark.stack
 

@@ -16,9 +16,9 @@ from workers.queue.reaper import Reaper
 from workers.settings import Settings, load_settings
 from workers.store import keys
 from workers.store.hooks import HookStore
-from workers.store.job_records import EventRequest, JobStatus, new_job_id
-from workers.store.jobs import JobStore
-from workers.store.lanes import Lane
+from workers.store.jobs.records import EventRequest, JobStatus, new_job_id
+from workers.store.jobs.store import JobStore
+from workers.store.lanes.lane import Lane
 
 WATCH_DB = 3
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")

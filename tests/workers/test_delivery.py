@@ -19,8 +19,8 @@ from workers.hook_validation import validate_hook
 from workers.settings import Settings
 from workers.store import keys
 from workers.store.hooks import HookStore
-from workers.store.job_records import DeliveryStatus, EventRequest, new_job_id
-from workers.store.jobs import JobStore
+from workers.store.jobs.records import DeliveryStatus, EventRequest, new_job_id
+from workers.store.jobs.store import JobStore
 
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 SCHEDULE = (5, 300, 1800)

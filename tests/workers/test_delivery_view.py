@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from workers.store.job_view import render_job
+from workers.store.jobs.view import render_job
 
 ATTEMPTS = [
     {

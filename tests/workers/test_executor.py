@@ -18,7 +18,7 @@ from workers.queue.names import CALLBACKS_QUEUE, DELIVER_CALLBACK
 from workers.queue.retries import attempt_allowed
 from workers.settings import Settings
 from workers.store import keys, metrics
-from workers.store.job_records import EventRequest, JobStatus
+from workers.store.jobs.records import EventRequest, JobStatus
 
 Admin = dict[str, str]
 WORKER = "tests/1"

@@ -29,7 +29,7 @@ from workers.sandbox.isolate import Isolate, RunLimits, RunResult, run_script
 from workers.settings import Settings
 from workers.store import keys
 from workers.store.hooks import HookStore
-from workers.store.job_records import EventRequest, FailureReason
+from workers.store.jobs.records import EventRequest, FailureReason
 
 REQUEST = EventRequest("GET", "/t", None, {}, {}, "127.0.0.1:5000", b"")
 LIMITS = RunLimits(timeout_ms=5000, heap_mb=10)

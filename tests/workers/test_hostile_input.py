@@ -25,7 +25,7 @@ from workers.queue.executor import Executor
 from workers.sandbox.host_calls import HostCalls
 from workers.sandbox.wire import read_json
 from workers.settings import Settings
-from workers.store.job_records import EventRequest, JobStatus
+from workers.store.jobs.records import EventRequest, JobStatus
 
 Admin = dict[str, str]
 SURROGATE_BODY = b'{"sender": "\\ud800", "low": "\\udc00x", "pair": "\\ud83d\\ude00"}'

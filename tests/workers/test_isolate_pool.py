@@ -6,7 +6,7 @@ from workers.sandbox.contract import build_context
 from workers.sandbox.isolate import RunLimits, run_script
 from workers.sandbox.pool import IsolatePool
 from workers.settings import Settings
-from workers.store.job_records import EventRequest
+from workers.store.jobs.records import EventRequest
 
 
 def test_events_with_the_largest_bodies_run_one_after_another_in_a_warm_isolate() -> None:

@@ -17,13 +17,13 @@ from tests.support.stack import RedisServer, wait_until
 from workers.delivery.callbacks import Deliverer
 from workers.hook_validation import validate_hook
 from workers.settings import Settings
-from workers.store import jobs as jobs_module
 from workers.store import keys
 from workers.store.budget import MemoryBudget
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import HookStore
-from workers.store.job_index import IndexTrim
-from workers.store.job_records import (
+from workers.store.jobs import store as jobs_module
+from workers.store.jobs.index import IndexTrim
+from workers.store.jobs.records import (
     DeliveryStatus,
     EventRequest,
     FailureReason,
@@ -31,7 +31,7 @@ from workers.store.job_records import (
     Outcome,
     new_job_id,
 )
-from workers.store.jobs import JobStore
+from workers.store.jobs.store import JobStore
 
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 SUCCEEDED = Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200})

@@ -8,8 +8,8 @@ from tests.support.stack import RedisServer
 from workers.queue.names import RUN_SCRIPT
 from workers.settings import Settings
 from workers.store import keys, metrics
-from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
-from workers.store.jobs import JobStore, TakeFrom
+from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import JobStore, TakeFrom
 
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 SETTINGS = Settings()

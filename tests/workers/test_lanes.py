@@ -12,9 +12,9 @@ from workers.queue.messages import run_task, task_message
 from workers.queue.names import RUN_SCRIPT
 from workers.settings import Settings
 from workers.store import keys
-from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id
-from workers.store.jobs import Created, JobStore
-from workers.store.lanes import Lane, TakeFrom
+from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import Created, JobStore
+from workers.store.lanes.lane import Lane, TakeFrom
 
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 SETTINGS = Settings()

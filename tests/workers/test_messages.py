@@ -10,7 +10,7 @@ from workers.queue.celery_app import make_celery
 from workers.queue.messages import run_script_message, run_task
 from workers.queue.names import RUN_SCRIPT, SCRIPT_QUEUES, run_time_limits
 from workers.settings import Settings
-from workers.store.lanes import Lane
+from workers.store.lanes.lane import Lane
 
 
 def test_message_matches_celerys_own_protocol_2() -> None:

@@ -20,9 +20,9 @@ from workers.queue.reaper import Reaper
 from workers.settings import Settings, load_settings
 from workers.store import keys, metrics
 from workers.store.hooks import HookStore
-from workers.store.job_records import DeliveryStatus, EventRequest, JobStatus, Outcome, new_job_id
-from workers.store.jobs import JobStore
-from workers.store.lanes import Lane
+from workers.store.jobs.records import DeliveryStatus, EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import JobStore
+from workers.store.lanes.lane import Lane
 
 REAPER_DB = 2
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")

@@ -24,7 +24,7 @@ from workers.sandbox.contract import build_context
 from workers.sandbox.host_calls import HostCalls
 from workers.sandbox.isolate import Isolate, RunLimits, run_script
 from workers.settings import Settings
-from workers.store.job_records import EventRequest
+from workers.store.jobs.records import EventRequest
 
 KIB = 1024
 CHUNK = 64 * KIB  # exchange.py reads at most one chunk past a limit

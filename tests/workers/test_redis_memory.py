@@ -13,9 +13,9 @@ from tests.support.stack import RedisServer
 from workers.settings import Settings
 from workers.store import keys, metrics
 from workers.store.budget import MemoryBudget
-from workers.store.job_records import EventRequest, JobStatus, Outcome, new_job_id, packed
-from workers.store.job_view import render_job
-from workers.store.jobs import JobStore
+from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id, packed
+from workers.store.jobs.store import JobStore
+from workers.store.jobs.view import render_job
 
 PUSH = github_push(3_700)
 

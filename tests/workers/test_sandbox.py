@@ -18,7 +18,7 @@ from workers.sandbox.isolate import (
     check_syntax,
     run_script,
 )
-from workers.store.job_records import EventRequest, FailureReason
+from workers.store.jobs.records import EventRequest, FailureReason
 
 REQUEST = EventRequest(
     method="POST",

@@ -9,8 +9,9 @@ import pytest
 import redis
 
 from tests.support.stack import RedisServer, wait_until
-from workers.store import keys, stats
-from workers.store.stats_buffer import StatsBuffer
+from workers.store import keys
+from workers.store.stats import buckets as stats
+from workers.store.stats.buffer import StatsBuffer
 
 TS = 1_700_000_000.0  # a fixed minute: each test uses its own hashes' fields
 

@@ -27,9 +27,9 @@ from workers.store import metrics
 from workers.store.connection import client_for
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import Hook, HookStore
-from workers.store.job_records import DeliveryStatus
-from workers.store.job_view import render_job
-from workers.store.jobs import JobStore
+from workers.store.jobs.records import DeliveryStatus
+from workers.store.jobs.store import JobStore
+from workers.store.jobs.view import render_job
 
 __all__ = ["Deliverer", "next_attempt"]
 

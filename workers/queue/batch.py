@@ -1,6 +1,6 @@
 """Taking queued jobs after a task's own job: what a worker child may still
 take, and when it stops (see ``Executor.run``). Each take looks at the sync
-lane first, then at the hooks in turn (``store.lane_scripts``)."""
+lane first, then at the hooks in turn (``store.lanes.scripts``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from workers.queue.names import RUN_SCRIPT, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.settings import Settings
 from workers.store import keys
-from workers.store.lanes import TakeFrom
+from workers.store.lanes.lane import TakeFrom
 
 __all__ = ["Batch"]
 

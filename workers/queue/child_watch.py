@@ -26,8 +26,8 @@ from workers.store import keys, metrics
 from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.hooks import HookStore
-from workers.store.job_records import FailureReason, JobStatus, new_job_id
-from workers.store.jobs import JobStore
+from workers.store.jobs.records import FailureReason, JobStatus, new_job_id
+from workers.store.jobs.store import JobStore
 
 __all__ = ["ChildWatch"]
 

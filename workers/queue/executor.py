@@ -22,14 +22,15 @@ from workers.queue.runner import ScriptRunner
 from workers.queue.specs import ScriptSpec, SpecCache
 from workers.sandbox.memory import resident_bytes
 from workers.settings import Settings
-from workers.store import metrics, stats
+from workers.store import metrics
 from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.hooks import HookStore
-from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome
-from workers.store.jobs import JobStore
-from workers.store.lanes import Taken
-from workers.store.stats_buffer import buffer_for
+from workers.store.jobs.records import EventRequest, FailureReason, JobStatus, Outcome
+from workers.store.jobs.store import JobStore
+from workers.store.lanes.lane import Taken
+from workers.store.stats import buckets as stats
+from workers.store.stats.buffer import buffer_for
 
 __all__ = ["Executor", "Ran"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 
-from workers.store.job_records import FailureReason, Outcome
+from workers.store.jobs.records import FailureReason, Outcome
 
 __all__ = ["log_finished"]
 

@@ -26,7 +26,7 @@ from workers.queue.names import (
 )
 from workers.settings import Settings
 from workers.store import keys
-from workers.store.lanes import Lane
+from workers.store.lanes.lane import Lane
 
 __all__ = [
     "run_task",
@@ -54,7 +54,7 @@ def _origin() -> str:
 def run_task(token_id: str, settings: Settings, lane: Lane) -> tuple[str, bytes]:
     """(queue list, message) queued with a job in ``lane``: what the job store
     pushes. The message is a token, "run the next job" (see
-    ``store.lane_scripts``), whose id is ``token_id`` (the job id of the
+    ``store.lanes.scripts``), whose id is ``token_id`` (the job id of the
     event that queues it: unique); the sync lane's tokens go to the queue
     workers look at first."""
     queue = SYNC_QUEUE if lane.is_sync else SCRIPTS_QUEUE

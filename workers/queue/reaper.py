@@ -24,10 +24,10 @@ from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import HookStore
-from workers.store.job_index import IndexTrim
-from workers.store.job_records import FailureReason, JobStatus, new_job_id
-from workers.store.jobs import JobStore
-from workers.store.lanes import Lane
+from workers.store.jobs.index import IndexTrim
+from workers.store.jobs.records import FailureReason, JobStatus, new_job_id
+from workers.store.jobs.store import JobStore
+from workers.store.lanes.lane import Lane
 
 __all__ = ["Reaper"]
 

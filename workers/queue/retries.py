@@ -8,7 +8,7 @@ would be redelivered forever.
 
 from __future__ import annotations
 
-from workers.store.job_records import FailureReason, JobStatus, Outcome
+from workers.store.jobs.records import FailureReason, JobStatus, Outcome
 
 __all__ = ["attempt_allowed", "gave_up"]
 

@@ -16,7 +16,7 @@ from workers.sandbox.isolate import RunLimits, RunResult, run_script
 from workers.sandbox.pool import IsolatePool
 from workers.sandbox.watchdog import Watchdog
 from workers.settings import Settings
-from workers.store.job_records import EventRequest, FailureReason, JobStatus, Outcome
+from workers.store.jobs.records import EventRequest, FailureReason, JobStatus, Outcome
 
 __all__ = ["ScriptRunner"]
 

@@ -21,7 +21,7 @@ from workers.queue.executor import Executor
 from workers.queue.names import DELIVER_CALLBACK, RUN_SCRIPT
 from workers.sandbox.malloc import limit_arenas
 from workers.settings import Settings
-from workers.store.stats_buffer import flush_process_buffers
+from workers.store.stats.buffer import flush_process_buffers
 
 __all__ = ["register"]
 

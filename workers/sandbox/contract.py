@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from workers.sandbox.results import RunResult
-from workers.store.job_records import EventRequest, FailureReason
+from workers.store.jobs.records import EventRequest, FailureReason
 
 __all__ = [
     "apply_templates",

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from workers.store.kv import b64url_decode, b64url_encode
+from workers.store.kv.store import b64url_decode, b64url_encode
 
 __all__ = ["SealError", "digest", "hmac_sign", "seal"]
 

@@ -24,7 +24,7 @@ from workers.delivery.outbound import (
 from workers.sandbox import crypto
 from workers.sandbox.bridge import HostCallError, HostReply
 from workers.settings import Settings
-from workers.store.kv import KvError, KvQuotas, KvStore
+from workers.store.kv.store import KvError, KvQuotas, KvStore
 
 __all__ = ["HostCalls"]
 

@@ -34,7 +34,7 @@ from workers.sandbox.bridge import HostHandler, buffer_bytes, serve_calls
 from workers.sandbox.results import RunLimits, RunResult, to_result
 from workers.sandbox.syntax import check_syntax
 from workers.sandbox.wire import UnreadableOutput, read_json
-from workers.store.job_records import FailureReason
+from workers.store.jobs.records import FailureReason
 
 __all__ = ["Isolate", "RunLimits", "RunResult", "check_syntax", "run_script"]
 

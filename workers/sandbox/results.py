@@ -8,7 +8,7 @@ from typing import Any
 
 from workers.sandbox.output import cap_logs, headers_over, output_over
 from workers.sandbox.wire import well_formed_json
-from workers.store.job_records import FailureReason
+from workers.store.jobs.records import FailureReason
 
 __all__ = ["RunLimits", "RunResult", "to_result"]
 

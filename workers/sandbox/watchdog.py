@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import psutil
 
 from workers.sandbox.isolate import Isolate
-from workers.store.job_records import FailureReason
+from workers.store.jobs.records import FailureReason
 
 __all__ = ["Watchdog"]
 

@@ -21,9 +21,9 @@ import redis
 from workers.errors import StoreFull
 from workers.settings import Settings
 from workers.store import keys, metrics
-from workers.store.job_index import INDEX_LUA, HookIndexArgs, IndexKeys
-from workers.store.job_records import DeliveryStatus
-from workers.store.lua import LuaStep
+from workers.store.jobs.index import HookIndexArgs, IndexKeys
+from workers.store.jobs.records import DeliveryStatus
+from workers.store.lua import LuaStep, lua_source
 
 __all__ = ["MemoryBudget", "Pressure", "is_oom"]
 
@@ -46,42 +46,7 @@ class TrimArgs(HookIndexArgs):
     pending_delivery: str  # DeliveryStatus.PENDING: a callback still to send
 
 
-# Deletes up to ``count`` of the oldest finished jobs: each one's hash, its
-# idempotency key, its entry in its hook's history and in every index.
-# Entries of jobs that expired on their own are dropped; a job that is not
-# final (never indexed so) is left alone; a job whose callback is still to be
-# sent goes to the back of the index instead.
-# Returns how many jobs were deleted.
-TRIM = (
-    INDEX_LUA
-    + """
-local ids = redis.call('ZRANGE', finished_key, 0, tonumber(count) - 1)
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local trimmed = 0
-for _, id in ipairs(ids) do
-  local job_key = job_prefix .. id
-  local status = redis.call('HGET', job_key, 'status')
-  local delivering = redis.call('HGET', job_key, 'deliveryStatus') == pending_delivery
-  if delivering and (status == SUCCEEDED or status == FAILED) then
-    redis.call('ZADD', finished_key, now, id)
-  elseif status == SUCCEEDED or status == FAILED then
-    local hook = redis.call('HGET', job_key, 'hookId') or ''
-    if hook ~= '' then redis.call('LREM', history_prefix .. hook, 0, id) end
-    local idempotency = redis.call('HGET', job_key, 'idempotencyKey')
-    if idempotency then redis.call('DEL', idempotency) end
-    unindex(id, hook)
-    redis.call('DEL', job_key)
-    redis.call('ZREM', finished_key, id)
-    trimmed = trimmed + 1
-  else
-    redis.call('ZREM', finished_key, id)
-  end
-end
-if trimmed > 0 then redis.pcall('HINCRBY', metrics_key, trimmed_counter, trimmed) end
-return trimmed
-"""
-)
+TRIM = lua_source("budget_trim.lua", include=("jobs/index.lua",))
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -20,9 +20,9 @@ import orjson
 import redis
 
 from workers.store import keys
-from workers.store.job_index import INDEX_LUA, HookIndexArgs, IndexKeys
-from workers.store.job_records import DeliveryStatus
-from workers.store.lua import LuaStep
+from workers.store.jobs.index import HookIndexArgs, IndexKeys
+from workers.store.jobs.records import DeliveryStatus
+from workers.store.lua import LuaStep, lua_source
 
 __all__ = ["DeliveryStore"]
 
@@ -41,19 +41,7 @@ class QueueArgs(HookIndexArgs):
     retention_s: int  # unless the job has its hook's own (retentionS)
 
 
-# Marks the delivery pending and queues its task, unless the job is gone;
-# the job is kept at least its retention from now. Returns 1, or 0 (gone).
-_QUEUE = (
-    INDEX_LUA
-    + """
-if redis.call('EXISTS', job_key) == 0 then return 0 end
-redis.call('HSET', job_key, 'deliveryStatus', pending)
-redis.call('ZREM', delivery_failed_index_key, job_id)
-redis.call('LPUSH', queue_key, message)
-expire_at(job_key, job_id, now_ms() + retention_ms(job_key, retention_s), true)
-return 1
-"""
-)
+_QUEUE = lua_source("delivery_queue.lua", include=("jobs/index.lua",))
 
 
 @dataclass(frozen=True)
@@ -73,49 +61,7 @@ class RecordArgs(HookIndexArgs):
     retention_s: int
 
 
-# Appends an attempt to the job's list and sets the delivery's status,
-# unless the job is gone. Pending: due again at next_at, and kept its
-# retention past that. Ended: kept its retention from now; a failed
-# delivery of a job its hook still owns is searchable (the console's
-# redeliver). Returns 1, or 0 (gone).
-_RECORD = (
-    INDEX_LUA
-    + """
-if redis.call('EXISTS', job_key) == 0 then
-  redis.call('ZREM', due_key, job_id)
-  return 0
-end
-local attempts = redis.call('HGET', job_key, 'deliveries')
-if attempts and string.sub(attempts, -1) == ']' and attempts ~= '[]' then
-  attempts = string.sub(attempts, 1, -2) .. ',' .. attempt .. ']'
-else
-  attempts = '[' .. attempt .. ']'
-end
-redis.call('HSET', job_key, 'deliveries', attempts, 'deliveryStatus', status)
-local hook = redis.call('HGET', job_key, 'hookId') or ''
-if status == failed and owned(hook, job_id)
-    and redis.call('ZSCORE', index_expiry_key, job_id) then
-  local created = redis.call('HGET', job_key, 'createdAt') or '0'
-  redis.call('ZADD', delivery_failed_index_key, created, job_id)
-else
-  redis.call('ZREM', delivery_failed_index_key, job_id)
-end
-local keep_ms = retention_ms(job_key, retention_s)
-local now = now_ms()
-if next_at == '' then
-  redis.call('HDEL', job_key, 'deliveryNextAt')
-  redis.call('ZREM', due_key, job_id)
-  expire_at(job_key, job_id, now + keep_ms, false)
-  redis.call('ZADD', finished_key, string.format('%.6f', now / 1000), job_id)
-else
-  redis.call('HSET', job_key, 'deliveryNextAt', next_at)
-  redis.call('ZADD', due_key, next_at, job_id)
-  local due_ms = math.max(now, math.floor(tonumber(next_at) * 1000))
-  expire_at(job_key, job_id, due_ms + keep_ms, true)
-end
-return 1
-"""
-)
+_RECORD = lua_source("delivery_record.lua", include=("jobs/index.lua",))
 
 
 class DeliveryStore:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import redis
 
 from workers.store import keys
-from workers.store.job_index import INDEX_LUA, HookIndexArgs, IndexKeys
-from workers.store.lua import LuaStep
+from workers.store.jobs.index import HookIndexArgs, IndexKeys
+from workers.store.lua import LuaStep, lua_source
 
 __all__ = ["purge_hook", "hook_index_keys"]
 
@@ -43,29 +43,7 @@ class PurgeArgs(HookIndexArgs):
     # TAIL: job ids
 
 
-# Takes each job out of every index and the callbacks' due-set, and deletes
-# it (and its done token) unless it is still queued or running: such a job is
-# left to end (queued: as hook_gone; its sender may poll it), indexed nowhere,
-# and then expires with its retention. Returns how many were deleted.
-DELETE_JOBS = (
-    INDEX_LUA
-    + """
-local deleted = 0
-for i = TAIL, #ARGV do
-  local id = ARGV[i]
-  local key = job_prefix .. id
-  local status = redis.call('HGET', key, 'status')
-  unindex(id, hook_id)
-  redis.call('ZREM', due_key, id)
-  if status ~= QUEUED and status ~= RUNNING then
-    redis.call('ZREM', finished_key, id)
-    redis.call('DEL', key, done_prefix .. id)
-    deleted = deleted + 1
-  end
-end
-return deleted
-"""
-)
+DELETE_JOBS = lua_source("hook_purge.lua", include=("jobs/index.lua",))
 
 
 def hook_index_keys(hook_id: str) -> tuple[str, ...]:

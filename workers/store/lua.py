@@ -6,18 +6,38 @@ KEYS[i]`` / ``ARGV[i]`` lines built from the records, so the Lua reads names,
 never positions; job statuses are defined the same way from ``JobStatus``.
 Variable-length arguments (field/value pairs, counters) follow the record's
 fields; the Lua finds them from ``TAIL``, the first index after them.
+
+The Lua itself lives in ``.lua`` files beside the modules that run it
+(package data, so an editor sees Lua as Lua). ``lua_source`` reads one
+step's file after the shared fragments it names (``include``: functions
+such as ``jobs/index.lua``), in that order, paths relative to
+``workers/store``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from workers.store.job_records import JobStatus
+from workers.store.jobs.records import JobStatus
 
-__all__ = ["LuaStep"]
+__all__ = ["LuaStep", "lua_source"]
 
 Value = str | bytes | int | float
+
+
+@cache
+def _read(name: str) -> str:
+    return resources.files("workers.store").joinpath(name).read_text(encoding="utf-8")
+
+
+def lua_source(name: str, include: Sequence[str] = ()) -> str:
+    """The Lua of one step: each file of ``include`` (shared functions), then
+    the step's own file ``name`` (paths relative to ``workers/store``)."""
+    return "".join(_read(part) + "\n" for part in (*include, name))
 
 
 def _values(record: Any) -> list[Value]:

@@ -8,7 +8,8 @@ from typing import Any
 
 import redis
 
-from workers.store import job_waits, keys
+from workers.store import keys
+from workers.store.jobs import waits as job_waits
 
 __all__ = ["JobReads"]
 

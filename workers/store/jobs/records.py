@@ -1,6 +1,6 @@
 """What a job is made of: its status, why it failed, the event it carries and
 how its run ended. Plain values, shared by the intake, the workers and the
-job store (``jobs.py``).
+job store (``jobs/store.py``).
 
 This is also where a job's big values are encoded for Redis: ``packed``
 stores a value over ``ZSTD_MIN_BYTES`` zstd-compressed under ``<name>Z``

@@ -1,4 +1,4 @@
-"""The Lua scripts behind ``JobStore``'s atomic steps (workers/store/jobs.py).
+"""The Lua scripts behind ``JobStore``'s atomic steps (workers/store/jobs/store.py).
 
 Each runs as one Redis command: all of its writes happen, or, where it
 refuses, none. Redis does not roll back a script that errors midway, so the
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workers.store.job_index import INDEX_LUA, HookIndexArgs, IndexKeys
-from workers.store.lane_scripts import BEGIN, JOIN_LANE
+from workers.store.jobs.index import HookIndexArgs, IndexKeys
+from workers.store.lua import lua_source
 
 __all__ = [
     "CreateKeys",
@@ -62,70 +62,11 @@ class CreateArgs(HookIndexArgs):
     max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
     hook_id: str  # the job's hook ('' for a test run of no hook)
     searchable: str  # '1': an event, listed in the search indexes; '': a test run
-    trim_batch: int  # expired index entries dropped on the way (job_index.TRIM_BATCH)
+    trim_batch: int  # expired index entries dropped on the way (jobs.index.TRIM_BATCH)
     # TAIL: the job's field/value pairs
 
 
-# Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
-# changed, 1 written, 2 slot full, 3 duplicate, 4 key reused for another
-# request, 5 queue full. Only 1 writes the job. An idempotency key holds
-# "<fingerprint> <job id>": a request is a duplicate only if its fingerprint
-# matches too. The message is a token (lane_scripts): the job waits in its lane.
-CREATE = (
-    INDEX_LUA
-    + JOIN_LANE
-    + """
-if hook_etag ~= '' then
-  local etag = redis.call('HGET', hook_key, 'etag')
-  if not etag then
-    local def = redis.call('HGET', hook_key, 'def')
-    etag = def and redis.sha1hex(def)
-  end
-  if etag ~= hook_etag then return {0, ''} end
-end
-if idempotency_key ~= '' then
-  local bound = redis.call('GET', idempotency_key)
-  if bound then
-    local space = string.find(bound, ' ', 1, true)
-    if not space or string.sub(bound, 1, space - 1) ~= fingerprint then return {4, ''} end
-    if duplicate_counter ~= '' then redis.call('HINCRBY', metrics_key, duplicate_counter, 1) end
-    return {3, string.sub(bound, space + 1)}
-  end
-end
--- lanes: backpressure (issue 14)
-if max_queued ~= '' and redis.call('LLEN', pending_key) >= tonumber(max_queued) then
-  return {5, ''}
-end
--- end lanes
-if slot_key ~= '' then
-  local clock = redis.call('TIME')
-  local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-  local lapse = tonumber(slot_lapse_s)
-  redis.call('ZREMRANGEBYSCORE', slot_key, '-inf', now)
-  if redis.call('ZCARD', slot_key) >= tonumber(slot_max) then return {2, ''} end
-  redis.call('ZADD', slot_key, now + lapse, job_id)
-  redis.call('EXPIRE', slot_key, math.ceil(lapse) + 1)
-end
--- No expiry: a queued or running job never expires; FINISH gives it one.
-redis.call('HSET', job_key, unpack(ARGV, TAIL))
-if idempotency_key ~= '' then
-  -- Bound to the job until the job expires (FINISH expires it with the job).
-  redis.call('SET', idempotency_key, fingerprint .. ' ' .. job_id)
-  redis.call('HSET', job_key, 'idempotencyKey', idempotency_key)
-end
-local history = tonumber(history_size)
-if history > 0 then
-  redis.call('LPUSH', history_key, job_id)
-  redis.call('LTRIM', history_key, 0, history - 1)
-end
-join_lane(pending_key, ready_key, lane_hook, queue_key, job_id, message)
-if replayed_key ~= '' then mark_replayed(replayed_key, job_id) end
-index_new(hook_id, job_id, created_at, searchable == '1')
-trim_indexes(hook_id, trim_batch)
-if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
-return {1, ''}
-"""
-)
+CREATE = lua_source("jobs/create.lua", include=("jobs/index.lua", "lanes/join_lane.lua"))
 
 # -- start --------------------------------------------------------------------
 
@@ -149,23 +90,7 @@ class StartArgs:
     sync_ready_key: str  # keys.ready_sync_hooks()
 
 
-# Begins one given job (lane_scripts.BEGIN), taking it out of its lane: for
-# tests and tools that start a job by id; workers claim and take.
-START = (
-    BEGIN
-    + """
-local hook = redis.call('HGET', job_key, 'hookId')
-if hook then
-  local sync = redis.call('HGET', job_key, 'lane') == 'sync'
-  if sync and hook == '' then hook = '_test' end
-  local list = (sync and sync_prefix or pending_prefix) .. hook
-  if redis.call('LREM', list, 1, job_id) == 1 and redis.call('LLEN', list) == 0 then
-    redis.call('LREM', sync and sync_ready_key or ready_key, 1, hook)
-  end
-end
-return begin(job_key, running_key, job_id, worker, now, margin_ms, hook_prefix)
-"""
-)
+START = lua_source("jobs/start.lua", include=("lanes/begin.lua",))
 
 
 # -- requeue ------------------------------------------------------------------
@@ -176,7 +101,7 @@ class RequeueKeys:
     job_key: str
     running_key: str
     queue_key: str
-    pending_key: str  # the job's lane (lane_scripts)
+    pending_key: str  # the job's lane (lanes/scripts.py)
     ready_key: str
 
 
@@ -189,29 +114,4 @@ class RequeueArgs:
     held_by: str = ""  # '' for any; else only while this worker holds it running
 
 
-# Puts a job that has not ended back at the end of its lane, with a token of
-# its own (status, lane and token in one step; the token that claimed it is
-# unbound); returns 1, or 0 and changes nothing if it is gone or ended. With
-# held_by (a dead child's node requeues its job at once), only a job that
-# child still holds in the running zset: that ZREM is the claim, as the
-# reaper's, so a job is requeued once whoever notices first.
-REQUEUE = (
-    JOIN_LANE
-    + """
-if held_by ~= '' then
-  if redis.call('HGET', job_key, 'worker') ~= held_by then return 0 end
-  if redis.call('ZREM', running_key, job_id) == 0 then return 0 end
-end
-redis.call('ZREM', running_key, job_id)
-local status = redis.call('HGET', job_key, 'status')
-if status == false or status == SUCCEEDED or status == FAILED then return 0 end
-local token = redis.call('HGET', job_key, 'token')
-if token then
-  redis.call('DEL', token_prefix .. token)
-  redis.call('HDEL', job_key, 'token')
-end
-redis.call('HSET', job_key, 'status', QUEUED)
-join_lane(pending_key, ready_key, lane_hook, queue_key, job_id, message)
-return 1
-"""
-)
+REQUEUE = lua_source("jobs/requeue.lua", include=("lanes/join_lane.lua",))

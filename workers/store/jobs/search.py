@@ -4,7 +4,7 @@ delivery and time, with a cursor.
 The job store's Lua calls keep sorted sets of job ids by creation time (all
 events, each hook's, the failed ones, the failed deliveries; keys from
 workers/store/keys.py), each entry as long as its job lives
-(``job_index.py``). A search walks the narrowest of them from the newest end
+(``jobs/index.py``). A search walks the narrowest of them from the newest end
 and reads only the small fields of each job, so a page costs the same with 100 or
 100,000 retained jobs.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from workers.store import keys
-from workers.store.job_view import iso_time
+from workers.store.jobs.view import iso_time
 
 __all__ = ["JobFilter", "Page", "search", "count", "SUMMARY_FIELDS"]
 

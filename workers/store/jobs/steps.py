@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
 
-from workers.store.lanes import Taken
+from workers.store.lanes.lane import Taken
 
 __all__ = ["Created", "Conditions", "Extras", "Finished"]
 

@@ -2,9 +2,10 @@
 
 Status changes go through ``JobStore`` only. A job's hash holds small scalar
 fields plus JSON blobs (``request``, ``result``, ``logs``) and the raw request
-body as bytes. The values a job is made of are in ``job_records.py``; the
-Lua behind each atomic step is in ``job_scripts.py`` and ``finish_script.py``;
-what the steps take and answer in ``job_steps.py``; reads in ``job_reads.py``.
+body as bytes. The values a job is made of are in ``records.py``; each
+atomic step's named KEYS/ARGV records are in ``scripts.py`` and
+``finish.py``, its Lua in a ``.lua`` file beside them; what the steps take
+and answer in ``steps.py``; reads in ``reads.py``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from typing import Any
 
 import redis
 
-from workers.store import finish_script, keys, lane_scripts
-from workers.store import job_scripts as lua
+from workers.store import keys
 from workers.store.budget import MemoryBudget
-from workers.store.job_index import TRIM_BATCH, HookIndexArgs, IndexKeys
-from workers.store.job_reads import JobReads
-from workers.store.job_records import EventRequest, JobStatus, Outcome
-from workers.store.job_steps import Conditions, Created, Extras, Finished
-from workers.store.job_writes import replicated, with_room
-from workers.store.lanes import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
+from workers.store.jobs import finish as finish_script
+from workers.store.jobs import scripts as lua
+from workers.store.jobs.index import TRIM_BATCH, HookIndexArgs, IndexKeys
+from workers.store.jobs.reads import JobReads
+from workers.store.jobs.records import EventRequest, JobStatus, Outcome
+from workers.store.jobs.steps import Conditions, Created, Extras, Finished
+from workers.store.jobs.writes import replicated, with_room
+from workers.store.lanes import scripts as lane_scripts
+from workers.store.lanes.lane import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
 
@@ -37,6 +40,9 @@ __all__ = [
     "TakeFrom",
     "Taken",
 ]
+
+_NO_CONDITIONS = Conditions()
+_NO_EXTRAS = Extras()
 
 
 def _now() -> float:
@@ -86,8 +92,8 @@ class JobStore(JobReads):
         message: tuple[str, bytes],
         counter: str | None = None,
         extra: dict[str, str | int | float] | None = None,
-        conditions: Conditions = Conditions(),
-        also: Extras = Extras(),
+        conditions: Conditions = _NO_CONDITIONS,
+        also: Extras = _NO_EXTRAS,
         retention_s: int | None = None,
         lane: Lane | None = None,
     ) -> tuple[Created, str | None]:
@@ -176,7 +182,7 @@ class JobStore(JobReads):
     def claim(self, token_id: str, take: TakeFrom) -> Taken | None:
         """What a Celery-delivered token runs, begun in one atomic step: the
         job it is bound to if that job's child died under it, else the next
-        queued job (see ``lane_scripts``), to which it is bound. None if
+        queued job (see ``lanes/scripts.py``), to which it is bound. None if
         there is nothing for it to run."""
         reply = self._claim(
             lane_scripts.ClaimKeys(

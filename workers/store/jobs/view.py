@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from workers.store.job_records import encode_body, result_body, unpacked
-from workers.store.redaction import redact_headers
+from workers.store.jobs.records import encode_body, result_body, unpacked
+from workers.store.jobs.redaction import redact_headers
 
 __all__ = ["render_job", "iso_time"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import redis
 
 from workers.store import keys
-from workers.store.job_records import JobStatus
+from workers.store.jobs.records import JobStatus
 
 __all__ = ["is_final", "wait"]
 

@@ -11,7 +11,7 @@ import redis
 
 from workers.errors import NotReplicated
 from workers.store.budget import MemoryBudget, is_oom
-from workers.store.job_steps import Created
+from workers.store.jobs.steps import Created
 from workers.store.lua import LuaStep
 
 __all__ = ["replicated", "with_room"]

@@ -3,7 +3,7 @@ secutils' semantics and quotas.
 
 Values cross into JavaScript as unpadded base64url strings and are stored as
 bytes. Every write is one Lua step that checks the entry and byte quotas
-first and writes nothing when one is over (kv_scripts.py). Expired entries
+first and writes nothing when one is over (kv/scripts.py). Expired entries
 are invisible at once and swept a hundred at a time by later writes. No hook
 reads another's KV: every key is built from the hook id of the running job.
 """
@@ -20,7 +20,7 @@ from typing import Any
 import redis
 
 from workers.store import keys
-from workers.store.kv_scripts import DELETE, SET, SWEEP, DeleteArgs, KvKeys, SetArgs, SweepArgs
+from workers.store.kv.scripts import DELETE, SET, SWEEP, DeleteArgs, KvKeys, SetArgs, SweepArgs
 from workers.store.lua import LuaStep
 
 __all__ = ["KvError", "KvQuotas", "KvStore", "b64url_decode", "b64url_encode"]

@@ -1,5 +1,5 @@
 """Lanes: where a queued job waits, and how a worker child takes the next one
-(the Lua is in ``lane_scripts.py``; ``JobStore`` runs it).
+(the Lua is in ``lanes/scripts.py``; ``JobStore`` runs it).
 
 Sync jobs wait in the sync lane, taken before any async job; async jobs wait
 in their hook's list, and hooks take turns. Task messages are tokens ("run
@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import Any, NamedTuple
 
 from workers.store import keys
-from workers.store import lane_scripts as lua
+from workers.store.lanes import scripts as lua
 
 __all__ = [
     "TEST_RUNS",

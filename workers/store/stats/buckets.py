@@ -5,9 +5,9 @@ Each minute has two hashes (keys from workers/store/keys.py): per-hook counters,
 fields ``hook|kind|label``, and fleet counters and gauges, fields
 ``kind|label``. The intake and the worker children build the operations
 here and add them to their process's ``StatsBuffer``
-(workers/store/stats_buffer.py), which merges them and writes them in one
+(workers/store/stats/buffer.py), which merges them and writes them in one
 Redis call about once a second (``HOOKLET_STATS_FLUSH_S``), not in the job
-store's steps; the reading side is workers/store/stats_series.py.
+store's steps; the reading side is workers/store/stats/series.py.
 
 Kinds: ``ev`` events received by outcome, ``jf`` jobs finished by status,
 ``tr`` terminations by reason, ``dh`` script duration histogram (label: the

@@ -1,4 +1,4 @@
-"""Each process's stats writes (workers/store/stats.py), merged in memory and
+"""Each process's stats writes (workers/store/stats/buckets.py), merged in memory and
 written to Redis in one call about once a second, off the job path.
 
 The job store's Lua steps used to apply them with every create and finish,
@@ -20,7 +20,8 @@ import redis
 
 from workers.settings import Settings
 from workers.store.connection import client_for
-from workers.store.stats import TTL_S, StatsWrite
+from workers.store.lua import lua_source
+from workers.store.stats.buckets import TTL_S, StatsWrite
 
 __all__ = ["StatsBuffer", "buffer_for", "flush_process_buffers", "MAX_ENTRIES"]
 
@@ -33,35 +34,7 @@ log = logging.getLogger("hooklet.stats")
 MAX_ENTRIES = 5_000
 _MIN_FLUSH_S = 0.05
 
-# KEYS: the hashes and queues one flush touches. ARGV[1]: the hashes' TTL,
-# then (key index, op, field, value) per merged field. ``i`` adds, ``s`` sets,
-# ``x`` keeps the larger; ``q``'s value is a queue's key index: the field
-# keeps the larger of itself and that queue's length, read once per flush.
-# Each touched hash gets its expiry once per flush.
-_FLUSH = """
-local ttl = ARGV[1]
-local depths, touched = {}, {}
-for i = 2, #ARGV, 4 do
-  local key = KEYS[tonumber(ARGV[i])]
-  local op, field, value = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if op == 'i' then
-    redis.call('HINCRBY', key, field, value)
-  elseif op == 's' then
-    redis.call('HSET', key, field, value)
-  else
-    if op == 'q' then
-      local queue = KEYS[tonumber(value)]
-      if depths[queue] == nil then depths[queue] = redis.call('LLEN', queue) end
-      value = depths[queue]
-    end
-    local old = tonumber(redis.call('HGET', key, field))
-    if old == nil or tonumber(value) > old then redis.call('HSET', key, field, value) end
-  end
-  touched[key] = true
-end
-for key in pairs(touched) do redis.call('EXPIRE', key, ttl) end
-return 1
-"""
+_FLUSH = lua_source("stats/flush.lua")
 
 # (hash key, op, field, queue key or ''): what merges into one field write.
 _Entry = tuple[str, str, str, str]

@@ -1,4 +1,4 @@
-"""Reading the one-minute stats buckets (workers/store/stats.py) back as time
+"""Reading the one-minute stats buckets (workers/store/stats/buckets.py) back as time
 series for charts, and as per-hook summaries for the console's hook list."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import redis
 
 from workers import errors
 from workers.store import keys
-from workers.store.job_records import FailureReason, JobStatus
-from workers.store.stats import BUCKET_S, DURATION_BUCKETS_MS, KEEP_S, minute
+from workers.store.jobs.records import FailureReason, JobStatus
+from workers.store.stats.buckets import BUCKET_S, DURATION_BUCKETS_MS, KEEP_S, minute
 
 __all__ = ["series", "quantile", "Step"]
 

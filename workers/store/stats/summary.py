@@ -1,5 +1,5 @@
 """Each hook's last hour at a glance (the console's hook list), from the
-one-minute stats buckets (workers/store/stats.py).
+one-minute stats buckets (workers/store/stats/buckets.py).
 
 A minute's bucket holds every hook's counters, so the hour is read as
 five-minute blocks: a finished block is summed once and kept, and only the
@@ -15,9 +15,9 @@ import orjson
 import redis
 
 from workers.store import keys
-from workers.store.job_records import JobStatus
-from workers.store.stats import BUCKET_S, KEEP_S, minute
-from workers.store.stats_series import Step, quantile
+from workers.store.jobs.records import JobStatus
+from workers.store.stats.buckets import BUCKET_S, KEEP_S, minute
+from workers.store.stats.series import Step, quantile
 
 __all__ = ["hook_summaries"]
 

@@ -1,0 +1,8 @@
+-- Marks the delivery pending and queues its task, unless the job is gone;
+-- the job is kept at least its retention from now. Returns 1, or 0 (gone).
+if redis.call('EXISTS', job_key) == 0 then return 0 end
+redis.call('HSET', job_key, 'deliveryStatus', pending)
+redis.call('ZREM', delivery_failed_index_key, job_id)
+redis.call('LPUSH', queue_key, message)
+expire_at(job_key, job_id, now_ms() + retention_ms(job_key, retention_s), true)
+return 1

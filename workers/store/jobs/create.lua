@@ -1,0 +1,54 @@
+-- Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
+-- changed, 1 written, 2 slot full, 3 duplicate, 4 key reused for another
+-- request, 5 queue full. Only 1 writes the job. An idempotency key holds
+-- "<fingerprint> <job id>": a request is a duplicate only if its fingerprint
+-- matches too. The message is a token (lanes/scripts.py): the job waits in its lane.
+if hook_etag ~= '' then
+  local etag = redis.call('HGET', hook_key, 'etag')
+  if not etag then
+    local def = redis.call('HGET', hook_key, 'def')
+    etag = def and redis.sha1hex(def)
+  end
+  if etag ~= hook_etag then return {0, ''} end
+end
+if idempotency_key ~= '' then
+  local bound = redis.call('GET', idempotency_key)
+  if bound then
+    local space = string.find(bound, ' ', 1, true)
+    if not space or string.sub(bound, 1, space - 1) ~= fingerprint then return {4, ''} end
+    if duplicate_counter ~= '' then redis.call('HINCRBY', metrics_key, duplicate_counter, 1) end
+    return {3, string.sub(bound, space + 1)}
+  end
+end
+-- lanes: backpressure (issue 14)
+if max_queued ~= '' and redis.call('LLEN', pending_key) >= tonumber(max_queued) then
+  return {5, ''}
+end
+-- end lanes
+if slot_key ~= '' then
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+  local lapse = tonumber(slot_lapse_s)
+  redis.call('ZREMRANGEBYSCORE', slot_key, '-inf', now)
+  if redis.call('ZCARD', slot_key) >= tonumber(slot_max) then return {2, ''} end
+  redis.call('ZADD', slot_key, now + lapse, job_id)
+  redis.call('EXPIRE', slot_key, math.ceil(lapse) + 1)
+end
+-- No expiry: a queued or running job never expires; FINISH gives it one.
+redis.call('HSET', job_key, unpack(ARGV, TAIL))
+if idempotency_key ~= '' then
+  -- Bound to the job until the job expires (FINISH expires it with the job).
+  redis.call('SET', idempotency_key, fingerprint .. ' ' .. job_id)
+  redis.call('HSET', job_key, 'idempotencyKey', idempotency_key)
+end
+local history = tonumber(history_size)
+if history > 0 then
+  redis.call('LPUSH', history_key, job_id)
+  redis.call('LTRIM', history_key, 0, history - 1)
+end
+join_lane(pending_key, ready_key, lane_hook, queue_key, job_id, message)
+if replayed_key ~= '' then mark_replayed(replayed_key, job_id) end
+index_new(hook_id, job_id, created_at, searchable == '1')
+trim_indexes(hook_id, trim_batch)
+if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
+return {1, ''}

@@ -1,0 +1,54 @@
+-- Records a job's outcome unless it is already final (and unbinds the token
+-- that claimed it); then, if take_queue_key is a queue, takes the next job as
+-- lanes/take.lua does (one round trip per job for a child that runs queued
+-- jobs back to back).
+-- Returns {recorded (1) or already final (0), take()'s reply...}.
+local function finish()
+  if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
+  local status = redis.call('HGET', job_key, 'status')
+  if status == false or status == SUCCEEDED or status == FAILED then
+    redis.call('ZREM', running_key, job_id)
+    return 0
+  end
+  local fields_from = TAIL + 2 * tonumber(counters_n)
+  for i = fields_from, #ARGV, 2 do
+    redis.call('HSET', job_key, ARGV[i], ARGV[i + 1])
+  end
+  if push_key ~= '' then redis.call('LPUSH', push_key, push_message) end
+  local token = redis.call('HGET', job_key, 'token')
+  if token then redis.call('DEL', token_prefix .. token) end
+  -- Retention counts from now (the hook's own retentionS if set), for the
+  -- job, its idempotency key and its index entries alike; the budget's index
+  -- of finished jobs is by finish time.
+  local now = now_ms()
+  local keep_ms = retention_ms(job_key, retention_s)
+  expire_at(job_key, job_id, now + keep_ms, false)
+  local idempotency = redis.call('HGET', job_key, 'idempotencyKey')
+  if idempotency then redis.call('PEXPIRE', idempotency, keep_ms) end
+  redis.call('ZADD', finished_key, string.format('%.6f', now / 1000), job_id)
+  redis.call('ZREM', running_key, job_id)
+  redis.call('RPUSH', done_key, '1')
+  redis.call('EXPIRE', done_key, 60)
+  if redis.call('HGET', job_key, 'lane') == 'sync' then
+    redis.call('PUBLISH', done_channel, job_id)
+  end
+  if failed == '1' then index_failed(job_key, job_id) end
+  -- Metrics last, and with pcall: a script that errors is not rolled back,
+  -- so a bad counter must never cut the job's own writes short.
+  for i = TAIL, fields_from - 1, 2 do
+    if string.find(ARGV[i + 1], '.', 1, true) then
+      redis.pcall('HINCRBYFLOAT', metrics_key, ARGV[i], ARGV[i + 1])
+    else
+      redis.pcall('HINCRBY', metrics_key, ARGV[i], ARGV[i + 1])
+    end
+  end
+  return 1
+end
+
+local recorded = finish()
+if take_queue_key == '' then return {recorded} end
+local taken = take(
+  take_sync_ready_key, take_ready_key, take_sync_queue_key, take_queue_key, running_key
+)
+table.insert(taken, 1, recorded)
+return taken

@@ -1,0 +1,2 @@
+sweep(now, tonumber(limit))
+return 1

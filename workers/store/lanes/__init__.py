@@ -1,0 +1,1 @@
+"""Lanes: where a queued job waits, and the Lua that claims or takes the next one."""

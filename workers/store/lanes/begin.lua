@@ -1,0 +1,30 @@
+-- Begins an attempt unless the job already ended: counts it and marks the job
+-- running with a deadline in the running zset (what the reaper watches).
+-- Returns {} for a missing job, else {run?, field, value, ...}; for a job of a
+-- hook, the fields end with ``hookSince``: the first version of the stored
+-- hook ('0' if unknown), or '' when the hook is gone. A job whose version is
+-- below it belongs to a deleted hook (``specs.SpecCache.for_job``).
+local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix)
+  if redis.call('EXISTS', job_key) == 0 then return {} end
+  local status = redis.call('HGET', job_key, 'status')
+  local run = 0
+  if status ~= SUCCEEDED and status ~= FAILED then
+    run = 1
+    redis.call('HINCRBY', job_key, 'attempts', 1)
+    local timeout_ms = tonumber(redis.call('HGET', job_key, 'timeoutMs') or '60000')
+    local deadline = tonumber(now) + (timeout_ms + tonumber(margin_ms)) / 1000
+    redis.call('HSET', job_key, 'status', RUNNING, 'startedAt', now, 'worker', worker)
+    redis.call('ZADD', running, deadline, id)
+  end
+  local reply = redis.call('HGETALL', job_key)
+  table.insert(reply, 1, run)
+  local hook_id = redis.call('HGET', job_key, 'hookId')
+  if hook_id and hook_id ~= '' then
+    local hook_key = hook_prefix .. hook_id
+    local since = redis.call('HGET', hook_key, 'since')
+    if not since then since = redis.call('EXISTS', hook_key) == 1 and '0' or '' end
+    table.insert(reply, 'hookSince')
+    table.insert(reply, since)
+  end
+  return reply
+end

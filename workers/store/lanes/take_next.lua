@@ -1,0 +1,47 @@
+-- take(): picks the next job; leaves it unless its hard deadline (timeoutMs +
+-- margin from now) falls before take_latest (the end of the taking task's own
+-- time limit), and, for an async job, unless a token waits in the async queue
+-- list (else Celery would later deliver that token for nothing: the work the
+-- take spares); then spends a token (a sync job: the sync queue's, else the
+-- async queue's, else none), pops the job and begins it in the same step, so a
+-- taken job is always in the running zset (and so reaped if the child dies).
+-- What is not a free token is put back: another task's message, one with an
+-- ETA, and a token bound to a job (requeued because the child running its job
+-- died: its delivery runs that job again; spent here, the job would wait for
+-- the reaper).
+-- Returns {} when nothing was taken, else {job id, begin()'s reply...}.
+local function spend_token(queue)
+  local message = redis.call('RPOP', queue)
+  if not message then return false end
+  local ok, decoded = pcall(cjson.decode, message)
+  local headers = ok and type(decoded) == 'table' and decoded.headers
+  if type(headers) == 'table' and headers.task == take_task
+      and (headers.eta == nil or headers.eta == cjson.null)
+      and redis.call('EXISTS', take_token_prefix .. tostring(headers.id)) == 0 then
+    return true
+  end
+  redis.call('RPUSH', queue, message)
+  return false
+end
+
+local function take(sync_ready_key, ready_key, sync_queue, queue, running)
+  local id, from, hook, rotation = pick(sync_ready_key, ready_key)
+  if not id then return {} end
+  local key = take_job_prefix .. id
+  if redis.call('EXISTS', key) == 1 then
+    local timeout_ms = tonumber(redis.call('HGET', key, 'timeoutMs') or '60000')
+    local hard_deadline = tonumber(take_now) + (timeout_ms + tonumber(take_margin_ms)) / 1000
+    if hard_deadline > tonumber(take_latest) then return {} end
+  end
+  if rotation == ready_key then
+    -- An async job only with a token still in the queue list: one taken
+    -- without would leave its token to a Celery delivery that runs nothing.
+    if not spend_token(queue) then return {} end
+  elseif not spend_token(sync_queue) then
+    spend_token(queue)  -- a sync job is taken even so: its caller waits
+  end
+  pop(from, hook, rotation)
+  local reply = begin(key, running, id, take_worker, take_now, take_margin_ms, take_hook_prefix)
+  table.insert(reply, 1, id)
+  return reply
+end
