@@ -175,7 +175,10 @@ def exchange(
     """Send one request to ``target`` and read its whole response (up to
     ``limit`` bytes, decoded ones when ``decompress``); the body bytes sent
     and read count in ``transfer``."""
-    transfer.will_send(len(body or b""))  # before connecting: over it, nothing goes out
+    # Before connecting: over the budget, nothing goes out.
+    head = len(method) + len(target.request_uri) + 12
+    head += sum(len(k) + len(v) + 4 for k, v in headers.items() if isinstance(v, str))
+    transfer.will_send(len(body or b""), head)
     conn, address = _connect(target, deadline, insecure)
     try:
         conn.request(
@@ -188,6 +191,11 @@ def exchange(
             enforce_content_length=True,
         )
         response = conn.getresponse()
+        transfer.received_heads += (
+            15
+            + len(response.reason or "")
+            + sum(len(k) + len(v) + 4 for k, v in response.headers.iteritems())
+        )
         data = b"" if method == "HEAD" else _read_body(response, limit, deadline, transfer)
     except OutboundError:
         raise

@@ -132,10 +132,10 @@ class HostCalls:
             raise self._refuse(record, "limit", f"Outbound request limit reached: "
                                f"{s.script_max_requests} requests per run.")  # fmt: skip
         transfer = self.transfer
-        if body is not None and transfer.sent + len(body) > s.script_max_request_bytes:
+        if body is not None and transfer.sent_total + len(body) > s.script_max_request_bytes:
             raise self._refuse(record, "limit", "Outbound request bytes limit reached: "
                                f"{s.script_max_request_bytes} bytes per run.")  # fmt: skip
-        if transfer.received >= s.script_max_received_bytes:
+        if transfer.spent():
             raise self._refuse(record, "limit", str(transfer.received_over()))
         sent, received = transfer.sent, transfer.received
         timeout_ms = args.get("timeout")
