@@ -6,6 +6,8 @@ Redis; sync hooks wait for the job and answer with the script's response.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, request
 
 from app import services
@@ -14,6 +16,7 @@ from app.dispatcher import Dispatcher
 from app.hook_cache import CachedHook
 from app.request_context import client_address, last_values, raw_target, strip_slash
 from app.responses import accepted, sync_response
+from workers import tracing
 from workers.delivery.signatures import verify_request
 from workers.errors import (
     HeadersTooLarge,
@@ -109,12 +112,16 @@ def serve_hook(hook_id: str, prefix: str) -> Response:
     """Answer the current request with hook ``hook_id`` (``prefix``: what of
     the path is not the script's ``context.path``)."""
     dispatcher = services.dispatcher()
+    started_ns = tracing.now_ns()
     try:
         cached = dispatcher.hook_cache.get(hook_id)
-        try:
-            return _intake(dispatcher, cached, prefix)
-        except _DECIDED_ON_HOOK:
-            return _intake(dispatcher, dispatcher.hook_cache.refresh(hook_id), prefix)
+        with _span(cached.hook, started_ns) as span:
+            try:
+                response = _intake(dispatcher, cached, prefix, span)
+            except _DECIDED_ON_HOOK:
+                response = _intake(dispatcher, dispatcher.hook_cache.refresh(hook_id), prefix, span)
+            span.answered(response.status_code)
+            return response
     except HookletError as exc:
         # Unknown ids are not labels: anyone can invent them.
         label = hook_id if not isinstance(exc, HookNotFound) else "_unknown"
@@ -122,17 +129,27 @@ def serve_hook(hook_id: str, prefix: str) -> Response:
         raise
 
 
-def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str) -> Response:
+def _span(hook: Hook, started_ns: int) -> Any:
+    """The event's server span (``workers.tracing``; a no-op while tracing is off)."""
+    if not started_ns:
+        return tracing.NOOP
+    incoming = request.environ.get("HTTP_TRACEPARENT")
+    continues = hook.trace.get("continueIncoming", False)
+    return tracing.intake(hook.id, request.method, incoming, continues, started_ns)
+
+
+def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str, span: Any) -> Response:
     hook = cached.hook
     _check_hook(hook)
     event = event_request(prefix)
     if hook.verify:
         verify_request(hook.verify, event.headers, event.body)
     key = idempotency_key(hook, event)
+    options = {"hook_etag": cached.etag, "idempotency_key": key, "extra": span.job_fields()}
     if hook.mode == "sync":
-        submitted = dispatcher.submit(
-            hook, event, hook_etag=cached.etag, take_slot=True, idempotency_key=key
-        )
+        with span.enqueue():
+            submitted = dispatcher.submit(hook, event, take_slot=True, **options)
+        span.job(submitted.job_id)
         if submitted.duplicate:
             # The original's answer if it has ended, else 202 with its status
             # URL, at once: a duplicate takes no slot, so it must not wait
@@ -145,7 +162,9 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str) -> Response
             release_slot_of=hook.id,
             debug=hook.debug_headers,
         )
-    submitted = dispatcher.submit(hook, event, hook_etag=cached.etag, idempotency_key=key)
+    with span.enqueue():
+        submitted = dispatcher.submit(hook, event, **options)
+    span.job(submitted.job_id)
     return accepted(submitted.job_id, status=200 if submitted.duplicate else 202)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from workers import tracing
 from workers.errors import HookChanged, HookNotFound, HookVersionGone, InvalidRequest, JobNotFound
 from workers.queue.messages import callback_task
 from workers.settings import Settings
@@ -52,12 +53,15 @@ def replay(dispatcher: Dispatcher, job_id: str) -> str:
     if raw is None or not raw.get(b"hookId"):
         raise JobNotFound(f"no replayable job {job_id!r}")
     request = EventRequest.from_job(raw)
+    # A new trace, linked to the original event's (nothing while tracing is off).
+    extra = {
+        "replayOf": job_id,
+        **tracing.replay_fields(raw.get(b"traceparent"), raw[b"hookId"].decode(), job_id),
+    }
     for _ in range(_ATTEMPTS):
         hook, etag = hook_of(dispatcher.hooks, job_id, raw)
         try:
-            return dispatcher.submit(
-                hook, request, extra={"replayOf": job_id}, hook_etag=etag
-            ).job_id
+            return dispatcher.submit(hook, request, extra=extra, hook_etag=etag).job_id
         except HookChanged:
             continue  # changed (or deleted) meanwhile: look again
     raise HookChanged(f"hook {raw[b'hookId'].decode()!r} keeps changing; nothing was replayed")

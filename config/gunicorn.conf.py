@@ -63,8 +63,20 @@ def pre_request(worker, req):  # noqa: ANN001, ANN201 - gunicorn hook
         req.headers = [h for i, h in enumerate(req.headers) if last[h[0].upper()] == i]
 
 
+def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn hook
+    """Traces (workers/tracing), if OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is
+    set: started in each worker after the fork and after the gevent worker
+    has patched, so the span exporter's thread is a greenlet of this worker."""
+    from workers import tracing
+
+    tracing.start("hooklet-web")
+
+
 def worker_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook
-    """Write the worker's last second of console stats (workers/store/stats/buffer.py)."""
+    """Write the worker's last second of console stats (workers/store/stats/buffer.py)
+    and its last spans (a second at most)."""
+    from workers import tracing
     from workers.store.stats.buffer import flush_process_buffers
 
     flush_process_buffers()
+    tracing.flush()

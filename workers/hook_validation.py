@@ -59,6 +59,7 @@ _KNOWN_FIELDS = {
     "verify",
     "route",
     "debugHeaders",
+    "trace",
     # Read-only fields a client may echo back from GET; ignored on write.
     "version",
     "createdAt",
@@ -224,7 +225,22 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
         secrets=dict(secrets),
         route=_parse_route(data.get("route")),
         debug_headers=debug_headers,
+        trace=_parse_trace(data.get("trace")),
     )
+
+
+_TRACE_FIELDS = ("continueIncoming", "propagate")
+
+
+def _parse_trace(raw: Any) -> dict[str, bool]:
+    """``trace``: join a sender's trace (``continueIncoming``), send
+    ``traceparent`` out (``propagate``); both off by default (workers/tracing)."""
+    raw = {} if raw is None else raw
+    known = isinstance(raw, dict) and not set(raw) - set(_TRACE_FIELDS)
+    _expect(known, "trace", "must be an object of continueIncoming and propagate")
+    for name, value in raw.items():
+        _expect(isinstance(value, bool), f"trace.{name}", "must be true or false")
+    return {name: True for name in _TRACE_FIELDS if raw.get(name)}
 
 
 def validate_verify(verify: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Structured logs: one JSON object per line for machines, readable text in a
 terminal. Fields passed with ``extra=`` (job id, hook, status, ...) become
-keys of the JSON line."""
+keys of the JSON line; with tracing on, a line written inside a span also
+carries its ``trace_id`` and ``span_id``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 import time
 
 import orjson
+
+from workers.tracing import log_ids
 
 __all__ = ["configure_logging"]
 
@@ -25,6 +28,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        ids = log_ids()  # None unless tracing is on and a span is current
+        if ids is not None:
+            line["trace_id"], line["span_id"] = ids
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()

@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 from standardwebhooks import Webhook
 
-from workers.delivery.egress import callback_allowlist
+from workers import tracing
+from workers.delivery.egress import callback_allowlist, loggable_url
 from workers.delivery.outbound import OutboundError, OutboundResponse, UpstreamTooLarge, send
 from workers.errors import HookNotFound
 from workers.settings import Settings
@@ -108,6 +109,10 @@ class Deliverer:
         raw = self.jobs.get(job_id)
         if raw is None:
             return self._gone(job_id, "")
+        with tracing.callback_attempt(job_id, raw) as span:  # in the job's trace
+            return self._attempt(job_id, raw, span)
+
+    def _attempt(self, job_id: str, raw: dict[bytes, bytes], span: Any) -> DeliveryStatus:
         attempts_made = len(orjson.loads(raw[b"deliveries"])) if b"deliveries" in raw else 0
         started = time.monotonic()
         attempt: dict[str, Any] = {"at": datetime.now(UTC).isoformat(timespec="milliseconds")}
@@ -120,7 +125,7 @@ class Deliverer:
             if not hook.callback_url:
                 attempt.update(error="no callback url", errorDetail="the hook has no callbackUrl")
             else:
-                response = self._post(hook, job_id, self.payload(raw))
+                response = self._post(hook, job_id, self.payload(raw), span)
                 status_code = response.status
         except HookNotFound:
             # No retry can reach a hook that is gone: the delivery ends (cancelled).
@@ -147,6 +152,7 @@ class Deliverer:
         if hook_gone:
             status, delay_s = DeliveryStatus.FAILED, None
         attempt["outcome"] = status.value
+        span.attempted(attempts_made + 1, status_code, status.value, attempt.get("error"))
         next_at = None if delay_s is None else time.time() + delay_s
         hook_label = raw[b"hookId"].decode()
         if not self.deliveries.record(job_id, attempt, status, next_at):
@@ -173,7 +179,7 @@ class Deliverer:
         )
         return DeliveryStatus.FAILED
 
-    def _post(self, hook: Hook, job_id: str, payload: bytes) -> OutboundResponse:
+    def _post(self, hook: Hook, job_id: str, payload: bytes, span: Any) -> OutboundResponse:
         """POST through the egress guard, checked again now (DNS may have
         changed since the hook was saved) and connected to the checked address."""
         msg_id = f"msg_{job_id}"  # stable across retries, as the spec asks
@@ -187,10 +193,11 @@ class Deliverer:
             "webhook-signature": signature,
         }
         assert hook.callback_url is not None
+        span.target(loggable_url(hook.callback_url))
         return send(
             "POST",
             hook.callback_url,
-            headers=headers,
+            headers=span.headers(headers, hook.trace.get("propagate", False)),
             body=payload,
             timeout_s=self.settings.callback_timeout_s,
             max_response_bytes=_MAX_ANSWER_BYTES,

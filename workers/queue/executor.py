@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from workers import tracing
 from workers.queue.batch import Batch
 from workers.queue.job_log import log_finished
 from workers.queue.messages import callback_on_finish
@@ -150,6 +152,14 @@ class Executor:
                 return JobStatus.FAILED, None, next_job
             return JobStatus(begun.raw[b"status"].decode()), begun.raw, next_job
         attempt = _Attempt(begun.job_id, begun.raw, worker, from_queue)
+        with tracing.job_run(attempt.job_id, attempt.raw) as run:
+            return self._run_attempt(attempt, batch, run)
+
+    def _run_attempt(
+        self, attempt: _Attempt, batch: Batch | None, run: Any
+    ) -> tuple[JobStatus, dict[bytes, bytes] | None, Taken | None]:
+        """``_run_begun`` inside the job's run span (``run``, a no-op while
+        tracing is off): resolve, run, record."""
         spec: ScriptSpec | None = None
         try:
             spec = self.specs.for_job(attempt.raw)
@@ -158,7 +168,12 @@ class Executor:
                 JobStatus.FAILED, 0.0, [], reason=FailureReason.HOOK_GONE, error=str(exc)
             )
         else:
+            run.propagate(spec.trace_propagate)
             outcome = self._outcome(attempt, spec)
+        reason = outcome.reason.value if outcome.reason else None
+        version = int(attempt.raw.get(b"version") or 0)
+        run.ended(outcome.status.value, reason, outcome.error, outcome.duration_ms,
+                  outcome.heap_used_bytes, version)  # fmt: skip
         ended = {**attempt.raw}
         if outcome.reason is not None:
             ended[b"reason"] = outcome.reason.value.encode()

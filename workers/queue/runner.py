@@ -9,6 +9,7 @@ from collections.abc import Callable
 import orjson
 import redis
 
+from workers import tracing
 from workers.queue.specs import ScriptSpec
 from workers.sandbox.contract import build_context, merge_response
 from workers.sandbox.host_calls import HostCalls
@@ -55,7 +56,7 @@ class ScriptRunner:
             max_header_bytes=s.max_response_header_bytes,
         )
         host = HostCalls(s, self._client, spec.hook_id)
-        context = build_context(request, spec.secrets)
+        context = build_context(request, spec.secrets, tracing.script_traceparent())
         self.pool.relieve(last_rss_bytes, self._cache_budget_bytes)
         isolate = self.pool.acquire(spec.hook_id, spec.version, spec.heap_mb, fresh=spec.fresh)
         deadline = time.monotonic() + spec.timeout_ms / 1000

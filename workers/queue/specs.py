@@ -32,6 +32,7 @@ class ScriptSpec:
     fresh: bool
     mode: str = "async"
     callback_url: str | None = None
+    trace_propagate: bool = False  # traceparent on the script's requests (workers/tracing)
 
 
 class SpecCache:
@@ -83,6 +84,7 @@ class SpecCache:
             fresh=hook.isolation == "fresh",
             mode=hook.mode,
             callback_url=hook.callback_url,
+            trace_propagate=hook.trace.get("propagate", False),
         )
         if len(self._specs) >= _CACHE_SIZE:
             self._specs.clear()

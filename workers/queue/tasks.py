@@ -13,8 +13,14 @@ import time
 from typing import Any, TypeVar
 
 from celery import Celery, Task
-from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
+from celery.signals import (
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 
+from workers import tracing
 from workers.delivery.callbacks import Deliverer
 from workers.errors import JobsFailed
 from workers.queue.executor import Executor
@@ -35,6 +41,9 @@ def _service(kind: type[T], settings: Settings) -> T:
     """The child's ``kind`` (Executor, Deliverer), built on first use, after fork."""
     service = _services.get(kind)
     if service is None or service.settings is not settings:
+        # Traces, if the environment asks: here, in the process that runs
+        # tasks (a prefork child, or a threads pool's node), after any fork.
+        tracing.start("hooklet-worker")
         service = _services[kind] = kind(settings)
     return service
 
@@ -88,3 +97,8 @@ def register(app: Celery, settings: Settings) -> None:
         if Executor in _services:
             _services[Executor].pool.clear()
         flush_process_buffers()  # the child's last second of stats
+        tracing.flush()  # its last spans, waiting a second at most
+
+    @worker_shutdown.connect(weak=False)
+    def flush_node_spans(**_: object) -> None:
+        tracing.flush()  # a threads pool's spans (a prefork node's main makes none)

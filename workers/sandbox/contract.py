@@ -21,10 +21,13 @@ __all__ = [
 DEFAULT_STATUS = 200
 
 
-def build_context(request: EventRequest, secrets: dict[str, str]) -> dict[str, Any]:
+def build_context(
+    request: EventRequest, secrets: dict[str, str], traceparent: str | None = None
+) -> dict[str, Any]:
     """The global ``context``, as secutils builds it: ``rawQuery`` only when
     the URL had a ``?``, ``secrets`` only when there are any, ``clientAddress``
-    only when known. The body travels as a latin-1 string and the runtime
+    only when known; hooklet adds ``traceparent`` (the run's span) while
+    tracing is on. The body travels as a latin-1 string and the runtime
     turns it into an array of byte values."""
     context: dict[str, Any] = {}
     if request.client_address:
@@ -38,6 +41,8 @@ def build_context(request: EventRequest, secrets: dict[str, str]) -> dict[str, A
     context["body"] = request.body.decode("latin-1")
     if secrets:
         context["secrets"] = secrets
+    if traceparent:
+        context["traceparent"] = traceparent
     return context
 
 

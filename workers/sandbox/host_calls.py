@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 
+from workers import tracing
 from workers.delivery.egress import loggable_url
 from workers.delivery.outbound import (
     OutboundError,
@@ -67,6 +68,7 @@ class HostCalls:
     # --- KV -------------------------------------------------------------------
     def _kv_call(self, op: str, args: Any, deadline: float) -> Any:
         self.kv_ops += 1  # counted before anything, as secutils does
+        tracing.kv_event(op)  # an event on the run's span (tracing on)
         if self.kv_ops > self.settings.kv_ops_per_run:
             raise HostCallError("Responder KV operation budget exhausted.")
         if self._client is None or not self._hook_id:
@@ -146,13 +148,14 @@ class HostCalls:
         follow = op == "fetch" and args.get("redirect", "follow") == "follow"
         self.requests += 1
         started = time.monotonic()
+        span = tracing.host_call(op, record["method"], record["url"])  # a client span
         try:
             if timeout_s <= 0:
                 raise UpstreamTimeout("Upstream request timed out: the script's time is up")
             response = send(
                 str(method),
                 url,
-                headers=_header_pairs(args.get("headers")),
+                headers=span.headers(_header_pairs(args.get("headers"))),
                 body=body,
                 timeout_s=timeout_s,
                 max_response_bytes=s.script_max_response_bytes,
@@ -164,12 +167,15 @@ class HostCalls:
             )
         except OutboundError as exc:  # before ValueError: EgressRefused is both
             record.update(bytesOut=transfer.sent - sent, bytesIn=transfer.received - received)
+            span.end(None, record["bytesIn"], record["bytesOut"], _outcome(exc))
             raise self._refuse(record, _outcome(exc), str(exc), started) from exc
         except ValueError as exc:  # a bad method or header: the script's input
+            span.end(error="invalid")
             raise self._refuse(record, "invalid", str(exc), started) from exc
         record.update(status=response.status, outcome="ok", durationMs=_ms(started),
                       bytesOut=transfer.sent - sent,
                       bytesIn=transfer.received - received)  # fmt: skip
+        span.end(response.status, record["bytesIn"], record["bytesOut"])
         self.records.append(record)
         if op == "fetch":
             if args.get("redirect") == "error" and 300 <= response.status < 400:

@@ -60,6 +60,7 @@ class Hook:
     debug_headers: bool = False
     secrets: dict[str, str] = field(default_factory=dict)
     route: dict[str, str] | None = None  # {host, path, pathType}: served there too
+    trace: dict[str, bool] = field(default_factory=dict)  # {continueIncoming, propagate}
     callback_secret: str = ""  # whsec_...: signs callbacks; shown once
     version: int = 0
     created_at: float = 0.0
@@ -85,6 +86,7 @@ class Hook:
             "verify": _public_verify(self.verify),
             "route": self.route,
             "debugHeaders": self.debug_headers,
+            "trace": {"continueIncoming": False, "propagate": False, **self.trace},
             "secretNames": sorted(self.secrets),
             "version": self.version,
             "createdAt": self.created_at,

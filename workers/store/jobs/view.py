@@ -102,6 +102,8 @@ def render_job(
     for name in ("replayOf", "replayedBy"):
         if name.encode() in raw:
             view[name] = _text(raw, name)
+    if b"traceparent" in raw:  # "00-<trace id>-<span id>-<flags>", written by the intake
+        view["traceId"] = raw[b"traceparent"][3:35].decode()
     meta = unpacked(raw, "request") if with_request else None
     if meta is not None:
         request = orjson.loads(meta)
