@@ -1,16 +1,22 @@
-"""The admin API: ``/api/hooks`` and friends, behind the admin token."""
+"""The admin API: ``/api/hooks`` and friends, behind a token with the
+scope each needs (``app/access.py``); every change is audited."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import orjson
 from flask import Blueprint, Response, jsonify, request
 
-from app import services
-from app.auth import protect
+from app import access, services
+from app.access import protect, scope
 from app.errors import error_response
 from app.responses import accepted
-from workers.errors import InvalidHook, InvalidRequest
+from workers.errors import HookNotFound, InvalidHook, InvalidRequest
 from workers.hook_validation import validate_hook
+from workers.store.access.membership import admit_hook, job_project
+from workers.store.access.projects import DEFAULT
+from workers.store.hooks import Hook
 
 __all__ = ["bp"]
 
@@ -50,12 +56,15 @@ def _depth_over(data: object, limit: int) -> bool:
 
 
 @bp.get("/hooks")
+@scope("hooks:read")
 def list_hooks() -> Response:
-    hooks = services.dispatcher().hooks.list()
+    who = access.principal()
+    hooks = [h for h in services.dispatcher().hooks.list() if who.sees(h.project)]
     return jsonify({"hooks": [h.to_json() for h in hooks]})
 
 
 @bp.post("/hooks")
+@scope("hooks:write")
 def create_hook() -> Response:
     data = json_body()
     hook_id = data.get("id") if isinstance(data, dict) else None
@@ -63,10 +72,12 @@ def create_hook() -> Response:
         raise InvalidHook("id", "is required")
     store = services.dispatcher().hooks
     try:
-        store.get(hook_id)
+        found = store.get(hook_id)
     except LookupError:
         pass
     else:
+        if not access.principal().sees(found.project):  # ids are unique across projects
+            return error_response(409, "conflict", f"hook id {hook_id!r} is taken")
         return _conflict(hook_id)
     return put_hook(hook_id)
 
@@ -92,17 +103,64 @@ def _conflict(hook_id: str) -> Response:
 
 
 @bp.get("/hooks/<hook_id>")
+@scope("hooks:read")
 def get_hook(hook_id: str) -> Response:
-    return jsonify(services.dispatcher().hooks.get(hook_id).to_json())
+    return jsonify(access.hook(hook_id).to_json())
+
+
+def _old_hook(hook_id: str) -> Hook | None:
+    """The stored hook (``HookNotFound`` if another project's), or None."""
+    try:
+        return access.hook(hook_id)
+    except HookNotFound:
+        if access.principal().is_admin:
+            return None
+        try:
+            services.dispatcher().hooks.get(hook_id)
+        except HookNotFound:
+            return None
+        raise  # another project's: as if it did not exist (it cannot be taken)
+
+
+def _project_for(data: object, old: Hook | None) -> str:
+    """The project a definition goes to: the token's; the admin's ``project``
+    field (default ``default``); never another for a stored hook."""
+    who = access.principal()
+    given = data.pop("project", None) if isinstance(data, dict) else None
+    if given is not None and not isinstance(given, str):
+        raise InvalidHook("project", "a project id")
+    if old is not None:
+        if given not in (None, old.project):
+            raise InvalidHook("project", "a hook cannot move to another project")
+        return old.project
+    if who.project is not None:
+        if given not in (None, who.project):
+            raise InvalidHook("project", "a project token creates hooks in its own project")
+        return who.project
+    project = given or DEFAULT
+    if not access.projects().exists(project):
+        raise InvalidHook("project", f"no project {project!r}")
+    return project
 
 
 @bp.put("/hooks/<hook_id>")
+@scope("hooks:write")
 def put_hook(hook_id: str) -> Response:
     data = json_body()
+    old = _old_hook(hook_id)
+    if isinstance(data, dict):
+        data = {**data}
+    project = _project_for(data, old)
+    sent_secrets = sorted(data.get("secrets") or {}) if isinstance(data, dict) else []
     if request.args.get("keepSecrets") == "true" and isinstance(data, dict):
         data = _with_stored_secrets(hook_id, data)
-    hook = validate_hook(hook_id, data, services.settings(), services.syntax_checker())
-    stored, created = services.dispatcher().hooks.put(hook)
+    hook = replace(
+        validate_hook(hook_id, data, services.settings(), services.syntax_checker()),
+        project=project,
+    )
+    quota = access.projects().get(project).quotas.get("maxHooks")
+    stored, created = services.dispatcher().hooks.put(hook, admit=admit_hook(quota))
+    _audit_put(stored, old, created, sent_secrets)
     body = stored.to_json()
     if created:
         body["callbackSecret"] = stored.callback_secret  # shown once
@@ -112,26 +170,53 @@ def put_hook(hook_id: str) -> Response:
     return response
 
 
+def _audit_put(stored: Hook, old: Hook | None, created: bool, sent_secrets: list[str]) -> None:
+    if old is not None and stored.version == old.version:
+        return  # nothing changed
+    before = None if old is None else old.version
+    action = "hook.create" if created else "hook.update"
+    access.audit(action, stored.id, stored.project, before=before, after=stored.version)
+    removed = sorted(set(old.secrets) - set(stored.secrets)) if old else []
+    for name, names in (("secrets.set", sent_secrets), ("secrets.remove", removed)):
+        if names:  # names only, never a value
+            detail = {"names": names}
+            access.audit(name, stored.id, stored.project, after=stored.version, detail=detail)
+
+
 @bp.delete("/hooks/<hook_id>")
+@scope("hooks:write")
 def delete_hook(hook_id: str) -> Response:
+    old = access.hook(hook_id)
     services.dispatcher().hooks.delete(hook_id)
+    access.audit("hook.delete", hook_id, old.project, before=old.version)
     return Response(status=204)
 
 
 @bp.post("/hooks/<hook_id>/rotate-secret")
+@scope("hooks:write")
 def rotate_secret(hook_id: str) -> Response:
     """A new callback signing secret, shown once; the old one stops working."""
-    return jsonify({"callbackSecret": services.dispatcher().hooks.rotate_secret(hook_id)})
+    old = access.hook(hook_id)
+    secret = services.dispatcher().hooks.rotate_secret(hook_id)
+    access.audit("hook.rotate-secret", hook_id, old.project, before=old.version)
+    return jsonify({"callbackSecret": secret})
 
 
 @bp.post("/jobs/<job_id>/replay")
+@scope("jobs:write")
 def replay_job(job_id: str) -> Response:
-    return accepted(services.dispatcher().replay(job_id))
+    project = job_project(access.job(job_id))
+    new_job = services.dispatcher().replay(job_id)
+    access.audit("job.replay", job_id, project, detail={"newJobId": new_job})
+    return accepted(new_job)
 
 
 @bp.post("/jobs/<job_id>/redeliver")
+@scope("jobs:write")
 def redeliver_job(job_id: str) -> Response:
+    project = job_project(access.job(job_id))
     services.dispatcher().redeliver(job_id)
+    access.audit("job.redeliver", job_id, project)
     response = jsonify({"jobId": job_id, "delivery": "queued", "statusUrl": f"/jobs/{job_id}"})
     response.status_code = 202
     return response

@@ -115,6 +115,7 @@ class Dispatcher:
             fingerprint=request.fingerprint() if idempotency_key else "",
         )
         history = hook.requests_to_track if track else 0
+        extra = {"project": hook.project, **(extra or {})}  # whose job (access checks)
         lane = Lane.sync(hook.id) if take_slot else Lane(hook.id, self._max_queued(hook))
         if take_slot:
             self.waiter.expect(job_id)  # before the job exists: its end is not missed

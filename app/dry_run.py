@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from flask import Blueprint, Response, jsonify
 
-from app import services
+from app import access, services
+from app.access import protect, scope
 from app.admin import json_body
-from app.auth import protect
 from app.responses import accepted
 from workers.errors import InvalidRequest
 from workers.hook_validation import validate_hook
@@ -85,11 +85,12 @@ def _run(spec: dict[str, Any], request_data: Any, timeout_ms: int) -> Response:
 
 
 @bp.post("/hooks/<hook_id>/test")
+@scope("hooks:write")
 def test_hook(hook_id: str) -> Response:
     body = json_body()
     if not isinstance(body, dict):
         raise InvalidRequest('send an object, e.g. {"request": {...}}')
-    hook = services.dispatcher().hooks.get(hook_id)
+    hook = access.hook(hook_id)
     spec = {
         "hookId": hook.id,
         "version": hook.version,
@@ -102,6 +103,7 @@ def test_hook(hook_id: str) -> Response:
 
 
 @bp.post("/scripts/test")
+@scope("hooks:write")
 def test_script() -> Response:
     body = json_body()
     if not isinstance(body, dict):

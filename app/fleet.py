@@ -9,7 +9,7 @@ import time
 from flask import Blueprint, Response, jsonify
 
 from app import services
-from app.auth import protect
+from app.access import protect
 from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
 from workers.store.lanes.lane import queued_counts

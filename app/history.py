@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from app import services
-from app.auth import protect
+from app import access, services
+from app.access import protect, scope
 from workers.store.jobs.view import render_job
 
 __all__ = ["bp", "to_har"]
@@ -19,18 +19,20 @@ bp = protect(Blueprint("history", __name__, url_prefix="/api"))
 
 def _history(hook_id: str) -> list[dict[str, Any]]:
     dispatcher = services.dispatcher()
-    dispatcher.hooks.get(hook_id)  # 404 for an unknown hook
+    access.hook(hook_id)  # 404 for an unknown hook, or another project's
     ids = dispatcher.jobs.history_ids(hook_id)
     return [render_job(raw, admin=True) for raw in dispatcher.jobs.get_many(ids)]
 
 
 @bp.get("/hooks/<hook_id>/jobs")
+@scope("jobs:read")
 def list_jobs(hook_id: str) -> Response:
     """The last ``requestsToTrack`` jobs, newest first."""
     return jsonify({"jobs": _history(hook_id)})
 
 
 @bp.get("/hooks/<hook_id>/jobs.har")
+@scope("jobs:read")
 def export_har(hook_id: str) -> Response:
     response = jsonify(to_har(hook_id, _history(hook_id), request.host_url.rstrip("/")))
     response.headers["Content-Disposition"] = f'attachment; filename="{hook_id}.har"'

@@ -16,10 +16,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from app import services
+from app import access, services
+from app.access import protect, scope
 from app.admin import json_body
-from app.auth import protect
-from workers.errors import HookletError, InvalidRequest, JobNotFound
+from workers.errors import HookletError, InvalidRequest
+from workers.store.access.membership import job_project
 from workers.store.jobs.records import FailureReason, JobStatus
 from workers.store.jobs.search import JobFilter, count, parse_since, search
 from workers.store.jobs.view import render_job
@@ -71,7 +72,8 @@ def _choice(data: Mapping[str, Any], name: str, allowed: list[str] | tuple[str, 
 
 
 def parse_filter(data: Mapping[str, Any]) -> JobFilter:
-    """A ``JobFilter`` from query arguments or a JSON object."""
+    """A ``JobFilter`` from query arguments or a JSON object, narrowed to the
+    caller's project (a project token never sees another's jobs)."""
     replayed = data.get("replayed")
     if isinstance(replayed, str):
         replayed = {"true": True, "false": False, "": None}.get(replayed.lower(), "bad")
@@ -88,6 +90,7 @@ def parse_filter(data: Mapping[str, Any]) -> JobFilter:
         since=_time(data.get("since"), "since"),
         until=_time(data.get("until"), "until"),
         replayed=replayed,
+        project=access.principal().project,
     )
 
 
@@ -102,6 +105,7 @@ def _limit(value: Any, default: int, maximum: int) -> int:
 
 
 @bp.get("/jobs")
+@scope("jobs:read")
 def list_jobs() -> Response:
     """Jobs matching the filter, newest first, with ``nextCursor``."""
     flt = parse_filter(request.args)
@@ -112,10 +116,9 @@ def list_jobs() -> Response:
 
 
 @bp.get("/jobs/<job_id>")
+@scope("jobs:read")
 def get_job(job_id: str) -> Response:
-    raw = services.dispatcher().jobs.get(job_id)
-    if raw is None:
-        raise JobNotFound(f"no job {job_id!r}")
+    raw = access.job(job_id)  # 404 for another project's, as for a missing one
     return jsonify(render_job(raw, admin=True))
 
 
@@ -134,7 +137,9 @@ def _bulk(action: str, run: Callable[[str], dict[str, Any]], default: dict[str, 
         if len(ids) > bound:
             raise InvalidRequest(f"ids: at most {bound} per call")
         if dry_run:
+            who = access.principal()
             found = services.dispatcher().jobs.get_many(ids)
+            found = [raw for raw in found if who.sees(job_project(raw))]
             return jsonify({"dryRun": True, "matched": len(found), "capped": False, "max": bound})
     else:
         given = body.get("filter")
@@ -148,15 +153,23 @@ def _bulk(action: str, run: Callable[[str], dict[str, Any]], default: dict[str, 
         page = search(client, flt, limit, cursor)
         ids, cursor = [job["jobId"] for job in page.jobs], page.next_cursor
     done, failed = [], []
+    per_project: dict[str, list[str]] = {}
     for job_id in ids[:limit]:
         try:
+            project = job_project(access.job(job_id))  # another project's: job_not_found
             done.append({"jobId": job_id, **run(job_id)})
+            per_project.setdefault(project, []).append(job_id)
         except HookletError as exc:
             failed.append({"jobId": job_id, "error": {"code": exc.code, "message": exc.message}})
+    for project, job_ids in per_project.items():
+        verb = {"replayed": "replay", "redelivered": "redeliver"}[action]
+        detail = {"jobIds": job_ids}
+        access.audit(f"jobs.bulk-{verb}", f"{len(job_ids)} jobs", project, detail=detail)
     return jsonify({action: done, "failed": failed, "nextCursor": cursor, "max": bound})
 
 
 @bp.post("/jobs/replay")
+@scope("jobs:write")
 def replay_many() -> Response:
     """Run many stored events again; each becomes a new job with ``replayOf``."""
     dispatcher = services.dispatcher()
@@ -166,6 +179,7 @@ def replay_many() -> Response:
 
 
 @bp.post("/jobs/redeliver")
+@scope("jobs:write")
 def redeliver_many() -> Response:
     """Send many finished jobs' callbacks again (default filter: failed deliveries)."""
     dispatcher = services.dispatcher()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from app import services
-from app.auth import protect
+from app import access, services
+from app.access import protect, scope
 from workers.errors import InvalidRequest
 from workers.store.stats.buckets import BUCKET_S, KEEP_S
 from workers.store.stats.series import series
@@ -35,24 +35,30 @@ def _seconds(value: str | None, default: int, name: str) -> int:
 
 
 @bp.get("/stats")
+@scope("stats:read")
 def stats() -> Response:
-    """``?hook=ID`` (default: the fleet), ``range`` (15m, 1h, 6h, 24h or
-    seconds; default 1h), ``step`` (seconds, whole minutes)."""
+    """``?hook=ID`` (default: the fleet, for the admin token; a project
+    token names one of its hooks), ``range`` (15m, 1h, 6h, 24h or seconds;
+    default 1h), ``step`` (seconds, whole minutes)."""
     range_s = _seconds(request.args.get("range"), 3600, "range")
     step_s = _seconds(request.args.get("step"), _STEPS.get(range_s, 60), "step")
     hook = request.args.get("hook") or None
     dispatcher = services.dispatcher()
     if hook is not None:
-        dispatcher.hooks.get(hook)  # 404 for an unknown hook
+        access.hook(hook)  # 404 for an unknown hook, or another project's
+    elif not access.principal().is_admin:  # the fleet's series would show every project
+        raise InvalidRequest("hook: a project token reads one hook's series (?hook=ID)")
     data = series(dispatcher.redis, hook, range_s, step_s)
     data["enabled"] = services.settings().stats_enabled
     return jsonify(data)
 
 
 @bp.get("/stats/hooks")
+@scope("stats:read")
 def hooks_summary() -> Response:
     """Per hook over the last hour: events, finished, failed, error rate,
     p95 duration and the last event's time."""
     dispatcher = services.dispatcher()
-    ids = sorted(h.id for h in dispatcher.hooks.list())
+    who = access.principal()
+    ids = sorted(h.id for h in dispatcher.hooks.list() if who.sees(h.project))
     return jsonify({"windowS": 3600, "hooks": hook_summaries(dispatcher.redis, ids)})

@@ -23,6 +23,9 @@ __all__ = [
     "IdempotencyKeyReused",
     "HeadersTooLarge",
     "JobsFailed",
+    "Forbidden",
+    "NotFound",
+    "QuotaExceeded",
 ]
 
 
@@ -115,6 +118,24 @@ class Unauthorized(HookletError):
     """Missing or wrong credentials."""
 
     code, status = "unauthorized", 401
+
+
+class Forbidden(HookletError):
+    """The token is valid but lacks the scope this call needs."""
+
+    code, status = "forbidden", 403
+
+
+class NotFound(HookletError, LookupError):
+    """No such project, token or KV key (or one the token may not see)."""
+
+    code, status = "not_found", 404
+
+
+class QuotaExceeded(HookletError):
+    """A project's quota refuses the change (``maxHooks``)."""
+
+    code, status = "quota_exceeded", 422
 
 
 class SignatureInvalid(Unauthorized):

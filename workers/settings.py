@@ -146,6 +146,12 @@ class Settings:
     # trusted_proxies-th X-Forwarded-For hop; from X-Real-IP only when this
     # says the proxy in front sets it (a client can send its own).
     console_trust_real_ip: bool = False
+    # Failed API authentications (a wrong bearer token) allowed per client
+    # address within the window; past it the API answers 429 until it ends.
+    api_auth_attempts: int = 10
+    api_auth_window_s: int = 300
+    # How long the audit log (GET /api/audit) keeps an entry.
+    audit_retention_s: int = 90 * 24 * 3600
     # One-minute buckets for the console's charts (workers/store/stats/buckets.py).
     stats_enabled: bool = True
     # Each process merges its stats in memory and writes them to Redis at

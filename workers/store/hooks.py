@@ -52,6 +52,7 @@ class Hook:
     enabled: bool = True
     retention_s: int | None = None  # None: settings.retention_s
     isolation: str = "warm"
+    project: str = "default"  # its owner; hooks stored before projects: default
     callback_url: str | None = None
     idempotency_header: str | None = None
     verify: dict[str, Any] | None = None
@@ -73,6 +74,7 @@ class Hook:
         """The public view: secrets are never included, only their names."""
         data: dict[str, Any] = {
             "id": self.id,
+            "project": self.project,
             "mode": self.mode,
             "methods": list(self.methods),
             "response": self.response,
@@ -134,7 +136,7 @@ class HookStore:
         raw = self._redis.get(keys.script(hook_id, version))
         return None if raw is None else raw.decode()
 
-    def put(self, hook: Hook) -> tuple[Hook, bool]:
+    def put(self, hook: Hook, admit: Any = None) -> tuple[Hook, bool]:
         """Create or replace; returns the stored hook and whether it was created.
 
         The version goes up only when the script or settings change, so loading
@@ -155,6 +157,8 @@ class HookStore:
                     hook = replace(
                         hook, callback_secret=old.callback_secret if old else new_callback_secret()
                     )
+                    if admit is not None:  # e.g. a project's maxHooks, under the WATCH
+                        admit(pipe, old, hook)
                     if old is not None and _same(old, hook):
                         pipe.unwatch()
                         return old, False

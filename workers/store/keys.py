@@ -51,8 +51,15 @@ def finished() -> str:
 
 
 def job_done(job_id: str) -> str:
-    """List: pushed once when the job ends, so a waiter can block on it."""
+    """List: pushed once when the job ends, so a waiter can block on it
+    (only when ``job_waiting`` says one waits)."""
     return f"{PREFIX}:done:{job_id}"
+
+
+def job_waiting(job_id: str) -> str:
+    """String: set by a waiter before it blocks on ``job_done``; FINISH pushes
+    the done list only when it exists."""
+    return f"{PREFIX}:waiting:{job_id}"
 
 
 def running() -> str:
@@ -275,3 +282,34 @@ def token(token_id: str) -> str:
     """String: the job a task message (a "run the next job" token) claimed,
     so a redelivery of that message runs the same job again."""
     return f"{PREFIX}:token:{token_id}"
+
+
+
+def project(project_id: str) -> str:
+    """Hash: a project's definition (``def`` JSON); ``default`` exists even when absent."""
+    return f"{PREFIX}:project:{project_id}"
+
+
+def project_ids() -> str:
+    """Set: ids of every stored project."""
+    return f"{PREFIX}:projects"
+
+
+def api_token(token_id: str) -> str:
+    """Hash: an API token's record (its SHA-256, never the token); expires with it."""
+    return f"{PREFIX}:apitoken:{token_id}"
+
+
+def api_token_ids() -> str:
+    """Set: ids of every API token (an expired record's id is dropped when listed)."""
+    return f"{PREFIX}:apitokens"
+
+
+def audit(project_id: str) -> str:
+    """Stream: a project's audit entries, ids by time, trimmed to the retention (MINID)."""
+    return f"{PREFIX}:audit:{project_id}"
+
+
+def api_auth_failures(client: str) -> str:
+    """String: a client address's failed API authentications in the window."""
+    return f"{PREFIX}:api-auth-failures:{client}"

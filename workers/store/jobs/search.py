@@ -36,6 +36,7 @@ SUMMARY_FIELDS = (
     "replayOf",
     "replayedBy",
     "deliveryStatus",
+    "project",
 )
 _CHUNK = 200  # index entries read per round trip
 
@@ -49,6 +50,7 @@ class JobFilter:
     since: float | None = None  # epoch seconds, inclusive
     until: float | None = None  # epoch seconds, exclusive
     replayed: bool | None = None  # None: either; False: not yet replayed
+    project: str | None = None  # only this project's jobs (a project token's search)
 
     def index(self) -> str:
         """The narrowest index that holds every match."""
@@ -72,6 +74,7 @@ class JobFilter:
             and self.replayed is not True
             and self.reason is None
             and self.delivery is None
+            and self.project is None
         )
 
     def matches(self, job: dict[str, Any]) -> bool:
@@ -82,6 +85,7 @@ class JobFilter:
             (self.status, job["status"]),
             (self.reason, job["reason"]),
             (self.delivery, job["deliveryStatus"]),
+            (self.project, job["project"]),
         )
         if any(want is not None and want != have for want, have in checks):
             return False
@@ -113,6 +117,7 @@ def _summary(values: list[bytes | None]) -> dict[str, Any]:
         "replayOf": raw["replayOf"],
         "replayedBy": raw["replayedBy"],
         "deliveryStatus": raw["deliveryStatus"],
+        "project": raw["project"] or "default",  # jobs from before projects: default
         "_score": number["createdAt"],
     }
 

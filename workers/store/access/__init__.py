@@ -1,0 +1,1 @@
+"""Who may do what: projects, API tokens (stored as hashes) and the audit log."""
