@@ -141,3 +141,20 @@ def test_ha_variant_has_a_primary_a_replica_and_three_sentinels() -> None:
         assert "HOOKLET_ADMIN_TOKEN" in env, name  # the base file's settings are kept
         deps = services[name]["depends_on"]
         assert {"redis", *sentinels} <= set(deps), name
+
+
+# -- traces (issue 26) ----------------------------------------------------------
+
+
+def test_an_optional_trace_viewer_takes_otlp_under_the_tracing_profile() -> None:
+    services = load()["services"]
+    jaeger = services["jaeger"]
+    assert jaeger["profiles"] == ["tracing"]  # not started by a plain `up`
+    assert "depends_on" not in jaeger  # hooklet runs whether or not it is there
+    assert jaeger["image"].startswith("jaegertracing/all-in-one:")
+    assert "4318:4318" in jaeger["ports"] and "16686:16686" in jaeger["ports"]
+    assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    for name in ("web", "console", "worker", "callbacks", "flower"):
+        env = services[name]["environment"]
+        # Empty unless the operator sets it: tracing stays off by default.
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}", name

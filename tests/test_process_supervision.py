@@ -5,10 +5,12 @@ policies. The whole-stack proof is tests/e2e/test_run_supervision.py."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -114,3 +116,44 @@ def test_honcho_is_gone_and_supervisor_is_a_dependency() -> None:
     names = {re.split(r"[<>=\[ ]", dep, maxsplit=1)[0] for dep in deps}
     assert "supervisor" in names and "honcho" not in names
     assert "honcho" not in (ROOT / "scripts/run").read_text()
+
+
+def test_supervisord_hands_the_otel_variables_to_each_program(tmp_path: Path) -> None:
+    """scripts/run turns tracing on by exporting OTEL_EXPORTER_OTLP_ENDPOINT
+    (issue 26): supervisord's programs inherit its environment, so a real
+    supervisord started with it set hands it to the program it runs."""
+    seen = tmp_path / "seen.txt"
+    probe = (
+        f"import os, time; open({str(seen)!r}, 'w').write("
+        "os.environ.get('OTEL_EXPORTER_OTLP_ENDPOINT', '') + ' ' + "
+        "os.environ.get('OTEL_SERVICE_NAME', '')); time.sleep(60)"
+    )
+    (tmp_path / "Procfile").write_text(f"probe: {sys.executable} -c {shlex.quote(probe)}\n")
+    data = tmp_path / "data"
+    conf = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/supervisor_conf.py"), str(tmp_path / "Procfile")]
+        + [str(data), "probe"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    env = {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+        "OTEL_SERVICE_NAME": "hooklet-here",
+    }
+    supervisord = Path(sys.executable).parent / "supervisord"
+    proc = subprocess.Popen(
+        [str(supervisord), "-c", conf],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (seen.exists() and seen.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert seen.read_text() == "http://127.0.0.1:4318 hooklet-here"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
