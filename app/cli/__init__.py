@@ -1,7 +1,8 @@
 """``hooklet``: the command line for operators and hook authors.
 
-It talks to a running hooklet over HTTP (``--url``, ``HOOKLET_URL``) with the
-admin token (``--token``, ``HOOKLET_ADMIN_TOKEN``, or ``.hooklet/admin-token``).
+It talks to a running hooklet over HTTP (``--url``, ``HOOKLET_URL``) with a
+token (``--token``; ``HOOKLET_TOKEN``, a project token; ``HOOKLET_ADMIN_TOKEN``;
+or ``.hooklet/admin-token``): a project token sees only its project.
 Tables in a terminal; ``--json`` for scripts. One module per command group.
 """
 
@@ -23,7 +24,7 @@ __all__ = ["main"]
     show_default=True,
     help="hooklet's base URL",
 )
-@click.option("--token", default=None, help="admin token (default: HOOKLET_ADMIN_TOKEN)")
+@click.option("--token", default=None, help="token (default: HOOKLET_TOKEN or HOOKLET_ADMIN_TOKEN)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
 @click.pass_context
 def main(ctx: click.Context, url: str, token: str | None, as_json: bool) -> None:
@@ -32,12 +33,14 @@ def main(ctx: click.Context, url: str, token: str | None, as_json: bool) -> None
 
 
 def _register() -> None:
-    from app.cli import console, fleet, hooks, jobs
+    from app.cli import access, console, fleet, hooks, jobs
 
     main.add_command(hooks.hooks)
     main.add_command(jobs.jobs)
     main.add_command(jobs.send)
     main.add_command(fleet.workers)
+    for group in (access.projects, access.tokens, access.kv):
+        main.add_command(group)
     console.register(main, jobs.jobs)
 
 

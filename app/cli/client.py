@@ -34,7 +34,10 @@ class Client:
         except requests.Timeout:
             fail(f"hooklet at {self.url} did not answer in time")
         if response.status_code == 401 and admin:
-            fail("the admin token was refused: set HOOKLET_ADMIN_TOKEN or pass --token")
+            fail(
+                "the token was refused (wrong, revoked or expired): set HOOKLET_TOKEN "
+                "or HOOKLET_ADMIN_TOKEN, or pass --token"
+            )
         return response
 
     def ok(self, response: requests.Response) -> Any:
@@ -73,7 +76,8 @@ def emit(client: Client, data: Any, render) -> None:  # noqa: ANN001
 
 
 def default_token() -> str | None:
-    token = os.environ.get("HOOKLET_ADMIN_TOKEN")
+    """``HOOKLET_TOKEN`` (a project token, or any), else the admin token."""
+    token = os.environ.get("HOOKLET_TOKEN") or os.environ.get("HOOKLET_ADMIN_TOKEN")
     if token:
         return token
     path = Path(os.environ.get("HOOKLET_DATA_DIR", ".hooklet")) / "admin-token"
