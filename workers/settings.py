@@ -103,6 +103,9 @@ class Settings:
     isolate_cache_size: int = 32
     isolate_max_uses: int = 1000
     isolate_max_heap_mb: int = 8
+    # Blank isolates each child keeps ready for isolation: "fresh" hooks, made
+    # on a thread after a fresh run (workers/sandbox/prewarm.py); 0: none.
+    fresh_prewarm: int = 2
     # Reaper: a running job whose deadline passed this long ago is orphaned.
     reaper_interval_s: float = 5.0
     reaper_grace_s: float = 10.0

@@ -8,7 +8,7 @@ children only: nothing here touches V8 at import time.
 
 Evaluations start V8 tasks through mini-racer's context directly and wait for
 the result on its result queue, with a timeout. mini-racer's public ``eval``
-and ``eval_cancelable`` both go through its asyncio loop thread, which costs
+and ``eval_cancelable`` (and ``MiniRacer()``) go through an asyncio loop thread, costing
 about 0.2 ms of CPU per call in thread hand-offs; this path costs less than
 0.1 ms. It uses mini-racer internals, so mini-racer's version is pinned
 exactly (pyproject.toml), and tests/workers/test_sandbox.py covers it.
@@ -16,6 +16,9 @@ exactly (pyproject.toml), and tests/workers/test_sandbox.py covers it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import queue
 import threading
@@ -29,6 +32,7 @@ from py_mini_racer._context import (
     _UNCANCELABLE_TASK_CALLBACK_ID as _RESULT_QUEUE_CALLBACK,  # results go to its queue
 )
 from py_mini_racer._exc import JSTerminatedException
+from py_mini_racer._set_timeout import INSTALL_SET_TIMEOUT
 
 from workers.sandbox.bridge import HostHandler, buffer_bytes, serve_calls
 from workers.sandbox.results import RunLimits, RunResult, to_result
@@ -62,6 +66,16 @@ _TAMPERED = (
 )
 _POLL_SLEEPS_S = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01)
 _WAKE_UP = object()  # put on the result queue by ``interrupt``
+# Contexts share a loop that never runs: MiniRacer() makes a loop thread each (~1 ms).
+_LOOPS: dict[int, asyncio.AbstractEventLoop] = {}
+
+
+def _new_context() -> contextlib.AbstractContextManager[Any]:
+    """mini-racer's context maker: ``__enter__`` makes the isolate, ``__exit__`` frees it."""
+    from py_mini_racer._mini_racer import _make_context  # late: V8 starts in children only
+
+    loop = _LOOPS.get(os.getpid()) or _LOOPS.setdefault(os.getpid(), asyncio.new_event_loop())
+    return _make_context(loop)  # one loop per pid: a forked child makes its own
 
 
 class _Interrupted(Exception):
@@ -75,12 +89,10 @@ class Isolate:
     evaluates; any thread may ``interrupt``."""
 
     def __init__(self, heap_mb: int) -> None:
-        from py_mini_racer import MiniRacer  # late: V8 starts in children only
-
-        self._mr = MiniRacer()
-        self._ctx = self._mr._ctx  # noqa: SLF001 - see the module docstring
+        self._maker = _new_context()
+        self._ctx = self._maker.__enter__()
         self._results: queue.Queue[Any] = self._ctx._non_cancelable_mr_task_results_queue  # noqa: SLF001
-        self._mr.set_hard_memory_limit(heap_mb * 1024 * 1024)
+        self._ctx.set_hard_memory_limit(heap_mb * 1024 * 1024)
         self._task: int | None = None
         self._interrupt: _Interrupted | None = None
         self._lock = threading.Lock()
@@ -90,9 +102,14 @@ class Isolate:
         self.closed = False
         self.poisoned = False  # set when it must not run another script
         deadline = time.monotonic() + 30
-        # The runtime's only handle, held here and nowhere in the JS realm.
-        self._control = self.eval(_RUNTIME_JS, deadline)
-        self._argv = self.eval("[]", deadline)
+        try:
+            self.eval(INSTALL_SET_TIMEOUT, deadline)  # what MiniRacer() installs
+            # The runtime's only handle, held here and nowhere in the JS realm.
+            self._control = self.eval(_RUNTIME_JS, deadline)
+            self._argv = self.eval("[]", deadline)
+        except BaseException:
+            self.close()
+            raise
 
     def eval(self, code: str, deadline: float) -> Any:
         """Evaluate ``code``; raise ``_Interrupted`` on timeout, OOM or interrupt."""
@@ -167,7 +184,7 @@ class Isolate:
         except JSEvalException as exc:
             if self._interrupt is not None:
                 raise self._interrupt from None
-            if self._mr.was_hard_memory_limit_reached():  # how it ended, not its text
+            if self._ctx.was_hard_memory_limit_reached():  # how it ended, not its text
                 self.poisoned = True
                 raise _Interrupted(
                     FailureReason.MEMORY, f"script exceeded its heap limit of {self.heap_mb} MB"
@@ -191,20 +208,20 @@ class Isolate:
             self._ctx._dll.mr_cancel_task(self._ctx._ctx, task)  # noqa: SLF001
             self._results.put(_WAKE_UP)  # the owner returns even if V8 does not stop
         # Ends an allocating script at its next GC even if cancel cannot.
-        self._mr.set_hard_memory_limit(1)
+        self._ctx.set_hard_memory_limit(1)
 
     def heap_used_bytes(self, *, collect: bool = False) -> int:
         """V8 heap in use (garbage included unless ``collect``). Call only when
         idle: mini-racer cannot cancel it. About half a millisecond."""
         if collect:
-            self._mr.low_memory_notification()
-        self.last_heap_bytes = int(self._mr.heap_stats()["used_heap_size"])
+            self._ctx.low_memory_notification()
+        self.last_heap_bytes = int(json.loads(self._ctx.heap_stats())["used_heap_size"])
         return self.last_heap_bytes
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._mr.close()
+            self._maker.__exit__(None, None, None)
 
 
 def run_script(

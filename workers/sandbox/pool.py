@@ -3,9 +3,10 @@
 An isolate is reused only for the same hook and version, only when its last
 run ended cleanly and left nothing pending (no timers), and only up to a use
 count and a heap size. Anything else closes it. ``isolation: "fresh"`` hooks
-get a new isolate for every event. What persists between events of a hook in
-a warm isolate: its global variables, nothing else (``context`` and
-``console`` are reset before each run).
+get a new isolate for every event: a blank one made ahead by the prewarmer
+(``prewarm.py``) when one is ready, used for that one run and closed. What
+persists between events of a hook in a warm isolate: its global variables,
+nothing else (``context`` and ``console`` are reset before each run).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import OrderedDict
 
 from workers.sandbox.isolate import Isolate, RunResult
 from workers.sandbox.malloc import return_freed_memory
+from workers.sandbox.prewarm import Prewarmer
 
 __all__ = ["IsolatePool"]
 
@@ -31,11 +33,16 @@ _COLLECT_AFTER_INPUT_BYTES = 64 * 1024
 
 
 class IsolatePool:
-    def __init__(self, max_isolates: int, max_uses: int, max_heap_mb: int) -> None:
+    def __init__(
+        self, max_isolates: int, max_uses: int, max_heap_mb: int, fresh_prewarm: int = 0
+    ) -> None:
         self.max_isolates = max_isolates
         self.max_uses = max_uses
         self.max_heap_bytes = max_heap_mb * 1024 * 1024
         self._idle: OrderedDict[PoolKey, Isolate] = OrderedDict()
+        # Blank isolates for fresh runs, made on a thread of this child.
+        self.prewarmed = Prewarmer(fresh_prewarm) if fresh_prewarm > 0 else None
+        self._over_budget = False  # as ``relieve`` last found: then nothing is made ahead
 
     def __len__(self) -> int:
         return len(self._idle)
@@ -46,13 +53,20 @@ class IsolatePool:
             isolate = self._idle.pop(key, None)
             if isolate is not None:
                 return isolate
+        elif self.prewarmed is not None:
+            isolate = self.prewarmed.take(heap_mb)
+            if isolate is not None:
+                return isolate
         return Isolate(heap_mb)
 
     def release(
         self, isolate: Isolate, hook_id: str, version: int, run: RunResult, *, fresh: bool
     ) -> None:
         key = (hook_id, version, isolate.heap_mb)
-        if fresh or not self._reusable(isolate, run):
+        if fresh:
+            self._release_fresh(isolate, run)
+            return
+        if not self._reusable(isolate, run):
             self._discard(isolate)
             return
         self._idle[key] = isolate
@@ -64,17 +78,36 @@ class IsolatePool:
     def clear(self) -> None:
         while self._idle:
             self._discard(self._idle.popitem()[1])
+        if self.prewarmed is not None:
+            self.prewarmed.clear()
 
     def relieve(self, rss_bytes: int, budget_bytes: int) -> bool:
         """Close the older half of the idle isolates when the child uses more
         than ``budget_bytes``, so cached isolates never push a child towards its
         RSS cap (where the watchdog would stop an innocent script)."""
-        if rss_bytes <= budget_bytes or not self._idle:
+        self._over_budget = rss_bytes > budget_bytes
+        if not self._over_budget:
+            return False
+        if self.prewarmed is not None and len(self.prewarmed):
+            self.prewarmed.clear()  # made again after the next fresh run
+        elif not self._idle:
             return False
         for _ in range((len(self._idle) + 1) // 2):
             self._discard(self._idle.popitem(last=False)[1])
         return_freed_memory()
         return True
+
+    def _release_fresh(self, isolate: Isolate, run: RunResult) -> None:
+        """A fresh isolate runs once. With prewarming on, a clean run's isolate
+        is closed on the prewarmer's thread (off the job's path) while it makes
+        the next; any other is closed here, at once (it may still be busy)."""
+        if self.prewarmed is None or self._over_budget:
+            self._discard(isolate)
+            return
+        clean = not (isolate.poisoned or isolate.closed) and run.reason is None and run.idle
+        if not clean:
+            self._discard(isolate)
+        self.prewarmed.refill(isolate.heap_mb, isolate if clean else None)
 
     def _reusable(self, isolate: Isolate, run: RunResult) -> bool:
         if isolate.poisoned or isolate.closed or run.reason is not None:
