@@ -29,7 +29,10 @@ class ScriptRunner:
         self.settings = settings
         self._client = client  # the script KV's Redis
         self.pool = IsolatePool(
-            settings.isolate_cache_size, settings.isolate_max_uses, settings.isolate_max_heap_mb
+            settings.isolate_cache_size,
+            settings.isolate_max_uses,
+            settings.isolate_max_heap_mb,
+            fresh_prewarm=settings.fresh_prewarm,
         )
         self.watchdog = Watchdog(settings.child_rss_mb)
         # Past 70% of the RSS cap, the pool lets warm isolates go: the rest is
