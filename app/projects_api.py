@@ -86,6 +86,8 @@ def patch_project(project_id: str) -> Response:
 @bp.delete("/projects/<project_id>")
 def delete_project(project_id: str) -> Response:
     project = access.projects().get(project_id)  # 404 first
+    if project_id == "default":
+        raise InvalidRequest("the default project cannot be deleted")
     dispatcher = services.dispatcher()
     hooks = sorted(project_hook_ids(dispatcher.redis, project_id))
     cascade = request.args.get("cascade") == "true"
@@ -93,8 +95,6 @@ def delete_project(project_id: str) -> Response:
         return error_response(
             409, "conflict", f"project {project_id!r} has {len(hooks)} hooks; ?cascade=true"
         )
-    if project_id == "default":
-        raise InvalidRequest("the default project cannot be deleted")
     for hook_id in hooks:
         try:
             dispatcher.hooks.delete(hook_id)
