@@ -22,7 +22,7 @@ from workers.store.budget import MemoryBudget
 from workers.store.deliveries import DeliveryStore
 from workers.store.hooks import HookStore
 from workers.store.jobs import store as jobs_module
-from workers.store.jobs.index import IndexTrim
+from workers.store.jobs.index import TRIM_BATCH, IndexTrim
 from workers.store.jobs.records import (
     DeliveryStatus,
     EventRequest,
@@ -209,3 +209,17 @@ def test_a_deleted_hooks_delivery_ends_at_once(
     assert client.hget(keys.job(job_id), "deliveryStatus") == b"failed"
     assert client.zscore(keys.callbacks_due(), job_id) is None
     assert receiver.for_job(job_id) == []
+
+
+def test_the_reapers_index_trim_keeps_up_past_one_batch(own_redis: RedisServer) -> None:
+    """Issue 21: CREATE no longer trims expired index entries on the event's
+    path; the reaper's ``IndexTrim`` drops them all, batch after batch, not
+    one batch per sweep."""
+    client = own_redis.client()
+    ids = [new_job_id() for _ in range(TRIM_BATCH * 2 + 5)]
+    past = time.time() - 60
+    client.zadd(keys.index_expiry(), {i: past for i in ids})
+    client.zadd(keys.jobs_index(), {i: past - 600 for i in ids})
+    assert IndexTrim(client).trim([]) >= len(ids)
+    assert client.zmscore(keys.index_expiry(), ids) == [None] * len(ids)
+    assert client.zmscore(keys.jobs_index(), ids) == [None] * len(ids)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
-from tests.support.stack import RedisServer
+from tests.support.stack import RedisServer, wait_until
 from workers.queue.names import RUN_SCRIPT
 from workers.settings import Settings
 from workers.store import keys, metrics
@@ -39,13 +40,36 @@ def test_finish_records_job_callback_and_metrics_whatever_the_duration(
         counters = metrics.job_fields(hook_id, "succeeded", None, duration_ms / 1000)
         assert store.finish(job_id, outcome, (callbacks, job_id.encode()), counters).recorded
         assert client.hget(keys.job(job_id), "status") == b"succeeded"
-        assert client.lrange(keys.job_done(job_id), 0, -1) == [b"1"]
+        # Nobody waits for it: no done list is made (and expired) for it.
+        assert client.exists(keys.job_done(job_id)) == 0
         assert client.zscore(keys.running(), job_id) is None
     assert client.llen(callbacks) == 3
     sums = client.hget(keys.metrics(), metrics.field("script_duration_sum", hook=hook_id))
     assert abs(float(sums) - 30.0123) < 1e-6
     finished = metrics.field("jobs_finished", hook=hook_id, status="succeeded")
     assert client.hget(keys.metrics(), finished) == b"3"
+
+
+def test_a_waiter_that_blocks_before_the_finish_is_woken_by_it(
+    own_redis: RedisServer, hook_id: str
+) -> None:
+    """Issue 21: FINISH pushes a job's done list only when a waiter marked
+    the job waited for; the waiter that marked it and blocks is woken, and
+    one that comes after the finish does not block."""
+    client = own_redis.client()
+    store = JobStore(client, retention_s=600)
+    job_id = started_job(store, hook_id)
+    got: list[dict[bytes, bytes] | None] = []
+    waiter = threading.Thread(target=lambda: got.append(store.wait(job_id, 60)))
+    waiter.start()
+    wait_until(lambda: client.exists(keys.job_waiting(job_id)) == 1, timeout_s=10, what="marked")
+    outcome = Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200})
+    assert store.finish(job_id, outcome).recorded
+    waiter.join(30)
+    assert not waiter.is_alive() and got and got[0] is not None
+    assert got[0][b"status"] == b"succeeded"
+    later = store.wait(job_id, 60)  # the job has ended: answered at once
+    assert later is not None and later[b"status"] == b"succeeded"
 
 
 def test_a_job_finishes_once(own_redis: RedisServer, hook_id: str) -> None:

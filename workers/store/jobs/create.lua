@@ -49,6 +49,5 @@ end
 join_lane(pending_key, ready_key, lane_hook, queue_key, job_id, message)
 if replayed_key ~= '' then mark_replayed(replayed_key, job_id) end
 index_new(hook_id, job_id, created_at, searchable == '1')
-trim_indexes(hook_id, trim_batch)
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end
 return {1, ''}

@@ -5,33 +5,35 @@
 -- Returns {recorded (1) or already final (0), take()'s reply...}.
 local function finish()
   if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
-  local status = redis.call('HGET', job_key, 'status')
+  -- Every field this step reads of the job, in one call.
+  local job = redis.call(
+    'HMGET', job_key, 'status', 'token', 'retentionS', 'idempotencyKey', 'hookId', 'lane'
+  )
+  local status = job[1]
   if status == false or status == SUCCEEDED or status == FAILED then
     redis.call('ZREM', running_key, job_id)
     return 0
   end
   local fields_from = TAIL + 2 * tonumber(counters_n)
-  for i = fields_from, #ARGV, 2 do
-    redis.call('HSET', job_key, ARGV[i], ARGV[i + 1])
-  end
+  redis.call('HSET', job_key, unpack(ARGV, fields_from))
   if push_key ~= '' then redis.call('LPUSH', push_key, push_message) end
-  local token = redis.call('HGET', job_key, 'token')
-  if token then redis.call('DEL', token_prefix .. token) end
+  if job[2] then redis.call('DEL', token_prefix .. job[2]) end
   -- Retention counts from now (the hook's own retentionS if set), for the
   -- job, its idempotency key and its index entries alike; the budget's index
   -- of finished jobs is by finish time.
   local now = now_ms()
-  local keep_ms = retention_ms(job_key, retention_s)
-  expire_at(job_key, job_id, now + keep_ms, false)
-  local idempotency = redis.call('HGET', job_key, 'idempotencyKey')
-  if idempotency then redis.call('PEXPIRE', idempotency, keep_ms) end
+  local keep_ms = 1000 * tonumber(job[3] or retention_s)
+  expire_at(job_key, job_id, now + keep_ms, false, job[5] or '')
+  if job[4] then redis.call('PEXPIRE', job[4], keep_ms) end
   redis.call('ZADD', finished_key, string.format('%.6f', now / 1000), job_id)
   redis.call('ZREM', running_key, job_id)
-  redis.call('RPUSH', done_key, '1')
-  redis.call('EXPIRE', done_key, 60)
-  if redis.call('HGET', job_key, 'lane') == 'sync' then
-    redis.call('PUBLISH', done_channel, job_id)
+  -- The done list only for a waiter that said it waits (jobs.waits): no
+  -- key made and expired again for every job nobody waits for.
+  if redis.call('EXISTS', waiting_key) == 1 then
+    redis.call('RPUSH', done_key, '1')
+    redis.call('EXPIRE', done_key, 60)
   end
+  if job[6] == 'sync' then redis.call('PUBLISH', done_channel, job_id) end
   if failed == '1' then index_failed(job_key, job_id) end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.

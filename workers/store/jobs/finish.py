@@ -18,7 +18,8 @@ __all__ = ["FinishKeys", "FinishArgs", "FINISH"]
 class FinishKeys(IndexKeys):
     job_key: str
     running_key: str
-    done_key: str
+    done_key: str  # pushed only when waiting_key exists
+    waiting_key: str  # keys.job_waiting: a waiter blocks on done_key
     push_key: str  # a list to push push_message to ('' for none)
     metrics_key: str
     child_rss_key: str

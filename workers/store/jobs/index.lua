@@ -51,8 +51,8 @@ end
 -- The job's key, and its index entries with it, go at `at_ms` (epoch ms).
 -- With `extend`, never earlier than already set (a key without expiry keeps
 -- none). Entries are only moved (XX), never added: a job of a deleted hook
--- stays out.
-local function expire_at(job_key, id, at_ms, extend)
+-- stays out. ``hook``: the job's hookId if the caller has read it already.
+local function expire_at(job_key, id, at_ms, extend, hook)
   if extend then
     local ttl = redis.call('PTTL', job_key)
     if ttl == -1 or (ttl >= 0 and now_ms() + ttl >= at_ms) then return end
@@ -60,7 +60,7 @@ local function expire_at(job_key, id, at_ms, extend)
   redis.call('PEXPIREAT', job_key, at_ms)
   local at = string.format('%.3f', at_ms / 1000)
   redis.call('ZADD', index_expiry_key, 'XX', at, id)
-  local hook = redis.call('HGET', job_key, 'hookId') or ''
+  if hook == nil then hook = redis.call('HGET', job_key, 'hookId') or '' end
   if hook ~= '' then redis.call('ZADD', hook_jobs_prefix .. hook, 'XX', at, id) end
 end
 

@@ -8,11 +8,12 @@ job of the hook that deleting it deletes). A job's score there is ``+inf``
 while it is queued or running (it never expires then) and while a callback
 is due; it becomes the job's expiry time when the job's key gets one, in the
 same Lua call (``expire_at``). ``trim_expired`` then drops whatever has
-expired, from every index at once, a bounded batch per call: in each CREATE,
-and in each worker node's reaper for every stored hook (``IndexTrim``), so
-even an idle hook's indexes shrink.
+expired, from every index at once, in bounded batches: in each worker
+node's reaper for every stored hook (``IndexTrim``), off the events' path
+(CREATE trimmed too until issue 21 moved that out of the critical section),
+so even an idle hook's indexes shrink.
 
-The Lua below runs inside the job store's steps (CREATE, FINISH), the
+The Lua functions (``index.lua``) run inside the job store's steps (CREATE, FINISH), the
 deliveries' steps and the memory budget's TRIM; each of those steps' records
 inherits ``IndexKeys`` and ``HookIndexArgs``, whose field names the Lua uses.
 """
@@ -30,6 +31,7 @@ from workers.store.lua import LuaStep, lua_source
 __all__ = ["IndexKeys", "HookIndexArgs", "IndexTrim", "TRIM_BATCH"]
 
 TRIM_BATCH = 200  # expired entries one call drops from each expiry set
+_MAX_PASSES = 25  # calls per hook chunk one trim makes while batches come back full
 _HOOKS_PER_CALL = 50  # hooks whose indexes one reaper call trims
 
 
@@ -93,7 +95,9 @@ class IndexTrim:
         self._step = LuaStep(client, _TRIM_INDEXES, IndexKeys, TrimIndexArgs)
 
     def trim(self, hook_ids: Iterable[str] | None = None) -> int:
-        """One bounded batch per index; returns how many entries went."""
+        """Bounded batches per index, again while a batch comes back full (the
+        only trimming since CREATE stopped trimming on the event's path);
+        returns how many entries went."""
         if hook_ids is None:
             hook_ids = sorted(i.decode() for i in self._redis.smembers(keys.hook_ids()))
         hook_ids = list(hook_ids)
@@ -101,5 +105,9 @@ class IndexTrim:
         total = 0
         for start in range(0, max(len(hook_ids), 1), _HOOKS_PER_CALL):
             chunk = hook_ids[start : start + _HOOKS_PER_CALL]
-            total += int(self._step(IndexKeys.build(), args, chunk))
+            for _ in range(_MAX_PASSES):
+                dropped = int(self._step(IndexKeys.build(), args, chunk))
+                total += dropped
+                if dropped < TRIM_BATCH:  # no expiry set had a full batch left
+                    break
         return total

@@ -62,7 +62,6 @@ class CreateArgs(HookIndexArgs):
     max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
     hook_id: str  # the job's hook ('' for a test run of no hook)
     searchable: str  # '1': an event, listed in the search indexes; '': a test run
-    trim_batch: int  # expired index entries dropped on the way (jobs.index.TRIM_BATCH)
     # TAIL: the job's field/value pairs
 
 

@@ -20,7 +20,7 @@ from workers.store import keys
 from workers.store.budget import MemoryBudget
 from workers.store.jobs import finish as finish_script
 from workers.store.jobs import scripts as lua
-from workers.store.jobs.index import TRIM_BATCH, HookIndexArgs, IndexKeys
+from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.jobs.reads import JobReads
 from workers.store.jobs.records import EventRequest, JobStatus, Outcome
 from workers.store.jobs.steps import Conditions, Created, Extras, Finished
@@ -161,7 +161,6 @@ class JobStore(JobReads):
                 max_queued="" if lane.max_queued is None else lane.max_queued,
                 hook_id=hook_id,
                 searchable="1" if also.indexed else "",
-                trim_batch=TRIM_BATCH,
             ),
             _pairs(fields),
         )
@@ -240,6 +239,7 @@ class JobStore(JobReads):
                 job_key=keys.job(job_id),
                 running_key=keys.running(),
                 done_key=keys.job_done(job_id),
+                waiting_key=keys.job_waiting(job_id),
                 push_key=push_key,
                 metrics_key=keys.metrics(),
                 child_rss_key=keys.child_rss(),

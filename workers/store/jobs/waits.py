@@ -19,6 +19,18 @@ def is_final(client: redis.Redis, job_id: str) -> bool:
     return status is not None and JobStatus(status.decode()).is_final
 
 
+def _say_waiting(client: redis.Redis, job_id: str, timeout_s: float) -> bool:
+    """Mark the job waited for (FINISH then pushes its done list) and read, in
+    the same transaction, whether it has already ended: either the mark came
+    first and the done list will be pushed, or the job is final and there is
+    nothing to block on."""
+    with client.pipeline(transaction=True) as pipe:
+        pipe.set(keys.job_waiting(job_id), b"1", ex=int(timeout_s) + 60)
+        pipe.hget(keys.job(job_id), "status")
+        status = pipe.execute()[1]
+    return status is None or JobStatus(status.decode()).is_final
+
+
 def wait(
     client: redis.Redis,
     blocking: redis.Redis,
@@ -35,7 +47,7 @@ def wait(
     got = None
     if waiter is not None:
         waiter(job_id, timeout_s)
-    elif timeout_s > 0:
+    elif timeout_s > 0 and not _say_waiting(client, job_id, timeout_s):
         got = blocking.blpop([keys.job_done(job_id)], timeout=timeout_s)
     with client.pipeline(transaction=False) as pipe:
         if got is not None:
