@@ -293,17 +293,32 @@ FORGERIES = {
 }
 
 
-@pytest.mark.parametrize("forgery", FORGERIES.values(), ids=FORGERIES.keys())
-def test_forged_host_call_shapes_end_the_run_once(
+# The runtime writes its queue and its report with builtins captured before any
+# script ran (js/00_primordials.js, issue 21 item 2), so none of these forgeries
+# reaches the host: each run ends as the script's honest calls make it end. Only
+# what the host itself refuses fails: nesting past orjson's limit, and 'k', which
+# is no seal key (so the host got the real seal call, not the forged one).
+HONEST_FAILURES = {
+    "deeply nested call args": "could not be read",
+    "toJSON on Object.prototype before seal": "Invalid recipient public key",
+    "seal args an array": "Invalid recipient public key",
+    "seal args a string": "Invalid recipient public key",
+}
+
+
+@pytest.mark.parametrize(("name", "forgery"), FORGERIES.items(), ids=FORGERIES.keys())
+def test_forged_host_call_shapes_cannot_reach_the_host(
     local_executor: Executor, client: FlaskClient, admin: Admin, hook_id: str,
-    upstream: Upstream, forgery: str,
+    upstream: Upstream, name: str, forgery: str,
 ) -> None:  # fmt: skip
     script = forgery.replace("URL_", repr(upstream.url)).replace("SENDER", READ_SENDER)
     job = run(local_executor, client, admin, hook_id, f"(async () => {{ {script} return {{ body: 'done' }}; }})()")  # fmt: skip
-    if job["status"] == "failed":
-        assert job["reason"] == "error" and job["error"], job
-    if "toJSON" in forgery and "seal" not in forgery:
-        assert "could not be read" in job["error"]
+    if name in HONEST_FAILURES:
+        assert (job["status"], job["reason"]) == ("failed", "error"), job
+        assert HONEST_FAILURES[name] in job["error"], job
+    else:
+        assert job["status"] == "succeeded", job
+        assert job["result"]["body"] == ("x" if "return { body: 'x' }" in forgery else "done")
 
 
 def test_a_host_side_exception_is_a_failed_run_logged_for_operators(

@@ -1,7 +1,7 @@
 """The bridge from a script's host calls to Python.
 
 A script's ``fetch``, ``secutils.kv.*``, ``seal`` and ``crypto.subtle`` calls
-queue in the runtime (js/00_prelude.js) and come back to the host with the
+queue in the runtime (js/01_prelude.js) and come back to the host with the
 script's state between evaluations. Each is answered here, in the worker
 child, one at a time, under the script's own deadline: the watchdog and the
 time limit end a script that waits on the network as they end one that spins.

@@ -61,8 +61,8 @@ _RUNTIME_JS = (
     + "; }\n})()"
 )
 _TAMPERED = (
-    "Error: the script's result could not be read; did the script replace a builtin "
-    "the runtime uses (such as Object.prototype.toJSON or Array.prototype.push)?"
+    "Error: the script's result could not be read, or its run could not start in this "
+    "isolate (did a run of this hook freeze globalThis?); the isolate is retired"
 )
 _POLL_SLEEPS_S = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01)
 _WAKE_UP = object()  # put on the result queue by ``interrupt``
@@ -254,8 +254,8 @@ def run_script(
     except _Interrupted as exc:
         result = RunResult(_ms_since(started), reason=exc.reason, error=str(exc))
     except (UnreadableOutput, JSEvalException) as exc:
-        # The runtime's own state, as the script left it, could not be read:
-        # a builtin the runtime relies on was replaced (toJSON, a getter).
+        # What the runtime handed back could not be read (a report orjson
+        # refuses), or the runtime could not start the run (a frozen global).
         isolate.poisoned = True
         error = f"{_TAMPERED}: {str(exc).strip()[:500]}"
         result = RunResult(_ms_since(started), reason=FailureReason.ERROR, error=error)

@@ -5,8 +5,12 @@ run ended cleanly and left nothing pending (no timers), and only up to a use
 count and a heap size. Anything else closes it. ``isolation: "fresh"`` hooks
 get a new isolate for every event: a blank one made ahead by the prewarmer
 (``prewarm.py``) when one is ready, used for that one run and closed. What
-persists between events of a hook in a warm isolate: its global variables,
-nothing else (``context`` and ``console`` are reset before each run).
+persists between events of a hook in a warm isolate is whatever its scripts
+changed in the realm: global variables, and any builtin replaced (as on
+Cloudflare Workers). The runtime does not depend on them (it uses builtins
+captured before any script ran, js/00_primordials.js), ``context`` and
+``console`` are given again before each run, and no other hook or version is
+ever handed that isolate.
 """
 
 from __future__ import annotations
@@ -112,7 +116,7 @@ class IsolatePool:
     def _reusable(self, isolate: Isolate, run: RunResult) -> bool:
         if isolate.poisoned or isolate.closed or run.reason is not None:
             return False
-        if isolate.uses >= self.max_uses or not (run.idle and run.pristine):
+        if isolate.uses >= self.max_uses or not (run.idle and run.restartable):
             return False
         if run.input_bytes > _COLLECT_AFTER_INPUT_BYTES or isolate.uses % _COLLECT_EVERY == 1:
             return isolate.heap_used_bytes(collect=True) <= self.max_heap_bytes

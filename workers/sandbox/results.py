@@ -37,7 +37,7 @@ class RunResult:
     body: bytes | None = None
     body_is_json: bool = False
     idle: bool = False  # nothing the script queued (timers) is still pending
-    pristine: bool = False  # the script left every builtin as it found it
+    restartable: bool = False  # the next run can be given its context and console
     skip_request: bool = False  # secutils: not kept in the hook's history
     track_response: bool = False  # secutils: the response is kept with the job
     reason: FailureReason | None = None
@@ -58,8 +58,8 @@ def to_result(
         duration_ms,
         logs=logs,
         logs_dropped=(reported if type(reported) is int else 0) + dropped,
-        idle=bool(meta.get("idle")),
-        pristine=meta.get("pristine") is True,
+        idle=meta.get("idle") is True,
+        restartable=meta.get("restartable") is True,
     )
     if not meta.get("ok"):
         result.reason = FailureReason.ERROR  # a throw: only the host decides "memory"
@@ -95,8 +95,9 @@ def to_result(
 
 def _forged(meta: dict[str, Any]) -> str | None:
     """Why the runtime's report of a result is not one the runtime writes
-    (js/90_control.js, settle), if it is not: a script that replaced a
-    builtin (``Object.prototype.toJSON``) can hand back anything."""
+    (js/90_control.js, settle), if it is not. The runtime writes its report
+    with builtins captured before any script ran (js/00_primordials.js), so
+    a script cannot shape it; this stays as a second line of defence."""
     status = meta.get("statusCode")
     headers = meta.get("headers")
     if status is not None and (type(status) is not int or not 200 <= status <= 599):

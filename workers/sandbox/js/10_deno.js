@@ -13,27 +13,32 @@ const SHA256_K = new Uint32Array([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
+const SHA256_H0 = new Uint32Array([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
+
 function sha256(bytes) {
-  const bitLength = bytes.length * 8;
-  const padded = new NativeUint8Array(((bytes.length + 9 + 63) >> 6) << 6);
-  padded.set(bytes);
-  padded[bytes.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(bitLength / 0x100000000));
-  view.setUint32(padded.length - 4, bitLength >>> 0);
-  const h = new Uint32Array([
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-  ]);
+  const length = TypedArrayPrototypeGetLength(bytes);
+  const bitLength = length * 8;
+  const padded = new Uint8Array(((length + 9 + 63) >> 6) << 6);
+  TypedArrayPrototypeSet(padded, bytes);
+  padded[length] = 0x80;
+  const size = TypedArrayPrototypeGetLength(padded);
+  const view = new DataView(TypedArrayPrototypeGetBuffer(padded));
+  DataViewPrototypeSetUint32(view, size - 8, MathFloor(bitLength / 0x100000000));
+  DataViewPrototypeSetUint32(view, size - 4, bitLength >>> 0);
+  const h = new Uint32Array(8);
+  TypedArrayPrototypeSet(h, SHA256_H0);
   const w = new Uint32Array(64);
-  for (let off = 0; off < padded.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4);
+  for (let off = 0; off < size; off += 64) {
+    for (let i = 0; i < 16; i++) w[i] = DataViewPrototypeGetUint32(view, off + i * 4);
     for (let i = 16; i < 64; i++) {
       const a = w[i - 15], b = w[i - 2];
       const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
       const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
       w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
     }
-    let [a, b, c, d, e, f, gg, hh] = h;
+    let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], gg = h[6], hh = h[7];
     for (let i = 0; i < 64; i++) {
       const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const t1 = (hh + S1 + ((e & f) ^ (~e & gg)) + SHA256_K[i] + w[i]) | 0;
@@ -43,27 +48,28 @@ function sha256(bytes) {
     }
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += gg; h[7] += hh;
   }
-  const out = new NativeUint8Array(32);
-  const outView = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) outView.setUint32(i * 4, h[i]);
+  const out = new Uint8Array(32);
+  const outView = new DataView(TypedArrayPrototypeGetBuffer(out));
+  for (let i = 0; i < 8; i++) DataViewPrototypeSetUint32(outView, i * 4, h[i]);
   return out;
 }
 
 function hex(bytes) {
   let out = "";
-  for (let i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+  const length = TypedArrayPrototypeGetLength(bytes);
+  for (let i = 0; i < length; i++) out += (bytes[i] < 16 ? "0" : "") + NumberPrototypeToString(bytes[i], 16);
   return out;
 }
 
 // Strict unpadded base64url, as secutils' base64ct decoder: no padding, no
 // '+' or '/', no impossible length, no stray trailing bits.
 function base64urlDecode(text) {
-  const bad = () => new NativeError("invalid Base64 encoding");
+  const bad = () => new Error("invalid Base64 encoding");
   if (text.length % 4 === 1) throw bad();
-  const out = new NativeUint8Array(Math.floor((text.length * 3) / 4));
+  const out = new Uint8Array(MathFloor((text.length * 3) / 4));
   let bits = 0, value = 0, o = 0;
   for (let i = 0; i < text.length; i++) {
-    const idx = B64URL.indexOf(text[i]);
+    const idx = StringPrototypeIndexOf(B64URL, text[i]);
     if (idx < 0) throw bad();
     value = ((value << 6) | idx) & 0xffffff;
     bits += 6;
@@ -80,69 +86,61 @@ function base64urlDecode(text) {
 const str = (value) => (typeof value === "string" ? value : "");
 
 // --- Deno.core ------------------------------------------------------------------
-const objectToString = Object.prototype.toString;
-const tagOf = (v) => objectToString.call(v).slice(8, -1);
-function brand(getter) {
-  return (v) => {
-    if (v === null || (typeof v !== "object" && typeof v !== "function")) return false;
-    try {
-      getter.call(v);
-      return true;
-    } catch (_) {
-      return false;
-    }
-  };
-}
-const getterOf = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
-const TypedArray = Object.getPrototypeOf(Uint8Array);
-const typedArrayTag = getterOf(TypedArray.prototype, Symbol.toStringTag);
-const isBoxed = [Number, String, Boolean, BigInt, Symbol].map((T) => brand(T.prototype.valueOf));
+const tagOf = (v) => StringPrototypeSlice(ObjectPrototypeToString(v), 8, -1);
+const matches = (re, text) => RegExpPrototypeExec(re, text) !== null;
+const unboxers = [Number, String, g.Boolean, BigInt, Symbol];
+const isBoxed = nullArray();
+for (let i = 0; i < unboxers.length; i++) append(isBoxed, brand(uncurryThis(unboxers[i].prototype.valueOf)));
 
 const coreChecks = {
-  isAnyArrayBuffer: (v) => v instanceof NativeArrayBuffer || tagOf(v) === "SharedArrayBuffer",
+  isAnyArrayBuffer: (v) => isArrayBuffer(v) || isSharedArrayBuffer(v),
   isArgumentsObject: (v) => tagOf(v) === "Arguments",
-  isArrayBuffer: brand(getterOf(ArrayBuffer.prototype, "byteLength")),
-  isArrayBufferView: (v) => isView(v),
-  isAsyncFunction: (v) => typeof v === "function" && /^Async/.test(tagOf(v)),
+  isArrayBuffer,
+  isArrayBufferView: (v) => ArrayBufferIsView(v),
+  isAsyncFunction: (v) => typeof v === "function" && matches(/^Async/, tagOf(v)),
   isBigIntObject: isBoxed[3],
   isBooleanObject: isBoxed[2],
-  isBoxedPrimitive: (v) => isBoxed.some((check) => check(v)),
-  isDataView: brand(getterOf(DataView.prototype, "byteLength")),
-  isDate: brand(Date.prototype.getTime),
-  isGeneratorFunction: (v) => typeof v === "function" && /GeneratorFunction$/.test(tagOf(v)),
+  isBoxedPrimitive: (v) => {
+    for (let i = 0; i < isBoxed.length; i++) if (isBoxed[i](v)) return true;
+    return false;
+  },
+  isDataView: brand(DataViewPrototypeGetByteLength),
+  isDate: brand(uncurryThis(Date.prototype.getTime)),
+  isGeneratorFunction: (v) => typeof v === "function" && matches(/GeneratorFunction$/, tagOf(v)),
   isGeneratorObject: (v) => tagOf(v) === "Generator" || tagOf(v) === "AsyncGenerator",
-  isMap: brand(getterOf(Map.prototype, "size")),
+  isMap: brand(MapPrototypeGetSize),
   isMapIterator: (v) => tagOf(v) === "Map Iterator",
   isModuleNamespaceObject: (v) => tagOf(v) === "Module",
-  isNativeError: (v) => v instanceof NativeError,
+  isNativeError: (v) => v instanceof Error,
   isNumberObject: isBoxed[0],
-  isPromise: (v) => v instanceof NativePromise,
+  isPromise: (v) => v instanceof Promise,
   isProxy: () => false, // not observable from JavaScript
-  isRegExp: brand(getterOf(RegExp.prototype, "source")),
-  isSet: brand(getterOf(Set.prototype, "size")),
+  isRegExp: brand(getter(RegExp.prototype, "source")),
+  isSet: brand(SetPrototypeGetSize),
   isSetIterator: (v) => tagOf(v) === "Set Iterator",
-  isSharedArrayBuffer: (v) => tagOf(v) === "SharedArrayBuffer",
+  isSharedArrayBuffer,
   isStringObject: isBoxed[1],
   isSymbolObject: isBoxed[4],
-  isTypedArray: (v) => typedArrayTag.call(v) !== undefined,
-  isWeakMap: brand(WeakMap.prototype.has),
-  isWeakSet: brand(WeakSet.prototype.has),
+  isTypedArray,
+  isWeakMap: brand(uncurryThis(WeakMap.prototype.has)),
+  isWeakSet: brand(uncurryThis(g.WeakSet.prototype.has)),
 };
 
 function requireView(value) {
-  if (!isView(value)) throw new NativeTypeError("Invalid argument");
-  return viewBytes(value);
+  const bytes = ArrayBufferIsView(value) ? viewBytes(value) : null;
+  if (bytes === null) throw new TypeError("Invalid argument");
+  return bytes;
 }
 
 function byteLength(text) {
   if (typeof text !== "string") return 0;
   let n = 0;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(text, i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
     else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length &&
-      (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      (StringPrototypeCharCodeAt(text, i + 1) & 0xfc00) === 0xdc00) {
       n += 4;
       i++;
     } else n += 3;
@@ -150,21 +148,25 @@ function byteLength(text) {
   return n;
 }
 
-const ops = freeze({
+// Options objects go to the host as the script gave them; a missing one is
+// an empty object that inherits nothing.
+const optsOf = (opts) => opts ?? { __proto__: null };
+const ops = ObjectFreeze({
   op_proxy_request: (request) => hostCall("proxy", proxyArgs(request), proxyBody(request)),
-  op_responder_kv_get: (key) => hostCall("kv.get", { key: str(key) }),
+  op_responder_kv_get: (key) => hostCall("kv.get", { __proto__: null, key: str(key) }),
   op_responder_kv_set: (key, value, opts) =>
-    hostCall("kv.set", { key: str(key), value: str(value), opts: opts ?? {} }),
-  op_responder_kv_delete: (key) => hostCall("kv.delete", { key: str(key) }),
-  op_responder_kv_list: (opts) => hostCall("kv.list", opts ?? {}),
-  op_responder_kv_wait: (opts) => hostCall("kv.watch", opts ?? {}),
-  op_crypto_seal: (key, plaintext) => hostCall("crypto.seal", { key: str(key), plaintext: str(plaintext) }),
+    hostCall("kv.set", { __proto__: null, key: str(key), value: str(value), opts: optsOf(opts) }),
+  op_responder_kv_delete: (key) => hostCall("kv.delete", { __proto__: null, key: str(key) }),
+  op_responder_kv_list: (opts) => hostCall("kv.list", optsOf(opts)),
+  op_responder_kv_wait: (opts) => hostCall("kv.watch", optsOf(opts)),
+  op_crypto_seal: (key, plaintext) =>
+    hostCall("crypto.seal", { __proto__: null, key: str(key), plaintext: str(plaintext) }),
   op_crypto_sha256: (data) => {
     let bytes;
     try {
       bytes = base64urlDecode(str(data));
     } catch (error) {
-      throw new NativeError("Invalid data (base64): " + error.message);
+      throw new Error("Invalid data (base64): " + error.message);
     }
     return hex(sha256(bytes));
   },
@@ -172,20 +174,24 @@ const ops = freeze({
 
 function proxyArgs(request) {
   if (request === null || typeof request !== "object") {
-    throw new NativeTypeError("op_proxy_request expects an object with a url");
+    throw new TypeError("op_proxy_request expects an object with a url");
   }
-  const headers = {};
-  if (request.headers !== undefined && request.headers !== null) {
-    for (const name of objectKeys(request.headers)) {
-      const value = request.headers[name];
+  const headers = { __proto__: null };
+  const given = request.headers;
+  if (given !== undefined && given !== null) {
+    const names = ObjectKeys(given);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      const value = given[name];
       if (value === undefined) continue;
       if (typeof value !== "string") {
-        throw new NativeTypeError("header '" + name + "' must be a string");
+        throw new TypeError("header '" + name + "' must be a string");
       }
       headers[name] = value;
     }
   }
   return {
+    __proto__: null,
     url: request.url,
     method: request.method ?? "GET",
     headers,
@@ -200,108 +206,125 @@ function proxyBody(request) {
   return body === undefined || body === null ? null : bytesArg(body, "body");
 }
 
-const Deno = freeze({
-  core: freeze({
+// deno_core's timers: (callback, delayMs, args, isRepeat, isRefed, isSystem).
+function createTimer(callback, delay, args, isRepeat) {
+  let id;
+  const tick = () => {
+    if (isRepeat) id = trackedSetTimeout(tick, delay);
+    if (args === undefined) callback();
+    else callback(args);
+  };
+  id = trackedSetTimeout(tick, delay);
+  return () => trackedClearTimeout(id);
+}
+
+const Deno = ObjectFreeze({
+  core: ObjectFreeze({
     ops,
     ...coreChecks,
     encode(text) {
-      if (typeof text !== "string") throw new NativeTypeError("Invalid argument");
+      if (typeof text !== "string") throw new TypeError("Invalid argument");
       return utf8Encode(text);
     },
-    decode(view) {
-      let bytes = requireView(view);
-      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-      return utf8Decode(bytes);
-    },
+    decode: (view) => utf8Decode(withoutBom(requireView(view))),
     encodeBinaryString: (view) => bytesToBinary(requireView(view)),
     byteLength,
-    // deno_core's timers: (callback, delayMs, args, isRepeat, isRefed, isSystem).
-    createTimer(callback, delay, args, isRepeat) {
-      let id;
-      const tick = () => {
-        if (isRepeat) id = trackedSetTimeout(tick, delay);
-        callback(...(args === undefined ? [] : [args]));
-      };
-      id = trackedSetTimeout(tick, delay);
-      return () => trackedClearTimeout(id);
-    },
+    createTimer,
     cancelTimer: (cancel) => typeof cancel === "function" && cancel(),
-    queueUserTimer: (_depth, repeat, delay, callback) => Deno.core.createTimer(callback, delay, undefined, repeat),
+    queueUserTimer: (_depth, repeat, delay, callback) => createTimer(callback, delay, undefined, repeat),
     print: (message, isErr) => (isErr ? hookletConsole.error : hookletConsole.log)(String(message)),
-    serialize: (value) => utf8Encode(stringify(toTree(value, new NativeMap()))),
-    deserialize: (bytes) => fromTree(parse(utf8Decode(requireView(bytes))), []),
-    structuredClone: (value) => fromTree(toTree(value, new NativeMap()), []),
+    serialize: (value) => utf8Encode(JSONStringify(toTree(value, new Map()))),
+    deserialize: (bytes) => fromTree(JSONParse(utf8Decode(requireView(bytes))), nullArray()),
+    structuredClone: (value) => fromTree(toTree(value, new Map()), nullArray()),
   }),
 });
 
 // Deno.core.serialize's format here is hooklet's own (secutils uses V8's wire
 // format): a tagged JSON tree. Only the round trip within a script matters.
-const TYPED = { Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
-  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView };
+const TYPED = { __proto__: null, Int8Array: g.Int8Array, Uint8Array, Uint8ClampedArray: g.Uint8ClampedArray,
+  Int16Array: g.Int16Array, Uint16Array: g.Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array,
+  BigInt64Array: g.BigInt64Array, BigUint64Array: g.BigUint64Array, DataView };
+const tree = (key, value) => ({ __proto__: null, [key]: value });
 function toTree(v, seen) {
-  if (v === undefined) return { u: 1 };
+  if (v === undefined) return tree("u", 1);
   if (v === null || typeof v === "boolean" || typeof v === "string") return v;
-  if (typeof v === "number") return Number.isFinite(v) && !Object.is(v, -0) ? v : { n: String(v) };
-  if (typeof v === "bigint") return { b: String(v) };
-  if (typeof v !== "object") throw new NativeError("DataCloneError: " + typeof v + " could not be cloned.");
-  if (seen.has(v)) return { r: seen.get(v) };
-  seen.set(v, seen.size);
-  if (coreChecks.isDate(v)) return { d: v.getTime() };
-  if (coreChecks.isRegExp(v)) return { x: [v.source, v.flags] };
-  if (v instanceof NativeArrayBuffer) return { ab: base64urlEncode(new NativeUint8Array(v)) };
-  if (isView(v)) return { ta: tagOf(v) === "DataView" ? "DataView" : typedArrayTag.call(v), bytes: base64urlEncode(viewBytes(v)) };
-  if (coreChecks.isMap(v)) return { m: [...v].map(([k, x]) => [toTree(k, seen), toTree(x, seen)]) };
-  if (coreChecks.isSet(v)) return { s: [...v].map((x) => toTree(x, seen)) };
-  if (isArray(v)) return { a: v.map((x) => toTree(x, seen)) };
-  if (typeof v.then === "function" || typeof v === "function") throw new NativeError("DataCloneError: could not be cloned.");
-  const o = {};
-  for (const k of objectKeys(v)) o[k] = toTree(v[k], seen);
-  return { o };
+  if (typeof v === "number") return NumberIsFinite(v) && !ObjectIs(v, -0) ? v : tree("n", String(v));
+  if (typeof v === "bigint") return tree("b", String(v));
+  if (typeof v !== "object") throw new Error("DataCloneError: " + typeof v + " could not be cloned.");
+  if (MapPrototypeHas(seen, v)) return tree("r", MapPrototypeGet(seen, v));
+  MapPrototypeSet(seen, v, MapPrototypeGetSize(seen));
+  if (coreChecks.isDate(v)) return tree("d", uncurryThis(Date.prototype.getTime)(v));
+  if (coreChecks.isRegExp(v)) return tree("x", [v.source, v.flags]);
+  if (isArrayBuffer(v)) return tree("ab", base64urlEncode(new Uint8Array(v)));
+  if (ArrayBufferIsView(v)) {
+    const kind = isTypedArray(v) ? TypedArrayPrototypeGetSymbolToStringTag(v) : "DataView";
+    return { __proto__: null, ta: kind, bytes: base64urlEncode(viewBytes(v)) };
+  }
+  const list = nullArray();
+  if (coreChecks.isMap(v)) {
+    MapPrototypeForEach(v, (x, k) => append(list, [toTree(k, seen), toTree(x, seen)]));
+    return tree("m", list);
+  }
+  if (coreChecks.isSet(v)) {
+    SetPrototypeForEach(v, (x) => append(list, toTree(x, seen)));
+    return tree("s", list);
+  }
+  if (ArrayIsArray(v)) {
+    for (let i = 0; i < v.length; i++) append(list, toTree(v[i], seen));
+    return tree("a", list);
+  }
+  if (typeof v.then === "function" || typeof v === "function") throw new Error("DataCloneError: could not be cloned.");
+  const o = { __proto__: null };
+  const keys = ObjectKeys(v);
+  for (let i = 0; i < keys.length; i++) o[keys[i]] = toTree(v[keys[i]], seen);
+  return tree("o", o);
 }
 function fromTree(t, refs) {
   if (t === null || typeof t !== "object") return t;
-  if ("u" in t) return undefined;
-  if ("n" in t) return Number(t.n);
-  if ("b" in t) return BigInt(t.b);
-  if ("r" in t) return refs[t.r];
-  const keep = (value) => (refs.push(value), value);
-  if ("d" in t) return keep(new Date(t.d));
-  if ("x" in t) return keep(new RegExp(t.x[0], t.x[1]));
-  if ("ab" in t) return keep(base64urlDecode(t.ab).buffer);
-  if ("ta" in t) {
-    const buffer = base64urlDecode(t.bytes).buffer;
-    return keep(t.ta === "DataView" ? new DataView(buffer) : new TYPED[t.ta](buffer));
+  const has = (key) => ObjectHasOwn(t, key);
+  if (has("u")) return undefined;
+  if (has("n")) return Number(t.n);
+  if (has("b")) return BigInt(t.b);
+  if (has("r")) return refs[t.r];
+  const keep = (value) => (append(refs, value), value);
+  if (has("d")) return keep(new Date(t.d));
+  if (has("x")) return keep(new RegExp(t.x[0], t.x[1]));
+  if (has("ab")) return keep(TypedArrayPrototypeGetBuffer(base64urlDecode(t.ab)));
+  if (has("ta")) {
+    const buffer = TypedArrayPrototypeGetBuffer(base64urlDecode(t.bytes));
+    return keep(new TYPED[t.ta](buffer));
   }
-  if ("m" in t) {
+  if (has("m")) {
     const map = keep(new Map());
-    for (const [k, x] of t.m) map.set(fromTree(k, refs), fromTree(x, refs));
+    for (let i = 0; i < t.m.length; i++) MapPrototypeSet(map, fromTree(t.m[i][0], refs), fromTree(t.m[i][1], refs));
     return map;
   }
-  if ("s" in t) {
+  if (has("s")) {
     const set = keep(new Set());
-    for (const x of t.s) set.add(fromTree(x, refs));
+    for (let i = 0; i < t.s.length; i++) SetPrototypeAdd(set, fromTree(t.s[i], refs));
     return set;
   }
-  if ("a" in t) {
+  if (has("a")) {
     const array = keep([]);
-    for (const x of t.a) array.push(fromTree(x, refs));
+    for (let i = 0; i < t.a.length; i++) ObjectDefineProperty(array, i, enumerableData(fromTree(t.a[i], refs)));
     return array;
   }
   const o = keep({});
-  for (const k of objectKeys(t.o)) o[k] = fromTree(t.o[k], refs);
+  const keys = ObjectKeys(t.o);
+  for (let i = 0; i < keys.length; i++) ObjectDefineProperty(o, keys[i], enumerableData(fromTree(t.o[keys[i]], refs)));
   return o;
 }
 
-const secutils = freeze({
-  kv: freeze({
+const secutils = ObjectFreeze({
+  kv: ObjectFreeze({
     get: async (key) => (await ops.op_responder_kv_get(key)).value,
     getEntry: (key) => ops.op_responder_kv_get(key),
-    set: (key, value, opts) => ops.op_responder_kv_set(key, value, opts ?? {}),
+    set: (key, value, opts) => ops.op_responder_kv_set(key, value, opts),
     delete: (key) => ops.op_responder_kv_delete(key),
-    list: (opts) => ops.op_responder_kv_list(opts ?? {}),
-    watch: (opts) => ops.op_responder_kv_wait(opts ?? {}),
+    list: (opts) => ops.op_responder_kv_list(opts),
+    watch: (opts) => ops.op_responder_kv_wait(opts),
   }),
-  crypto: freeze({
+  crypto: ObjectFreeze({
     // A promise here (secutils' is synchronous): sealing needs the host's
     // `cryptography`. secutils' own scripts `await` it.
     seal: (key, plaintext) => ops.op_crypto_seal(key, plaintext),
@@ -325,8 +348,8 @@ class TextDecoder {
   decode(input) {
     if (input === undefined) return "";
     const bytes = viewBytes(input);
-    if (bytes === null) throw new NativeTypeError("TextDecoder.decode expects an ArrayBuffer or a view");
-    return utf8Decode(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes);
+    if (bytes === null) throw new TypeError("TextDecoder.decode expects an ArrayBuffer or a view");
+    return utf8Decode(withoutBom(bytes));
   }
 }
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -334,8 +357,8 @@ function btoa(binary) {
   const s = String(binary);
   let out = "";
   for (let i = 0; i < s.length; i += 3) {
-    const a = s.charCodeAt(i), b = s.charCodeAt(i + 1), c = s.charCodeAt(i + 2);
-    if (a > 255 || b > 255 || c > 255) throw new NativeError("btoa: character out of range");
+    const a = StringPrototypeCharCodeAt(s, i), b = StringPrototypeCharCodeAt(s, i + 1), c = StringPrototypeCharCodeAt(s, i + 2);
+    if (a > 255 || b > 255 || c > 255) throw new Error("btoa: character out of range");
     const n = (a << 16) | ((b || 0) << 8) | (c || 0);
     out += B64[n >> 18] + B64[(n >> 12) & 63];
     out += i + 1 < s.length ? B64[(n >> 6) & 63] : "=";
@@ -343,18 +366,20 @@ function btoa(binary) {
   }
   return out;
 }
+const BASE64_SKIPPED = /[\s=]/;
 function atob(encoded) {
-  const s = String(encoded).replace(/[\s=]/g, "");
+  const s = String(encoded);
   let out = "";
   let bits = 0, value = 0;
   for (let i = 0; i < s.length; i++) {
-    const idx = B64.indexOf(s[i]);
-    if (idx < 0) throw new NativeError("atob: invalid character");
+    if (matches(BASE64_SKIPPED, s[i])) continue;
+    const idx = StringPrototypeIndexOf(B64, s[i]);
+    if (idx < 0) throw new Error("atob: invalid character");
     value = ((value << 6) | idx) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out += fromCharCode((value >> bits) & 255);
+      out += StringFromCharCode((value >> bits) & 255);
     }
   }
   return out;

@@ -1,73 +1,104 @@
 // Part 3: the Web-standard APIs Cloudflare Workers users expect: Headers,
 // Request, Response, fetch and crypto (getRandomValues, randomUUID, subtle
 // digest and HMAC). URL/URLSearchParams come from the vendored core-js
-// polyfill (vendor/), compiled on first use (below).
+// polyfill (vendor/), compiled on first use (below). What a script passes
+// in is read as the Web's specs read it (its own iterables and getters
+// included); what the runtime keeps or sends is read through private fields
+// and captured builtins.
 
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 function headerName(name) {
   const text = String(name);
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(text)) {
-    throw new NativeTypeError("Invalid header name: '" + text + "'");
+  if (RegExpPrototypeExec(HEADER_NAME, text) === null) {
+    throw new TypeError("Invalid header name: '" + text + "'");
   }
-  return text.toLowerCase();
+  return StringPrototypeToLowerCase(text);
 }
+const headerValue = (value) => StringPrototypeTrim(String(value));
+const byName = (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 class Headers {
-  #map = new NativeMap(); // lower-case name -> value
+  #map = new Map(); // lower-case name -> value
   constructor(init) {
     if (init === undefined || init === null) return;
-    if (init instanceof Headers) {
-      for (const [name, value] of init) this.append(name, value);
-    } else if (typeof init[Symbol.iterator] === "function") {
+    if (Headers.is(init)) {
+      MapPrototypeForEach(init.#map, (value, name) => MapPrototypeSet(this.#map, name, value));
+    } else if (typeof init[SymbolIterator] === "function") {
       for (const pair of init) {
         const [name, value] = [...pair];
         this.append(name, value);
       }
     } else {
-      for (const name of objectKeys(init)) this.append(name, init[name]);
+      const names = ObjectKeys(init);
+      for (let i = 0; i < names.length; i++) this.append(names[i], init[names[i]]);
     }
   }
   append(name, value) {
     const key = headerName(name);
-    const text = String(value).trim();
-    const old = this.#map.get(key);
-    this.#map.set(key, old === undefined ? text : old + ", " + text);
+    const text = headerValue(value);
+    const old = MapPrototypeGet(this.#map, key);
+    MapPrototypeSet(this.#map, key, old === undefined ? text : old + ", " + text);
   }
   set(name, value) {
-    this.#map.set(headerName(name), String(value).trim());
+    MapPrototypeSet(this.#map, headerName(name), headerValue(value));
   }
   get(name) {
-    const value = this.#map.get(String(name).toLowerCase());
+    const value = MapPrototypeGet(this.#map, StringPrototypeToLowerCase(String(name)));
     return value === undefined ? null : value;
   }
   has(name) {
-    return this.#map.has(String(name).toLowerCase());
+    return MapPrototypeHas(this.#map, StringPrototypeToLowerCase(String(name)));
   }
   delete(name) {
-    this.#map.delete(String(name).toLowerCase());
+    MapPrototypeDelete(this.#map, StringPrototypeToLowerCase(String(name)));
   }
   forEach(callback, thisArg) {
-    for (const [name, value] of this) callback.call(thisArg, value, name, this);
+    const list = Headers.list(this);
+    for (let i = 0; i < list.length; i++) ReflectApply(callback, thisArg, [list[i][1], list[i][0], this]);
   }
   *entries() {
-    yield* [...this.#map].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const list = Headers.list(this);
+    for (let i = 0; i < list.length; i++) yield [list[i][0], list[i][1]];
   }
   *keys() {
-    for (const [name] of this.entries()) yield name;
+    const list = Headers.list(this);
+    for (let i = 0; i < list.length; i++) yield list[i][0];
   }
   *values() {
-    for (const [, value] of this.entries()) yield value;
+    const list = Headers.list(this);
+    for (let i = 0; i < list.length; i++) yield list[i][1];
   }
-  [Symbol.iterator]() {
+  [SymbolIterator]() {
     return this.entries();
   }
-  get [Symbol.toStringTag]() {
+  get [SymbolToStringTag]() {
     return "Headers";
+  }
+  static is(value) {
+    return value !== null && typeof value === "object" && #map in value;
+  }
+  // The sorted [name, value] pairs, as null-prototype arrays.
+  static list(headers) {
+    const list = nullArray();
+    MapPrototypeForEach(headers.#map, (value, name) => {
+      const pair = nullArray();
+      append(pair, name);
+      append(pair, value);
+      append(list, pair);
+    });
+    return ArrayPrototypeSort(list, byName);
+  }
+  static fromList(list) {
+    const headers = new Headers();
+    for (let i = 0; i < list.length; i++) headers.append(list[i][0], list[i][1]);
+    return headers;
   }
 }
 
 function headersObject(headers) {
-  const out = {};
-  for (const [name, value] of headers) out[name] = value;
+  const out = { __proto__: null };
+  const list = Headers.list(headers);
+  for (let i = 0; i < list.length; i++) out[list[i][0]] = list[i][1];
   return out;
 }
 
@@ -79,7 +110,7 @@ function bodyInit(body) {
     return [utf8Encode(String(body)), "application/x-www-form-urlencoded;charset=UTF-8"];
   }
   const view = viewBytes(body);
-  if (view !== null) return [view.slice(), null];
+  if (view !== null) return [copyBytes(view), null];
   return [utf8Encode(String(body)), "text/plain;charset=UTF-8"];
 }
 
@@ -96,25 +127,33 @@ class Body {
     return this.#bytes; // no streams here: the bytes themselves
   }
   #take() {
-    if (this.#used) return NativePromise.reject(new NativeTypeError("Body has already been used"));
+    if (this.#used) throw new TypeError("Body has already been used");
     this.#used = true;
-    return NativePromise.resolve(this.#bytes || new NativeUint8Array(0));
+    return this.#bytes || new Uint8Array(0);
   }
-  arrayBuffer() {
-    return this.#take().then((b) => b.slice().buffer);
+  // async, and nothing awaited: a rejection for a used body, no `then`
+  // looked up on a promise.
+  async arrayBuffer() {
+    return TypedArrayPrototypeGetBuffer(copyBytes(this.#take()));
   }
-  bytes() {
-    return this.#take().then((b) => b.slice());
+  async bytes() {
+    return copyBytes(this.#take());
   }
-  text() {
-    return this.#take().then((b) => utf8Decode(b));
+  async text() {
+    return utf8Decode(this.#take());
   }
-  json() {
-    return this.text().then((t) => parse(t));
+  async json() {
+    return JSONParse(utf8Decode(this.#take()));
   }
   static bytesOf(body) {
     return body.#bytes;
   }
+}
+
+const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
+function urlText(input) {
+  loadUrl();
+  return String(new urlState[0](String(input)));
 }
 
 class Request extends Body {
@@ -123,18 +162,18 @@ class Request extends Body {
   #headers;
   #redirect;
   constructor(input, init = {}) {
-    const base = input instanceof Request ? input : null;
+    const base = Request.is(input) ? input : null;
     const [bytes, type] = init.body !== undefined ? bodyInit(init.body) : [base ? Body.bytesOf(base) : null, null];
     super(bytes);
-    this.#url = String(new URL(base ? base.url : String(input)));
-    const method = String(init.method ?? (base ? base.method : "GET"));
-    const upper = method.toUpperCase();
-    this.#method = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"].includes(upper) ? upper : method;
-    this.#headers = new Headers(init.headers ?? (base ? base.headers : undefined));
+    this.#url = urlText(base ? base.#url : input);
+    const method = String(init.method ?? (base ? base.#method : "GET"));
+    const upper = StringPrototypeToUpperCase(method);
+    this.#method = ArrayPrototypeIncludes(METHODS, upper) ? upper : method;
+    this.#headers = new Headers(init.headers ?? (base ? base.#headers : undefined));
     if (type !== null && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
-    this.#redirect = init.redirect ?? (base ? base.redirect : "follow");
+    this.#redirect = init.redirect ?? (base ? base.#redirect : "follow");
     if ((this.#method === "GET" || this.#method === "HEAD") && bytes !== null) {
-      throw new NativeTypeError("Request with GET/HEAD method cannot have body.");
+      throw new TypeError("Request with GET/HEAD method cannot have body.");
     }
   }
   get url() { return this.#url; }
@@ -142,6 +181,19 @@ class Request extends Body {
   get headers() { return this.#headers; }
   get redirect() { return this.#redirect; }
   clone() { return new Request(this); }
+  static is(value) {
+    return value !== null && typeof value === "object" && #url in value;
+  }
+  // What fetch sends to the host: read from the private fields.
+  static args(request) {
+    return {
+      __proto__: null,
+      url: request.#url,
+      method: request.#method,
+      headers: Headers.list(request.#headers),
+      redirect: String(request.#redirect),
+    };
+  }
 }
 
 class Response extends Body {
@@ -153,7 +205,7 @@ class Response extends Body {
     const [bytes, type] = bodyInit(body);
     super(bytes);
     const status = init.status ?? 200;
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
+    if (!NumberIsInteger(status) || status < 200 || status > 599) {
       throw new RangeError("Response status must be between 200 and 599, got " + status);
     }
     this.#status = status;
@@ -175,105 +227,136 @@ class Response extends Body {
   static json(data, init = {}) {
     const headers = new Headers(init.headers);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
-    return new Response(stringify(data), { ...init, headers });
+    return new Response(JSONStringify(data), { ...init, headers });
   }
   static redirect(url, status = 302) {
-    return new Response(null, { status, headers: { location: String(new URL(String(url))) } });
+    return new Response(null, { status, headers: { location: urlText(url) } });
+  }
+  static is(value) {
+    return value !== null && typeof value === "object" && #status in value;
+  }
+  // A Response returned as the script's result, read as secutils' result.
+  static result(response) {
+    return {
+      __proto__: null,
+      statusCode: response.#status,
+      headers: headersObject(response.#headers),
+      body: Body.bytesOf(response),
+    };
+  }
+  static fromHost(reply) {
+    const status = own(reply, "status");
+    const response = new Response(status === 101 || status < 200 ? null : own(reply, "body"), {
+      __proto__: null,
+      status: status < 200 ? 200 : status,
+      url: own(reply, "url"),
+    });
+    const list = own(reply, "headers");
+    if (ArrayIsArray(list)) response.#headers = Headers.fromList(list);
+    return response;
   }
 }
 
-// A Response returned as the script's result is read as secutils' result.
-function responseResult(response) {
-  return { statusCode: response.status, headers: headersObject(response.headers), body: Body.bytesOf(response) };
-}
-
+// The request goes to the host before anything is awaited.
 async function fetch(input, init = undefined) {
   const request = new Request(input, init);
-  const reply = await hostCall(
-    "fetch",
-    { url: request.url, method: request.method, headers: [...request.headers], redirect: request.redirect },
-    Body.bytesOf(request),
-  );
-  return new Response(reply.status === 101 || reply.status < 200 ? null : reply.body, {
-    status: reply.status < 200 ? 200 : reply.status,
-    headers: reply.headers,
-    url: reply.url,
-  });
+  const reply = await hostCall("fetch", Request.args(request), Body.bytesOf(request));
+  return Response.fromHost(reply);
 }
 
 // --- crypto -------------------------------------------------------------------------
-const HASHES = { "SHA-1": 20, "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
+const HASHES = { __proto__: null, "SHA-1": 20, "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
 function hashName(algorithm) {
-  const name = String(typeof algorithm === "object" && algorithm !== null ? algorithm.name : algorithm).toUpperCase();
-  if (!(name in HASHES)) throw new NativeError("NotSupportedError: unsupported hash " + name);
+  const given = typeof algorithm === "object" && algorithm !== null ? algorithm.name : algorithm;
+  const name = StringPrototypeToUpperCase(String(given));
+  if (HASHES[name] === undefined) throw new Error("NotSupportedError: unsupported hash " + name);
   return name;
 }
 
 class CryptoKey {
   #raw;
+  #hash;
+  #usages;
   constructor(raw, hash, extractable, usages) {
     this.#raw = raw;
-    this.type = "secret";
-    this.extractable = extractable;
-    this.algorithm = freeze({ name: "HMAC", hash: freeze({ name: hash }), length: raw.length * 8 });
-    this.usages = freeze([...usages]);
-    freeze(this);
+    this.#hash = hash;
+    this.#usages = usages;
+    const algorithm = ObjectFreeze({ name: "HMAC", hash: ObjectFreeze({ name: hash }), length: raw.length * 8 });
+    const copy = [];
+    for (let i = 0; i < usages.length; i++) ObjectDefineProperty(copy, i, enumerableData(usages[i]));
+    ObjectDefineProperty(this, "type", enumerableData("secret"));
+    ObjectDefineProperty(this, "extractable", enumerableData(extractable));
+    ObjectDefineProperty(this, "algorithm", enumerableData(algorithm));
+    ObjectDefineProperty(this, "usages", enumerableData(ObjectFreeze(copy)));
+    ObjectFreeze(this);
   }
-  static rawOf(key) {
-    if (!(key instanceof CryptoKey)) throw new NativeTypeError("key must be a CryptoKey");
-    return key.#raw;
+  static parts(key, usage) {
+    if (key === null || typeof key !== "object" || !(#raw in key)) throw new TypeError("key must be a CryptoKey");
+    if (usage !== undefined && !ArrayPrototypeIncludes(key.#usages, usage)) {
+      throw new Error("InvalidAccessError: key usages do not include " + usage);
+    }
+    return { __proto__: null, raw: key.#raw, hash: key.#hash, extractable: key.extractable === true };
   }
-}
-
-function hmacKey(key, usage) {
-  const raw = CryptoKey.rawOf(key);
-  if (!key.usages.includes(usage)) throw new NativeError("InvalidAccessError: key usages do not include " + usage);
-  return raw;
 }
 
 function hmac(key, data, usage) {
-  const raw = hmacKey(key, usage);
+  const { raw, hash } = CryptoKey.parts(key, usage);
   const bytes = bytesArg(data, "data");
-  const body = new NativeUint8Array(raw.length + bytes.length);
-  body.set(raw);
-  body.set(bytes, raw.length);
-  return hostCall("crypto.hmac", { hash: key.algorithm.hash.name, keyLength: raw.length }, body);
+  const size = TypedArrayPrototypeGetLength(raw);
+  const body = new Uint8Array(size + TypedArrayPrototypeGetLength(bytes));
+  TypedArrayPrototypeSet(body, raw);
+  TypedArrayPrototypeSet(body, bytes, size);
+  return hostCall("crypto.hmac", { __proto__: null, hash, keyLength: size }, body);
 }
 
-const subtle = freeze({
+function stringList(value) {
+  const out = nullArray();
+  if (value === undefined || value === null) return out;
+  for (let i = 0; i < value.length; i++) append(out, String(value[i]));
+  return out;
+}
+
+const subtle = ObjectFreeze({
   digest: async (algorithm, data) =>
-    (await hostCall("crypto.digest", { hash: hashName(algorithm) }, bytesArg(data, "data"))).buffer,
+    TypedArrayPrototypeGetBuffer(await hostCall("crypto.digest", { __proto__: null, hash: hashName(algorithm) }, bytesArg(data, "data"))),
   importKey: async (format, keyData, algorithm, extractable, usages) => {
-    if (format !== "raw") throw new NativeError("NotSupportedError: only the 'raw' format is supported");
-    if (!algorithm || String(algorithm.name).toUpperCase() !== "HMAC") {
-      throw new NativeError("NotSupportedError: only HMAC keys are supported");
+    if (format !== "raw") throw new Error("NotSupportedError: only the 'raw' format is supported");
+    if (!algorithm || StringPrototypeToUpperCase(String(algorithm.name)) !== "HMAC") {
+      throw new Error("NotSupportedError: only HMAC keys are supported");
     }
-    const raw = bytesArg(keyData, "keyData").slice();
-    if (raw.length === 0) throw new NativeError("DataError: the key is empty");
-    return new CryptoKey(raw, hashName(algorithm.hash ?? "SHA-256"), extractable === true, usages || []);
+    const raw = copyBytes(bytesArg(keyData, "keyData"));
+    if (TypedArrayPrototypeGetLength(raw) === 0) throw new Error("DataError: the key is empty");
+    return new CryptoKey(raw, hashName(algorithm.hash ?? "SHA-256"), extractable === true, stringList(usages));
   },
   exportKey: async (format, key) => {
-    if (format !== "raw" || !key.extractable) throw new NativeError("InvalidAccessError: key is not extractable");
-    return CryptoKey.rawOf(key).slice().buffer;
+    const parts = CryptoKey.parts(key);
+    if (format !== "raw" || !parts.extractable) throw new Error("InvalidAccessError: key is not extractable");
+    return TypedArrayPrototypeGetBuffer(copyBytes(parts.raw));
   },
-  sign: async (_algorithm, key, data) => (await hmac(key, data, "sign")).buffer,
+  sign: async (_algorithm, key, data) => TypedArrayPrototypeGetBuffer(await hmac(key, data, "sign")),
   verify: async (_algorithm, key, signature, data) => {
     const expected = await hmac(key, data, "verify");
     const given = bytesArg(signature, "signature");
-    let diff = given.length ^ expected.length;
-    for (let i = 0; i < expected.length; i++) diff |= expected[i] ^ (given[i] | 0);
+    const size = TypedArrayPrototypeGetLength(expected);
+    let diff = TypedArrayPrototypeGetLength(given) ^ size;
+    for (let i = 0; i < size; i++) diff |= expected[i] ^ (given[i] | 0);
     return diff === 0;
   },
 });
 
-const crypto = freeze({
+const RANDOM_TYPES = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
+  "Int32Array", "Uint32Array", "BigInt64Array", "BigUint64Array"];
+const crypto = ObjectFreeze({
   subtle,
   getRandomValues(array) {
-    if (!isView(array) || array instanceof DataView || array instanceof Float32Array || array instanceof Float64Array) {
-      throw new NativeTypeError("getRandomValues expects an integer typed array");
+    if (!ArrayPrototypeIncludes(RANDOM_TYPES, TypedArrayPrototypeGetSymbolToStringTag(array))) {
+      throw new TypeError("getRandomValues expects an integer typed array");
     }
-    if (array.byteLength > 65536) throw new NativeError("QuotaExceededError: over 65536 bytes");
-    new NativeUint8Array(array.buffer, array.byteOffset, array.byteLength).set(randomBytes(array.byteLength));
+    const view = viewBytes(array);
+    if (view === null) throw new TypeError("getRandomValues expects an unshared typed array");
+    const size = TypedArrayPrototypeGetLength(view);
+    if (size > 65536) throw new Error("QuotaExceededError: over 65536 bytes");
+    TypedArrayPrototypeSet(view, randomBytes(size));
     return array;
   },
   randomUUID() {
@@ -281,7 +364,8 @@ const crypto = freeze({
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     const h = hex(b);
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+    const part = (from, to) => StringPrototypeSlice(h, from, to);
+    return part(0, 8) + "-" + part(8, 12) + "-" + part(12, 16) + "-" + part(16, 20) + "-" + part(20);
   },
 });
 
@@ -293,38 +377,40 @@ defineGlobal("crypto", crypto);
 defineGlobal("CryptoKey", CryptoKey);
 
 // URL and URLSearchParams: core-js's implementation (vendor/), compiled the
-// first time a script touches either. It costs ~4 ms per isolate, which
-// every event of a "fresh" hook would otherwise pay. Once loaded, its objects
-// join the builtins the integrity check watches (90_control.js).
+// first time a script (or the runtime's Request) touches either. It costs
+// ~4 ms per isolate, which every event of a "fresh" hook would otherwise
+// pay. It is library code in the script's realm: compiled after a script
+// replaced builtins, it uses them as it finds them (the host parses and
+// guards every URL it is sent on its own).
 const LAZY_GLOBALS = ["URL", "URLSearchParams"];
 let urlState = null; // [URL, URLSearchParams] once loaded
-const lazyAccessors = LAZY_GLOBALS.map((name) => ({
-  get() {
-    loadUrl();
-    return g[name];
-  },
-  set(value) {
-    loadUrl();
-    g[name] = value;
-  },
-}));
+function lazyAccessor(name) {
+  return {
+    __proto__: null,
+    get() {
+      loadUrl();
+      return g[name];
+    },
+    set(value) {
+      loadUrl();
+      g[name] = value;
+    },
+    configurable: true,
+    enumerable: false,
+  };
+}
 function loadUrl() {
   if (urlState !== null) return;
-  for (const name of LAZY_GLOBALS) delete g[name];
+  for (let i = 0; i < LAZY_GLOBALS.length; i++) delete g[LAZY_GLOBALS[i]];
   // core-js wraps a global fetch (and Request) to take URLSearchParams
   // bodies (ours already does) and replaces Function.prototype.toString to
   // make its functions look native: all are put back as they were.
-  const kept = [[g, "fetch"], [g, "Request"], [Function.prototype, "toString"]].map(
-    ([target, name]) => [target, name, Object.getOwnPropertyDescriptor(target, name)],
-  );
+  const kept = [[g, "fetch"], [g, "Request"], [FunctionPrototype, "toString"]];
+  for (let i = 0; i < kept.length; i++) append(kept[i], ownDescriptor(kept[i][0], kept[i][1]));
   indirectEval(urlPolyfillSource());
-  for (const [target, name, descriptor] of kept) defineProperty(target, name, descriptor);
-  urlState = LAZY_GLOBALS.map((name) => g[name]);
-  for (const ctor of urlState) {
-    watch(ctor);
-    watch(ctor.prototype);
+  for (let i = 0; i < kept.length; i++) {
+    if (kept[i][2] !== undefined) ObjectDefineProperty(kept[i][0], kept[i][1], kept[i][2]);
   }
+  urlState = [g.URL, g.URLSearchParams];
 }
-LAZY_GLOBALS.forEach((name, i) => {
-  defineProperty(g, name, { ...lazyAccessors[i], configurable: true, enumerable: false });
-});
+for (let i = 0; i < LAZY_GLOBALS.length; i++) ObjectDefineProperty(g, LAZY_GLOBALS[i], lazyAccessor(LAZY_GLOBALS[i]));
