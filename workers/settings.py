@@ -113,6 +113,12 @@ class Settings:
     callback_timeout_s: float = 15.0
     callback_schedule_s: tuple[int, ...] = field(default_factory=_default_callback_schedule)
     callback_allowlist: tuple[str, ...] = ()
+    # Each callback destination (scheme, host, port) has a circuit breaker:
+    # this many consecutive failures open it for the cooldown, which doubles
+    # after each failed probe up to the maximum (workers/delivery/destinations.py).
+    breaker_failures: int = 20
+    breaker_cooldown_s: float = 30.0
+    breaker_max_cooldown_s: float = 3600.0
     # The egress guard (workers/delivery/egress.py): host names, addresses or
     # CIDR ranges that scripts' requests and callbacks may reach although they
     # are not public. Callbacks also accept HOOKLET_CALLBACK_ALLOWLIST.
