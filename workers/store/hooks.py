@@ -54,6 +54,9 @@ class Hook:
     isolation: str = "warm"
     project: str = "default"  # its owner; hooks stored before projects: default
     callback_url: str | None = None
+    # ``callback.ratePerS``: calls per second to the callback's destination
+    # at most (a token bucket shared by every callback worker); None: no cap.
+    callback_rate_per_s: float | None = None
     idempotency_header: str | None = None
     verify: dict[str, Any] | None = None
     # X-Hooklet-Job and Server-Timing on sync answers: off unless asked for,
@@ -84,6 +87,7 @@ class Hook:
             "enabled": self.enabled,
             "isolation": self.isolation,
             "callbackUrl": self.callback_url,
+            "callback": {"ratePerS": self.callback_rate_per_s},
             "idempotencyHeader": self.idempotency_header,
             "verify": _public_verify(self.verify),
             "route": self.route,
