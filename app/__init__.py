@@ -41,8 +41,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(jobs_api.bp)
     app.register_blueprint(stats_api.bp)
     app.register_blueprint(openapi.bp)
-    from app import audit_api, kv_api, projects_api, tokens_api  # projects and tokens
+    from app import audit_api, drafts_api, kv_api, projects_api, tokens_api
 
-    for module in (projects_api, tokens_api, audit_api, kv_api):
+    for module in (projects_api, tokens_api, audit_api, kv_api, drafts_api):
         app.register_blueprint(module.bp)
     return app

@@ -26,6 +26,9 @@ __all__ = [
     "Forbidden",
     "NotFound",
     "QuotaExceeded",
+    "DraftNotFound",
+    "DraftChanged",
+    "NoEarlierVersion",
 ]
 
 
@@ -136,6 +139,25 @@ class QuotaExceeded(HookletError):
     """A project's quota refuses the change (``maxHooks``)."""
 
     code, status = "quota_exceeded", 422
+
+
+class DraftNotFound(NotFound):
+    """The hook has no draft (none was saved, or it was promoted or deleted)."""
+
+    code = "draft_not_found"
+
+
+class DraftChanged(HookletError):
+    """The draft is not the one named: it was saved again since (its etag differs)."""
+
+    code, status = "draft_changed", 409
+
+
+class NoEarlierVersion(HookletError):
+    """The hook has no such earlier version to roll back to (its first version
+    is live, or the version named is not an earlier one of this hook)."""
+
+    code, status = "no_earlier_version", 409
 
 
 class SignatureInvalid(Unauthorized):

@@ -47,9 +47,10 @@ DELETE_JOBS = lua_source("hook_purge.lua", include=("jobs/index.lua",))
 
 
 def hook_index_keys(hook_id: str) -> tuple[str, ...]:
-    """The hook's own indexes and its set of jobs: deleted with its
-    definition, in one transaction."""
+    """The hook's own indexes, its set of jobs and its draft: deleted with
+    its definition, in one transaction."""
     return (
+        keys.hook_draft(hook_id),
         keys.hook_jobs(hook_id),
         keys.hook_jobs_index(hook_id),
         keys.hook_failed_index(hook_id),
@@ -75,7 +76,8 @@ def purge_hook(client: redis.Redis, hook_id: str, last_version: int, job_ids: li
     deleted = 0
     for start in range(0, len(job_ids), _JOBS_PER_CALL):
         deleted += int(step(purge_keys, args, job_ids[start : start + _JOBS_PER_CALL]))
-    _delete_matching(client, keys.scripts_of(hook_id), lambda key: _version(key) <= last_version)
+    for versions in (keys.scripts_of(hook_id), keys.hook_revisions_of(hook_id)):
+        _delete_matching(client, versions, lambda key: _version(key) <= last_version)
     for pattern in (keys.idempotency_of(hook_id), *keys.kv_of(hook_id)):
         _delete_matching(client, pattern)
     return deleted

@@ -16,6 +16,7 @@ import redis
 from workers.errors import HookNotFound
 from workers.store import keys
 from workers.store.hook_purge import hook_index_keys, purge_hook
+from workers.store.hook_revisions import revision_json
 
 __all__ = ["Hook", "Limits", "HookStore", "new_callback_secret", "etag_of"]
 
@@ -177,6 +178,9 @@ class HookStore:
                     pipe.sadd(keys.hook_ids(), hook.id)
                     if stored.script is not None:
                         pipe.set(keys.script(hook.id, stored.version), stored.script)
+                    pipe.set(
+                        keys.hook_revision(hook.id, stored.version), revision_json(_record(stored))
+                    )
                     pipe.execute()
                     return stored, old is None
                 except redis.WatchError:

@@ -284,7 +284,6 @@ def token(token_id: str) -> str:
     return f"{PREFIX}:token:{token_id}"
 
 
-
 def project(project_id: str) -> str:
     """Hash: a project's definition (``def`` JSON); ``default`` exists even when absent."""
     return f"{PREFIX}:project:{project_id}"
@@ -313,3 +312,62 @@ def audit(project_id: str) -> str:
 def api_auth_failures(client: str) -> str:
     """String: a client address's failed API authentications in the window."""
     return f"{PREFIX}:api-auth-failures:{client}"
+
+
+# -- callback destinations (issue 24, item 5) ----------------------------------
+
+
+def destinations() -> str:
+    """Sorted set: every callback destination (``scheme://host:port``) by when
+    a delivery last touched it (``GET /api/destinations`` lists these)."""
+    return f"{PREFIX}:destinations"
+
+
+def destination(dest: str) -> str:
+    """Hash: a destination's circuit breaker: failure streak, ``openUntil``,
+    ``cooldownS``, the half-open probe's lease, last error and success."""
+    return f"{PREFIX}:destination:{dest}"
+
+
+def destination_parked(dest: str) -> str:
+    """Sorted set: job ids whose callback waits for the destination's breaker
+    to close, by when they were parked (the oldest is the next probe)."""
+    return f"{PREFIX}:destination:{dest}:parked"
+
+
+def destination_pending(dest: str) -> str:
+    """Sorted set: job ids with a callback pending for the destination
+    (parked, waiting for a retry or a rate slot, or in flight), scored by when
+    the entry goes stale (the job's retention from its last touch)."""
+    return f"{PREFIX}:destination:{dest}:pending"
+
+
+def destination_rate(dest: str, hook_id: str) -> str:
+    """String: the hook's token bucket for the destination (``callback.ratePerS``),
+    as the time its next call may go (GCRA's theoretical arrival, epoch ms);
+    expires once idle."""
+    return f"{PREFIX}:destination:{dest}:rate:{hook_id}"
+
+
+def destination_wakeups() -> str:
+    """Sorted set: destinations whose breaker may half-open (or whose probe
+    lease lapses), by when; the callback promoter sends one parked delivery
+    then as the probe."""
+    return f"{PREFIX}:destinations:wake"
+
+
+def hook_draft(hook_id: str) -> str:
+    """String: the hook's draft (JSON: a whole definition, the live version it
+    was saved over, the hook's ``since``); deleted with the hook or when promoted."""
+    return f"{PREFIX}:hookdraft:{hook_id}"
+
+
+def hook_revision(hook_id: str, version: int) -> str:
+    """String: one version's settings (JSON, without script or credentials), so
+    a rollback brings back the whole version, not only its script (``script``)."""
+    return f"{PREFIX}:hookrev:{hook_id}:{version}"
+
+
+def hook_revisions_of(hook_id: str) -> str:
+    """SCAN pattern: every stored version's settings of a hook (``hook_revision``)."""
+    return f"{PREFIX}:hookrev:{hook_id}:*"
