@@ -11,8 +11,9 @@ from flask import Blueprint, Response, jsonify, request
 from app import access, services
 from app.access import protect, scope
 from app.errors import error_response
+from app.hook_patch import definition_of, merge_patch, sends_credentials
 from app.responses import accepted
-from workers.errors import HookNotFound, InvalidHook, InvalidRequest
+from workers.errors import HookChanged, HookNotFound, InvalidHook, InvalidRequest
 from workers.hook_validation import validate_hook
 from workers.store.access.membership import admit_hook, job_project
 from workers.store.access.projects import DEFAULT
@@ -26,6 +27,9 @@ bp = protect(Blueprint("admin", __name__, url_prefix="/api"))
 # Deeper JSON is refused (400) before anything recurses over it: Python's
 # json module and orjson's encoder (254 levels) would fail on it with a 500.
 MAX_JSON_DEPTH = 64
+# A PATCH merges into the hook it read; when the hook changed before the
+# write, it merges again into the new one, this many times at most.
+_PATCH_TRIES = 5
 
 
 def json_body() -> object:
@@ -181,6 +185,47 @@ def _audit_put(stored: Hook, old: Hook | None, created: bool, sent_secrets: list
         if names:  # names only, never a value
             detail = {"names": names}
             access.audit(name, stored.id, stored.project, after=stored.version, detail=detail)
+
+
+@bp.patch("/hooks/<hook_id>")
+@scope("hooks:write")
+def patch_hook(hook_id: str) -> Response:
+    """Change only the fields sent, as JSON Merge Patch (``app/hook_patch.py``)."""
+    patch = json_body()
+    if not isinstance(patch, dict):
+        raise InvalidHook("body", "must be a JSON object")
+    settings, checker = services.settings(), services.syntax_checker()
+    for _ in range(_PATCH_TRIES):
+        old, sent = access.hook(hook_id), {**patch}
+        _project_for(sent, old)  # the same project, or 422
+        data = merge_patch(definition_of(old), sent)
+        hook = replace(validate_hook(hook_id, data, settings, checker), project=old.project)
+        if not sends_credentials(sent) and _unchanged(old, hook):
+            return jsonify(old.to_json())
+        try:
+            stored, _ = services.dispatcher().hooks.put(hook, admit=_still(old))
+        except HookChanged:
+            continue  # changed meanwhile: merge into what is stored now
+        secrets = sent.get("secrets") if isinstance(sent.get("secrets"), dict) else {}
+        _audit_put(stored, old, False, sorted(k for k, v in secrets.items() if v is not None))
+        return jsonify(stored.to_json())
+    raise HookChanged(f"hook {hook_id!r} kept changing; send the PATCH again")
+
+
+def _unchanged(old: Hook, new: Hook) -> bool:
+    meta = ("version", "created_at", "updated_at", "callback_secret", "project")
+    return replace(new, **{name: getattr(old, name) for name in meta}) == old
+
+
+def _still(old: Hook):  # noqa: ANN202 - HookStore.put's admit callback
+    """Refuse to write if the stored hook is no longer ``old`` (deleted, or
+    changed since it was read): a patch merges into what it read."""
+
+    def admit(pipe: object, current: Hook | None, hook: Hook) -> None:
+        if current is None or current.version != old.version:
+            raise HookChanged(f"hook {old.id!r} changed while it was patched")
+
+    return admit
 
 
 @bp.delete("/hooks/<hook_id>")
