@@ -5,6 +5,9 @@ The first attempt is queued atomically with the job's end (``JobStore.finish``).
 A failed attempt puts the job in a due-set; the reaper thread moves due jobs
 back to the ``callbacks`` queue, so long delays never sit in Celery's ETA
 machinery (which redelivers anything held past the visibility timeout).
+Before each attempt the destination's gate (``destinations.py``) may put the
+delivery aside instead: parked while the destination's breaker is open, or
+due again at the hook's next rate slot; neither spends an attempt.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from workers import tracing
+from workers.delivery.destinations import DestinationGate
 from workers.delivery.egress import callback_allowlist, loggable_url
 from workers.delivery.outbound import OutboundError, OutboundResponse, UpstreamTooLarge, send
 from workers.errors import HookNotFound
@@ -27,6 +31,7 @@ from workers.settings import Settings
 from workers.store import metrics
 from workers.store.connection import client_for
 from workers.store.deliveries import DeliveryStore
+from workers.store.destinations.store import Admission, Verdict
 from workers.store.hooks import Hook, HookStore
 from workers.store.jobs.records import DeliveryStatus
 from workers.store.jobs.store import JobStore
@@ -97,6 +102,7 @@ class Deliverer:
         self.jobs = JobStore(client, settings.retention_s)
         self.deliveries = DeliveryStore(client, settings.retention_s)
         self.hooks = HookStore(client)
+        self.gate = DestinationGate(client, settings)
 
     def payload(self, raw: dict[bytes, bytes]) -> bytes:
         view = render_job(raw, with_request=False)
@@ -109,28 +115,53 @@ class Deliverer:
         raw = self.jobs.get(job_id)
         if raw is None:
             return self._gone(job_id, "")
+        try:  # only the hook that ran the job: not a hook created since with its id
+            hook: Hook | None = self.hooks.get_for_version(
+                raw[b"hookId"].decode(), int(raw[b"version"])
+            )
+        except HookNotFound:
+            hook = None  # no retry can reach a hook that is gone: the delivery ends
+        if hook is not None and hook.callback_url:
+            admission = self.gate.admit(
+                hook.callback_url, job_id, hook.id, hook.callback_rate_per_s
+            )
+            if admission.verdict is Verdict.GONE:
+                return self._gone(job_id, hook.id)
+            if admission.verdict in (Verdict.PARK, Verdict.WAIT):
+                return self._put_aside(job_id, admission)
         with tracing.callback_attempt(job_id, raw) as span:  # in the job's trace
-            return self._attempt(job_id, raw, span)
+            return self._attempt(job_id, raw, hook, span)
 
-    def _attempt(self, job_id: str, raw: dict[bytes, bytes], span: Any) -> DeliveryStatus:
+    def _put_aside(self, job_id: str, admission: Admission) -> DeliveryStatus:
+        """Parked (open breaker) or waiting for a rate slot: no attempt made."""
+        log.debug(
+            "callback put aside",
+            extra={
+                "event": "callback_put_aside",
+                "job_id": job_id,
+                "verdict": admission.verdict.value,
+                "due_at": admission.due_at,
+            },
+        )
+        return DeliveryStatus.PENDING
+
+    def _attempt(
+        self, job_id: str, raw: dict[bytes, bytes], hook: Hook | None, span: Any
+    ) -> DeliveryStatus:
         attempts_made = len(orjson.loads(raw[b"deliveries"])) if b"deliveries" in raw else 0
         started = time.monotonic()
         attempt: dict[str, Any] = {"at": datetime.now(UTC).isoformat(timespec="milliseconds")}
         response: OutboundResponse | None = None
         status_code: int | None = None
-        hook_gone = False
+        hook_gone = hook is None
         try:
-            # Only the hook that ran the job: not a hook created since with its id.
-            hook = self.hooks.get_for_version(raw[b"hookId"].decode(), int(raw[b"version"]))
-            if not hook.callback_url:
+            if hook is None:
+                attempt.update(error="hook deleted", errorDetail="the hook no longer exists")
+            elif not hook.callback_url:
                 attempt.update(error="no callback url", errorDetail="the hook has no callbackUrl")
             else:
                 response = self._post(hook, job_id, self.payload(raw), span)
                 status_code = response.status
-        except HookNotFound:
-            # No retry can reach a hook that is gone: the delivery ends (cancelled).
-            hook_gone = True
-            attempt.update(error="hook deleted", errorDetail="the hook no longer exists")
         except UpstreamTooLarge as exc:
             status_code = exc.upstream_status  # only the status matters
         except OutboundError as exc:
@@ -155,6 +186,8 @@ class Deliverer:
         span.attempted(attempts_made + 1, status_code, status.value, attempt.get("error"))
         next_at = None if delay_s is None else time.time() + delay_s
         hook_label = raw[b"hookId"].decode()
+        if hook is not None and hook.callback_url:
+            self.gate.report(hook.callback_url, job_id, status_code, attempt.get("error"), status)
         if not self.deliveries.record(job_id, attempt, status, next_at):
             return self._gone(job_id, hook_label)
         outcome = "retry" if status is DeliveryStatus.PENDING else status.value

@@ -15,7 +15,8 @@ import time
 
 import redis
 
-from workers.queue.messages import callback_on_finish, callback_task, run_task
+from workers.queue.due_callbacks import CallbackPromoter
+from workers.queue.messages import callback_on_finish, run_task
 from workers.queue.names import SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.queue.retries import attempt_allowed, gave_up
 from workers.settings import Settings
@@ -51,8 +52,12 @@ class Reaper:
         self.hooks = HookStore(self.redis)
         self.deliveries = DeliveryStore(self.redis, settings.retention_s)
         self.indexes = IndexTrim(self.redis)
+        self.promoter = CallbackPromoter(settings, self.redis)
 
     def start(self) -> threading.Thread:
+        """The reaper's thread, and the callback promoter's beside it (due
+        callbacks are kept to a fraction of a second, not this interval)."""
+        self.promoter.start()
         thread = threading.Thread(target=self._loop, name="hooklet-reaper", daemon=True)
         thread.start()
         return thread
@@ -75,14 +80,9 @@ class Reaper:
         return callback_on_finish(hook.mode, hook.callback_url, job_id, self.settings)
 
     def promote_due_callbacks(self) -> int:
-        """Queue the callback deliveries whose retry time has come (each
-        claimed by one node)."""
-        due = self.deliveries.claim_due(time.time())
-        queued = 0
-        for job_id in due:
-            # False: the job is gone (deleted with its hook); nothing to send.
-            queued += self.deliveries.queue(job_id, callback_task(job_id, self.settings))
-        return queued
+        """Queue the callback deliveries whose retry time has come, and the
+        probes of destinations that may half-open (each claimed by one node)."""
+        return self.promoter.promote()
 
     def _keep_budget(self) -> None:
         """The memory budget's periodic step: drop the index entries of jobs

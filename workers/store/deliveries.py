@@ -120,4 +120,15 @@ class DeliveryStore:
         alone (ZREM decides between nodes)."""
         now = time.time() if now is None else now
         due = self._redis.zrangebyscore(keys.callbacks_due(), "-inf", now, start=0, num=limit)
-        return [raw.decode() for raw in due if self._redis.zrem(keys.callbacks_due(), raw)]
+        if not due:
+            return []
+        with self._redis.pipeline(transaction=False) as pipe:
+            for raw in due:
+                pipe.zrem(keys.callbacks_due(), raw)
+            claimed = pipe.execute()
+        return [raw.decode() for raw, won in zip(due, claimed, strict=True) if won]
+
+    def next_due(self) -> float | None:
+        """When the earliest due callback is due (epoch s), if any."""
+        first = self._redis.zrange(keys.callbacks_due(), 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
