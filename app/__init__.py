@@ -45,4 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for module in (projects_api, tokens_api, audit_api, kv_api, drafts_api):
         app.register_blueprint(module.bp)
+    from app import destinations_api  # callback destinations (issue 24)
+
+    app.register_blueprint(destinations_api.bp)
     return app

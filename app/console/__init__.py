@@ -30,4 +30,7 @@ def create_console_app(settings: Settings | None = None) -> Flask:
     security.init_app(app, settings)
     for module in (pages, admin, history, dry_run, fleet, jobs_api, stats_api, health):
         app.register_blueprint(module.bp)
+    from app import destinations_api  # the fleet view lists destinations
+
+    app.register_blueprint(destinations_api.bp)
     return app
