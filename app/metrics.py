@@ -26,6 +26,7 @@ from app.shared_reading import shared
 from workers.errors import QueueUnavailable, Unauthorized
 from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
+from workers.store.destinations.reads import BreakerState, list_destinations
 from workers.store.lanes.lane import queued_counts
 from workers.store.metrics import DURATION_BUCKETS_S, parse_child_entry, parse_field
 
@@ -174,6 +175,28 @@ class _FleetCollector:
                 isolates.add_metric([child.decode()], float(warm))
         yield gauge
         yield isolates
+        yield from _destinations(self.redis)
+
+
+def _destinations(client) -> Iterator[Metric]:  # noqa: ANN001
+    """Each callback destination's breaker, one series per state (1: the
+    state it is in), and the deliveries queued for it."""
+    state = GaugeMetricFamily(
+        "hooklet_destination_state",
+        "Callback destinations' circuit breaker: 1 for the state it is in",
+        labels=["destination", "state"],
+    )
+    queued = GaugeMetricFamily(
+        "hooklet_destination_queued_deliveries",
+        "Callback deliveries pending per destination (parked, waiting or in flight)",
+        labels=["destination"],
+    )
+    for found in list_destinations(client):
+        for each in BreakerState:
+            state.add_metric([found.destination, each.value], float(found.state is each))
+        queued.add_metric([found.destination], float(found.queued))
+    yield state
+    yield queued
 
 
 def _check_token() -> None:

@@ -1,4 +1,4 @@
-// The fleet: worker nodes and children, queues, readiness.
+// The fleet: worker nodes and children, queues, callback destinations, readiness.
 import { api, clearError, showError } from "./api.js";
 import { $, clear, h, table, when } from "./dom.js";
 
@@ -17,12 +17,27 @@ async function readiness() {
   }
 }
 
+// Callback destinations (scheme, host, port) and their circuit breakers.
+function destinations(list) {
+  if (!list.length) return h("p", { class: "muted" }, "No callback sent yet.");
+  return table([
+    { label: "Destination", value: (d) => d.destination },
+    { label: "Breaker", value: (d) => (d.state === "open"
+      ? `open, probe in ${Math.max(0, Math.round(d.openUntil - Date.now() / 1000))} s` : d.state) },
+    { label: "Failure streak", value: (d) => String(d.failureStreak) },
+    { label: "Queued", value: (d) => String(d.queued) },
+    { label: "Last error", value: (d) => d.lastError || "—" },
+    { label: "Last error at", value: (d) => when(d.lastErrorAt) },
+  ], list);
+}
+
 async function load() {
   readiness();
   const box = $("#fleet");
   let data;
+  let dests;
   try {
-    data = await api("GET", "/api/workers");
+    [data, dests] = await Promise.all([api("GET", "/api/workers"), api("GET", "/api/destinations")]);
     clearError();
   } catch (error) {
     showError(error);
@@ -55,7 +70,9 @@ async function load() {
       { label: "Queue", value: (q) => q[0] },
       { label: "Waiting", value: (q) => String(q[1]) },
     ], Object.entries(data.queues)),
-    h("p", {}, `Jobs running now: ${data.jobsRunning}`));
+    h("p", {}, `Jobs running now: ${data.jobsRunning}`),
+    h("h2", {}, "Callback destinations"),
+    destinations(dests.destinations));
 }
 
 load();
