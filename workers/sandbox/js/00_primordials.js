@@ -152,7 +152,8 @@ function append(list, value) {
   list[list.length] = value;
 }
 // A value read from the host's JSON only if it is the object's own.
-const own = (object, key) => (ObjectHasOwn(object, key) ? object[key] : undefined);
+const own = (object, key) =>
+  object !== null && typeof object === "object" && ObjectHasOwn(object, key) ? object[key] : undefined;
 const dataProperty = (value) => ({ __proto__: null, value, writable: true, configurable: true, enumerable: false });
 const enumerableData = (value) => ({ __proto__: null, value, writable: true, configurable: true, enumerable: true });
 // A property's descriptor as an object that inherits nothing (an inherited

@@ -16,28 +16,32 @@ function headerName(name) {
 }
 const headerValue = (value) => StringPrototypeTrim(String(value));
 const byName = (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+function appendHeader(map, name, value) {
+  const key = headerName(name);
+  const text = headerValue(value);
+  const old = MapPrototypeGet(map, key);
+  MapPrototypeSet(map, key, old === undefined ? text : old + ", " + text);
+}
 
+let headersList, headersHas, headersSet, headersFromList;
 class Headers {
   #map = new Map(); // lower-case name -> value
   constructor(init) {
     if (init === undefined || init === null) return;
-    if (Headers.is(init)) {
+    if (#map in Object(init)) {
       MapPrototypeForEach(init.#map, (value, name) => MapPrototypeSet(this.#map, name, value));
     } else if (typeof init[SymbolIterator] === "function") {
       for (const pair of init) {
         const [name, value] = [...pair];
-        this.append(name, value);
+        appendHeader(this.#map, name, value);
       }
     } else {
       const names = ObjectKeys(init);
-      for (let i = 0; i < names.length; i++) this.append(names[i], init[names[i]]);
+      for (let i = 0; i < names.length; i++) appendHeader(this.#map, names[i], init[names[i]]);
     }
   }
   append(name, value) {
-    const key = headerName(name);
-    const text = headerValue(value);
-    const old = MapPrototypeGet(this.#map, key);
-    MapPrototypeSet(this.#map, key, old === undefined ? text : old + ", " + text);
+    appendHeader(this.#map, name, value);
   }
   set(name, value) {
     MapPrototypeSet(this.#map, headerName(name), headerValue(value));
@@ -53,19 +57,19 @@ class Headers {
     MapPrototypeDelete(this.#map, StringPrototypeToLowerCase(String(name)));
   }
   forEach(callback, thisArg) {
-    const list = Headers.list(this);
+    const list = headersList(this);
     for (let i = 0; i < list.length; i++) ReflectApply(callback, thisArg, [list[i][1], list[i][0], this]);
   }
   *entries() {
-    const list = Headers.list(this);
+    const list = headersList(this);
     for (let i = 0; i < list.length; i++) yield [list[i][0], list[i][1]];
   }
   *keys() {
-    const list = Headers.list(this);
+    const list = headersList(this);
     for (let i = 0; i < list.length; i++) yield list[i][0];
   }
   *values() {
-    const list = Headers.list(this);
+    const list = headersList(this);
     for (let i = 0; i < list.length; i++) yield list[i][1];
   }
   [SymbolIterator]() {
@@ -74,46 +78,51 @@ class Headers {
   get [SymbolToStringTag]() {
     return "Headers";
   }
-  static is(value) {
-    return value !== null && typeof value === "object" && #map in value;
-  }
-  // The sorted [name, value] pairs, as null-prototype arrays.
-  static list(headers) {
-    const list = nullArray();
-    MapPrototypeForEach(headers.#map, (value, name) => {
-      const pair = nullArray();
-      append(pair, name);
-      append(pair, value);
-      append(list, pair);
-    });
-    return ArrayPrototypeSort(list, byName);
-  }
-  static fromList(list) {
-    const headers = new Headers();
-    for (let i = 0; i < list.length; i++) headers.append(list[i][0], list[i][1]);
-    return headers;
+  // The runtime's own ways in, as closure bindings: a script can replace a
+  // class's static methods, never these.
+  static {
+    // The sorted [name, value] pairs, as null-prototype arrays.
+    headersList = (headers) => {
+      const list = nullArray();
+      MapPrototypeForEach(headers.#map, (value, name) => {
+        const pair = nullArray();
+        append(pair, name);
+        append(pair, value);
+        append(list, pair);
+      });
+      return ArrayPrototypeSort(list, byName);
+    };
+    headersHas = (headers, name) => MapPrototypeHas(headers.#map, name);
+    headersSet = (headers, name, value) => MapPrototypeSet(headers.#map, headerName(name), headerValue(value));
+    headersFromList = (list) => {
+      const headers = new Headers();
+      for (let i = 0; i < list.length; i++) appendHeader(headers.#map, list[i][0], list[i][1]);
+      return headers;
+    };
   }
 }
 
 function headersObject(headers) {
   const out = { __proto__: null };
-  const list = Headers.list(headers);
+  const list = headersList(headers);
   for (let i = 0; i < list.length; i++) out[list[i][0]] = list[i][1];
   return out;
 }
 
 // A body given to Request/Response: bytes, plus the content type it implies.
+const bodyOf = (bytes, type) => ({ __proto__: null, bytes, type });
 function bodyInit(body) {
-  if (body === undefined || body === null) return [null, null];
-  if (typeof body === "string") return [utf8Encode(body), "text/plain;charset=UTF-8"];
+  if (body === undefined || body === null) return bodyOf(null, null);
+  if (typeof body === "string") return bodyOf(utf8Encode(body), "text/plain;charset=UTF-8");
   if (urlState !== null && body instanceof urlState[1]) {
-    return [utf8Encode(String(body)), "application/x-www-form-urlencoded;charset=UTF-8"];
+    return bodyOf(utf8Encode(String(body)), "application/x-www-form-urlencoded;charset=UTF-8");
   }
   const view = viewBytes(body);
-  if (view !== null) return [copyBytes(view), null];
-  return [utf8Encode(String(body)), "text/plain;charset=UTF-8"];
+  if (view !== null) return bodyOf(copyBytes(view), null);
+  return bodyOf(utf8Encode(String(body)), "text/plain;charset=UTF-8");
 }
 
+let bodyBytes;
 class Body {
   #bytes;
   #used = false;
@@ -145,8 +154,8 @@ class Body {
   async json() {
     return JSONParse(utf8Decode(this.#take()));
   }
-  static bytesOf(body) {
-    return body.#bytes;
+  static {
+    bodyBytes = (body) => body.#bytes;
   }
 }
 
@@ -156,21 +165,22 @@ function urlText(input) {
   return String(new urlState[0](String(input)));
 }
 
+let isRequest, requestArgs;
 class Request extends Body {
   #url;
   #method;
   #headers;
   #redirect;
   constructor(input, init = {}) {
-    const base = Request.is(input) ? input : null;
-    const [bytes, type] = init.body !== undefined ? bodyInit(init.body) : [base ? Body.bytesOf(base) : null, null];
+    const base = isRequest(input) ? input : null;
+    const { bytes, type } = init.body !== undefined ? bodyInit(init.body) : bodyOf(base ? bodyBytes(base) : null, null);
     super(bytes);
     this.#url = urlText(base ? base.#url : input);
     const method = String(init.method ?? (base ? base.#method : "GET"));
     const upper = StringPrototypeToUpperCase(method);
     this.#method = ArrayPrototypeIncludes(METHODS, upper) ? upper : method;
     this.#headers = new Headers(init.headers ?? (base ? base.#headers : undefined));
-    if (type !== null && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    if (type !== null && !headersHas(this.#headers, "content-type")) headersSet(this.#headers, "content-type", type);
     this.#redirect = init.redirect ?? (base ? base.#redirect : "follow");
     if ((this.#method === "GET" || this.#method === "HEAD") && bytes !== null) {
       throw new TypeError("Request with GET/HEAD method cannot have body.");
@@ -181,28 +191,27 @@ class Request extends Body {
   get headers() { return this.#headers; }
   get redirect() { return this.#redirect; }
   clone() { return new Request(this); }
-  static is(value) {
-    return value !== null && typeof value === "object" && #url in value;
-  }
-  // What fetch sends to the host: read from the private fields.
-  static args(request) {
-    return {
+  static {
+    isRequest = (value) => value !== null && typeof value === "object" && #url in value;
+    // What fetch sends to the host: read from the private fields.
+    requestArgs = (request) => ({
       __proto__: null,
       url: request.#url,
       method: request.#method,
-      headers: Headers.list(request.#headers),
+      headers: headersList(request.#headers),
       redirect: String(request.#redirect),
-    };
+    });
   }
 }
 
+let isResponse, responseResult, responseFromHost;
 class Response extends Body {
   #status;
   #statusText;
   #headers;
   #url;
   constructor(body = null, init = {}) {
-    const [bytes, type] = bodyInit(body);
+    const { bytes, type } = bodyInit(body);
     super(bytes);
     const status = init.status ?? 200;
     if (!NumberIsInteger(status) || status < 200 || status > 599) {
@@ -211,7 +220,7 @@ class Response extends Body {
     this.#status = status;
     this.#statusText = String(init.statusText ?? "");
     this.#headers = new Headers(init.headers);
-    if (type !== null && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    if (type !== null && !headersHas(this.#headers, "content-type")) headersSet(this.#headers, "content-type", type);
     this.#url = String(init.url ?? "");
   }
   get status() { return this.#status; }
@@ -222,7 +231,7 @@ class Response extends Body {
   get redirected() { return false; }
   get type() { return "default"; }
   clone() {
-    return new Response(Body.bytesOf(this), { status: this.#status, statusText: this.#statusText, headers: this.#headers, url: this.#url });
+    return new Response(bodyBytes(this), { status: this.#status, statusText: this.#statusText, headers: this.#headers, url: this.#url });
   }
   static json(data, init = {}) {
     const headers = new Headers(init.headers);
@@ -232,36 +241,34 @@ class Response extends Body {
   static redirect(url, status = 302) {
     return new Response(null, { status, headers: { location: urlText(url) } });
   }
-  static is(value) {
-    return value !== null && typeof value === "object" && #status in value;
-  }
-  // A Response returned as the script's result, read as secutils' result.
-  static result(response) {
-    return {
+  static {
+    isResponse = (value) => value !== null && typeof value === "object" && #status in value;
+    // A Response returned as the script's result, read as secutils' result.
+    responseResult = (response) => ({
       __proto__: null,
       statusCode: response.#status,
       headers: headersObject(response.#headers),
-      body: Body.bytesOf(response),
-    };
-  }
-  static fromHost(reply) {
-    const status = own(reply, "status");
-    const response = new Response(status === 101 || status < 200 ? null : own(reply, "body"), {
-      __proto__: null,
-      status: status < 200 ? 200 : status,
-      url: own(reply, "url"),
+      body: bodyBytes(response),
     });
-    const list = own(reply, "headers");
-    if (ArrayIsArray(list)) response.#headers = Headers.fromList(list);
-    return response;
+    responseFromHost = (reply) => {
+      const status = own(reply, "status");
+      const response = new Response(status === 101 || status < 200 ? null : own(reply, "body"), {
+        __proto__: null,
+        status: status < 200 ? 200 : status,
+        url: own(reply, "url"),
+      });
+      const list = own(reply, "headers");
+      if (ArrayIsArray(list)) response.#headers = headersFromList(list);
+      return response;
+    };
   }
 }
 
 // The request goes to the host before anything is awaited.
 async function fetch(input, init = undefined) {
   const request = new Request(input, init);
-  const reply = await hostCall("fetch", Request.args(request), Body.bytesOf(request));
-  return Response.fromHost(reply);
+  const reply = await hostCall("fetch", requestArgs(request), bodyBytes(request));
+  return responseFromHost(reply);
 }
 
 // --- crypto -------------------------------------------------------------------------
@@ -273,6 +280,7 @@ function hashName(algorithm) {
   return name;
 }
 
+let cryptoKeyParts;
 class CryptoKey {
   #raw;
   #hash;
@@ -290,17 +298,19 @@ class CryptoKey {
     ObjectDefineProperty(this, "usages", enumerableData(ObjectFreeze(copy)));
     ObjectFreeze(this);
   }
-  static parts(key, usage) {
-    if (key === null || typeof key !== "object" || !(#raw in key)) throw new TypeError("key must be a CryptoKey");
-    if (usage !== undefined && !ArrayPrototypeIncludes(key.#usages, usage)) {
-      throw new Error("InvalidAccessError: key usages do not include " + usage);
-    }
-    return { __proto__: null, raw: key.#raw, hash: key.#hash, extractable: key.extractable === true };
+  static {
+    cryptoKeyParts = (key, usage) => {
+      if (key === null || typeof key !== "object" || !(#raw in key)) throw new TypeError("key must be a CryptoKey");
+      if (usage !== undefined && !ArrayPrototypeIncludes(key.#usages, usage)) {
+        throw new Error("InvalidAccessError: key usages do not include " + usage);
+      }
+      return { __proto__: null, raw: key.#raw, hash: key.#hash, extractable: key.extractable === true };
+    };
   }
 }
 
 function hmac(key, data, usage) {
-  const { raw, hash } = CryptoKey.parts(key, usage);
+  const { raw, hash } = cryptoKeyParts(key, usage);
   const bytes = bytesArg(data, "data");
   const size = TypedArrayPrototypeGetLength(raw);
   const body = new Uint8Array(size + TypedArrayPrototypeGetLength(bytes));
@@ -329,7 +339,7 @@ const subtle = ObjectFreeze({
     return new CryptoKey(raw, hashName(algorithm.hash ?? "SHA-256"), extractable === true, stringList(usages));
   },
   exportKey: async (format, key) => {
-    const parts = CryptoKey.parts(key);
+    const parts = cryptoKeyParts(key);
     if (format !== "raw" || !parts.extractable) throw new Error("InvalidAccessError: key is not extractable");
     return TypedArrayPrototypeGetBuffer(copyBytes(parts.raw));
   },

@@ -113,7 +113,7 @@ function setBody(meta, body) {
 
 function settle(value) {
   if (value === undefined || value === null) return finish({ __proto__: null, ok: true }, null);
-  if (Response.is(value)) value = Response.result(value);
+  if (isResponse(value)) value = responseResult(value);
   if (typeof value !== "object") {
     return fail(invalid("the script must return an object (or null), got " + typeof value));
   }
