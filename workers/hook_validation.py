@@ -16,6 +16,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+from workers.delivery.destinations import parse_callback_options
 from workers.delivery.egress import OutboundError, callback_allowlist, check_url
 from workers.delivery.signatures import SCHEMES
 from workers.errors import InvalidHook
@@ -221,7 +222,7 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
         enabled=enabled,
         isolation=isolation,
         callback_url=callback_url,
-        callback_rate_per_s=_parse_callback(data.get("callback")),
+        callback_rate_per_s=parse_callback_options(data.get("callback")),
         idempotency_header=idem.lower() if idem else None,
         verify=verify,
         secrets=dict(secrets),
@@ -229,26 +230,6 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
         debug_headers=debug_headers,
         trace=_parse_trace(data.get("trace")),
     )
-
-
-MAX_CALLBACK_RATE_PER_S = 10_000.0
-
-
-def _parse_callback(raw: Any) -> float | None:
-    """``callback``: ``{"ratePerS": n}`` caps how fast the callback's
-    destination is called (``null`` or absent: no cap)."""
-    if raw is None:
-        return None
-    known = isinstance(raw, dict) and not set(raw) - {"ratePerS"}
-    _expect(known, "callback", "must be an object with ratePerS")
-    rate = raw.get("ratePerS")
-    if rate is None:
-        return None
-    number = isinstance(rate, int | float) and not isinstance(rate, bool)
-    _expect(number, "callback.ratePerS", "must be a number")
-    ok = 0 < rate <= MAX_CALLBACK_RATE_PER_S
-    _expect(ok, "callback.ratePerS", f"must be above 0 and at most {MAX_CALLBACK_RATE_PER_S:g}")
-    return float(rate)
 
 
 _TRACE_FIELDS = ("continueIncoming", "propagate")

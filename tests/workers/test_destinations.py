@@ -18,7 +18,8 @@ from tests.support.receiver import Receiver, Reply
 from tests.support.stack import wait_until
 from workers.delivery.callbacks import Deliverer
 from workers.delivery.destinations import destination_of, signal_of
-from workers.hook_validation import validate_hook
+from workers.errors import InvalidHook
+from workers.hook_validation import parse_hook, validate_hook
 from workers.queue.due_callbacks import CallbackPromoter
 from workers.settings import Settings
 from workers.store import keys
@@ -150,3 +151,25 @@ def test_rate_slots_are_reserved_not_slept_on(
     extra = _jobs(settings, hook_id, definition, 1)[0]
     assert Deliverer(settings).deliver(extra) is DeliveryStatus.PENDING
     assert receiver.received == [] and _attempts(client, extra) == []
+
+
+@pytest.mark.parametrize(
+    ("callback", "error"),
+    [
+        ({"ratePerS": 0}, "callback.ratePerS"),
+        ({"ratePerS": True}, "callback.ratePerS"),
+        ({"ratePerS": 10_001}, "callback.ratePerS"),
+        ({"rate": 1}, "callback"),
+        ([1], "callback"),
+    ],
+)
+def test_callback_rate_is_checked(settings: Settings, callback: object, error: str) -> None:
+    with pytest.raises(InvalidHook) as raised:
+        parse_hook("h", {"callbackUrl": "http://127.0.0.1/cb", "callback": callback}, settings)
+    assert raised.value.field == error
+
+
+def test_callback_rate_is_kept_and_shown(settings: Settings) -> None:
+    hook = parse_hook("h", {"callback": {"ratePerS": 2.5}}, settings)
+    assert hook.callback_rate_per_s == 2.5 and hook.to_json()["callback"] == {"ratePerS": 2.5}
+    assert parse_hook("h", {}, settings).to_json()["callback"] == {"ratePerS": None}

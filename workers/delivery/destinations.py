@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import redis
 
+from workers.errors import InvalidHook
 from workers.settings import Settings
 from workers.store.destinations.store import (
     Admission,
@@ -24,7 +25,13 @@ from workers.store.destinations.store import (
 )
 from workers.store.jobs.records import DeliveryStatus
 
-__all__ = ["DestinationGate", "breaker_policy", "destination_of", "signal_of"]
+__all__ = [
+    "DestinationGate",
+    "breaker_policy",
+    "destination_of",
+    "parse_callback_options",
+    "signal_of",
+]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Errors that say nothing about the destination's health: hooklet's own refusal.
@@ -32,6 +39,24 @@ _NOT_THE_DESTINATION = {"refused by egress guard", "limit"}
 # A probe that never reports (its worker vanished) frees its turn this long
 # after its attempt's own timeout.
 _PROBE_GRACE_S = 30.0
+MAX_RATE_PER_S = 10_000.0
+
+
+def parse_callback_options(raw: object) -> float | None:
+    """A hook's ``callback``: ``{"ratePerS": n}`` caps how fast the callback's
+    destination is called (``null`` or absent: no cap). Returns the rate."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"ratePerS"}:
+        raise InvalidHook("callback", "must be an object with ratePerS")
+    rate = raw.get("ratePerS")
+    if rate is None:
+        return None
+    if not isinstance(rate, int | float) or isinstance(rate, bool):
+        raise InvalidHook("callback.ratePerS", "must be a number")
+    if not 0 < rate <= MAX_RATE_PER_S:
+        raise InvalidHook("callback.ratePerS", f"must be above 0 and at most {MAX_RATE_PER_S:g}")
+    return float(rate)
 
 
 def destination_of(url: str) -> str:
