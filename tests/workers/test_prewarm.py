@@ -176,6 +176,24 @@ def test_clear_drops_an_isolate_being_made() -> None:
     assert len(prewarmer) == 0 and prewarmer.take(10) is None
 
 
+def test_clear_at_shutdown_waits_for_the_isolate_being_made() -> None:
+    started, release = threading.Event(), threading.Event()
+    made: list[Isolate] = []
+
+    def slow_make(heap_mb: int) -> Isolate:
+        started.set()
+        release.wait(30)
+        made.append(Isolate(heap_mb))
+        return made[-1]
+
+    prewarmer = Prewarmer(1, make=slow_make)
+    prewarmer.refill(10)
+    assert started.wait(30)
+    threading.Timer(0.1, release.set).start()
+    prewarmer.clear(wait_s=30)  # as the pool does when the child shuts down
+    assert made and made[0].closed  # closed before clear returned, not while exiting
+
+
 def test_isolates_share_one_idle_loop_instead_of_a_thread_each() -> None:
     before = threading.active_count()
     isolates = [Isolate(10) for _ in range(4)]

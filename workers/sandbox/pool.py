@@ -83,7 +83,7 @@ class IsolatePool:
         while self._idle:
             self._discard(self._idle.popitem()[1])
         if self.prewarmed is not None:
-            self.prewarmed.clear()
+            self.prewarmed.clear(wait_s=2.0)
 
     def relieve(self, rss_bytes: int, budget_bytes: int) -> bool:
         """Close the older half of the idle isolates when the child uses more

@@ -45,6 +45,7 @@ class Prewarmer:
         self._heap_mb: int | None = None  # what to make; None: nothing until a fresh run
         self._generation = 0  # bumped by ``clear``: an isolate being made is dropped
         self._warned: set[int] = set()  # heap sizes that failed once (logged once)
+        self._busy = False  # the thread is inside V8, making or closing isolates
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -71,14 +72,16 @@ class Prewarmer:
             self._ensure_thread()
             self._cond.notify()
 
-    def clear(self) -> None:
+    def clear(self, wait_s: float = 0.0) -> None:
         """Close every ready isolate and make no more until the next fresh run
-        (worker shutdown, or the child's memory budget)."""
+        (the child's memory budget; at shutdown, waiting up to ``wait_s`` for
+        the thread's work in V8, so the child never exits in the middle of it)."""
         with self._cond:
             doomed = self._ready + self._retired
             self._ready, self._retired = [], []
             self._heap_mb = None
             self._generation += 1
+            self._cond.wait_for(lambda: not self._busy, timeout=wait_s)
         for isolate in doomed:
             isolate.close()
 
@@ -112,30 +115,37 @@ class Prewarmer:
                 self._ready = [i for i in self._ready if i.heap_mb == heap_mb]
                 missing = heap_mb is not None and len(self._ready) < self.depth
                 generation = self._generation
-            for isolate in doomed:
-                isolate.close()
-            if missing:
-                assert heap_mb is not None
-                self._make_one(heap_mb, generation)
+                self._busy = True
+            try:
+                for isolate in doomed:
+                    isolate.close()
+                if missing:
+                    assert heap_mb is not None
+                    self._make_one(heap_mb, generation)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
 
     def _make_one(self, heap_mb: int, generation: int) -> None:
         try:
-            isolate = self._make(heap_mb)
+            isolate: Isolate | None = self._make(heap_mb)
         except Exception:  # noqa: BLE001 - the next run makes its own isolate (and reports)
+            isolate = None
             if heap_mb not in self._warned:
                 self._warned.add(heap_mb)
                 log.warning("could not prepare an isolate of %s MB", heap_mb, exc_info=True)
-            with self._cond:
-                if self._heap_mb == heap_mb:
-                    self._heap_mb = None  # no retry until the next fresh run
-            return
         with self._cond:
             keep = (
-                generation == self._generation
+                isolate is not None
+                and generation == self._generation
                 and heap_mb == self._heap_mb
                 and len(self._ready) < self.depth
             )
             if keep:
+                assert isolate is not None
                 self._ready.append(isolate)
-        if not keep:
+            elif isolate is None and self._heap_mb == heap_mb:
+                self._heap_mb = None  # no retry until the next fresh run
+        if isolate is not None and not keep:
             isolate.close()
