@@ -317,8 +317,9 @@ def test_the_runtime_internals_cannot_lift_the_output_caps(stack: Api) -> None:
     assert job["reason"] == "output" and len(job["error"]) < 2048
 
 
-def test_a_tampered_builtin_never_reaches_the_next_event(stack: Api) -> None:
-    hook_id = hook(
+def test_a_tampered_builtin_never_reaches_another_hook(stack: Api) -> None:
+    """A script's changes persist only in its own hook's warm isolates (issue 21)."""
+    tampering = hook(
         stack,
         """(() => {
         const seen = [...'ab'].join('');
@@ -326,7 +327,10 @@ def test_a_tampered_builtin_never_reaches_the_next_event(stack: Api) -> None:
         return { body: seen };
     })()""",
     )
-    assert [stack.send(hook_id, method="GET").text for _ in range(3)] == ["ab", "ab", "ab"]
+    other = hook(stack, "({ body: [...'ab'].join('') })")
+    for _ in range(3):
+        assert stack.send(tampering, method="GET").text in ("ab", "HIJACKED")
+        assert stack.send(other, method="GET").text == "ab"
 
 
 def test_a_script_cannot_fake_reason_memory(stack: Api) -> None:

@@ -77,34 +77,48 @@ def test_atomics_wait_is_ended_by_the_timeout(fault_api: Api, hook_id: str) -> N
 
 
 @pytest.mark.parametrize(
-    "tamper",
+    ("tamper", "own_next"),
     [
-        "JSON.parse = () => 'hijacked'; JSON.stringify = () => '\"hijacked\"';",
-        "Object.prototype.hijacked = 'yes'; Object.prototype.toString = () => 'hijacked';",
-        "console.log = () => { throw new Error('hijacked'); }; globalThis.console = null;",
-        "Array.prototype.map = () => ['hijacked'];",
+        (
+            "JSON.parse = () => 'hijacked'; JSON.stringify = () => '\"hijacked\"';",
+            '"hijacked"',
+        ),
+        (
+            "Object.prototype.hijacked = 'yes'; Object.prototype.toString = () => 'hijacked';",
+            '{"parsed":{"a":1},"own":"yes","str":"hijacked","mapped":[2]}',
+        ),
+        ("console.log = () => { throw new Error('hijacked'); }; globalThis.console = null;", None),
+        ("Array.prototype.map = () => ['hijacked'];", None),
     ],
     ids=["JSON", "Object.prototype", "console", "Array.prototype"],
 )
-def test_tampering_with_builtins_is_seen_by_no_other_job(
-    fault_api: Api, hook_id: str, tamper: str
+def test_tampering_with_builtins_is_seen_by_no_other_hook(
+    fault_api: Api, hook_id: str, tamper: str, own_next: str | None
 ) -> None:
+    """Issue 21 item 2: a script's changes persist into its own hook's next
+    events on the same warm isolate (as on Cloudflare Workers), while its
+    console, context and result stay the runtime's; no other hook sees them."""
     probe = """
       console.log("still here");
       ({ body: JSON.stringify({ parsed: JSON.parse('{"a":1}'), own: ({}).hijacked ?? null,
                                 str: String({}), mapped: [1].map((x) => x + 1) }) })
     """
     clean = '{"parsed":{"a":1},"own":null,"str":"[object Object]","mapped":[2]}'
-    # The same hook: its next event runs the probe branch in what was its isolate.
+    # The same hook: its next event runs the probe branch in what was its
+    # isolate (one worker child here), with the changes it made.
     script = f"if (context.query.tamper) {{ {tamper} }}\n{probe}"
     fault_api.put_hook(hook_id, script=script)
     fault_api.run(hook_id, params={"tamper": "1"})
     job = fault_api.run(hook_id)
-    assert job["result"]["body"] == clean, job
+    assert job["status"] == "succeeded", job
+    if "Array.prototype.map" in tamper:
+        own_next = clean.replace('"mapped":[2]', '"mapped":["hijacked"]')
+    assert job["result"]["body"] == (own_next or clean), job
     assert job["logs"] == [{"level": "log", "message": "still here"}]
     # Another hook.
     fault_api.put_hook(hook_id + "-other", script=probe)
-    assert fault_api.run(hook_id + "-other")["result"]["body"] == clean
+    other = fault_api.run(hook_id + "-other")
+    assert other["result"]["body"] == clean and other["logs"] == job["logs"], other
 
 
 def test_warm_isolates_keep_a_hooks_globals(fault_api: Api, hook_id: str) -> None:
