@@ -173,3 +173,15 @@ def test_callback_rate_is_kept_and_shown(settings: Settings) -> None:
     hook = parse_hook("h", {"callback": {"ratePerS": 2.5}}, settings)
     assert hook.callback_rate_per_s == 2.5 and hook.to_json()["callback"] == {"ratePerS": 2.5}
     assert parse_hook("h", {}, settings).to_json()["callback"] == {"ratePerS": None}
+
+
+def test_a_stale_copy_of_an_ended_delivery_is_not_sent_again(
+    settings: Settings, hook_id: str, receiver: Receiver
+) -> None:
+    """A parked delivery released after it ended some other way (a duplicate
+    message, a callbackUrl changed meanwhile) sends nothing."""
+    [job_id] = _jobs(settings, hook_id, {"callbackUrl": receiver.url}, 1)
+    deliverer = Deliverer(settings)
+    assert deliverer.deliver(job_id) is DeliveryStatus.SUCCEEDED
+    assert deliverer.deliver(job_id) is DeliveryStatus.SUCCEEDED
+    assert len(receiver.received) == 1

@@ -127,6 +127,8 @@ class Deliverer:
             )
             if admission.verdict is Verdict.GONE:
                 return self._gone(job_id, hook.id)
+            if admission.verdict is Verdict.ENDED:  # a stale copy of an ended delivery
+                return DeliveryStatus(raw[b"deliveryStatus"].decode())
             if admission.verdict in (Verdict.PARK, Verdict.WAIT):
                 return self._put_aside(job_id, admission)
         with tracing.callback_attempt(job_id, raw) as span:  # in the job's trace

@@ -2,13 +2,19 @@
 -- Open breaker: the delivery is parked (no attempt spent) until a probe
 -- closes it. Half-open: one probe at a time, under a lease. Closed (or the
 -- probe): the hook's token bucket (GCRA) gives it a slot; a slot still to
--- come puts it in the due-set for then. Returns {verdict, due at (s) or ''}.
+-- come puts it in the due-set for then. A delivery that already ended (a
+-- stale copy) is not sent again. Returns {verdict, due at (s) or ''}.
 local now = now_ms()
 local function secs(ms) return string.format('%.3f', ms / 1000) end
 redis.call('ZREM', parked_key, job_id)
 if redis.call('EXISTS', job_key) == 0 then
   redis.call('ZREM', pending_key, job_id)
   return {verdict_gone, ''}
+end
+local delivery = redis.call('HGET', job_key, 'deliveryStatus')
+if delivery and delivery ~= pending then  -- a stale copy: the delivery has ended
+  redis.call('ZREM', pending_key, job_id)
+  return {verdict_ended, ''}
 end
 local keep_ms = retention_ms(job_key, retention_s)
 redis.call('ZADD', destinations_key, secs(now), dest)

@@ -46,6 +46,7 @@ class Verdict(StrEnum):
     PARK = "park"  # the breaker is open: wait, parked, for it to close
     WAIT = "wait"  # the hook's rate: due again at its slot
     GONE = "gone"  # the job no longer exists
+    ENDED = "ended"  # its delivery already ended (a stale copy): nothing to send
 
 
 class Signal(StrEnum):
@@ -95,6 +96,8 @@ class AdmitArgs(HookIndexArgs):
     verdict_park: str
     verdict_wait: str
     verdict_gone: str
+    verdict_ended: str
+    pending: str  # DeliveryStatus.PENDING
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ class DestinationStore:
                 slack_ms=_SLACK_MS,
                 retention_s=self._retention_s,
                 **{f"verdict_{v.value}": v.value for v in Verdict},
+                pending=DeliveryStatus.PENDING.value,
             ),
         )
         return Admission(Verdict(verdict.decode()), float(due) if due else None)
