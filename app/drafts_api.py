@@ -115,7 +115,7 @@ def rollback_hook(hook_id: str) -> Response:
         "hook.rollback", hook_id, after.project, before=before.version, after=after.version,
         detail={"restored": restored},
     )  # fmt: skip
-    return _live(after)
+    return _live(after, restoredVersion=restored)
 
 
 def _optional_body() -> dict[str, Any]:
@@ -137,7 +137,7 @@ def _audit_secrets(before: Hook, after: Hook, set_names: list[str]) -> None:
             )
 
 
-def _live(hook: Hook) -> Response:
-    response = jsonify(hook.to_json())
+def _live(hook: Hook, **extra: Any) -> Response:
+    response = jsonify({**hook.to_json(), **extra})
     response.headers["Location"] = f"/api/hooks/{hook.id}"
     return response

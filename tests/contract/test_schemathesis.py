@@ -98,6 +98,13 @@ def contract_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[A
 def _seed(api: Api) -> list[str]:
     for hook_id, definition in _HOOKS.items():
         api.put_hook(hook_id, **definition)
+    # The admin hook gets a second version (a rollback has one to bring
+    # back) and a draft (to promote); links make more (putDraft, promote).
+    api.put_hook("contract-admin", **_HOOKS["contract-admin"], enabled=True, mode="async",
+                 response={"statusCode": 200})  # fmt: skip
+    draft = api.http.put(f"{api.base}/api/hooks/contract-admin/draft",
+                         json={"script": _SCRIPT}, headers=api.admin, timeout=10)  # fmt: skip
+    assert draft.status_code == 201, draft.text
     jobs = [api.run("contract-async", json={"n": n})["jobId"] for n in range(2)]
     return jobs
 
