@@ -10,6 +10,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench isolation       # no hook stalls another
     scripts/bench hostcalls       # the cost of one fetch and one KV get+set
     scripts/bench console         # console pages with 100 hooks / 100,000 jobs; stats on vs off
+    scripts/bench destinations    # a dead callback destination's cost; healthy callbacks beside it
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -20,6 +21,7 @@ import argparse
 from collections.abc import Callable
 
 from benchmarks.console import console_scenario
+from benchmarks.destinations import destinations_scenario
 from benchmarks.engine import engine_scenario
 from benchmarks.ha import async_ha
 from benchmarks.hostcalls import scenario as hostcalls_scenario
@@ -44,6 +46,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "isolation": lambda quick: isolation_scenario(quick, table),
     "hostcalls": hostcalls_scenario,
     "console": console_scenario,
+    "destinations": destinations_scenario,
     "profile": profile_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
