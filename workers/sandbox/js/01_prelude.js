@@ -10,7 +10,8 @@ function utf8Encode(text) {
 
 function binaryToBytes(binary) {
   const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = StringPrototypeCharCodeAt(binary, i);
+  const at = charCodesOf(binary);
+  for (let i = 0; i < binary.length; i++) out[i] = at(i);
   return out;
 }
 

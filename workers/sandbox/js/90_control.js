@@ -146,12 +146,12 @@ function settle(value) {
 function start(job) {
   const context = own(job, "context");
   const raw = own(context, "body");
-  // Filled while it has no prototype: an index setter on Array.prototype
-  // never sees the request's bytes.
+  // (Only this hook's own code could have put an index setter on
+  // Array.prototype that these writes meet: the same as its rewriting its
+  // own context. Filling it with no prototype costs 2.5 times as much.)
   const bytes = new Array(raw.length);
-  ObjectSetPrototypeOf(bytes, null);
-  for (let i = 0; i < raw.length; i++) bytes[i] = StringPrototypeCharCodeAt(raw, i);
-  ObjectSetPrototypeOf(bytes, ArrayPrototype);
+  const byteAt = charCodesOf(raw);
+  for (let i = 0; i < raw.length; i++) bytes[i] = byteAt(i);
   ObjectDefineProperty(context, "body", enumerableData(bytes));
   // Throws if a run of this hook made them unwritable (a frozen globalThis):
   // the host then retires this isolate.
