@@ -135,7 +135,8 @@ def _span(hook: Hook, started_ns: int) -> Any:
         return tracing.NOOP
     incoming = request.environ.get("HTTP_TRACEPARENT")
     continues = hook.trace.get("continueIncoming", False)
-    return tracing.intake(hook.id, request.method, incoming, continues, started_ns)
+    project = getattr(hook, "project", None)
+    return tracing.intake(hook.id, request.method, incoming, continues, started_ns, project)
 
 
 def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str, span: Any) -> Response:

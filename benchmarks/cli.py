@@ -11,6 +11,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench hostcalls       # the cost of one fetch and one KV get+set
     scripts/bench console         # console pages with 100 hooks / 100,000 jobs; stats on vs off
     scripts/bench destinations    # a dead callback destination's cost; healthy callbacks beside it
+    scripts/bench tracing         # async events/s and sync p50: tracing off vs on (OTLP)
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -33,6 +34,7 @@ from benchmarks.redis_memory import redis_memory_scenario
 from benchmarks.report import table, write
 from benchmarks.sync import sync_scenario
 from benchmarks.throughput import async_scenario
+from benchmarks.tracing import tracing_scenario
 
 __all__ = ["DEFAULT", "SCENARIOS", "main"]
 
@@ -48,6 +50,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "console": console_scenario,
     "destinations": destinations_scenario,
     "profile": profile_scenario,
+    "tracing": tracing_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 

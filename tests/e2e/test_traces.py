@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from stackkit.otlp import Collector, Span
 from stackkit.processes import free_port
 from stackkit.upstream import Upstream
-from tests.support.otlp import Collector, Span
 from tests.support.receiver import Receiver, Reply
 from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until
 

@@ -91,6 +91,7 @@ def register(app: Celery, settings: Settings) -> None:
     @worker_process_init.connect(weak=False)
     def tune_allocator(**_: object) -> None:
         limit_arenas()
+        tracing.start("hooklet-worker")  # before the child's first task, if asked
 
     @worker_process_shutdown.connect(weak=False)
     def close_isolates(**_: object) -> None:

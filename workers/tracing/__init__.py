@@ -47,14 +47,19 @@ def now_ns() -> int:
 
 
 def intake(
-    hook_id: str, method: str, incoming: str | None, continue_incoming: bool, start_ns: int
+    hook_id: str,
+    method: str,
+    incoming: str | None,
+    continue_incoming: bool,
+    start_ns: int,
+    project: str | None = None,
 ) -> Any:
     """The server span of an event received at ``/h/<hook>`` (``web.intake``)."""
     if state.tracer is None:
         return NOOP
     from workers.tracing.web import intake as span
 
-    return span(hook_id, method, incoming, continue_incoming, start_ns)
+    return span(hook_id, method, incoming, continue_incoming, start_ns, project)
 
 
 def replay_fields(original: bytes | None, hook_id: str, job_id: str) -> dict[str, str]:

@@ -66,24 +66,17 @@ def start(service: str) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    from workers.tracing.resource import process_resource
+
     protocol = next((os.environ[n] for n in PROTOCOL_VARS if os.environ.get(n)), "http/protobuf")
     if protocol.strip() != "http/protobuf":
         log.warning("OTLP protocol %r is not supported; exporting with http/protobuf", protocol)
     timeout_s = None if any(os.environ.get(n) for n in TIMEOUT_VARS) else DEFAULT_EXPORT_TIMEOUT_S
-    provider = TracerProvider(resource=_resource(service), shutdown_on_exit=False)
+    provider = TracerProvider(resource=process_resource(service), shutdown_on_exit=False)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(timeout=timeout_s)))
     install(provider)
     log.info("tracing on", extra={"event": "tracing_started", "service": service})
     return True
-
-
-def _resource(service: str) -> Any:
-    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-
-    resource = Resource.create()  # the SDK's detectors: OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
-    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
-        resource = resource.merge(Resource({SERVICE_NAME: service}))
-    return resource
 
 
 def install(provider: Any | None) -> None:

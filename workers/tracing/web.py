@@ -54,7 +54,12 @@ class IntakeSpan(Active):
 
 
 def intake(
-    hook_id: str, method: str, incoming: str | None, continue_incoming: bool, start_ns: int
+    hook_id: str,
+    method: str,
+    incoming: str | None,
+    continue_incoming: bool,
+    start_ns: int,
+    project: str | None = None,
 ) -> Any:
     """The server span of a request to ``/h/<hook>`` (begun at ``start_ns``).
     A valid incoming ``traceparent`` is the parent with ``continue_incoming``,
@@ -70,15 +75,14 @@ def intake(
             context = context_of(parent)
         else:
             links = [link_to(parent)]
+    attributes = {"http.request.method": method, "http.route": ROUTE, "hooklet.hook.id": hook_id}
+    if project:
+        attributes["hooklet.project"] = project
     span = tracer.start_span(
         f"{method} {ROUTE}",
         context,
         kind=SpanKind.SERVER,
-        attributes={
-            "http.request.method": method,
-            "http.route": ROUTE,
-            "hooklet.hook.id": hook_id,
-        },
+        attributes=attributes,
         links=links,
         start_time=start_ns or None,
     )

@@ -1,9 +1,13 @@
 """A real OTLP/HTTP trace receiver on loopback: ``POST /v1/traces`` with a
 protobuf ``ExportTraceServiceRequest``, decoded with opentelemetry-proto,
-as a collector would. Tests read the spans it got."""
+as a collector would. Tests read the spans it got; ``GET /stats`` answers
+how many it got. ``python -m stackkit.otlp PORT`` runs one in a process of
+its own, counting only (the benchmarks' local collector)."""
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,15 +48,27 @@ def _attributes(items: Any) -> dict[str, Any]:
 
 class Collector:
     """Collects every span exported to it (``endpoint`` is the base URL an
-    ``OTEL_EXPORTER_OTLP_ENDPOINT`` takes)."""
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` takes); with ``keep=False`` it decodes
+    and counts them only."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0, keep: bool = True) -> None:
         self.spans: list[Span] = []
         self.requests = 0
+        self.count = 0
+        self.keep = keep
         self._lock = threading.Lock()
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                stats = {"requests": collector.requests, "spans": collector.count}
+                answer = json.dumps(stats).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path != "/v1/traces":
@@ -73,7 +89,7 @@ class Collector:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -82,6 +98,14 @@ class Collector:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def _add(self, request: ExportTraceServiceRequest) -> None:
+        if not self.keep:
+            count = sum(
+                len(scope.spans) for rs in request.resource_spans for scope in rs.scope_spans
+            )
+            with self._lock:
+                self.requests += 1
+                self.count += count
+            return
         spans = []
         for resource_spans in request.resource_spans:
             service = _attributes(resource_spans.resource.attributes).get("service.name", "")
@@ -103,6 +127,7 @@ class Collector:
                     )
         with self._lock:
             self.requests += 1
+            self.count += len(spans)
             self.spans.extend(spans)
 
     def trace(self, trace_id: str) -> list[Span]:
@@ -112,3 +137,8 @@ class Collector:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+if __name__ == "__main__":
+    server = Collector(int(sys.argv[1]), keep=False)
+    threading.Event().wait()  # until the benchmark ends this process
