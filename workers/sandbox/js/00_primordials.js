@@ -68,7 +68,8 @@ const ObjectIs = Object.is;
 const ObjectIsExtensible = Object.isExtensible;
 const ObjectKeys = Object.keys;
 const ObjectSetPrototypeOf = Object.setPrototypeOf;
-const ObjectPrototypeToString = uncurryThis(Object.prototype.toString);
+const ObjectPrototype = Object.prototype;
+const ObjectPrototypeToString = uncurryThis(ObjectPrototype.toString);
 
 const ArrayIsArray = Array.isArray;
 const ArrayPrototype = Array.prototype;
@@ -81,7 +82,8 @@ const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt);
 // `charCodesOf(text)(i)`: a function bound to one string, a third faster in
 // a loop than the uncurried form.
 const FunctionPrototypeBind = uncurryThis(FunctionPrototype.bind);
-const charCodesOf = (text) => FunctionPrototypeBind(String.prototype.charCodeAt, text);
+const StringPrototypeCharCodeAtMethod = String.prototype.charCodeAt;
+const charCodesOf = (text) => FunctionPrototypeBind(StringPrototypeCharCodeAtMethod, text);
 const StringPrototypeIncludes = uncurryThis(String.prototype.includes);
 const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf);
 const StringPrototypeSlice = uncurryThis(String.prototype.slice);

@@ -87,6 +87,7 @@ const str = (value) => (typeof value === "string" ? value : "");
 
 // --- Deno.core ------------------------------------------------------------------
 const tagOf = (v) => StringPrototypeSlice(ObjectPrototypeToString(v), 8, -1);
+const DatePrototypeGetTime = uncurryThis(Date.prototype.getTime);
 const matches = (re, text) => RegExpPrototypeExec(re, text) !== null;
 const unboxers = [Number, String, g.Boolean, BigInt, Symbol];
 const isBoxed = nullArray();
@@ -105,7 +106,7 @@ const coreChecks = {
     return false;
   },
   isDataView: brand(DataViewPrototypeGetByteLength),
-  isDate: brand(uncurryThis(Date.prototype.getTime)),
+  isDate: brand(DatePrototypeGetTime),
   isGeneratorFunction: (v) => typeof v === "function" && matches(/GeneratorFunction$/, tagOf(v)),
   isGeneratorObject: (v) => tagOf(v) === "Generator" || tagOf(v) === "AsyncGenerator",
   isMap: brand(MapPrototypeGetSize),
@@ -253,7 +254,7 @@ function toTree(v, seen) {
   if (typeof v !== "object") throw new Error("DataCloneError: " + typeof v + " could not be cloned.");
   if (MapPrototypeHas(seen, v)) return tree("r", MapPrototypeGet(seen, v));
   MapPrototypeSet(seen, v, MapPrototypeGetSize(seen));
-  if (coreChecks.isDate(v)) return tree("d", uncurryThis(Date.prototype.getTime)(v));
+  if (coreChecks.isDate(v)) return tree("d", DatePrototypeGetTime(v));
   if (coreChecks.isRegExp(v)) return tree("x", [v.source, v.flags]);
   if (isArrayBuffer(v)) return tree("ab", base64urlEncode(new Uint8Array(v)));
   if (ArrayBufferIsView(v)) {
