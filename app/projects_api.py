@@ -72,8 +72,9 @@ def patch_project(project_id: str) -> Response:
     if body.get("name") is not None:
         changes["name"] = body["name"]
     if "quotas" in body:
+        sent = check_quotas(body["quotas"] or {}, drop_nulls=False)
         old_quotas = access.projects().get(project_id).quotas
-        changes["quotas"] = check_quotas({**old_quotas, **(body["quotas"] or {})})
+        changes["quotas"] = check_quotas({**old_quotas, **sent})
     before, after = access.projects().update(project_id, changes)
     detail = {"quotasBefore": before.quotas, "quotasAfter": after.quotas}
     access.audit(

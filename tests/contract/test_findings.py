@@ -24,3 +24,21 @@ def test_a_sample_request_field_of_the_wrong_type_is_a_400(
     assert response.status_code == 400, response.text
     assert response.json["error"]["code"] == "invalid_request"
     assert f"request.{field}" in response.json["error"]["message"]
+
+
+def test_quotas_that_are_not_an_object_are_a_400_on_patch(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """``PATCH /api/projects/default {"quotas": [null, null]}`` was merged as a mapping: a 500."""
+    response = client.patch("/api/projects/default", json={"quotas": [None, None]}, headers=admin)
+    assert response.status_code == 400, response.text
+    assert response.json["error"]["message"].startswith("quotas")
+
+
+def test_a_null_quota_in_a_patch_removes_it(client: FlaskClient, admin: dict[str, str]) -> None:
+    client.patch("/api/projects/default", json={"quotas": {"maxHooks": 50}}, headers=admin)
+    response = client.patch(
+        "/api/projects/default", json={"quotas": {"maxHooks": None}}, headers=admin
+    )
+    assert response.status_code == 200, response.text
+    assert "maxHooks" not in response.json["quotas"]

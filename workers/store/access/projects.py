@@ -70,8 +70,9 @@ def check_id(project_id: Any) -> str:
     return project_id
 
 
-def check_quotas(quotas: Any) -> dict[str, int]:
-    """``{name: whole number >= 0}`` of known quota names; null drops one."""
+def check_quotas(quotas: Any, *, drop_nulls: bool = True) -> dict[str, int | None]:
+    """``{name: whole number >= 0}`` of known quota names; null drops one
+    (kept as ``None`` with ``drop_nulls=False``, for a merge that removes it)."""
     if not isinstance(quotas, dict):
         raise InvalidRequest('quotas: an object, e.g. {"maxHooks": 10}')
     unknown = sorted(set(quotas) - set(QUOTA_NAMES))
@@ -81,7 +82,7 @@ def check_quotas(quotas: Any) -> dict[str, int]:
     for name, value in quotas.items():
         if value is not None and (type(value) is not int or value < 0):
             raise InvalidRequest(f"quotas.{name}: a whole number, at least 0 (or null: none)")
-    return {k: v for k, v in quotas.items() if v is not None}
+    return {k: v for k, v in quotas.items() if v is not None or not drop_nulls}
 
 
 def _from_raw(raw: bytes) -> Project:
