@@ -170,26 +170,30 @@ class Dispatcher:
     def wait_for(
         self, job_id: str, timeout_s: float, *, release_slot_of: str | None = None
     ) -> dict[bytes, bytes] | None:
-        """``JobStore.wait`` through the process's sync waiter (no connection
-        held while waiting), giving back the job's sync slot in hook
-        ``release_slot_of`` in the same round trip that reads the job."""
-        if release_slot_of is None:
-            return self.jobs.wait(job_id, timeout_s, waiter=self._wait)
-        queued = False
+        """Wait through the process's sync waiter (no connection held while
+        waiting). When the job's end was published with its answer, that
+        answer is returned without a read (FINISH gave the sync slot back:
+        ``jobs/answer.py``); else the job is read, giving back its sync slot
+        in hook ``release_slot_of`` in the same round trip."""
+        released = False
 
         def release(pipe: Any) -> None:
-            nonlocal queued
+            nonlocal released
             pipe.zrem(keys.in_flight(release_slot_of), job_id)
-            queued = True
+            released = True
 
         try:
-            return self.jobs.wait(job_id, timeout_s, release, waiter=self._wait)
+            _, fields = self.waiter.wait_answer(
+                job_id, timeout_s, lambda: self.jobs.is_final(job_id)
+            )
+            if fields is not None:
+                released = True
+                return fields
+            # Ended (read its status), or the wait timed out: read it once.
+            return self.jobs.wait(job_id, 0, release if release_slot_of else None)
         finally:
-            if not queued:
+            if release_slot_of is not None and not released:
                 self.release_slot(release_slot_of, job_id)
-
-    def _wait(self, job_id: str, timeout_s: float) -> bool:
-        return self.waiter.wait(job_id, timeout_s, lambda: self.jobs.is_final(job_id))
 
     def release_slot(self, hook_id: str, job_id: str) -> None:
         """Give back the sync slot ``submit(take_slot=True)`` took for a job.

@@ -51,15 +51,19 @@ class _DoneListener:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         if self._pubsub is not None:
-            self._pubsub.subscribe(channel())
-            self._pubsub.get_message(timeout=1.0)  # the subscription's confirmation
+            answers = getattr(keys, "sync_answer_channel", None)  # the answer with it
+            names = [channel(), *([answers()] if answers else [])]
+            self._pubsub.subscribe(*names)
+            for _ in names:
+                self._pubsub.get_message(timeout=1.0)  # the subscription's confirmation
             self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             message = self._pubsub.get_message(timeout=0.2)
             if message and message["type"] == "message":
-                self.seen[message["data"].decode()] = time.time()
+                job_id = message["data"].partition(b"\n")[0]  # an answer follows its id
+                self.seen[job_id.decode()] = time.time()
 
     def close(self) -> None:
         self._stop.set()

@@ -12,6 +12,7 @@ import pytest
 from app.sync_waiter import SyncWaiter
 from tests.support.stack import RedisServer, wait_until
 from workers.store import keys
+from workers.store.jobs import answer
 
 
 @pytest.fixture
@@ -72,3 +73,21 @@ def test_a_copy_that_stops_waiting_leaves_the_originals_wait(waiter) -> None:
     client.publish(keys.sync_done_channel(), "original")
     original.join(30)
     assert result == [True]
+
+
+def test_the_waiter_returns_the_published_answer(waiter) -> None:
+    """Issue 21 item 5: a sync job's end published with its answer wakes its
+    wait with that answer (no read of the job); another job's is skipped."""
+    waiter, client = waiter
+    waiter.expect("job-1")
+    got: list = []
+    thread = threading.Thread(
+        target=lambda: got.append(waiter.wait_answer("job-1", 30, lambda: False))
+    )
+    thread.start()
+    wait_until(lambda: waiter._subscribed, what="the listener")  # noqa: SLF001
+    fields = {b"status": b"failed", b"reason": b"timeout", b"error": b"too slow"}
+    client.publish(keys.sync_answer_channel(), answer.encode("another", {b"status": b"x"}))
+    client.publish(keys.sync_answer_channel(), answer.encode("job-1", fields))
+    thread.join(30)
+    assert got == [(True, fields)]

@@ -164,3 +164,23 @@ def test_a_take_leaves_a_requeued_token_to_rerun_its_job(store: JobStore) -> Non
     assert again is not None and (again.job_id, again.to_run) == (crashed, True)
     client.rpop("scripts")
     assert store.take_queued(take_from()).job_id == waiting
+
+
+def test_a_take_reads_tokens_as_kombu_restores_them_and_leaves_an_eta(store: JobStore) -> None:
+    """Issue 21 item 4: a take reads a token's task, eta and id without
+    decoding it; kombu's JSON of a token it restored (a space after each
+    colon) is a free token too, and one with an ETA is left alone."""
+    import json
+
+    client = store._redis  # noqa: SLF001
+    _, job = queue(store, Lane("a"))
+    token = json.loads(client.rpop("scripts"))
+    later = {**token, "headers": {**token["headers"], "eta": "2099-01-01T00:00:00+00:00"}}
+    client.rpush("scripts", json.dumps(later))
+    assert store.take_queued(take_from()) is None  # not a token to spend now
+    assert client.llen("scripts") == 1
+    client.delete("scripts")
+    client.rpush("scripts", json.dumps(token))  # as kombu writes it back
+    taken = store.take_queued(take_from())
+    assert taken is not None and taken.job_id == job
+    assert client.llen("scripts") == 0

@@ -278,6 +278,31 @@ def sync_done_channel() -> str:
     return f"{PREFIX}:sync-done"
 
 
+def lingering() -> str:
+    """Sorted set: worker children waiting on ``sync_wake()`` for the sync
+    lane's next job, scored by when their wait ends (lanes/linger.py)."""
+    return f"{PREFIX}:lingering"
+
+
+def sync_wake() -> str:
+    """List: one entry per sync job queued while a child lingered; the
+    lingering children block on it."""
+    return f"{PREFIX}:sync-wake"
+
+
+def parked_sync_tokens() -> str:
+    """List: the task messages (tokens) of sync jobs queued while a child
+    lingered, kept from Celery for that child to spend; given to Celery's
+    sync queue when no child lingers any more."""
+    return f"{PREFIX}:sync-parked"
+
+
+def sync_answer_channel() -> str:
+    """Pub/sub channel: each sync-lane job that ends, with its answer
+    (``jobs/answer.py``), so the web's waiter answers without a read."""
+    return f"{PREFIX}:sync-answer"
+
+
 def token(token_id: str) -> str:
     """String: the job a task message (a "run the next job" token) claimed,
     so a redelivery of that message runs the same job again."""

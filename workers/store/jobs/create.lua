@@ -46,7 +46,20 @@ if history > 0 then
   redis.call('LPUSH', history_key, job_id)
   redis.call('LTRIM', history_key, 0, history - 1)
 end
-join_lane(pending_key, ready_key, lane_hook, queue_key, job_id, message)
+local token_queue = queue_key
+if lingering_key ~= '' then
+  -- A sync job: with a child lingering on the sync lane (lanes/linger.py),
+  -- its token is parked for that child, who is woken and spends it as it
+  -- takes the job (Celery's delivery, a hop of its own, is spared).
+  if redis.call('ZCOUNT', lingering_key, created_at, '+inf') > 0 then
+    token_queue = parked_key
+    redis.call('RPUSH', wake_key, '1')
+    redis.call('EXPIRE', wake_key, 60)
+  else
+    hand_parked_to_celery(parked_key, queue_key)  -- a lingering child died
+  end
+end
+join_lane(pending_key, ready_key, lane_hook, token_queue, job_id, message)
 if replayed_key ~= '' then mark_replayed(replayed_key, job_id) end
 index_new(hook_id, job_id, created_at, searchable == '1')
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end

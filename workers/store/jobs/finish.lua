@@ -33,7 +33,16 @@ local function finish()
     redis.call('RPUSH', done_key, '1')
     redis.call('EXPIRE', done_key, 60)
   end
-  if job[6] == 'sync' then redis.call('PUBLISH', done_channel, job_id) end
+  if job[6] == 'sync' then
+    -- The caller's slot is free as its answer goes out (the web then has
+    -- nothing to write back), and the answer travels with the publish.
+    if job[5] and job[5] ~= '' then redis.call('ZREM', inflight_prefix .. job[5], job_id) end
+    if answer_message ~= '' then
+      redis.call('PUBLISH', answer_channel, answer_message)
+    else
+      redis.call('PUBLISH', done_channel, job_id)
+    end
+  end
   if failed == '1' then index_failed(job_key, job_id) end
   -- Metrics last, and with pcall: a script that errors is not rolled back,
   -- so a bad counter must never cut the job's own writes short.

@@ -42,6 +42,9 @@ class FinishArgs(TakeArgs, HookIndexArgs):
     counters_n: int
     token_prefix: str  # keys.token('')
     done_channel: str  # keys.sync_done_channel(): a sync-lane job's id is published on it
+    answer_channel: str  # keys.sync_answer_channel(): or its answer_message, if given
+    answer_message: bytes  # jobs/answer.py's encoding ('' for none: the id is published)
+    inflight_prefix: str  # keys.in_flight(''): a sync job's slot is given back as it ends
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
 

@@ -44,6 +44,10 @@ class CreateKeys(IndexKeys):
     replayed_key: str  # the job this one replays ('' for none): it gets replayedBy
     pending_key: str  # the job's hook's list in its lane (sync or async)
     ready_key: str  # the lane's rotation of hooks with queued jobs
+    # A sync job's ('' each for an async one): lanes/linger.py.
+    lingering_key: str  # keys.lingering()
+    wake_key: str  # keys.sync_wake()
+    parked_key: str  # keys.parked_sync_tokens()
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,9 @@ class CreateArgs(HookIndexArgs):
     # TAIL: the job's field/value pairs
 
 
-CREATE = lua_source("jobs/create.lua", include=("jobs/index.lua", "lanes/join_lane.lua"))
+CREATE = lua_source(
+    "jobs/create.lua", include=("jobs/index.lua", "lanes/join_lane.lua", "lanes/parked.lua")
+)
 
 # -- start --------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import redis
 
 from workers.store import keys
 from workers.store.budget import MemoryBudget
+from workers.store.jobs import answer
 from workers.store.jobs import finish as finish_script
 from workers.store.jobs import scripts as lua
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
@@ -27,6 +28,7 @@ from workers.store.jobs.steps import Conditions, Created, Extras, Finished
 from workers.store.jobs.writes import replicated, with_room
 from workers.store.lanes import scripts as lane_scripts
 from workers.store.lanes.lane import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
+from workers.store.lanes.linger import lane_linger_keys
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
 
@@ -144,6 +146,7 @@ class JobStore(JobReads):
                 replayed_key=keys.job(also.replay_of) if also.replay_of else "",
                 pending_key=lane.pending_key,
                 ready_key=lane.ready_key,
+                **lane_linger_keys(lane),
             ),
             lua.CreateArgs(
                 **vars(HookIndexArgs.build()),
@@ -213,6 +216,7 @@ class JobStore(JobReads):
         child_rss: tuple[str, str] | None = None,
         take: TakeFrom | None = None,
         request_body: bytes | None = None,
+        answer_from: dict[bytes, bytes] | None = None,
     ) -> Finished:
         """Record the outcome once (``recorded`` is False if the job had
         already ended).
@@ -224,7 +228,9 @@ class JobStore(JobReads):
         value) is stored either way. A failed event joins the dead letters
         (``keys.failed_jobs_index``) in the same step. With ``take``, the
         same step then takes the next job as ``take_queued`` does, and
-        returns it."""
+        returns it. ``answer_from`` (the job's fields, given for a sync-lane
+        job) sends the job's answer with the publish that says it ended
+        (``jobs/answer.py``), so its waiter need not read it."""
         push_key, message = then_push or ("", b"")
         increments = [
             item for name, amount in counters for item in (name, encode_increment(amount))
@@ -232,6 +238,8 @@ class JobStore(JobReads):
         child, rss = child_rss or ("", "")
         where = take_keys(take)
         failed = outcome.status is JobStatus.FAILED
+        written = outcome.fields(_now(), delivery=bool(then_push), request_body=request_body)
+        answer_message = answer.message(job_id, written, answer_from)
         reply = with_room(
             self._budget,
             self._finish,
@@ -262,12 +270,13 @@ class JobStore(JobReads):
                 counters_n=len(increments) // 2,
                 token_prefix=keys.token(""),
                 done_channel=keys.sync_done_channel(),
+                answer_channel=keys.sync_answer_channel(),
+                answer_message=answer_message,
+                inflight_prefix=keys.in_flight(""),
             ),
             [
                 *increments,
-                *_pairs(
-                    outcome.fields(_now(), delivery=bool(then_push), request_body=request_body)
-                ),
+                *_pairs(written),
             ],
         )
         return Finished(bool(reply[0]), taken(reply[1:]))

@@ -89,6 +89,7 @@ def take_args(take: TakeFrom | None) -> lua.TakeArgs:
         take_sync_prefix=keys.pending_sync(""),
         take_hook_prefix=keys.hook(""),
         take_token_prefix=keys.token(""),
+        take_parked_key=keys.parked_sync_tokens(),
     )
 
 

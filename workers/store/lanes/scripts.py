@@ -34,6 +34,9 @@ __all__ = [
     "TakeArgs",
     "ClaimKeys",
     "ClaimArgs",
+    "LINGER",
+    "LingerKeys",
+    "LingerArgs",
 ]
 
 
@@ -61,6 +64,7 @@ class TakeArgs:
     take_sync_prefix: str  # keys.pending_sync('')
     take_hook_prefix: str  # keys.hook('')
     take_token_prefix: str  # keys.token('')
+    take_parked_key: str  # keys.parked_sync_tokens(): a sync job's token spent first
 
 
 TAKE = lua_source(
@@ -83,3 +87,20 @@ class ClaimArgs(TakeArgs):
 
 
 CLAIM = lua_source("lanes/claim.lua", include=("lanes/begin.lua", "lanes/pick.lua"))
+
+
+@dataclass(frozen=True)
+class LingerKeys(TakeKeys):
+    lingering_key: str  # keys.lingering()
+    wake_key: str  # keys.sync_wake()
+
+
+@dataclass(frozen=True)
+class LingerArgs(TakeArgs):
+    and_take: str  # '1': take the next job; '': only stop lingering
+
+
+LINGER = lua_source(
+    "lanes/linger.lua",
+    include=("lanes/begin.lua", "lanes/pick.lua", "lanes/take_next.lua", "lanes/parked.lua"),
+)
