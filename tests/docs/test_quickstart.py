@@ -23,6 +23,13 @@ CURL_BLOCKS = {
     "getting-started-poll": ['"status"', '"hookId":"echo"'],
     "getting-started-first-hook": ["hi ada", '"greet"'],
     "hooks-crud": ["hi ada", '"greet"'],
+    "hooks-drafts": [
+        "\nhi ada\n",  # the draft is not served
+        "\nhello ada\n",  # promoted
+        '"restoredVersion":1',
+        "\nhi bob\n",  # rolled back
+        '"timeoutMs":5000,',  # patched
+    ],
 }
 
 
