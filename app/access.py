@@ -7,11 +7,12 @@ scope is checked (403 naming it). A view declares its scope with
 ``@scope("hooks:read")``; a view that declares none is for the admin token
 alone, so a route added without thought is never open to project tokens.
 
-- the admin token (``HOOKLET_ADMIN_TOKEN``, or a console session): every
-  scope on every project, plus projects, the fleet and Flower;
-- a project token (``workers/store/access/tokens.py``): its scopes, on its
-  project. Anything of another project answers 404 exactly as a missing
-  one does: views read hooks and jobs through ``hook`` and ``job`` here.
+- the admin token (``HOOKLET_ADMIN_TOKEN``, or a console session opened
+  with it): every scope on every project, plus projects, the fleet and Flower;
+- a project token (``workers/store/access/tokens.py``, or a console session
+  opened with one): its scopes, on its project. Anything of another project
+  answers 404 exactly as a missing one does: views read hooks and jobs
+  through ``hook`` and ``job`` here.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from flask import Blueprint, current_app, g, request
 
 from app import auth_throttle, services
 from app.auth import bearer_token, token_matches
-from workers.errors import Forbidden, HookNotFound, JobNotFound, Unauthorized
+from workers.errors import Forbidden, HookNotFound, JobNotFound, NotFound, Unauthorized
 from workers.store.access.audit import AuditEntry, AuditLog
 from workers.store.access.membership import job_project
 from workers.store.access.projects import ProjectStore
-from workers.store.access.tokens import SCOPES, TokenStore
+from workers.store.access.tokens import SCOPES, TokenRecord, TokenStore
 from workers.store.hooks import Hook
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "scope",
     "protect",
     "principal",
+    "token_principal",
+    "listed_project",
     "hook",
     "job",
     "audit",
@@ -86,11 +89,15 @@ def needed_scope(endpoint: str | None) -> str:
     return getattr(view, _SCOPE_ATTR, ADMIN)
 
 
+def token_principal(record: TokenRecord) -> Principal:
+    """What a project token's live record may do."""
+    return Principal(record.id, record.name, record.project, frozenset(record.scopes))
+
+
 def _authenticate() -> Principal:
-    check = current_app.config.get("HOOKLET_ADMIN_CHECK")
+    check = current_app.config.get("HOOKLET_SESSION_CHECK")
     if check is not None:  # the console: its session and CSRF token, not the bearer
-        check()
-        return ADMIN_PRINCIPAL
+        return check()
     given = bearer_token()
     if not given:
         raise Unauthorized("send a token: Authorization: Bearer <token>")
@@ -103,7 +110,7 @@ def _authenticate() -> Principal:
         if not services.settings().admin_token and not given.startswith("hlt_"):
             raise Unauthorized("the admin API is disabled: set HOOKLET_ADMIN_TOKEN")
         raise Unauthorized("wrong, revoked or expired token")
-    return Principal(record.id, record.name, record.project, frozenset(record.scopes))
+    return token_principal(record)
 
 
 def _authorize() -> None:
@@ -124,6 +131,16 @@ def protect(bp: Blueprint) -> Blueprint:
 
 def principal() -> Principal:
     return g.hooklet_principal
+
+
+def listed_project(wanted: str | None) -> str | None:
+    """The project a listing shows: a project token's own; the admin's
+    ``?project=`` choice (None: every project). A project the caller cannot
+    see, or that does not exist, is ``NotFound``."""
+    who = principal()
+    if wanted and (not who.sees(wanted) or not projects().exists(wanted)):
+        raise NotFound(f"no project {wanted!r}")
+    return who.project or wanted or None
 
 
 def hook(hook_id: str) -> Hook:

@@ -63,7 +63,12 @@ def _depth_over(data: object, limit: int) -> bool:
 @scope("hooks:read")
 def list_hooks() -> Response:
     who = access.principal()
-    hooks = [h for h in services.dispatcher().hooks.list() if who.sees(h.project)]
+    wanted = access.listed_project(request.args.get("project"))  # the admin's ?project=
+    hooks = [
+        h
+        for h in services.dispatcher().hooks.list()
+        if who.sees(h.project) and wanted in (None, h.project)
+    ]
     return jsonify({"hooks": [h.to_json() for h in hooks]})
 
 

@@ -90,8 +90,14 @@ def parse_filter(data: Mapping[str, Any]) -> JobFilter:
         since=_time(data.get("since"), "since"),
         until=_time(data.get("until"), "until"),
         replayed=replayed,
-        project=access.principal().project,
+        project=access.listed_project(_project_arg(data.get("project"))),
     )
+
+
+def _project_arg(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequest("project: a project id")
+    return value or None
 
 
 def _limit(value: Any, default: int, maximum: int) -> int:

@@ -1,4 +1,6 @@
-"""The console's session: sign-in with the admin token, a signed cookie
+"""The console's session: sign-in with the admin token or a project token
+(``hlt_…``: the session then holds that token's project and scopes, checked
+by the same ``@scope`` rules as the API, app/access.py), a signed cookie
 (HttpOnly, SameSite=Strict, host-only, Secure on HTTPS) that carries the id
 of a session kept in Redis (app/console/sessions.py: sign-out, a new admin
 token or the session's end closes it on every process), a CSRF token checked
@@ -16,19 +18,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 
-from app import services
+from app import access, services
+from app.access import ADMIN_PRINCIPAL, Principal
 from app.auth import token_matches
 from app.console import sessions
 from app.console.cookie import CONSOLE_COOKIE
 from workers.errors import HookletError, Unauthorized
 
-__all__ = ["init_app", "require_admin", "signed_in", "csrf_token", "sign_in", "sign_out"]
+__all__ = [
+    "init_app",
+    "require_session",
+    "session_principal",
+    "signed_in",
+    "csrf_token",
+    "sign_in",
+    "sign_out",
+]
 
 CSP = "; ".join(
     [
@@ -74,30 +86,49 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
-def signed_in() -> bool:
-    """Whether the cookie names a session still open in Redis (Redis errors
-    are raised: an unknown session is not taken for open)."""
+def session_principal() -> Principal | None:
+    """Who the cookie's session acts for, if it is still open in Redis: the
+    admin, or a project token whose record is still live (re-read on every
+    request, as the API does: a revoked or expired token ends the session
+    here). Redis errors are raised: an unknown session is not taken for open."""
     settings = current_app.config["HOOKLET"]
     session_id = session.get("sid")
     if not settings.admin_token or not isinstance(session_id, str) or not session_id:
-        return False
-    return sessions.is_open(
-        services.dispatcher().redis,
-        session_id,
-        settings.admin_token,
-        settings.console_session_hours,
-    )
+        return None
+    client = services.dispatcher().redis
+    hours = settings.console_session_hours
+    token_id = sessions.opened_with(client, session_id, settings.admin_token, hours)
+    if token_id is None:
+        return None
+    if token_id == sessions.ADMIN:
+        return ADMIN_PRINCIPAL
+    record = access.tokens().get(token_id)
+    if record is None or (record.expires_at is not None and record.expires_at <= time.time()):
+        sessions.end_session(client, session_id)  # revoked or expired: closed for good
+        return None
+    return access.token_principal(record)
+
+
+def signed_in() -> bool:
+    return session_principal() is not None
 
 
 def sign_in(token: str) -> bool:
-    """Start an admin session if ``token`` is the admin token (Redis errors
-    are raised: no session without its record)."""
+    """Start a session if ``token`` is the admin token or a live project
+    token (Redis errors are raised: no session without its record)."""
     settings = current_app.config["HOOKLET"]
     expected = settings.admin_token
-    if not token_matches(token, expected):
-        return False
+    if not expected:
+        return False  # the cookie's key comes from the admin token
+    if token_matches(token, expected):
+        token_id = sessions.ADMIN
+    else:
+        record = access.tokens().lookup(token) if token.startswith("hlt_") else None
+        if record is None:
+            return False
+        token_id = record.id
     session_id = sessions.open_session(
-        services.dispatcher().redis, expected, settings.console_session_hours
+        services.dispatcher().redis, expected, settings.console_session_hours, token_id
     )
     session.clear()  # a fresh session (and CSRF token) after sign-in
     session.permanent = True
@@ -130,15 +161,18 @@ def check_csrf(given: str | None) -> None:
         raise CsrfFailed("missing or wrong CSRF token; reload the page")
 
 
-def require_admin() -> None:
-    """The console's check for admin API calls: a signed-in session, asked
-    from the console's own origin, and the CSRF token on every change."""
-    if not signed_in():
+def require_session() -> Principal:
+    """The console's check for API calls: a signed-in session, asked from
+    the console's own origin, and the CSRF token on every change; who the
+    session acts for (app/access.py then checks the view's scope)."""
+    who = session_principal()
+    if who is None:
         raise Unauthorized("sign in to the console first")
     if not _same_origin(request):
         raise CsrfFailed("cross-origin requests are refused")
     if request.method not in _SAFE_METHODS:
         check_csrf(request.headers.get("X-CSRF-Token"))
+    return who
 
 
 def _headers(response: Response) -> Response:
@@ -163,6 +197,6 @@ def init_app(app: Flask, settings: Any) -> None:
         SESSION_COOKIE_DOMAIN=None,  # host-only: no Domain attribute
         SESSION_COOKIE_PATH="/",
         PERMANENT_SESSION_LIFETIME=settings.console_session_hours * 3600,
-        HOOKLET_ADMIN_CHECK=require_admin,
+        HOOKLET_SESSION_CHECK=require_session,
     )
     app.after_request(_headers)

@@ -3,6 +3,7 @@
 // queue depth. Series differ by dash as well as colour. They refresh by themselves.
 import { api, clearError, showError } from "./api.js";
 import { $, clear, h } from "./dom.js";
+import { isAdmin, withProject } from "./session.js";
 
 const REFRESH_MS = 15000;
 const COLOURS = ["#1f5fbf", "#c0392b", "#2e7d32", "#8e44ad", "#e67e22", "#00838f", "#6d4c41", "#455a64"];
@@ -111,12 +112,18 @@ async function load() {
 async function init() {
   const params = new URLSearchParams(location.search);
   try {
-    const hooks = await api("GET", "/api/hooks");
+    const hooks = await api("GET", withProject("/api/hooks"));
+    // A project token reads one hook's series: the fleet's would show every project.
+    if (!isAdmin) $('#c-hook option[value=""]').remove();
     for (const hook of hooks.hooks) $("#c-hook").append(h("option", { value: hook.id }, hook.id));
   } catch (error) {
     showError(error);
   }
   if (params.has("hook")) $("#c-hook").value = params.get("hook");
+  if (!isAdmin && !$("#c-hook").value) {
+    clear(charts, h("p", { class: "empty" }, "No hook in this project yet."));
+    return;
+  }
   if (params.has("range")) $("#c-range").value = params.get("range");
   $("#c-hook").addEventListener("change", load);
   $("#c-range").addEventListener("change", load);

@@ -2,6 +2,7 @@
 // API's 422 messages next to their field), and the test panel.
 import { api, clearError, page, showError } from "./api.js";
 import { $, clear, h, ms, pre, statusBadge } from "./dom.js";
+import { can } from "./session.js";
 
 const form = $("#hook-form");
 const hookId = page.hook || "";
@@ -22,6 +23,17 @@ const editor = window.CodeMirror.fromTextArea($("#script"), {
   tabSize: 2,
   viewportMargin: Infinity,
 });
+
+// A token without hooks:write sees the hook, with no way to save it or run
+// it (the test runs are hooks:write too); the API would answer 403 anyway.
+const writable = can("hooks:write");
+if (!writable) {
+  editor.setOption("readOnly", true);
+  for (const input of form.querySelectorAll("input, select, textarea")) input.disabled = true;
+  $("#save")?.remove();
+  $("#test-panel")?.remove();
+  form.prepend(h("p", { class: "notice", id: "read-only" }, "Read-only: this token cannot change hooks (no hooks:write scope)."));
+}
 
 function field(name) {
   return form.querySelector(`[name="${name}"]`);
@@ -167,7 +179,7 @@ function markLine(error) {
   return Number(match[1]);
 }
 
-$("#test-form").addEventListener("submit", async (event) => {
+$("#test-form")?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const status = $("#test-status");
   const out = $("#test-result");
@@ -214,7 +226,7 @@ function renderResult(out, result, what) {
 }
 
 async function loadHistory() {
-  if (!hookId) return;
+  if (!hookId || !writable) return;
   const select = $("#test-from");
   try {
     const data = await api("GET", `/api/hooks/${hookId}/jobs`);

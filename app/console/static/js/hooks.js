@@ -2,13 +2,17 @@
 import { api, clearError, showError } from "./api.js";
 import { $, clear, h, ms, table, when } from "./dom.js";
 import { editable } from "./hookdef.js";
+import { can, isAdmin, withProject } from "./session.js";
+
+const writable = can("hooks:write");
+if (!writable) $("#new-hook")?.remove();
 
 const list = $("#hooks-list");
 
 async function load() {
   let hooks, summary;
   try {
-    [hooks, summary] = await Promise.all([api("GET", "/api/hooks"), api("GET", "/api/stats/hooks")]);
+    [hooks, summary] = await Promise.all([api("GET", withProject("/api/hooks")), api("GET", withProject("/api/stats/hooks"))]);
     clearError();
   } catch (error) {
     showError(error);
@@ -16,13 +20,15 @@ async function load() {
     return;
   }
   if (!hooks.hooks.length) {
-    clear(list, h("p", { class: "empty" }, "No hooks yet. ", h("a", { href: "/ui/hooks/new" }, "Create the first one.")));
+    clear(list, h("p", { class: "empty" }, "No hooks yet. ",
+      writable ? h("a", { href: "/ui/hooks/new" }, "Create the first one.") : null));
     return;
   }
   const stats = summary.hooks;
   clear(list, table(
     [
       { label: "Hook", value: (hk) => h("a", { href: `/ui/hooks/${hk.id}` }, hk.id) },
+      ...(isAdmin ? [{ label: "Project", value: (hk) => hk.project || "default" }] : []),
       { label: "Mode", value: (hk) => hk.mode },
       { label: "Version", value: (hk) => String(hk.version) },
       { label: "Enabled", value: (hk) => (hk.enabled ? "yes" : "no (404)") },
@@ -45,6 +51,11 @@ function rate(s) {
 
 function actions(hook) {
   const cell = h("span", { class: "row-actions" });
+  const links = [
+    h("a", { href: `/ui/hooks/${hook.id}` }, writable ? "Edit" : "View"), " ",
+    h("a", { href: `/ui/hooks/${hook.id}/history` }, "History"),
+  ];
+  if (!writable) return clear(cell, ...links); // no toggle or delete: the token cannot change hooks
   const toggle = h("button", {
     type: "button",
     class: "toggle",
@@ -82,10 +93,7 @@ function actions(hook) {
         h("button", { type: "button", onclick: () => load() }, "Cancel"));
     },
   }, "Delete…");
-  return clear(cell,
-    h("a", { href: `/ui/hooks/${hook.id}` }, "Edit"), " ",
-    h("a", { href: `/ui/hooks/${hook.id}/history` }, "History"), " ",
-    toggle, " ", remove);
+  return clear(cell, ...links, " ", toggle, " ", remove);
 }
 
 load();

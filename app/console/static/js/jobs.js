@@ -3,6 +3,9 @@
 import { api, clearError, showError } from "./api.js";
 import { $, clear, h, ms, statusBadge, table, when } from "./dom.js";
 import { showJob } from "./jobview.js";
+import { can, chosen, withProject } from "./session.js";
+
+if (!can("jobs:write")) $(".bulk")?.remove(); // no replay or redeliver: the token cannot
 
 const list = $("#jobs-list");
 const selected = new Set();
@@ -16,6 +19,7 @@ function filter() {
     if (value) f[name] = value;
   }
   if ($("#f-not-replayed").checked) f.replayed = false;
+  if (chosen) f.project = chosen;
   return f;
 }
 
@@ -72,7 +76,7 @@ function render() {
   };
   clear(list, table(
     [
-      { label: all, value: box },
+      ...(can("jobs:write") ? [{ label: all, value: box }] : []),
       { label: "When", value: (j) => when(j.createdAt) },
       { label: "Hook", value: (j) => (j.hookId ? h("a", { href: `/ui/hooks/${j.hookId}/history` }, j.hookId) : "—") },
       { label: "Status", value: (j) => statusBadge(j.status, j.reason) },
@@ -87,6 +91,7 @@ function render() {
 }
 
 function updateButtons() {
+  if (!$("#replay-selected")) return;
   const n = selected.size;
   $("#replay-selected").disabled = n === 0;
   $("#redeliver-selected").disabled = n === 0;
@@ -154,10 +159,10 @@ $("#dead-letters").addEventListener("click", () => {
   search();
 });
 $("#more").addEventListener("click", () => search(true));
-$("#replay-selected").addEventListener("click", () => bulk("replay", { ids: [...selected] }));
-$("#redeliver-selected").addEventListener("click", () => bulk("redeliver", { ids: [...selected] }));
-$("#replay-matching").addEventListener("click", () => bulk("replay", { filter: filter() }));
-$("#redeliver-matching").addEventListener("click", () => bulk("redeliver", { filter: filter() }));
+$("#replay-selected")?.addEventListener("click", () => bulk("replay", { ids: [...selected] }));
+$("#redeliver-selected")?.addEventListener("click", () => bulk("redeliver", { ids: [...selected] }));
+$("#replay-matching")?.addEventListener("click", () => bulk("replay", { filter: filter() }));
+$("#redeliver-matching")?.addEventListener("click", () => bulk("redeliver", { filter: filter() }));
 
 async function init() {
   const params = new URLSearchParams(location.search);
@@ -165,7 +170,7 @@ async function init() {
     if (params.has(name)) $(`#f-${name}`).value = params.get(name);
   }
   try {
-    const hooks = await api("GET", "/api/hooks");
+    const hooks = await api("GET", withProject("/api/hooks"));
     for (const hook of hooks.hooks) $("#f-hook").append(h("option", { value: hook.id }, hook.id));
     if (params.has("hook")) $("#f-hook").value = params.get("hook");
   } catch (error) {

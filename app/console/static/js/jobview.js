@@ -1,6 +1,7 @@
 // One job in full: request, response, logs, error, delivery attempts.
 import { api, showError } from "./api.js";
 import { clear, h, ms, pre, statusBadge, when } from "./dom.js";
+import { can } from "./session.js";
 
 function pairs(object) {
   const entries = Object.entries(object || {});
@@ -46,7 +47,8 @@ export function renderJob(container, job, { onReplay } = {}) {
     );
   }
   const status = h("span", { role: "status", class: "replay-status" });
-  if (job.hookId && job.request) {
+  sections.splice(1, 0, h("p", {}, h("a", { href: `/ui/jobs/${job.jobId}`, class: "job-link" }, "Link to this job")));
+  if (job.hookId && job.request && can("jobs:write")) {
     sections.push(
       h("p", { class: "actions" },
         h("button", {
