@@ -148,8 +148,7 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str, span: Any) 
     key = idempotency_key(hook, event)
     options = {"hook_etag": cached.etag, "idempotency_key": key, "extra": span.job_fields()}
     if hook.mode == "sync":
-        with span.enqueue():
-            submitted = dispatcher.submit(hook, event, take_slot=True, **options)
+        submitted = dispatcher.submit(hook, event, take_slot=True, **options)
         span.job(submitted.job_id)
         if submitted.duplicate:
             # The original's answer if it has ended, else 202 with its status
@@ -163,8 +162,7 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str, span: Any) 
             release_slot_of=hook.id,
             debug=hook.debug_headers,
         )
-    with span.enqueue():
-        submitted = dispatcher.submit(hook, event, **options)
+    submitted = dispatcher.submit(hook, event, **options)
     span.job(submitted.job_id)
     return accepted(submitted.job_id, status=200 if submitted.duplicate else 202)
 

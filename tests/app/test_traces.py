@@ -103,8 +103,6 @@ def test_an_async_event_is_one_trace_from_the_intake_to_the_run_and_its_fetch(
         "hooklet.job.id": job_id,
         "http.response.status_code": 202,
     }
-    enqueue = one(spans, "hooklet.enqueue")
-    assert enqueue.parent.span_id == intake.context.span_id
 
     job = run(runner, client, job_id)
     assert job["status"] == "succeeded", (job["error"], job["logs"])

@@ -123,8 +123,8 @@ def test_one_trace_from_the_intake_through_the_run_and_its_fetch_to_each_callbac
         receiver.close()
     trace_id = job["traceId"]
     assert trace_id != INCOMING_TRACE  # a link by default, not the caller's trace
-    # intake, enqueue, queued, run, fetch, two callback attempts
-    spans = spans_of(collector, trace_id, 7)
+    # intake, queued, run, fetch, two callback attempts
+    spans = spans_of(collector, trace_id, 6)
 
     (intake,) = named(spans, "POST /h/{hook}")
     assert intake.service == "hooklet-web" and intake.kind == "server"
@@ -182,7 +182,7 @@ def test_continue_incoming_joins_the_callers_trace_and_nothing_propagates_by_def
     assert answer.json()["upstreamSaw"] is None
     job = traced.api.job(answer.headers["X-Hooklet-Job"])
     assert job["traceId"] == INCOMING_TRACE
-    spans = spans_of(collector, INCOMING_TRACE, 5)
+    spans = spans_of(collector, INCOMING_TRACE, 4)
     (intake,) = [s for s in spans if s.attributes.get("hooklet.job.id") == job["jobId"]
                  and s.kind == "server"]  # fmt: skip
     assert intake.parent_id == INCOMING_SPAN and intake.links == []

@@ -113,8 +113,6 @@ def test_while_off_every_helper_is_a_shared_no_op() -> None:
         assert active.job_fields() == {}
         active.job("j")
         active.answered(202)
-        with active.enqueue():
-            pass
     raw = {b"traceparent": VALID.encode(), b"hookId": b"h"}
     assert tracing.job_run("j", raw) is tracing.NOOP
     assert tracing.callback_attempt("j", raw) is tracing.NOOP

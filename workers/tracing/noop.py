@@ -32,9 +32,6 @@ class _Noop:
     def traceparent(self) -> None:
         return None
 
-    def enqueue(self) -> _Noop:
-        return self
-
     def _nothing(self, *_: Any, **__: Any) -> None:
         return None
 

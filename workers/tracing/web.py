@@ -40,10 +40,6 @@ class IntakeSpan(Active):
         if status >= 500:
             self.span.set_status(StatusCode.ERROR)
 
-    def enqueue(self) -> Active:
-        """A child span around the job's write to Redis."""
-        return Active(state.tracer.start_span("hooklet.enqueue"))
-
     def failed(self, exc: BaseException) -> None:
         status = getattr(exc, "status", 500)
         self.answered(status if isinstance(status, int) else 500)

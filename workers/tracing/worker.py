@@ -89,16 +89,17 @@ class RunSpan(Active):
         heap_used_bytes: int | None,
         version: int,
     ) -> None:
-        span = self.span
-        span.set_attribute("hooklet.script.version", version)
-        span.set_attribute("hooklet.job.outcome", status)
-        span.set_attribute("hooklet.script.duration_ms", duration_ms)
+        attributes: dict[str, Any] = {
+            "hooklet.script.version": version,
+            "hooklet.job.outcome": status,
+            "hooklet.script.duration_ms": duration_ms,
+        }
         if heap_used_bytes is not None:
-            span.set_attribute("hooklet.script.heap_used_bytes", heap_used_bytes)
+            attributes["hooklet.script.heap_used_bytes"] = heap_used_bytes
         if reason is not None:
-            span.set_attribute("hooklet.job.failure_reason", reason)
-            span.set_attribute("error.type", reason)
-            span.set_status(StatusCode.ERROR, (error or reason)[:200])
+            attributes["hooklet.job.failure_reason"] = attributes["error.type"] = reason
+            self.span.set_status(StatusCode.ERROR, (error or reason)[:200])
+        self.span.set_attributes(attributes)  # one call: each takes the span's lock
 
 
 def job_run(job_id: str, raw: dict[bytes, bytes]) -> Any:
