@@ -13,11 +13,12 @@ from app.access import protect, scope
 from app.errors import error_response
 from app.hook_patch import definition_of, merge_patch, sends_credentials
 from app.responses import accepted
-from workers.errors import HookChanged, HookNotFound, InvalidHook, InvalidRequest
+from workers.errors import HookChanged, HookNotFound, InvalidHook, InvalidRequest, QuotaExceeded
 from workers.hook_validation import validate_hook
 from workers.store.access.membership import admit_hook, job_project
 from workers.store.access.projects import DEFAULT
 from workers.store.hooks import Hook
+from workers.store.metrics import count_quota_refusal
 
 __all__ = ["bp"]
 
@@ -168,7 +169,11 @@ def put_hook(hook_id: str) -> Response:
         project=project,
     )
     quota = access.projects().get(project).quotas.get("maxHooks")
-    stored, created = services.dispatcher().hooks.put(hook, admit=admit_hook(quota))
+    try:
+        stored, created = services.dispatcher().hooks.put(hook, admit=admit_hook(quota))
+    except QuotaExceeded:
+        count_quota_refusal(services.dispatcher().redis, project, "maxHooks")
+        raise
     _audit_put(stored, old, created, sent_secrets)
     body = stored.to_json()
     if created:

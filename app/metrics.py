@@ -26,6 +26,7 @@ from app.shared_reading import shared
 from workers.errors import QueueUnavailable, Unauthorized
 from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.store import keys
+from workers.store.access.membership import hook_projects
 from workers.store.destinations.reads import BreakerState, list_destinations
 from workers.store.lanes.lane import queued_counts
 from workers.store.metrics import DURATION_BUCKETS_S, parse_child_entry, parse_field
@@ -70,6 +71,11 @@ _COUNTERS = {
         "(ok, refused, timeout, failed, too_large, invalid, limit)",
         ["hook", "outcome"],
     ),
+    "quota_refusals": (
+        "hooklet_quota_refusals",
+        "Requests refused by a project's quota (maxHooks: 422), by project and quota",
+        ["project", "quota"],
+    ),
     "callback_deliveries": (
         "hooklet_callback_deliveries",
         "Callback attempts by hook and outcome",
@@ -94,7 +100,9 @@ class _FleetCollector:
             pipe.llen(keys.celery_queue(SYNC_QUEUE))
             pipe.smembers(keys.hook_ids())
             counters, rss, scripts, callbacks, running, due, memory, sync, hook_ids = pipe.execute()
-        sync_queued, per_hook = queued_counts(self.redis, [h.decode() for h in hook_ids])
+        ids = [h.decode() for h in hook_ids]
+        sync_queued, per_hook = queued_counts(self.redis, ids)
+        yield _project_hooks(self.redis, ids)
 
         families = {
             key: CounterMetricFamily(name, doc, labels=labels)
@@ -176,6 +184,17 @@ class _FleetCollector:
         yield gauge
         yield isolates
         yield from _destinations(self.redis)
+
+
+def _project_hooks(client, hook_ids: list[str]) -> Metric:  # noqa: ANN001
+    """Hooks per project: one pipelined read of each hook's definition."""
+    counts: dict[str, int] = defaultdict(int)
+    for project in hook_projects(client, hook_ids).values():
+        counts[project] += 1
+    gauge = GaugeMetricFamily("hooklet_project_hooks", "Hooks per project", labels=["project"])
+    for project, count in sorted(counts.items()):
+        gauge.add_metric([project], count)
+    return gauge
 
 
 def _destinations(client) -> Iterator[Metric]:  # noqa: ANN001

@@ -25,6 +25,7 @@ __all__ = [
     "job_fields",
     "outbound_fields",
     "record",
+    "count_quota_refusal",
     "encode_increment",
     "child_entry",
     "parse_child_entry",
@@ -99,6 +100,12 @@ def record(pipe: Any, increments: Iterable[tuple[str, int | float]]) -> None:
             pipe.hincrbyfloat(keys.metrics(), name, amount)
         else:
             pipe.hincrby(keys.metrics(), name, amount)
+
+
+def count_quota_refusal(client: Any, project: str, quota: str) -> None:
+    """One request refused by a project's quota (``maxHooks``, ...):
+    ``hooklet_quota_refusals_total{project,quota}``."""
+    client.hincrby(keys.metrics(), field("quota_refusals", project=project, quota=quota), 1)
 
 
 def encode_increment(amount: int | float) -> str:
