@@ -61,8 +61,7 @@ function withoutBom(bytes) {
 // Any ArrayBuffer or view as a Uint8Array over the same bytes; else null
 // (shared memory included). Slots are read, not a script's getters.
 function viewBytes(value) {
-  if (isArrayBuffer(value)) return new Uint8Array(value);
-  if (!ArrayBufferIsView(value)) return null;
+  if (!ArrayBufferIsView(value)) return isArrayBuffer(value) ? new Uint8Array(value) : null;
   const typed = isTypedArray(value);
   const buffer = typed ? TypedArrayPrototypeGetBuffer(value) : DataViewPrototypeGetBuffer(value);
   if (!isArrayBuffer(buffer)) return null;
