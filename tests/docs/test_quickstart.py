@@ -26,7 +26,7 @@ CURL_BLOCKS = {
     "hooks-drafts": [
         "\nhi ada\n",  # the draft is not served
         "\nhello ada\n",  # promoted
-        '"restoredVersion":1',
+        '"restoredVersion":',
         "\nhi bob\n",  # rolled back
         '"timeoutMs":5000,',  # patched
     ],
