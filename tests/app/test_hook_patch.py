@@ -4,6 +4,7 @@ through Flask's test client on real Redis."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
@@ -81,6 +82,7 @@ def test_patch_of_an_unknown_hook_is_404(client: FlaskClient, admin: Admin, hook
 def test_patch_is_audited_and_needs_hooks_write(
     client: FlaskClient, admin: Admin, hook_id: str
 ) -> None:
+    since = time.time() - 1  # the audit reads oldest first: skip other tests' entries
     put_hook(client, admin, hook_id, script="1")
     body = {"project": "default", "name": "ro", "scopes": ["hooks:read"]}
     reader = client.post("/api/tokens", json=body, headers=admin).json["token"]
@@ -95,7 +97,8 @@ def test_patch_is_audited_and_needs_hooks_write(
                  "draft_not_found")  # fmt: skip
 
     _patch(client, admin, hook_id, {"mode": "sync", "secrets": {"pw": "hunter2"}})
-    entries = client.get("/api/audit", query_string={"project": "default"}, headers=admin).json
+    query = {"project": "default", "since": since}
+    entries = client.get("/api/audit", query_string=query, headers=admin).json
     mine = [(e["action"], e["versionBefore"], e["versionAfter"], e["detail"])
             for e in entries["entries"] if e["object"] == hook_id]  # fmt: skip
     assert ("hook.update", 1, 2, None) in mine

@@ -42,3 +42,16 @@ def test_a_null_quota_in_a_patch_removes_it(client: FlaskClient, admin: dict[str
     )
     assert response.status_code == 200, response.text
     assert "maxHooks" not in response.json["quotas"]
+
+
+def test_replacing_an_empty_kv_value_is_not_a_500(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """Removing an empty value sent ``HINCRBY … -0`` (Lua's negative zero), which Redis refused."""
+    client.put("/api/hooks/kv-empty", json={"script": "1"}, headers=admin)
+    for _ in range(2):
+        response = client.put(
+            "/api/hooks/kv-empty/kv/k", json={"value": "", "ttlSec": 60}, headers=admin
+        )
+        assert response.status_code == 200, response.text
+    assert client.delete("/api/hooks/kv-empty/kv/k", headers=admin).status_code in (200, 204)

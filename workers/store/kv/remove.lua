@@ -7,7 +7,8 @@ local function remove(k)
   redis.call('ZREM', index, k)
   redis.call('ZREM', expiry, k)
   redis.call('HINCRBY', stats, 'entries', -1)
-  redis.call('HINCRBY', stats, 'bytes', -string.len(old))
+  -- 0 - n, not -n: Lua's -0 reaches Redis as "-0", which HINCRBY refuses
+  redis.call('HINCRBY', stats, 'bytes', 0 - string.len(old))
   return 1
 end
 local function sweep(now_s, limit)
