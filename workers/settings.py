@@ -85,6 +85,9 @@ class Settings:
     max_response_header_bytes: int = 32 * 1024
     # Everything one run writes into its job (result, logs, error, outbound record).
     max_job_output_bytes: int = 2 * 1024 * 1024
+    # A run's tape (host call answers, clock, seed; sandbox/tape.py), compressed;
+    # over it the job is kept without one and marked not replayable.
+    tape_max_bytes: int = 256 * 1024
     # Script host calls, per run (README "Script runtime").
     script_max_requests: int = 50
     script_max_request_bytes: int = 10 * 1024 * 1024  # sent, all requests together

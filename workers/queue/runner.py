@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 import redis
@@ -15,6 +16,7 @@ from workers.sandbox.contract import build_context, merge_response
 from workers.sandbox.host_calls import HostCalls
 from workers.sandbox.isolate import RunLimits, RunResult, run_script
 from workers.sandbox.pool import IsolatePool
+from workers.sandbox.tape import TapePlayer, TapeRecorder, encode
 from workers.sandbox.watchdog import Watchdog
 from workers.settings import Settings
 from workers.store.jobs.records import EventRequest, FailureReason, JobStatus, Outcome
@@ -58,7 +60,12 @@ class ScriptRunner:
             max_header_count=s.max_response_headers,
             max_header_bytes=s.max_response_header_bytes,
         )
-        host = HostCalls(s, self._client, spec.hook_id)
+        calls = HostCalls(s, self._client, spec.hook_id)
+        # A live run records its tape; a try run (spec.tape) plays one back.
+        player = TapePlayer(spec.tape) if spec.tape is not None else None
+        recorder = TapeRecorder(calls) if player is None else None
+        host = player or recorder
+        replay = player.replay_args(spec.tape) if player and spec.tape else None
         context = build_context(request, spec.secrets, tracing.script_traceparent())
         self.pool.relieve(last_rss_bytes, self._cache_budget_bytes)
         isolate = self.pool.acquire(spec.hook_id, spec.version, spec.heap_mb, fresh=spec.fresh)
@@ -66,7 +73,7 @@ class ScriptRunner:
         run: RunResult | None = None
         try:
             with self.watchdog.watching(isolate, deadline, on_stuck):
-                run = run_script(isolate, spec.source, context, limits, host)
+                run = run_script(isolate, spec.source, context, limits, host, replay)
         finally:
             if run is None:
                 isolate.close()  # interrupted by a Celery soft limit or a bug
@@ -76,7 +83,10 @@ class ScriptRunner:
         if run.logs_dropped:
             note = f"[hooklet] {run.logs_dropped} log line(s) dropped: over the log limit"
             logs = [*logs, {"level": "warn", "message": note}]
-        outbound = host.records or None
+        outbound = calls.records or None
+        taped = _taped(recorder, run, s.tape_max_bytes) if recorder else {}
+        if player is not None:
+            taped = {"replay": {"diverged": player.diverged, "steps": player.steps}}
         if run.ok:
             outcome = Outcome(
                 JobStatus.SUCCEEDED,
@@ -86,6 +96,7 @@ class ScriptRunner:
                 heap_used_bytes=isolate.last_heap_bytes,
                 outbound=outbound,
                 skip_request=run.skip_request,
+                **taped,
             )
         else:
             outcome = Outcome(
@@ -95,8 +106,19 @@ class ScriptRunner:
                 reason=run.reason,
                 error=run.error,
                 outbound=outbound,
+                **taped,
             )
         return within_job_cap(outcome, s.max_job_output_bytes)
+
+
+def _taped(recorder: TapeRecorder, run: RunResult, max_bytes: int) -> dict[str, Any]:
+    """The Outcome fields of a live run's tape: the packed tape, or why it is
+    not kept (the job is then not replayable)."""
+    tape = recorder.tape(run.tape)
+    if tape is None:
+        return {}
+    packed, why = encode(tape, max_bytes)
+    return {"tape": packed} if why is None else {"tape_skipped": why}
 
 
 def within_job_cap(outcome: Outcome, limit: int) -> Outcome:

@@ -230,20 +230,24 @@ def run_script(
     context: dict[str, Any],
     limits: RunLimits,
     host: HostHandler | None = None,
+    replay: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run ``source`` with the global ``context``; the value (awaited) is the
-    result. ``host`` answers the script's host calls (fetch, KV, crypto)."""
+    result. ``host`` answers the script's host calls (fetch, KV, crypto).
+    ``replay``: a tape's clock and seed to play back (sandbox/tape.py)."""
     started = time.monotonic()
     deadline = started + limits.timeout_ms / 1000
     isolate.uses += 1
     context_json = orjson.dumps(context)
+    seed = os.urandom(32) if replay is None else bytes.fromhex(replay.get("seed") or "00" * 32)
     job = (
         b'{"context":'
         + context_json
         + b',"limits":'
         + orjson.dumps({"lines": limits.max_log_lines, "bytes": limits.max_log_bytes})
         + b',"seed":'
-        + orjson.dumps(os.urandom(32).decode("latin-1"))
+        + orjson.dumps(seed.decode("latin-1"))
+        + (b"" if replay is None else b',"tape":' + orjson.dumps({**replay, "replay": True}))
         + b',"source":'
         + orjson.dumps(source)
         + b"}"
@@ -261,6 +265,8 @@ def run_script(
         result = RunResult(_ms_since(started), reason=FailureReason.ERROR, error=error)
     else:
         result = to_result(meta, body, _ms_since(started), limits)
+        if isinstance(tape := meta.get("tape"), dict) and replay is None:  # what it read
+            result.tape = {**tape, "seed": seed.hex()} if tape.get("random") else tape
     result.input_bytes = len(context_json)
     return result
 

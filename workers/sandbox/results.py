@@ -43,6 +43,7 @@ class RunResult:
     reason: FailureReason | None = None
     error: str | None = None
     input_bytes: int = 0  # the size of the context (request) handed to V8
+    tape: dict[str, Any] | None = None  # clock values read, and the seed if used (tape.py)
 
     @property
     def ok(self) -> bool:

@@ -216,6 +216,7 @@ let randomCounter = 0;
 let randomPool = new Uint8Array(0);
 let randomUsed = 0;
 function randomBytes(n) {
+  tapeRandomUsed = true; // 30_tape.js: the run's seed goes on its tape
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     if (randomUsed >= TypedArrayPrototypeGetLength(randomPool)) {

@@ -163,6 +163,8 @@ function start(job) {
   randomSeed = binaryToBytes(own(job, "seed"));
   randomPool = new Uint8Array(0);
   randomUsed = 0;
+  randomCounter = 0;
+  tapeStart(own(job, "tape"));
   run(String(own(job, "source")));
 }
 
@@ -263,6 +265,8 @@ function take() {
     outcome.logsDropped = logsDropped;
     outcome.idle = SetPrototypeGetSize(pendingTimers) === 0;
     outcome.restartable = restartable();
+    const tape = tapeReport();
+    if (tape !== undefined) outcome.tape = tape;
     return JSONStringify(outcome);
   }
   if (callQueue.length > 0) {

@@ -195,6 +195,9 @@ class Outcome:
     heap_used_bytes: int | None = None
     outbound: list[dict[str, Any]] | None = None  # the script's outbound requests
     skip_request: bool = False  # secutils' skipRequest: leave the hook's history
+    tape: bytes | None = None  # the run's tape, zstd-compressed (sandbox/tape.py)
+    tape_skipped: str | None = None  # why the run has no tape: not replayable
+    replay: dict[str, Any] | None = None  # a try run's: the call its tape lacked
 
     def fields(
         self, finished_at: float, *, delivery: bool, request_body: bytes | None = None
@@ -224,6 +227,13 @@ class Outcome:
             fields["outbound"] = orjson.dumps(self.outbound)
         if self.heap_used_bytes is not None:
             fields["heapUsedBytes"] = self.heap_used_bytes
+        if self.tape is not None:
+            fields["tapeZ"] = self.tape
+        elif self.tape_skipped is not None:
+            fields["replayable"] = 0
+            fields["tapeSkipped"] = self.tape_skipped
+        if self.replay is not None:
+            fields["replay"] = orjson.dumps(self.replay)
         if delivery:
             fields["deliveryStatus"] = DeliveryStatus.PENDING.value
         return fields

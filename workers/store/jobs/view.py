@@ -99,6 +99,9 @@ def render_job(
         }
     if b"outbound" in raw:
         view["outbound"] = _outbound(raw[b"outbound"], admin)
+    if b"replayable" in raw:  # a run whose tape could not be kept (sandbox/tape.py)
+        view["replayable"] = False
+        view["notReplayableReason"] = _text(raw, "tapeSkipped")
     for name in ("replayOf", "replayedBy"):
         if name.encode() in raw:
             view[name] = _text(raw, name)

@@ -1,0 +1,130 @@
+# ruff: noqa: E501 - the scripts under test are JavaScript in strings
+"""A run's tape (issue 25 item 1) in real V8 with a real redis-server and a
+local upstream: a live run records host call answers, clock and randomness;
+playing the tape back reproduces the result byte for byte without reaching
+the upstream or KV; a call the tape lacks is named; a tape over the cap is
+not kept and the job says so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.support.stack import RedisServer
+from tests.support.upstream import Upstream
+from workers.queue.runner import ScriptRunner
+from workers.queue.specs import ScriptSpec
+from workers.sandbox.tape import decode
+from workers.settings import Settings
+from workers.store.jobs.records import EventRequest, JobStatus
+
+REQUEST = EventRequest("POST", "/t", None, {}, {}, "127.0.0.1:5000", b'{"n": 2}')
+SCRIPT = """(async () => {
+  const r = await fetch(UP + "/data?k=1");
+  const data = await r.json();
+  const seen = await secutils.kv.get("count");
+  const n = seen ? seen.length / 4 + 1 : 1;
+  await secutils.kv.set("count", "QUFB".repeat(n));
+  const bytes = new Uint8Array(4); crypto.getRandomValues(bytes);
+  await new Promise((done) => setTimeout(done, 3));
+  return { statusCode: 201, headers: { "x-at": new Date().toISOString() },
+           body: { data, n, now: Date.now(), perf: performance.now(), r: Math.random(),
+                   id: crypto.randomUUID(), bytes: Array.from(bytes), when: Date() } };
+})()"""
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    server = RedisServer(Path(tmp_path_factory.mktemp("tape"))).start()
+    yield server.client()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Upstream]:
+    server = Upstream()
+    yield server
+    server.close()
+
+
+def runner(client: redis.Redis, **settings: object) -> ScriptRunner:
+    return ScriptRunner(Settings(**{"egress_allowlist": ("127.0.0.1",), **settings}), client)
+
+
+def spec(source: str, tape: dict | None = None) -> ScriptSpec:
+    return ScriptSpec("tape-hook", 1, source, {}, {}, 5000, 10, tape is not None, tape=tape)
+
+
+def kv_dump(client: redis.Redis) -> dict:
+    return {k: client.dump(k) for k in client.keys("hooklet:kv:*")}
+
+
+def test_replay_reproduces_the_result_without_reaching_anything(
+    client: redis.Redis, upstream: Upstream
+) -> None:
+    script = f"const UP = {upstream.url!r};\n" + SCRIPT.replace("(async", "return (async", 1)
+    run = runner(client)
+    live = run.run(spec(script), REQUEST, 0, lambda *a: None)
+    assert live.status is JobStatus.SUCCEEDED, live.error
+    assert live.tape is not None and live.tape_skipped is None
+    tape = decode(live.tape)
+    assert [c["key"] for c in tape["calls"]] == [
+        f"fetch GET {upstream.url}/data?k=1",
+        "kv.get count",
+        "kv.set count",
+    ]
+    hits, kv = upstream.hits, kv_dump(client)
+    again = run.run(spec(script, tape), REQUEST, 0, lambda *a: None)
+    assert again.status is JobStatus.SUCCEEDED, again.error
+    assert again.result == live.result  # status, headers (time), body (time, random) byte for byte
+    assert again.replay == {"diverged": None, "steps": 3}
+    assert again.tape is None  # a try run records nothing
+    assert upstream.hits == hits and kv_dump(client) == kv
+
+
+def test_a_call_the_tape_lacks_is_named(client: redis.Redis, upstream: Upstream) -> None:
+    script = f"const UP = {upstream.url!r};\n" + SCRIPT.replace("(async", "return (async", 1)
+    run = runner(client)
+    live = run.run(spec(script), REQUEST, 0, lambda *a: None)
+    draft = script.replace(
+        'await secutils.kv.set("count"',
+        'await fetch(UP + "/echo", {method: "POST"}); await secutils.kv.set("count"',
+    )
+    hits = upstream.hits
+    tried = run.run(spec(draft, decode(live.tape)), REQUEST, 0, lambda *a: None)
+    assert tried.replay["diverged"] == {"step": 3, "call": f"fetch POST {upstream.url}/echo"}
+    assert upstream.hits == hits
+
+
+def test_a_script_that_reads_nothing_from_outside_has_no_tape(client: redis.Redis) -> None:
+    live = runner(client).run(spec("({ body: 'ok' })"), REQUEST, 0, lambda *a: None)
+    assert live.tape is None and live.tape_skipped is None
+    assert "tapeZ" not in live.fields(0.0, delivery=False)
+
+
+def test_a_tape_over_the_cap_is_not_kept(client: redis.Redis, upstream: Upstream) -> None:
+    script = f"""(async () => {{
+      const parts = [];
+      for (let i = 0; i < 6; i++) parts.push(await (await fetch("{upstream.url}/echo", {{method: "POST", body: crypto.randomUUID().repeat(200) + i}})).text());
+      return {{ body: String(parts.length) }};
+    }})()"""
+    live = runner(client, tape_max_bytes=1024).run(spec(script), REQUEST, 0, lambda *a: None)
+    assert live.status is JobStatus.SUCCEEDED, live.error
+    assert live.tape is None and "HOOKLET_TAPE_MAX_BYTES (1024 bytes)" in live.tape_skipped
+    fields = live.fields(0.0, delivery=False)
+    assert fields["replayable"] == 0 and fields["tapeSkipped"] == live.tape_skipped
+
+
+def test_the_clock_read_too_often_is_not_replayable(client: redis.Redis) -> None:
+    live = runner(client).run(
+        spec(
+            "{ let x = 0; for (let i = 0; i < 5000; i++) x += Date.now(); ({ body: String(x > 0) }) }"
+        ),
+        REQUEST,
+        0,
+        lambda *a: None,
+    )
+    assert live.tape is None and "4096" in live.tape_skipped
