@@ -5,7 +5,8 @@ fields plus JSON blobs (``request``, ``result``, ``logs``) and the raw request
 body as bytes. The values a job is made of are in ``records.py``; each
 atomic step's named KEYS/ARGV records are in ``scripts.py`` and
 ``finish.py``, its Lua in a ``.lua`` file beside them; what the steps take
-and answer in ``steps.py``; reads in ``reads.py``.
+and answer in ``steps.py``; reads in ``reads.py``; beginning a job (start,
+claim, take) in ``starts.py``.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from workers.store.jobs import scripts as lua
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.jobs.reads import JobReads
 from workers.store.jobs.records import EventRequest, JobStatus, Outcome
+from workers.store.jobs.starts import JobStarts
 from workers.store.jobs.steps import Conditions, Created, Extras, Finished
 from workers.store.jobs.writes import replicated, with_room
 from workers.store.lanes import scripts as lane_scripts
-from workers.store.lanes.lane import Lane, TakeFrom, Taken, begun, take_args, take_keys, taken
+from workers.store.lanes.lane import Lane, TakeFrom, Taken, take_args, take_keys, taken
 from workers.store.lanes.linger import lane_linger_keys
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
@@ -55,7 +57,7 @@ def _pairs(fields: dict[str, Any]) -> list[Any]:
     return [item for pair in fields.items() for item in pair]
 
 
-class JobStore(JobReads):
+class JobStore(JobStarts, JobReads):
     def __init__(
         self,
         client: redis.Redis,
@@ -168,44 +170,6 @@ class JobStore(JobReads):
             _pairs(fields),
         )
         return Created(code), original.decode() if original else None
-
-    def start(
-        self, job_id: str, worker: str, margin_ms: int
-    ) -> tuple[dict[bytes, bytes] | None, bool]:
-        """Begin this job (out of its lane) in one atomic step, unless it
-        already ended: count the attempt, mark it running with a deadline
-        (``timeoutMs`` + ``margin_ms``). Returns its fields and whether to run it.
-        Workers claim and take instead; this is for tests and tools."""
-        lanes = (keys.pending(""), keys.pending_sync(""), keys.ready_hooks())
-        args = (job_id, worker, time.time(), margin_ms, keys.hook(""), *lanes)
-        keys_ = lua.BeginKeys(job_key=keys.job(job_id), running_key=keys.running())
-        return begun(self._start(keys_, lua.StartArgs(*args, keys.ready_sync_hooks())))
-
-    def claim(self, token_id: str, take: TakeFrom) -> Taken | None:
-        """What a Celery-delivered token runs, begun in one atomic step: the
-        job it is bound to if that job's child died under it, else the next
-        queued job (see ``lanes/scripts.py``), to which it is bound. None if
-        there is nothing for it to run."""
-        reply = self._claim(
-            lane_scripts.ClaimKeys(
-                token_key=keys.token(token_id),
-                sync_ready_key=keys.ready_sync_hooks(),
-                ready_key=keys.ready_hooks(),
-                running_key=keys.running(),
-            ),
-            lane_scripts.ClaimArgs(
-                **vars(take_args(take)), token_id=token_id, token_ttl_s=self._retention_s
-            ),
-        )
-        return taken(reply)
-
-    def take_queued(self, take: TakeFrom) -> Taken | None:
-        """Take the next queued job (the sync lane's first, else by hooks in
-        turn) and begin it, as ``start`` does, in one atomic step, spending
-        a token waiting in a queue list. Returns None, and leaves the job,
-        when nothing is queued or the job's hard deadline would fall after
-        ``take.latest_deadline``."""
-        return taken(self._take(take_keys(take), take_args(take)))
 
     def finish(
         self,
