@@ -31,7 +31,7 @@ _LEFT_OUT = (*CREDENTIALS, "script", "project", "version", "created_at", "update
 
 
 def revision_json(record: dict[str, Any]) -> bytes:
-    """The revision of a stored hook record (``hooks._record``)."""
+    """The revision of a stored hook record (``hook_definition.record``)."""
     return orjson.dumps({k: v for k, v in record.items() if k not in _LEFT_OUT})
 
 
