@@ -8,21 +8,17 @@ a process that may (never gunicorn's master before it forks).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable
 from typing import Any
 
-from standardwebhooks import Webhook
-
 from workers.delivery.destinations import parse_callback_options
 from workers.delivery.egress import OutboundError, callback_allowlist, check_url
-from workers.delivery.signatures import SCHEMES
 from workers.errors import InvalidHook
 from workers.sandbox.syntax import check_syntax
 from workers.settings import Settings
 from workers.store.hooks import Hook, Limits
+from workers.verify_validation import validate_verify
 
 __all__ = ["validate_hook", "parse_hook", "HTTP_METHODS"]
 
@@ -37,12 +33,6 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 # (or other controls but tab), which would split or end the response head.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _HEADER_VALUE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f]*$")
-# HMAC-SHA256 keys shorter than its 32-byte output weaken it (RFC 2104 3);
-# every secret GitHub or Stripe users should hold is at least this long
-# (Stripe's are "whsec_" and 32 characters).
-MIN_HMAC_SECRET_CHARS = 32
-# Standard Webhooks: "between 24 bytes (192 bits) and 64 bytes" of key.
-MIN_STANDARD_SECRET_BYTES = 24
 _KNOWN_FIELDS = {
     "id",
     "script",
@@ -244,54 +234,6 @@ def _parse_trace(raw: Any) -> dict[str, bool]:
     for name, value in raw.items():
         _expect(isinstance(value, bool), f"trace.{name}", "must be true or false")
     return {name: True for name in _TRACE_FIELDS if raw.get(name)}
-
-
-def validate_verify(verify: dict[str, Any]) -> dict[str, Any]:
-    """Check a hook's ``verify`` block: ``{"scheme", "secret", "toleranceS"?}``."""
-    scheme = verify.get("scheme")
-    if scheme not in SCHEMES:
-        raise InvalidHook("verify.scheme", f"must be one of {', '.join(SCHEMES)}")
-    secret = verify.get("secret")
-    if not isinstance(secret, str) or not secret:
-        raise InvalidHook("verify.secret", "is required")
-    tolerance = verify.get("toleranceS", 300)
-    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not 1 <= tolerance <= 86400:
-        raise InvalidHook("verify.toleranceS", "must be an integer between 1 and 86400")
-    unknown = set(verify) - {"scheme", "secret", "toleranceS"}
-    if unknown:
-        raise InvalidHook("verify", f"unknown field(s) {', '.join(sorted(unknown))}")
-    _check_secret_strength(scheme, secret)
-    return {"scheme": scheme, "secret": secret, "toleranceS": tolerance}
-
-
-def _check_secret_strength(scheme: str, secret: str) -> None:
-    """The scheme's minimum: a short secret can be guessed offline from one
-    signed request."""
-    if scheme == "standard-webhooks":
-        try:
-            Webhook(secret)
-        except Exception as exc:  # noqa: BLE001 - the library raises several kinds
-            raise InvalidHook("verify.secret", f"is not a Standard Webhooks secret: {exc}") from exc
-        if len(_standard_key(secret)) < MIN_STANDARD_SECRET_BYTES:
-            raise InvalidHook(
-                "verify.secret",
-                f"must hold at least {MIN_STANDARD_SECRET_BYTES} bytes of key "
-                "(whsec_ and base64), as Standard Webhooks requires",
-            )
-    elif len(secret) < MIN_HMAC_SECRET_CHARS:
-        raise InvalidHook(
-            "verify.secret",
-            f"must be at least {MIN_HMAC_SECRET_CHARS} characters for {scheme} "
-            "(an HMAC-SHA256 key shorter than 32 bytes weakens it)",
-        )
-
-
-def _standard_key(secret: str) -> bytes:
-    """The key bytes of a Standard Webhooks secret, decoded as the library does."""
-    try:
-        return base64.b64decode(secret.removeprefix("whsec_") + "==")
-    except (binascii.Error, ValueError):
-        return b""
 
 
 def validate_hook(
