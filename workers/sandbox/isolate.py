@@ -23,7 +23,6 @@ import os
 import queue
 import threading
 import time
-from importlib import resources
 from typing import Any
 
 import orjson
@@ -36,6 +35,7 @@ from py_mini_racer._set_timeout import INSTALL_SET_TIMEOUT
 
 from workers.sandbox.bridge import HostHandler, buffer_bytes, serve_calls
 from workers.sandbox.results import RunLimits, RunResult, to_result
+from workers.sandbox.runtime_source import RUNTIME_JS
 from workers.sandbox.syntax import check_syntax
 from workers.sandbox.wire import UnreadableOutput, read_json
 from workers.store.jobs.records import FailureReason
@@ -43,23 +43,6 @@ from workers.store.jobs.records import FailureReason
 __all__ = ["Isolate", "RunLimits", "RunResult", "check_syntax", "run_script"]
 
 
-_JS = resources.files("workers.sandbox").joinpath("js")
-# Hooklet's runtime: the files of js/ joined into one function that returns
-# the host's handle (`control`), so nothing of it is a global; core-js's
-# URL/URLSearchParams (vendored from npm, js/vendor/README.md) rides along as
-# a string the runtime compiles on first use.
-_URL_POLYFILL_JS = _JS.joinpath("vendor", "core-js-url-3.6.4.min.js").read_text("utf-8")
-_RUNTIME_JS = (
-    "(function () {\n"
-    + "\n".join(
-        f.read_text("utf-8")
-        for f in sorted(_JS.iterdir(), key=lambda f: f.name)
-        if f.name.endswith(".js")
-    )
-    + "\nfunction urlPolyfillSource() { return "
-    + orjson.dumps(_URL_POLYFILL_JS).decode()
-    + "; }\n})()"
-)
 _TAMPERED = (
     "Error: the script's result could not be read, or its run could not start in this "
     "isolate (did a run of this hook freeze globalThis?); the isolate is retired"
@@ -105,7 +88,7 @@ class Isolate:
         try:
             self.eval(INSTALL_SET_TIMEOUT, deadline)  # what MiniRacer() installs
             # The runtime's only handle, held here and nowhere in the JS realm.
-            self._control = self.eval(_RUNTIME_JS, deadline)
+            self._control = self.eval(RUNTIME_JS, deadline)
             self._argv = self.eval("[]", deadline)
         except BaseException:
             self.close()
