@@ -25,6 +25,7 @@ from workers.queue.celery_app import make_celery
 from workers.queue.messages import run_task
 from workers.settings import Settings
 from workers.store import keys, metrics
+from workers.store.access import quotas as quotas_
 from workers.store.budget import MemoryBudget, is_oom
 from workers.store.connection import client_for, wait_replicas
 from workers.store.deliveries import DeliveryStore
@@ -67,7 +68,7 @@ class Dispatcher:
         )
         self.hooks = HookStore(self.redis)
         self.deliveries = DeliveryStore(self.redis, settings.retention_s)
-        self.hook_cache = HookCache(self.hooks)
+        self.hook_cache = HookCache(self.hooks, quotas_.ProjectStore(self.redis))
         self.waiter = SyncWaiter(client_for(settings, blocking=True, retries="patient"))
         self.celery = celery_app or make_celery(settings)
 
@@ -82,6 +83,7 @@ class Dispatcher:
         hook_etag: str | None = None,
         take_slot: bool = False,
         idempotency_key: str | None = None,
+        quotas: dict[str, int] | None = None,
     ) -> Submitted:
         """Queue an event of ``hook``, in one atomic Redis call.
 
@@ -95,7 +97,8 @@ class Dispatcher:
           (raises ``TooManyRequests`` if none is free); give it back with
           ``wait_for(release_slot_of=...)`` or ``release_slot``. The job then
           waits in the sync lane; otherwise in the hook's own, which holds at
-          most ``maxQueued`` jobs (raises ``QueueFull`` past it)."""
+          most ``maxQueued`` jobs (raises ``QueueFull`` past it). ``quotas``: the
+          project's (``eventsPerMinute``: ``RateLimited`` past it)."""
         job_id = job_id or new_job_id()
         conditions = Conditions(
             hook_etag=hook_etag,
@@ -113,6 +116,7 @@ class Dispatcher:
                 else None
             ),
             fingerprint=request.fingerprint() if idempotency_key else "",
+            rate=quotas_.rate_condition(hook.project, quotas),
         )
         history = hook.requests_to_track if track else 0
         extra = {"project": hook.project, **(extra or {})}  # whose job (access checks)
@@ -146,6 +150,8 @@ class Dispatcher:
                 f"hook {hook.id!r} already has {lane.max_queued} events queued; "
                 "the event was not accepted"
             )
+        if created is Created.RATE_LIMITED:
+            raise quotas_.rate_limited(self.redis, hook.project, original)
         if created is Created.SLOT_FULL:
             raise TooManyRequests(
                 f"hook {hook.id!r} already has {hook.limits.max_concurrent} requests in flight"

@@ -6,19 +6,27 @@ stored definition it was parsed from. A copy may be stale; the Lua call that
 creates the job compares the etag with the stored hook and refuses the job if
 they differ (``HookChanged``). So a stale copy costs a retry, never a job taken
 in under a definition that is no longer the hook's.
+
+Projects' quotas are kept beside the hooks, each for at most
+``QUOTA_TTL_S``: a quota changed through the API applies on every web
+process within that, and the intake reads a project at most once a second.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import replace
 from typing import NamedTuple
 
-from workers.errors import HookNotFound
+from workers.errors import HookNotFound, NotFound
+from workers.store.access.projects import ProjectStore
 from workers.store.hooks import Hook, HookStore
 
 __all__ = ["CachedHook", "HookCache"]
+
+QUOTA_TTL_S = 1.0
 
 
 class CachedHook(NamedTuple):
@@ -29,11 +37,35 @@ class CachedHook(NamedTuple):
 class HookCache:
     """An LRU of ``CachedHook`` by hook id, safe across gunicorn's threads."""
 
-    def __init__(self, store: HookStore, capacity: int = 1024) -> None:
+    def __init__(
+        self, store: HookStore, projects: ProjectStore | None = None, capacity: int = 1024
+    ) -> None:
         self._store = store
+        self._projects = projects
         self._capacity = capacity
         self._entries: OrderedDict[str, CachedHook] = OrderedDict()
+        self._quotas: dict[str, tuple[float, dict[str, int]]] = {}
         self._lock = threading.Lock()
+
+    def quotas(self, project_id: str) -> dict[str, int]:
+        """The project's quotas, read again when the copy is ``QUOTA_TTL_S`` old
+        (a project gone meanwhile has none: its hooks go with it)."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._quotas.get(project_id)
+        if entry is not None and now - entry[0] < QUOTA_TTL_S:
+            return entry[1]
+        if self._projects is None:
+            return {}
+        try:
+            quotas = dict(self._projects.get(project_id).quotas)
+        except NotFound:
+            quotas = {}
+        with self._lock:
+            if len(self._quotas) >= self._capacity:
+                self._quotas.clear()
+            self._quotas[project_id] = (now, quotas)
+        return quotas
 
     def get(self, hook_id: str) -> CachedHook:
         """The cached copy, else the stored hook (raises ``HookNotFound``)."""

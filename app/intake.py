@@ -147,6 +147,7 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str, span: Any) 
         verify_request(hook.verify, event.headers, event.body)
     key = idempotency_key(hook, event)
     options = {"hook_etag": cached.etag, "idempotency_key": key, "extra": span.job_fields()}
+    options["quotas"] = dispatcher.hook_cache.quotas(hook.project)
     if hook.mode == "sync":
         submitted = dispatcher.submit(hook, event, take_slot=True, **options)
         span.job(submitted.job_id)

@@ -15,6 +15,7 @@ __all__ = [
     "NotReplicated",
     "TooManyRequests",
     "QueueFull",
+    "RateLimited",
     "Unauthorized",
     "InvalidRequest",
     "SignatureInvalid",
@@ -115,6 +116,16 @@ class QueueFull(TooManyRequests):
     """The hook already has ``limits.maxQueued`` events queued; nothing was stored."""
 
     retry_after_s = None  # Retry-After: settings.retry_after_s
+
+
+class RateLimited(TooManyRequests):
+    """The hook's project is past its ``eventsPerMinute``; nothing was stored."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Unauthorized(HookletError):

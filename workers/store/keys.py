@@ -319,6 +319,11 @@ def project_ids() -> str:
     return f"{PREFIX}:projects"
 
 
+def project_rate(project_id: str) -> str:
+    """Hash: the project's eventsPerMinute token bucket (``tokens``, ``at``)."""
+    return f"{PREFIX}:project:{project_id}:rate"
+
+
 def api_token(token_id: str) -> str:
     """Hash: an API token's record (its SHA-256, never the token); expires with it."""
     return f"{PREFIX}:apitoken:{token_id}"

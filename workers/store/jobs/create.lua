@@ -1,6 +1,7 @@
 -- Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
 -- changed, 1 written, 2 slot full, 3 duplicate, 4 key reused for another
--- request, 5 queue full. Only 1 writes the job. An idempotency key holds
+-- request, 5 queue full, 6 the project's eventsPerMinute (then the seconds
+-- until a token). Only 1 writes the job. An idempotency key holds
 -- "<fingerprint> <job id>": a request is a duplicate only if its fingerprint
 -- matches too. The message is a token (lanes/scripts.py): the job waits in its lane.
 if hook_etag ~= '' then
@@ -25,6 +26,12 @@ if max_queued ~= '' and redis.call('LLEN', pending_key) >= tonumber(max_queued) 
   return {5, ''}
 end
 -- end lanes
+-- the project's eventsPerMinute (access/rate.lua): {6, seconds to wait}
+local rate_ok, rate_tokens, rate_now, rate_wait
+if rate_key ~= '' then
+  rate_ok, rate_tokens, rate_now, rate_wait = rate_check(rate_key, events_per_minute)
+  if not rate_ok then return {6, tostring(rate_wait)} end
+end
 if slot_key ~= '' then
   local clock = redis.call('TIME')
   local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
@@ -34,6 +41,7 @@ if slot_key ~= '' then
   redis.call('ZADD', slot_key, now + lapse, job_id)
   redis.call('EXPIRE', slot_key, math.ceil(lapse) + 1)
 end
+if rate_key ~= '' then rate_spend(rate_key, rate_tokens, rate_now, events_per_minute) end
 -- No expiry: a queued or running job never expires; FINISH gives it one.
 redis.call('HSET', job_key, unpack(ARGV, TAIL))
 if idempotency_key ~= '' then

@@ -48,6 +48,7 @@ class CreateKeys(IndexKeys):
     lingering_key: str  # keys.lingering()
     wake_key: str  # keys.sync_wake()
     parked_key: str  # keys.parked_sync_tokens()
+    rate_key: str  # the project's eventsPerMinute bucket (keys.project_rate); '' for none
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,13 @@ class CreateArgs(HookIndexArgs):
     max_queued: int | str  # refuse past this many queued in the lane; '' for no cap
     hook_id: str  # the job's hook ('' for a test run of no hook)
     searchable: str  # '1': an event, listed in the search indexes; '': a test run
+    events_per_minute: int | str  # the project's quota ('' for none): rate.lua
     # TAIL: the job's field/value pairs
 
 
 CREATE = lua_source(
-    "jobs/create.lua", include=("jobs/index.lua", "lanes/join_lane.lua", "lanes/parked.lua")
+    "jobs/create.lua",
+    include=("jobs/index.lua", "lanes/join_lane.lua", "lanes/parked.lua", "access/rate.lua"),
 )
 
 # -- start --------------------------------------------------------------------

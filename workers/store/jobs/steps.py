@@ -21,6 +21,7 @@ class Created(IntEnum):
     DUPLICATE = 3
     KEY_REUSED = 4  # the idempotency key is bound to a different request
     QUEUE_FULL = 5  # the lane already holds Lane.max_queued jobs
+    RATE_LIMITED = 6  # the project's eventsPerMinute bucket is empty (original: seconds)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Conditions:
     fingerprint: str = ""  # the request's: a duplicate must match it as well as the key
     slot: tuple[str, int, float] | None = None  # (key, maximum, lapse s): one is taken
     duplicate_counter: str | None = None  # metrics field counting duplicates
+    # (bucket key, eventsPerMinute): the project's rate, checked after the lane's cap
+    rate: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ class JobStore(JobStarts, JobReads):
             fields["retentionS"] = retention_s  # FINISH keeps the job this long
         queue, payload = message
         slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
+        rate_key, per_minute = conditions.rate or ("", "")
         code, original = replicated(
             self._redis,
             self._replicas,
@@ -149,6 +150,7 @@ class JobStore(JobStarts, JobReads):
                 pending_key=lane.pending_key,
                 ready_key=lane.ready_key,
                 **lane_linger_keys(lane),
+                rate_key=rate_key,
             ),
             lua.CreateArgs(
                 **vars(HookIndexArgs.build()),
@@ -166,6 +168,7 @@ class JobStore(JobStarts, JobReads):
                 max_queued="" if lane.max_queued is None else lane.max_queued,
                 hook_id=hook_id,
                 searchable="1" if also.indexed else "",
+                events_per_minute=per_minute,
             ),
             _pairs(fields),
         )
