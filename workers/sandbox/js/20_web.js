@@ -1,10 +1,9 @@
 // Part 3: the Web-standard APIs Cloudflare Workers users expect: Headers,
-// Request, Response, fetch and crypto (getRandomValues, randomUUID, subtle
-// digest and HMAC). URL/URLSearchParams come from the vendored core-js
-// polyfill (vendor/), compiled on first use (below). What a script passes
-// in is read as the Web's specs read it (its own iterables and getters
-// included); what the runtime keeps or sends is read through private fields
-// and captured builtins.
+// Request, Response and fetch; crypto is 25_crypto.js and URL/URLSearchParams
+// 27_url.js (the vendored core-js polyfill, compiled on first use). What a
+// script passes in is read as the Web's specs read it (its own iterables and
+// getters included); what the runtime keeps or sends is read through
+// private fields and captured builtins.
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 function headerName(name) {
@@ -271,156 +270,7 @@ async function fetch(input, init = undefined) {
   return responseFromHost(reply);
 }
 
-// --- crypto -------------------------------------------------------------------------
-const HASHES = { __proto__: null, "SHA-1": 20, "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
-function hashName(algorithm) {
-  const given = typeof algorithm === "object" && algorithm !== null ? algorithm.name : algorithm;
-  const name = StringPrototypeToUpperCase(String(given));
-  if (HASHES[name] === undefined) throw new Error("NotSupportedError: unsupported hash " + name);
-  return name;
-}
-
-let cryptoKeyParts;
-class CryptoKey {
-  #raw;
-  #hash;
-  #usages;
-  constructor(raw, hash, extractable, usages) {
-    this.#raw = raw;
-    this.#hash = hash;
-    this.#usages = usages;
-    const algorithm = ObjectFreeze({ name: "HMAC", hash: ObjectFreeze({ name: hash }), length: raw.length * 8 });
-    const copy = [];
-    for (let i = 0; i < usages.length; i++) ObjectDefineProperty(copy, i, enumerableData(usages[i]));
-    ObjectDefineProperty(this, "type", enumerableData("secret"));
-    ObjectDefineProperty(this, "extractable", enumerableData(extractable));
-    ObjectDefineProperty(this, "algorithm", enumerableData(algorithm));
-    ObjectDefineProperty(this, "usages", enumerableData(ObjectFreeze(copy)));
-    ObjectFreeze(this);
-  }
-  static {
-    cryptoKeyParts = (key, usage) => {
-      if (key === null || typeof key !== "object" || !(#raw in key)) throw new TypeError("key must be a CryptoKey");
-      if (usage !== undefined && !ArrayPrototypeIncludes(key.#usages, usage)) {
-        throw new Error("InvalidAccessError: key usages do not include " + usage);
-      }
-      return { __proto__: null, raw: key.#raw, hash: key.#hash, extractable: key.extractable === true };
-    };
-  }
-}
-
-function hmac(key, data, usage) {
-  const { raw, hash } = cryptoKeyParts(key, usage);
-  const bytes = bytesArg(data, "data");
-  const size = TypedArrayPrototypeGetLength(raw);
-  const body = new Uint8Array(size + TypedArrayPrototypeGetLength(bytes));
-  TypedArrayPrototypeSet(body, raw);
-  TypedArrayPrototypeSet(body, bytes, size);
-  return hostCall("crypto.hmac", { __proto__: null, hash, keyLength: size }, body);
-}
-
-function stringList(value) {
-  const out = nullArray();
-  if (value === undefined || value === null) return out;
-  for (let i = 0; i < value.length; i++) append(out, String(value[i]));
-  return out;
-}
-
-const subtle = ObjectFreeze({
-  digest: async (algorithm, data) =>
-    TypedArrayPrototypeGetBuffer(await hostCall("crypto.digest", { __proto__: null, hash: hashName(algorithm) }, bytesArg(data, "data"))),
-  importKey: async (format, keyData, algorithm, extractable, usages) => {
-    if (format !== "raw") throw new Error("NotSupportedError: only the 'raw' format is supported");
-    if (!algorithm || StringPrototypeToUpperCase(String(algorithm.name)) !== "HMAC") {
-      throw new Error("NotSupportedError: only HMAC keys are supported");
-    }
-    const raw = copyBytes(bytesArg(keyData, "keyData"));
-    if (TypedArrayPrototypeGetLength(raw) === 0) throw new Error("DataError: the key is empty");
-    return new CryptoKey(raw, hashName(algorithm.hash ?? "SHA-256"), extractable === true, stringList(usages));
-  },
-  exportKey: async (format, key) => {
-    const parts = cryptoKeyParts(key);
-    if (format !== "raw" || !parts.extractable) throw new Error("InvalidAccessError: key is not extractable");
-    return TypedArrayPrototypeGetBuffer(copyBytes(parts.raw));
-  },
-  sign: async (_algorithm, key, data) => TypedArrayPrototypeGetBuffer(await hmac(key, data, "sign")),
-  verify: async (_algorithm, key, signature, data) => {
-    const expected = await hmac(key, data, "verify");
-    const given = bytesArg(signature, "signature");
-    const size = TypedArrayPrototypeGetLength(expected);
-    let diff = TypedArrayPrototypeGetLength(given) ^ size;
-    for (let i = 0; i < size; i++) diff |= expected[i] ^ (given[i] | 0);
-    return diff === 0;
-  },
-});
-
-const RANDOM_TYPES = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
-  "Int32Array", "Uint32Array", "BigInt64Array", "BigUint64Array"];
-const crypto = ObjectFreeze({
-  subtle,
-  getRandomValues(array) {
-    if (!ArrayPrototypeIncludes(RANDOM_TYPES, TypedArrayPrototypeGetSymbolToStringTag(array))) {
-      throw new TypeError("getRandomValues expects an integer typed array");
-    }
-    const view = viewBytes(array);
-    if (view === null) throw new TypeError("getRandomValues expects an unshared typed array");
-    const size = TypedArrayPrototypeGetLength(view);
-    if (size > 65536) throw new Error("QuotaExceededError: over 65536 bytes");
-    TypedArrayPrototypeSet(view, randomBytes(size));
-    return array;
-  },
-  randomUUID() {
-    const b = randomBytes(16);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    const h = hex(b);
-    const part = (from, to) => StringPrototypeSlice(h, from, to);
-    return part(0, 8) + "-" + part(8, 12) + "-" + part(12, 16) + "-" + part(16, 20) + "-" + part(20);
-  },
-});
-
 defineGlobal("Headers", Headers);
 defineGlobal("Request", Request);
 defineGlobal("Response", Response);
 defineGlobal("fetch", fetch);
-defineGlobal("crypto", crypto);
-defineGlobal("CryptoKey", CryptoKey);
-
-// URL and URLSearchParams: core-js's implementation (vendor/), compiled the
-// first time a script (or the runtime's Request) touches either. It costs
-// ~4 ms per isolate, which every event of a "fresh" hook would otherwise
-// pay. It is library code in the script's realm: compiled after a script
-// replaced builtins, it uses them as it finds them (the host parses and
-// guards every URL it is sent on its own).
-const LAZY_GLOBALS = ["URL", "URLSearchParams"];
-let urlState = null; // [URL, URLSearchParams] once loaded
-function lazyAccessor(name) {
-  return {
-    __proto__: null,
-    get() {
-      loadUrl();
-      return g[name];
-    },
-    set(value) {
-      loadUrl();
-      g[name] = value;
-    },
-    configurable: true,
-    enumerable: false,
-  };
-}
-function loadUrl() {
-  if (urlState !== null) return;
-  for (let i = 0; i < LAZY_GLOBALS.length; i++) delete g[LAZY_GLOBALS[i]];
-  // core-js wraps a global fetch (and Request) to take URLSearchParams
-  // bodies (ours already does) and replaces Function.prototype.toString to
-  // make its functions look native: all are put back as they were.
-  const kept = [[g, "fetch"], [g, "Request"], [FunctionPrototype, "toString"]];
-  for (let i = 0; i < kept.length; i++) append(kept[i], ownDescriptor(kept[i][0], kept[i][1]));
-  indirectEval(urlPolyfillSource());
-  for (let i = 0; i < kept.length; i++) {
-    if (kept[i][2] !== undefined) ObjectDefineProperty(kept[i][0], kept[i][1], kept[i][2]);
-  }
-  urlState = [g.URL, g.URLSearchParams];
-}
-for (let i = 0; i < LAZY_GLOBALS.length; i++) ObjectDefineProperty(g, LAZY_GLOBALS[i], lazyAccessor(LAZY_GLOBALS[i]));
