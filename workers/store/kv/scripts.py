@@ -28,6 +28,8 @@ class SetArgs:
     if_absent: int  # 1: keep a live value
     max_entries: int
     max_total_bytes: int
+    project_max_bytes: int | str = ""  # the project's kvBytes ('' for none)
+    # TAIL: the stats keys of the project's other hooks
 
 
 @dataclass(frozen=True)

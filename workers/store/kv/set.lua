@@ -1,4 +1,4 @@
--- Returns {status, message}: 'ok', or 'entries' / 'bytes' for a quota.
+-- Returns {status, message}: 'ok', or 'entries' / 'bytes' / 'project_bytes' for a quota.
 sweep(now, 100)
 local m = redis.call('HGET', meta, key)
 local live = false
@@ -20,6 +20,13 @@ end
 if entries > tonumber(max_entries) then return {'entries', entries} end
 local total = stats_bytes - old_len + string.len(value)
 if total > tonumber(max_total_bytes) then return {'bytes', total} end
+-- The project's kvBytes (access/quotas.py): this hook's total after the
+-- write plus the other hooks' stats (ARGV from TAIL: their stats keys).
+if project_max_bytes ~= '' then
+  local sum = total
+  for i = TAIL, #ARGV do sum = sum + tonumber(redis.call('HGET', ARGV[i], 'bytes') or '0') end
+  if sum > tonumber(project_max_bytes) then return {'project_bytes', sum} end
+end
 if live and if_absent == '1' then return {'ok', 0} end
 remove(key)
 redis.call('HSET', data, key, value)

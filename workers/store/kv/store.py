@@ -20,6 +20,7 @@ from typing import Any
 import redis
 
 from workers.store import keys
+from workers.store.access.quotas import count_refusal, kv_scope
 from workers.store.kv.scripts import DELETE, SET, SWEEP, DeleteArgs, KvKeys, SetArgs, SweepArgs
 from workers.store.lua import LuaStep
 
@@ -120,14 +121,19 @@ class KvStore:
         if opts.get("ttlSec") is not None:
             ttl = _u64(opts["ttlSec"])
             expires_at = now + (min(ttl, q.max_ttl_s) if q.max_ttl_s > 0 else ttl)
+        scope = kv_scope(self._redis, self._hook)  # the project's kvBytes
         args = SetArgs(
-            raw, value, now, expires_at, int(opts.get("ifAbsent") is True), q.entries, q.total_bytes
-        )
-        status, detail = self._set(self._keys, args)
+            raw, value, now, expires_at, int(opts.get("ifAbsent") is True), q.entries,
+            q.total_bytes, "" if scope is None else scope.max_bytes,
+        )  # fmt: skip
+        status, detail = self._set(self._keys, args, scope.other_stats if scope else ())
         if status == b"entries":
             raise KvError(f"KV entry limit reached ({q.entries} entries).")
         if status == b"bytes":
             raise KvError(f"KV total size limit reached ({q.total_bytes} bytes).")
+        if status == b"project_bytes" and scope is not None:
+            count_refusal(self._redis, scope.project, "kvBytes")
+            raise KvError(f"KV project size limit reached ({scope.max_bytes} bytes).")
         if int(detail):
             self._redis.publish(keys.kv_changes(self._hook), raw)
 
