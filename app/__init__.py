@@ -41,9 +41,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(jobs_api.bp)
     app.register_blueprint(stats_api.bp)
     app.register_blueprint(openapi.bp)
-    from app import audit_api, drafts_api, kv_api, projects_api, tokens_api
+    from app import audit_api, draft_try, drafts_api, kv_api, projects_api, tokens_api
 
-    for module in (projects_api, tokens_api, audit_api, kv_api, drafts_api):
+    for module in (projects_api, tokens_api, audit_api, kv_api, drafts_api, draft_try):
         app.register_blueprint(module.bp)
     from app import destinations_api  # callback destinations (issue 24)
 

@@ -128,3 +128,15 @@ def test_the_clock_read_too_often_is_not_replayable(client: redis.Redis) -> None
         lambda *a: None,
     )
     assert live.tape is None and "4096" in live.tape_skipped
+
+
+def test_a_warm_isolate_replays_as_a_fresh_one(client: redis.Redis, upstream: Upstream) -> None:
+    """The URL polyfill is compiled on a fresh isolate's first fetch and reads
+    Math.random then; that read is not the script's and must not shift its
+    values (found by the stack test: warm live runs did not replay)."""
+    script = f"(async () => {{ await fetch('{upstream.url}/data'); return {{ body: {{ r: Math.random(), t: Date.now() }} }}; }})()"
+    run = runner(client)
+    for _ in range(3):  # the first run compiles the polyfill; the others are warm
+        live = run.run(spec(script), REQUEST, 0, lambda *a: None)
+        again = run.run(spec(script, decode(live.tape)), REQUEST, 0, lambda *a: None)
+        assert again.result == live.result

@@ -17,8 +17,24 @@ let tapeClockOver = false;
 let tapeRandomUsed = false;
 let clockOrigin = 0;
 let mathState = null;
+// Set while the runtime itself runs library code in the script's realm (the
+// URL polyfill, compiled on first use: only on a fresh isolate): what that
+// reads of the clock or Math.random is not the script's, and is not taped.
+let tapeQuiet = false;
+const MathRandomUntaped = Math.random;
+const loadUrlUntaped = loadUrl;
+loadUrl = function () {
+  const was = tapeQuiet;
+  tapeQuiet = true;
+  try {
+    loadUrlUntaped();
+  } finally {
+    tapeQuiet = was;
+  }
+};
 
 function clockNow() {
+  if (tapeQuiet) return DateNow();
   if (tapeReplay) {
     const n = tapeClock.length;
     if (n === 0) return clockOrigin;
@@ -97,6 +113,7 @@ function sfc32(s) {
   return t;
 }
 ObjectDefineProperty(Math, "random", dataProperty(function random() {
+  if (tapeQuiet) return MathRandomUntaped();
   tapeRandomUsed = true;
   if (mathState === null) {
     mathState = mathSeed();
