@@ -18,15 +18,15 @@ from typing import Any
 
 import redis
 
-from workers.queue.messages import callback_on_finish, run_task
-from workers.queue.reaper import lane_of
-from workers.queue.retries import attempt_allowed, gave_up
+from workers.queue.messages import run_task
+from workers.queue.reaper import give_up_crashed, lane_of
+from workers.queue.retries import attempt_allowed
 from workers.settings import Settings
-from workers.store import keys, metrics
+from workers.store import keys
 from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.hooks import HookStore
-from workers.store.jobs.records import FailureReason, JobStatus, new_job_id
+from workers.store.jobs.records import JobStatus, new_job_id
 from workers.store.jobs.store import JobStore
 
 __all__ = ["ChildWatch"]
@@ -107,19 +107,7 @@ class ChildWatch:
             return True
         if raw.get(b"worker") != worker.encode() or not self.redis.zrem(keys.running(), job_id):
             return False
-        hook = (raw.get(b"hookId") or b"").decode() or "_test"
-        self.jobs.finish(
-            job_id,
-            gave_up(f"the worker process died {attempts} times running this job; not retrying"),
-            self._callback(raw, job_id),
-            metrics.job_fields(hook, JobStatus.FAILED, FailureReason.CRASHED, None),
-        )
+        error = f"the worker process died {attempts} times running this job; not retrying"
+        give_up_crashed(self.jobs, self.hooks, self.settings, raw, job_id, error)
         log.warning("job %s failed: its worker died %d times", job_id, attempts)
         return True
-
-    def _callback(self, raw: dict[bytes, bytes], job_id: str) -> tuple[str, bytes] | None:
-        try:  # only the hook that received the job, not one created since with its id
-            hook = self.hooks.get_for_version(raw[b"hookId"].decode(), int(raw[b"version"]))
-        except (LookupError, KeyError, ValueError):
-            return None
-        return callback_on_finish(hook.mode, hook.callback_url, job_id, self.settings)

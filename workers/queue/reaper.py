@@ -43,6 +43,36 @@ def lane_of(raw: dict[bytes, bytes]) -> Lane:
     return Lane(hook_id)
 
 
+def give_up_crashed(
+    jobs: JobStore,
+    hooks: HookStore,
+    settings: Settings,
+    raw: dict[bytes, bytes],
+    job_id: str,
+    error: str,
+) -> None:
+    """Fail a job whose worker died or vanished once too often (reason
+    ``crashed``), with its callback: the one reaper and child watch both
+    write, so the two never disagree on how a crashed job ends."""
+    hook = (raw.get(b"hookId") or b"").decode() or "_test"
+    jobs.finish(
+        job_id,
+        gave_up(error),
+        _callback(hooks, settings, raw, job_id),
+        metrics.job_fields(hook, JobStatus.FAILED, FailureReason.CRASHED, None),
+    )
+
+
+def _callback(
+    hooks: HookStore, settings: Settings, raw: dict[bytes, bytes], job_id: str
+) -> tuple[str, bytes] | None:
+    try:  # only the hook that received the job, not one created since with its id
+        hook = hooks.get_for_version(raw[b"hookId"].decode(), int(raw[b"version"]))
+    except (LookupError, KeyError, ValueError):
+        return None
+    return callback_on_finish(hook.mode, hook.callback_url, job_id, settings)
+
+
 class Reaper:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -71,13 +101,6 @@ class Reaper:
                 log.warning("reaper sweep failed: %s", exc)
             except Exception:  # noqa: BLE001 - keep the thread alive, say why
                 log.exception("reaper sweep failed")
-
-    def _callback(self, raw: dict[bytes, bytes], job_id: str) -> tuple[str, bytes] | None:
-        try:  # only the hook that received the job, not one created since with its id
-            hook = self.hooks.get_for_version(raw[b"hookId"].decode(), int(raw[b"version"]))
-        except (LookupError, KeyError, ValueError):
-            return None
-        return callback_on_finish(hook.mode, hook.callback_url, job_id, self.settings)
 
     def promote_due_callbacks(self) -> int:
         """Queue the callback deliveries whose retry time has come, and the
@@ -145,13 +168,8 @@ class Reaper:
                 lane = lane_of(raw)
                 self.jobs.requeue(job_id, run_task(new_job_id(), self.settings, lane), lane)
             else:
-                hook = (raw.get(b"hookId") or b"").decode() or "_test"
-                self.jobs.finish(
-                    job_id,
-                    gave_up(f"the worker running this job vanished ({attempts} attempts)"),
-                    self._callback(raw, job_id),
-                    metrics.job_fields(hook, JobStatus.FAILED, FailureReason.CRASHED, None),
-                )
+                error = f"the worker running this job vanished ({attempts} attempts)"
+                give_up_crashed(self.jobs, self.hooks, self.settings, raw, job_id, error)
             log.warning("reaped job %s after %s attempt(s)", job_id, attempts)
             reaped += 1
         return reaped
