@@ -12,12 +12,10 @@ ran; if that does not give back the stored answer either, the job is
 
 from __future__ import annotations
 
-import base64
 from dataclasses import replace
 from typing import Any
 
 import orjson
-import zstandard
 from flask import Blueprint, Response, jsonify
 
 from app import access, services
@@ -30,7 +28,7 @@ from workers.sandbox.tape import decode
 from workers.store.access.membership import job_project
 from workers.store.drafts import DraftStore
 from workers.store.hooks import Hook
-from workers.store.jobs.records import EventRequest, JobStatus
+from workers.store.jobs.records import EventRequest, JobStatus, unpacked
 from workers.store.jobs.search import search
 
 __all__ = ["bp"]
@@ -81,15 +79,15 @@ def _try_all(hook: Hook, live: Hook, job_ids: list[str]) -> list[dict[str, Any]]
     jobs = services.dispatcher().jobs
     found = dict(zip(job_ids, jobs.get_many(job_ids), strict=True))
     results: dict[str, dict[str, Any]] = {}
-    runnable: list[tuple[str, dict[bytes, bytes], str]] = []
+    runnable: list[tuple[str, dict[bytes, bytes], dict[str, Any]]] = []
     for job_id, raw in found.items():
         why = _unrunnable(raw, hook.id)
         if why is not None:
             results[job_id] = {"jobId": job_id, "result": "failed", **why}
         else:
-            runnable.append((job_id, raw, _packed_tape(raw)))
+            runnable.append((job_id, raw, _tape(raw)))
     tried = _run_many(hook, [(raw, tape) for _, raw, tape in runnable], live.version)
-    again: list[tuple[str, dict[bytes, bytes], str]] = []
+    again: list[tuple[str, dict[bytes, bytes], dict[str, Any]]] = []
     for (job_id, raw, tape), ran in zip(runnable, tried, strict=True):
         results[job_id] = {"jobId": job_id, **_verdict(raw, ran)}
         if results[job_id]["result"] != "same":
@@ -99,11 +97,11 @@ def _try_all(hook: Hook, live: Hook, job_ids: list[str]) -> list[dict[str, Any]]
 
 
 def _check_determinism(
-    live: Hook, jobs: list[tuple[str, dict[bytes, bytes], str]], results: dict[str, Any]
+    live: Hook, jobs: list[tuple[str, dict[bytes, bytes], dict[str, Any]]], results: dict[str, Any]
 ) -> None:
     """Run each job's own version on its tape: it must give back the stored answer."""
     hooks = services.dispatcher().hooks
-    by_version: dict[int, list[tuple[str, dict[bytes, bytes], str]]] = {}
+    by_version: dict[int, list[tuple[str, dict[bytes, bytes], dict[str, Any]]]] = {}
     for job in jobs:
         by_version.setdefault(int(job[1].get(b"version") or 0), []).append(job)
     for version, group in by_version.items():
@@ -130,17 +128,17 @@ def _unrunnable(raw: dict[bytes, bytes] | None, hook_id: str) -> dict[str, Any] 
     return None
 
 
-def _packed_tape(raw: dict[bytes, bytes]) -> str:
-    """The job's tape for the inline spec; a run that read nothing from
-    outside has none, and its clock (if a draft reads it) starts when it did."""
-    tape = decode(raw[b"tapeZ"]) if b"tapeZ" in raw else {"v": 1, "calls": []}
+def _tape(raw: dict[bytes, bytes]) -> dict[str, Any]:
+    """The job's tape; a run that read nothing from outside has none, and its
+    clock (if a draft reads it) starts when it did."""
+    stored = unpacked(raw, "tape")
+    tape = decode(stored) if stored is not None else {"v": 1, "calls": []}
     tape.setdefault("origin", round(float(raw.get(b"startedAt") or 0) * 1000))
-    packed = zstandard.ZstdCompressor(level=3).compress(orjson.dumps(tape))
-    return base64.b64encode(packed).decode()
+    return tape
 
 
 def _run_many(
-    hook: Hook, jobs: list[tuple[dict[bytes, bytes], str]], version: int
+    hook: Hook, jobs: list[tuple[dict[bytes, bytes], dict[str, Any]]], version: int
 ) -> list[dict[bytes, bytes] | None]:
     """Run ``hook``'s script on each job's request with its tape, a window at a
     time (``version``: the live one, which the worker checks the hook still has)."""

@@ -3,14 +3,12 @@ run, resolved from the store and cached per worker child."""
 
 from __future__ import annotations
 
-import base64
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from workers.sandbox.tape import decode
 from workers.settings import Settings
 from workers.store.hooks import HookStore
 
@@ -65,7 +63,7 @@ class SpecCache:
             timeout_ms=limits.get("timeoutMs", self._settings.default_timeout_ms),
             heap_mb=limits.get("heapMb", self._settings.default_heap_mb),
             fresh=True,
-            tape=decode(base64.b64decode(inline["tape"])) if inline.get("tape") else None,
+            tape=inline.get("tape"),
         )
 
     def _hook_spec(self, hook_id: str, version: int) -> ScriptSpec:

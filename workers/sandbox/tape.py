@@ -6,8 +6,8 @@ A live run wraps its ``HostCalls`` in a ``TapeRecorder``: every host call's
 answer (fetch / proxy responses, KV reads and the outcome of KV writes,
 ``seal``) is recorded with the call's key. The runtime (js/30_tape.js)
 reports the clock values the script read and whether it used randomness
-(then the run's seed is kept). ``encode`` packs the tape for the job
-(zstd-compressed JSON), or names why it cannot be kept.
+(then the run's seed is kept). ``encode`` gives the tape as JSON (the job
+stores it zstd-compressed as ``tapeZ`` when that pays), or why it is not kept.
 
 A try run answers the script's calls from the tape with a ``TapePlayer``:
 the n-th call with a given key gets the n-th answer recorded under that key;
@@ -18,6 +18,7 @@ Digests and HMACs are pure, so they are computed again rather than recorded.
 from __future__ import annotations
 
 import base64
+import threading
 from collections import deque
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = ["TapeRecorder", "TapePlayer", "encode", "decode", "call_key"]
 
 _PURE = ("crypto.digest", "crypto.hmac")
 _FORMAT = 1
+_codecs = threading.local()  # zstd contexts are not shareable between threads
 
 
 def call_key(op: str, args: Any) -> tuple[str, str]:
@@ -85,21 +87,30 @@ class TapeRecorder:
 
 
 def encode(tape: dict[str, Any], max_bytes: int) -> tuple[bytes | None, str | None]:
-    """(the compressed tape, None), or (None, why it is not kept)."""
+    """(the tape as JSON, None), or (None, why it is not kept). The cap is on
+    what the job stores: the tape compressed (``records.packed``), which is
+    worked out only for a tape over the cap as it is."""
     if tape.get("over"):
         return None, "the script read the clock more than 4096 times"
     raw = orjson.dumps(tape)
-    if len(raw) > max_bytes * 32:  # not worth compressing to find out
-        return None, f"the tape is over HOOKLET_TAPE_MAX_BYTES ({max_bytes} bytes)"
-    packed = zstandard.ZstdCompressor(level=3).compress(raw)
-    if len(packed) > max_bytes:
-        return None, (f"the tape is {len(packed)} bytes compressed, over "
+    if len(raw) <= max_bytes:
+        return raw, None
+    size = len(raw) if len(raw) > max_bytes * 32 else len(_compressor().compress(raw))
+    if size > max_bytes:
+        return None, (f"the tape is {size} bytes compressed, over "
                       f"HOOKLET_TAPE_MAX_BYTES ({max_bytes} bytes)")  # fmt: skip
-    return packed, None
+    return raw, None
 
 
-def decode(packed: bytes) -> dict[str, Any]:
-    return orjson.loads(zstandard.ZstdDecompressor().decompress(packed))
+def decode(raw: bytes) -> dict[str, Any]:
+    return orjson.loads(raw)
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    codec = getattr(_codecs, "compressor", None)
+    if codec is None:
+        codec = _codecs.compressor = zstandard.ZstdCompressor(level=3)
+    return codec
 
 
 class TapePlayer:

@@ -195,7 +195,7 @@ class Outcome:
     heap_used_bytes: int | None = None
     outbound: list[dict[str, Any]] | None = None  # the script's outbound requests
     skip_request: bool = False  # secutils' skipRequest: leave the hook's history
-    tape: bytes | None = None  # the run's tape, zstd-compressed (sandbox/tape.py)
+    tape: bytes | None = None  # the run's tape, JSON (sandbox/tape.py)
     tape_skipped: str | None = None  # why the run has no tape: not replayable
     replay: dict[str, Any] | None = None  # a try run's: the call its tape lacked
 
@@ -228,7 +228,7 @@ class Outcome:
         if self.heap_used_bytes is not None:
             fields["heapUsedBytes"] = self.heap_used_bytes
         if self.tape is not None:
-            fields["tapeZ"] = self.tape
+            fields.update([packed("tape", self.tape)])
         elif self.tape_skipped is not None:
             fields["replayable"] = 0
             fields["tapeSkipped"] = self.tape_skipped
