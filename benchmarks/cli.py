@@ -12,6 +12,7 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench console         # console pages with 100 hooks / 100,000 jobs; stats on vs off
     scripts/bench destinations    # a dead callback destination's cost; healthy callbacks beside it
     scripts/bench tracing         # async events/s and sync p50: tracing off vs on (OTLP)
+    scripts/bench quotas          # async events/s of a project with quotas vs without
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -30,6 +31,7 @@ from benchmarks.intake import intake_scenario
 from benchmarks.isolation import isolation_scenario
 from benchmarks.memory import memory_scenario
 from benchmarks.profile_run import profile_scenario
+from benchmarks.quotas import quotas_scenario
 from benchmarks.redis_memory import redis_memory_scenario
 from benchmarks.report import table, write
 from benchmarks.sync import sync_scenario
@@ -51,6 +53,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "destinations": destinations_scenario,
     "profile": profile_scenario,
     "tracing": tracing_scenario,
+    "quotas": quotas_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 
