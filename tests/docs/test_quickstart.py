@@ -25,6 +25,7 @@ CURL_BLOCKS = {
     "hooks-crud": ["hi ada", '"greet"'],
     "hooks-drafts": [
         "\nhi ada\n",  # the draft is not served
+        '"differs"',  # the draft tried on the recorded event
         "\nhello ada\n",  # promoted
         '"restoredVersion":',
         "\nhi bob\n",  # rolled back
