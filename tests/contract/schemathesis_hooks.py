@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
+import requests
 import schemathesis
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -38,9 +39,31 @@ def _loopback_only(body: Any) -> None:
             _loopback_only(value)
 
 
+_KV_KEY_PATH = "/api/hooks/{hookId}/kv/{key}"
+
+
+def _kv_key_to_delete(case: Any) -> None:
+    """Write the key a generated DELETE names, on the seeded admin hook: other
+    generated calls delete and re-create that hook (and its KV) at any time, so
+    a seeded key may be gone, and a DELETE that only ever meets 404s leaves
+    the operation unexercised."""
+    params = case.path_parameters or {}
+    hook, key = params.get("hookId"), params.get("key")
+    base, token = os.environ.get("HOOKLET_CONTRACT_BASE"), os.environ.get("HOOKLET_CONTRACT_TOKEN")
+    if hook != "contract-admin" or not isinstance(key, str) or not key or not base:
+        return
+    auth = {"Authorization": f"Bearer {token}"}
+    url = f"{base}/api/hooks/{hook}"
+    if requests.get(url, headers=auth, timeout=10).status_code == 404:
+        requests.put(url, json={"script": "1"}, headers=auth, timeout=10)
+    requests.put(f"{url}/kv/{quote(key, safe='')}", json={"value": "aGk"}, headers=auth, timeout=10)
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     _loopback_only(case.body)
+    if case.method.upper() == "DELETE" and case.operation.path == _KV_KEY_PATH:
+        _kv_key_to_delete(case)
 
 
 @schemathesis.hook

@@ -95,6 +95,9 @@ def contract_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[A
             process.stop()
 
 
+_KV_KEYS = [f"seeded-{n}" for n in range(20)]
+
+
 def _seed(api: Api) -> list[str]:
     for hook_id, definition in _HOOKS.items():
         api.put_hook(hook_id, **definition)
@@ -105,6 +108,11 @@ def _seed(api: Api) -> list[str]:
     draft = api.http.put(f"{api.base}/api/hooks/contract-admin/draft",
                          json={"script": _SCRIPT}, headers=api.admin, timeout=10)  # fmt: skip
     assert draft.status_code == 201, draft.text
+    # KV keys for the key operations to find (a DELETE spends one: several).
+    for key in _KV_KEYS:
+        stored = api.http.put(f"{api.base}/api/hooks/contract-admin/kv/{key}",
+                              json={"value": "aGk"}, headers=api.admin, timeout=10)  # fmt: skip
+        assert stored.status_code == 200, stored.text
     jobs = [api.run("contract-async", json={"n": n})["jobId"] for n in range(2)]
     return jobs
 
@@ -117,12 +125,14 @@ def _config(path: Path, jobs: list[str]) -> Path:
                 f"[dictionaries.hooks]\nvalues = {json.dumps(hooks)}",
                 '[dictionaries.admin-hooks]\nvalues = ["contract-admin"]',
                 f"[dictionaries.jobs]\nvalues = {json.dumps(jobs)}",
+                f"[dictionaries.kv-keys]\nvalues = {json.dumps(_KV_KEYS)}",
                 '[dictionaries.routes]\nvalues = ["contract-route", "contract-route-x"]',
                 "[parameters]",
                 '"path.hook" = { dictionary = "hooks", probability = 0.8 }',
                 '"path.hookId" = { dictionary = "admin-hooks", probability = 0.5 }',
                 '"path.jobId" = { dictionary = "jobs", probability = 0.8 }',
                 '"path.route" = { dictionary = "routes", probability = 0.8 }',
+                '"path.key" = { dictionary = "kv-keys", probability = 0.8 }',
             ]
         )
         + "\n"
@@ -141,6 +151,8 @@ def test_schemathesis_finds_nothing(contract_stack: tuple[Api, Path]) -> None:
         **os.environ,
         "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks",
         "HOOKLET_CONTRACT_LOG": str(calls),
+        "HOOKLET_CONTRACT_BASE": api.base,
+        "HOOKLET_CONTRACT_TOKEN": ADMIN_TOKEN,
         "PYTHONPATH": str(ROOT),
     }
     run = subprocess.run(
