@@ -19,7 +19,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from workers import tracing
 from workers.queue.batch import Batch
 from workers.queue.job_log import log_finished
-from workers.queue.messages import callback_on_finish
+from workers.queue.messages import callback_on_finish, run_task
 from workers.queue.retries import attempt_allowed, gave_up
 from workers.queue.runner import ScriptRunner
 from workers.queue.specs import ScriptSpec, SpecCache
@@ -29,9 +29,15 @@ from workers.store import metrics
 from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.hooks import HookStore
-from workers.store.jobs.records import EventRequest, FailureReason, JobStatus, Outcome
+from workers.store.jobs.records import (
+    EventRequest,
+    FailureReason,
+    JobStatus,
+    Outcome,
+    new_job_id,
+)
 from workers.store.jobs.store import JobStore
-from workers.store.lanes.lane import Taken
+from workers.store.lanes.lane import Lane, Taken
 from workers.store.lanes.linger import Linger
 from workers.store.stats import buckets as stats
 from workers.store.stats.buffer import buffer_for
@@ -261,6 +267,8 @@ class Executor:
             request_body=attempt.request.body,  # an echoed body is stored once
             # A sync caller's answer travels with the publish that wakes it.
             answer_from=attempt.raw if attempt.raw.get(b"lane") == b"sync" else None,
+            # A token owed to jobs its project's maxConcurrent held (lanes/pick.lua).
+            owed_token=functools.partial(_owed_token, self.settings, attempt.hook),
         )
         if written is not None and recorded:
             buffer_for(self.settings).add(written)
@@ -278,3 +286,8 @@ class Executor:
             recorded=recorded,
         )
         return taken
+
+
+def _owed_token(settings: Settings, hook_id: str) -> tuple[str, bytes]:
+    """A token with a fresh id for the async lane (see ``JobStore.finish``)."""
+    return run_task(new_job_id(), settings, Lane(hook_id))

@@ -324,6 +324,18 @@ def project_rate(project_id: str) -> str:
     return f"{PREFIX}:project:{project_id}:rate"
 
 
+def project_running(project_id: str) -> str:
+    """Sorted set: the project's jobs taken to run (maxConcurrent), by hard
+    deadline. The id comes last: the lanes' Lua builds it from a prefix."""
+    return f"{PREFIX}:project-running:{project_id}"
+
+
+def held_tokens() -> str:
+    """Counter: tokens spent claiming nothing while queued jobs were held by
+    their project's maxConcurrent; a child ending a job takes one instead."""
+    return f"{PREFIX}:held-tokens"
+
+
 def api_token(token_id: str) -> str:
     """Hash: an API token's record (its SHA-256, never the token); expires with it."""
     return f"{PREFIX}:apitoken:{token_id}"

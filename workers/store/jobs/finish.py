@@ -45,6 +45,7 @@ class FinishArgs(TakeArgs, HookIndexArgs):
     answer_channel: str  # keys.sync_answer_channel(): or its answer_message, if given
     answer_message: bytes  # jobs/answer.py's encoding ('' for none: the id is published)
     inflight_prefix: str  # keys.in_flight(''): a sync job's slot is given back as it ends
+    return_owed: str  # '1': answer 'owed' for a token owed to held jobs (lanes/pick.lua)
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
 

@@ -12,7 +12,7 @@ claim, take) in ``starts.py``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
@@ -184,6 +184,7 @@ class JobStore(JobStarts, JobReads):
         take: TakeFrom | None = None,
         request_body: bytes | None = None,
         answer_from: dict[bytes, bytes] | None = None,
+        owed_token: Callable[[], tuple[str, bytes]] | None = None,
     ) -> Finished:
         """Record the outcome once (``recorded`` is False if the job had
         already ended).
@@ -197,7 +198,10 @@ class JobStore(JobStarts, JobReads):
         same step then takes the next job as ``take_queued`` does, and
         returns it. ``answer_from`` (the job's fields, given for a sync-lane
         job) sends the job's answer with the publish that says it ended
-        (``jobs/answer.py``), so its waiter need not read it."""
+        (``jobs/answer.py``), so its waiter need not read it. ``owed_token``
+        makes a token (queue list, message) pushed when the step took no job
+        but a token is owed for jobs held by this job's project's
+        ``maxConcurrent`` (``lanes/pick.lua``): a held job runs now."""
         push_key, message = then_push or ("", b"")
         increments = [
             item for name, amount in counters for item in (name, encode_increment(amount))
@@ -240,12 +244,16 @@ class JobStore(JobStarts, JobReads):
                 answer_channel=keys.sync_answer_channel(),
                 answer_message=answer_message,
                 inflight_prefix=keys.in_flight(""),
+                return_owed="1" if owed_token else "",
             ),
             [
                 *increments,
                 *_pairs(written),
             ],
         )
+        if reply[1:] == [b"owed"] and owed_token is not None:
+            self._redis.lpush(*owed_token())
+            return Finished(bool(reply[0]), None)
         return Finished(bool(reply[0]), taken(reply[1:]))
 
     def requeue(

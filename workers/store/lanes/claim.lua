@@ -16,7 +16,10 @@ if bound then
   return reply
 end
 local id, from, hook, rotation = pick(sync_ready_key, ready_key)
-if not id then return {} end
+if not id then
+  owe_token()  -- it claimed nothing only because jobs are held (pick.lua)
+  return {}
+end
 pop(from, hook, rotation)
 local key = take_job_prefix .. id
 if redis.call('EXISTS', key) == 1 then

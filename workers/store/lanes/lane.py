@@ -9,7 +9,7 @@ the next job"), so Celery's FIFO queue never decides which job runs next.
 from __future__ import annotations
 
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any, NamedTuple
 
 from workers.store import keys
@@ -76,8 +76,14 @@ class Taken(NamedTuple):
 
 
 def take_args(take: TakeFrom | None) -> lua.TakeArgs:
-    if take is None:
-        return lua.TakeArgs(*[""] * len(fields(lua.TakeArgs)))
+    if take is None:  # not taking; FINISH still reads a job's project (pick.lua)
+        return replace(
+            lua.TakeArgs(*[""] * len(fields(lua.TakeArgs))),
+            take_job_prefix=keys.job(""),
+            take_project_prefix=keys.project(""),
+            take_project_running_prefix=keys.project_running(""),
+            take_held_key=keys.held_tokens(),
+        )
     return lua.TakeArgs(
         take_worker=take.worker,
         take_now=time.time(),
@@ -90,6 +96,9 @@ def take_args(take: TakeFrom | None) -> lua.TakeArgs:
         take_hook_prefix=keys.hook(""),
         take_token_prefix=keys.token(""),
         take_parked_key=keys.parked_sync_tokens(),
+        take_project_prefix=keys.project(""),
+        take_project_running_prefix=keys.project_running(""),
+        take_held_key=keys.held_tokens(),
     )
 
 

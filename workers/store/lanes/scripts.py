@@ -65,6 +65,9 @@ class TakeArgs:
     take_hook_prefix: str  # keys.hook('')
     take_token_prefix: str  # keys.token('')
     take_parked_key: str  # keys.parked_sync_tokens(): a sync job's token spent first
+    take_project_prefix: str  # keys.project(''): a job's project's maxConcurrent (pick.lua)
+    take_project_running_prefix: str  # keys.project_running('')
+    take_held_key: str  # keys.held_tokens(): tokens owed for held jobs (pick.lua)
 
 
 TAKE = lua_source(

@@ -42,7 +42,8 @@ local function take(sync_ready_key, ready_key, sync_queue, queue, running)
   if rotation == ready_key then
     -- An async job only with a token still in the queue list: one taken
     -- without would leave its token to a Celery delivery that runs nothing.
-    if not spend_token(queue) then return {} end
+    -- (Or a token a claim spent on held jobs only: pick.lua.)
+    if not spend_token(queue) and not spend_owed() then return {} end
   elseif not (take_parked_key ~= '' and redis.call('RPOP', take_parked_key))
       and not spend_token(sync_queue) then
     -- (A parked token is a sync job's, never delivered: always free.)
