@@ -117,6 +117,7 @@ class Dispatcher:
             ),
             fingerprint=request.fingerprint() if idempotency_key else "",
             rate=quotas_.rate_condition(hook.project, quotas),
+            store_full_key=quotas_.store_full_key(hook.project, quotas),
         )
         history = hook.requests_to_track if track else 0
         extra = {"project": hook.project, **(extra or {})}  # whose job (access checks)
@@ -150,8 +151,8 @@ class Dispatcher:
                 f"hook {hook.id!r} already has {lane.max_queued} events queued; "
                 "the event was not accepted"
             )
-        if created is Created.RATE_LIMITED:
-            raise quotas_.rate_limited(self.redis, hook.project, original)
+        if created in (Created.RATE_LIMITED, Created.PROJECT_FULL):
+            raise quotas_.refusal(self.redis, hook.project, created, original)
         if created is Created.SLOT_FULL:
             raise TooManyRequests(
                 f"hook {hook.id!r} already has {hook.limits.max_concurrent} requests in flight"

@@ -21,6 +21,7 @@ from workers.queue.names import SCRIPTS_QUEUE, SYNC_QUEUE
 from workers.queue.retries import attempt_allowed, gave_up
 from workers.settings import Settings
 from workers.store import keys, metrics
+from workers.store.access.storage import ProjectStorage
 from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.deliveries import DeliveryStore
@@ -83,6 +84,8 @@ class Reaper:
         self.deliveries = DeliveryStore(self.redis, settings.retention_s)
         self.indexes = IndexTrim(self.redis)
         self.promoter = CallbackPromoter(settings, self.redis)
+        # Projects' storedBytes: a full flag lapses unless a later sweep renews it.
+        self.storage = ProjectStorage(self.redis, 3 * settings.reaper_interval_s)
 
     def start(self) -> threading.Thread:
         """The reaper's thread, and the callback promoter's beside it (due
@@ -116,6 +119,7 @@ class Reaper:
         trimmed = self.budget.enforce()
         if trimmed:
             log.info("trimmed %d finished job(s) to stay under the memory budget", trimmed)
+        self.storage.enforce_all()  # each project's storedBytes (access/storage.py)
 
     def top_up_tokens(self, limit: int = 200) -> int:
         """No queued job waits for a token that will not come. A lane whose

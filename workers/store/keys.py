@@ -330,6 +330,12 @@ def project_running(project_id: str) -> str:
     return f"{PREFIX}:project-running:{project_id}"
 
 
+def project_store_full(project_id: str) -> str:
+    """String, with a short expiry: the project is past its storedBytes with
+    nothing left to trim (access/storage.py); the intake refuses its events."""
+    return f"{PREFIX}:project-full:{project_id}"
+
+
 def held_tokens() -> str:
     """Counter: tokens spent claiming nothing while queued jobs were held by
     their project's maxConcurrent; a child ending a job takes one instead."""

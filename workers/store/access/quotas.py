@@ -21,13 +21,22 @@ from typing import Any
 
 import redis
 
-from workers.errors import NotFound, RateLimited
+from workers.errors import HookletError, NotFound, RateLimited, StoreFull
 from workers.store import keys
 from workers.store.access.membership import hook_projects, project_hook_ids
 from workers.store.access.projects import DEFAULT, ProjectStore
+from workers.store.jobs.steps import Created
 from workers.store.metrics import count_quota_refusal
 
-__all__ = ["KvScope", "ProjectStore", "count_refusal", "kv_scope", "rate_condition", "rate_limited"]
+__all__ = [
+    "KvScope",
+    "ProjectStore",
+    "count_refusal",
+    "kv_scope",
+    "rate_condition",
+    "refusal",
+    "store_full_key",
+]
 
 
 def rate_condition(project: str, quotas: Mapping[str, int] | None) -> tuple[str, int] | None:
@@ -45,8 +54,21 @@ def count_refusal(client: Any, project: str, quota: str) -> None:
         pass
 
 
-def rate_limited(client: Any, project: str, wait: str | None) -> RateLimited:
-    """The refusal of an event past ``eventsPerMinute``, counted."""
+def store_full_key(project: str, quotas: Mapping[str, int] | None) -> str | None:
+    """``Conditions.store_full_key``: None when the project has no ``storedBytes``."""
+    has_quota = (quotas or {}).get("storedBytes") is not None
+    return keys.project_store_full(project) if has_quota else None
+
+
+def refusal(client: Any, project: str, created: Created, wait: str | None) -> HookletError:
+    """The refusal of an event past ``eventsPerMinute`` (429) or
+    ``storedBytes`` (503 ``store_full``), counted."""
+    if created is Created.PROJECT_FULL:
+        count_refusal(client, project, "storedBytes")
+        return StoreFull(
+            f"project {project!r} is past its storedBytes with no finished job left to "
+            "trim; the event was not accepted"
+        )
     count_refusal(client, project, "eventsPerMinute")
     return RateLimited(
         f"project {project!r} is past its eventsPerMinute; the event was not accepted",

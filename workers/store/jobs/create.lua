@@ -1,7 +1,7 @@
 -- Returns {code, original job id}; codes are ``jobs.Created``'s: 0 hook
 -- changed, 1 written, 2 slot full, 3 duplicate, 4 key reused for another
 -- request, 5 queue full, 6 the project's eventsPerMinute (then the seconds
--- until a token). Only 1 writes the job. An idempotency key holds
+-- until a token), 7 the project's storedBytes. Only 1 writes the job. An idempotency key holds
 -- "<fingerprint> <job id>": a request is a duplicate only if its fingerprint
 -- matches too. The message is a token (lanes/scripts.py): the job waits in its lane.
 if hook_etag ~= '' then
@@ -26,6 +26,8 @@ if max_queued ~= '' and redis.call('LLEN', pending_key) >= tonumber(max_queued) 
   return {5, ''}
 end
 -- end lanes
+-- the project's storedBytes, past it with nothing to trim (access/storage.py)
+if store_full_key ~= '' and redis.call('EXISTS', store_full_key) == 1 then return {7, ''} end
 -- the project's eventsPerMinute (access/rate.lua): {6, seconds to wait}
 local rate_ok, rate_tokens, rate_now, rate_wait
 if rate_key ~= '' then

@@ -49,6 +49,7 @@ class CreateKeys(IndexKeys):
     wake_key: str  # keys.sync_wake()
     parked_key: str  # keys.parked_sync_tokens()
     rate_key: str  # the project's eventsPerMinute bucket (keys.project_rate); '' for none
+    store_full_key: str  # keys.project_store_full: exists while the project is full ('')
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ class Created(IntEnum):
     KEY_REUSED = 4  # the idempotency key is bound to a different request
     QUEUE_FULL = 5  # the lane already holds Lane.max_queued jobs
     RATE_LIMITED = 6  # the project's eventsPerMinute bucket is empty (original: seconds)
+    PROJECT_FULL = 7  # the project is past its storedBytes with nothing left to trim
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Conditions:
     duplicate_counter: str | None = None  # metrics field counting duplicates
     # (bucket key, eventsPerMinute): the project's rate, checked after the lane's cap
     rate: tuple[str, int] | None = None
+    store_full_key: str | None = None  # refused while it exists (the project's storedBytes)
 
 
 @dataclass(frozen=True)

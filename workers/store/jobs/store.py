@@ -151,6 +151,7 @@ class JobStore(JobStarts, JobReads):
                 ready_key=lane.ready_key,
                 **lane_linger_keys(lane),
                 rate_key=rate_key,
+                store_full_key=conditions.store_full_key or "",
             ),
             lua.CreateArgs(
                 **vars(HookIndexArgs.build()),
