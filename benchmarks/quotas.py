@@ -3,8 +3,10 @@
 One stack (redis-server, a worker node with 2 children, gunicorn with 2
 workers). Two trivial async hooks: one in ``default`` (no quotas), one in a
 project with every quota set high enough never to refuse, so each of its
-events is checked against the project's ``eventsPerMinute`` bucket inside
-CREATE (and its quotas read from the per-process cache). Short rounds of
+events is checked against the project's ``eventsPerMinute`` bucket and
+``storedBytes`` flag inside CREATE (its quotas read from the per-process
+cache), each take reads its project's ``maxConcurrent`` and counts the job,
+and the reaper estimates its ``storedBytes``. Short rounds of
 each, alternated back to back, so a slow spell of the shared machine falls
 on both. Target: with quotas at most 3% below without.
 """
@@ -29,7 +31,13 @@ from workers.store.jobs.store import Conditions, JobStore, Lane
 __all__ = ["quotas_scenario"]
 
 TARGET_DROP_PCT = 3.0
-_HIGH = {"eventsPerMinute": 10**9, "kvBytes": 10**12, "storedBytes": 10**12, "maxHooks": 100}
+_HIGH = {
+    "eventsPerMinute": 10**9,
+    "kvBytes": 10**12,
+    "storedBytes": 10**12,
+    "maxConcurrent": 10**6,
+    "maxHooks": 100,
+}
 
 
 def _create_us(workdir: Path, batches: int, per_batch: int = 500) -> tuple[float, float]:
