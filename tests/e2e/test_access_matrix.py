@@ -77,7 +77,7 @@ def _case(w: World, method: str, rule: str) -> tuple[str, dict[str, Any], Callab
     """A fresh path and body of project A for one route (a change gets its own
     hook, job, key or token, so the right token's call finds it)."""
     hook = w.fresh_hook(w.a)
-    if rule.endswith(("/draft", "/promote")) and method != "PUT":  # a draft to read or promote
+    if rule.endswith(("/draft", "/promote", "/try")) and method != "PUT":  # a draft to use
         w.admin("PUT", f"/api/hooks/{hook}/draft", json={"script": "3"})
     if rule.endswith("/rollback"):  # an earlier version to bring back
         w.admin("PUT", f"/api/hooks/{hook}", json={"project": w.a, "script": "4"})
@@ -104,6 +104,7 @@ def _case(w: World, method: str, rule: str) -> tuple[str, dict[str, Any], Callab
         ("PUT", "/api/hooks/<hook_id>"): {"script": "2"},
         ("PATCH", "/api/hooks/<hook_id>"): {"script": "5"},
         ("PUT", "/api/hooks/<hook_id>/draft"): {"script": "6"},
+        ("POST", "/api/hooks/<hook_id>/draft/try"): {"filter": {}, "limit": 1},
         ("POST", "/api/hooks/<hook_id>/test"): {"request": {}},
         ("POST", "/api/scripts/test"): {"script": "1"},
         ("POST", "/api/jobs/replay"): {"ids": [job]},
