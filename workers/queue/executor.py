@@ -45,6 +45,10 @@ from workers.store.stats.buffer import buffer_for
 __all__ = ["Executor", "Ran"]
 
 log = logging.getLogger("hooklet.jobs")
+
+# A lingering child takes no async work: an async event queued meanwhile
+# waits for it. So it lingers this long at most, whatever the batch window.
+_LINGER_MAX_S = 0.05
 _NOT_RUN = (FailureReason.HOOK_GONE, FailureReason.CRASHED)  # failed before the script ran
 
 
@@ -145,7 +149,8 @@ class Executor:
             take = batch.next_take() if batch.until - time.monotonic() > 0.001 else None
             if take is None:
                 return ran
-            woken = self.linger.wait(take, batch.until - time.monotonic())
+            linger_s = min(batch.until - time.monotonic(), _LINGER_MAX_S)
+            woken = self.linger.wait(take, linger_s)
             taken = self.linger.end(take, and_take=woken)
             if taken is None and not woken:
                 return ran
