@@ -51,7 +51,10 @@ def upstream() -> Iterator[Upstream]:
 
 
 def runner(client: redis.Redis, **settings: object) -> ScriptRunner:
-    return ScriptRunner(Settings(**{"egress_allowlist": ("127.0.0.1",), **settings}), client)
+    # The test process is no worker child: its memory after the tests run
+    # before these must not trip a child's RSS cap (as tests/conftest.py).
+    defaults = {"egress_allowlist": ("127.0.0.1",), "child_rss_mb": 8192}
+    return ScriptRunner(Settings(**{**defaults, **settings}), client)
 
 
 def spec(source: str, tape: dict | None = None) -> ScriptSpec:
