@@ -14,9 +14,11 @@ class Stack:
     """redis-server + one worker node (2 children) + gunicorn, all real;
     ``settings`` are hooklet settings by name (``stats_enabled="false"``)."""
 
-    def __init__(self, workdir: Path, **settings: str | int) -> None:
+    def __init__(
+        self, workdir: Path, extra_env: dict[str, str] | None = None, **settings: str | int
+    ) -> None:
         self.redis = RedisServer(workdir)
-        env = hooklet_env(self.redis.url, **settings)
+        env = {**hooklet_env(self.redis.url, **settings), **(extra_env or {})}
         self.worker = Worker(env, workdir, concurrency=2)
         self.web = Web({**env, "HOOKLET_WEB_WORKERS": "2"}, workdir)
         try:  # what started is stopped if the rest fails to start

@@ -27,7 +27,8 @@ from benchmarks import loadgen
 from benchmarks.cpu_budget import redis_cpu_s, tree_cpu_s
 from benchmarks.drain import drain_rate
 from benchmarks.hooks import TRIVIAL
-from stackkit import Api, RedisServer, Web, Worker, free_port, hooklet_env, stop_process
+from benchmarks.stack import Stack
+from stackkit import free_port, stop_process
 from stackkit.processes import ROOT, answers, wait_until
 
 __all__ = ["tracing_scenario"]
@@ -40,33 +41,17 @@ TARGET_OFF_DROP_PCT = 2.0
 SETTLE_S = 6.0
 
 
-class _Stack:
+class _Stack(Stack):
     """The benchmarks' usual stack, with the OTEL_* variables given."""
 
     def __init__(self, workdir: Path, otel: dict[str, str]) -> None:
-        self.redis = RedisServer(workdir)
-        env = {**hooklet_env(self.redis.url), **otel}
-        self.worker = Worker(env, workdir, concurrency=2)
-        self.web = Web({**env, "HOOKLET_WEB_WORKERS": "2"}, workdir)
-        try:
-            self.redis.start()
-            self.worker.start()
-            self.web.start()
-        except BaseException:
-            self.close()
-            raise
-        self.api = Api(self.web.url)
+        super().__init__(workdir, extra_env=otel)
 
     def cpu_s(self) -> float:
         """CPU seconds of gunicorn's tree, the worker node's tree and Redis."""
         web = tree_cpu_s(self.web.proc.pid)[1]
         worker = tree_cpu_s(self.worker.proc.pid)[1]
         return web + worker + redis_cpu_s(self.redis.client())
-
-    def close(self) -> None:
-        self.web.stop()
-        self.worker.stop()
-        self.redis.stop()
 
 
 def _measure(workdir: Path, otel: dict[str, str], events: int, seconds: int) -> dict:
