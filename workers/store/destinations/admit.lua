@@ -22,7 +22,10 @@ redis.call('ZREMRANGEBYSCORE', pending_key, '-inf', secs(now))
 redis.call('ZADD', pending_key, secs(now + keep_ms), job_id)
 
 local function park(until_ms)
-  redis.call('ZADD', parked_key, secs(now), job_id)
+  -- Scored to the microsecond: deliveries parked in the same millisecond
+  -- keep their order, so the probe is the oldest one.
+  local t = redis.call('TIME')
+  redis.call('ZADD', parked_key, t[1] .. '.' .. string.format('%06d', tonumber(t[2])), job_id)
   redis.call('ZADD', wake_key, 'NX', secs(until_ms), dest)
   redis.call('HSET', job_key, 'deliveryNextAt', secs(until_ms))
   redis.call('HDEL', job_key, 'deliverySlot')  -- a rate slot is not kept while parked
