@@ -21,6 +21,7 @@ from workers.errors import (
     StoreFull,
     TooManyRequests,
 )
+from workers.ordering import KeyNotBlocked, placement
 from workers.queue.celery_app import make_celery
 from workers.queue.messages import run_task
 from workers.settings import Settings
@@ -84,6 +85,8 @@ class Dispatcher:
         take_slot: bool = False,
         idempotency_key: str | None = None,
         quotas: dict[str, int] | None = None,
+        order_key: str | None = None,
+        order_takeover: str | None = None,
     ) -> Submitted:
         """Queue an event of ``hook``, in one atomic Redis call.
 
@@ -98,7 +101,8 @@ class Dispatcher:
           ``wait_for(release_slot_of=...)`` or ``release_slot``. The job then
           waits in the sync lane; otherwise in the hook's own, which holds at
           most ``maxQueued`` jobs (raises ``QueueFull`` past it). ``quotas``: the
-          project's (``eventsPerMinute``: ``RateLimited`` past it)."""
+          project's (``eventsPerMinute``: ``RateLimited`` past it).
+          ``order_key``, ``order_takeover``: ``workers.ordering.placement``."""
         job_id = job_id or new_job_id()
         conditions = Conditions(
             hook_etag=hook_etag,
@@ -137,6 +141,7 @@ class Dispatcher:
                 conditions,
                 lane,
                 hook.retention_s,
+                placement(hook.ordering, order_key, order_takeover),
             )
         except NotReplicated:
             # Written, but refused: nobody waits for it, so its slot is free now.
@@ -162,6 +167,8 @@ class Dispatcher:
                 "this idempotency key was first used with a different request "
                 "(method, path, query or body); use a new key for a new request"
             )
+        if created is Created.NOT_BLOCKED:
+            raise KeyNotBlocked(f"key {order_key!r} is not blocked by job {order_takeover!r}")
         if created is Created.DUPLICATE and original is not None:
             return Submitted(original, duplicate=True)
         return Submitted(job_id, duplicate=False)
@@ -263,6 +270,7 @@ class Dispatcher:
         conditions: Conditions,
         lane: Lane,
         retention_s: int | None = None,
+        order: dict[str, Any] | None = None,
     ) -> tuple[Created, str | None]:
         extra = {**(extra or {}), "timeoutMs": timeout_ms}
         message = run_task(job_id, self.settings, lane)
@@ -270,7 +278,7 @@ class Dispatcher:
         # are they searched, charted or replayed.
         counter = metrics.field("events_received", hook=hook_id, outcome="accepted")
         event = "inline" not in extra
-        also = Extras(replay_of=extra.get("replayOf"), indexed=event)
+        also = Extras(replay_of=extra.get("replayOf"), indexed=event, **(order or {}))
         args = (job_id, hook_id, version, request, history, message)
         options = {
             "counter": counter if history else None,

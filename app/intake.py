@@ -29,6 +29,7 @@ from workers.errors import (
     SignatureInvalid,
 )
 from workers.hook_validation import HTTP_METHODS
+from workers.ordering import order_key
 from workers.store.hooks import Hook
 from workers.store.jobs.records import EventRequest
 
@@ -163,7 +164,8 @@ def _intake(dispatcher: Dispatcher, cached: CachedHook, prefix: str, span: Any) 
             release_slot_of=hook.id,
             debug=hook.debug_headers,
         )
-    submitted = dispatcher.submit(hook, event, **options)
+    # Before anything is stored: a rejected missing key is a 422, never a 2xx.
+    submitted = dispatcher.submit(hook, event, order_key=order_key(hook.ordering, event), **options)
     span.job(submitted.job_id)
     return accepted(submitted.job_id, status=200 if submitted.duplicate else 202)
 

@@ -15,6 +15,7 @@ from typing import Any
 from workers.delivery.destinations import parse_callback_options
 from workers.delivery.egress import OutboundError, callback_allowlist, check_url
 from workers.errors import InvalidHook
+from workers.ordering import parse_ordering
 from workers.sandbox.syntax import check_syntax
 from workers.settings import Settings
 from workers.store.hooks import Hook, Limits
@@ -52,6 +53,7 @@ _KNOWN_FIELDS = {
     "route",
     "debugHeaders",
     "trace",
+    "ordering",
     # Read-only fields a client may echo back from GET; ignored on write.
     "version",
     "createdAt",
@@ -219,6 +221,7 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
         route=_parse_route(data.get("route")),
         debug_headers=debug_headers,
         trace=_parse_trace(data.get("trace")),
+        ordering=parse_ordering(data.get("ordering"), mode),
     )
 
 

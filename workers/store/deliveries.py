@@ -23,6 +23,7 @@ from workers.store import keys
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.jobs.records import DeliveryStatus
 from workers.store.lua import LuaStep, lua_source
+from workers.store.ordering import scripts as ordering
 
 __all__ = ["DeliveryStore"]
 
@@ -59,9 +60,12 @@ class RecordArgs(HookIndexArgs):
     failed: str  # DeliveryStatus.FAILED
     next_at: float | str  # epoch s of the next attempt, '' for none
     retention_s: int
+    # An ordered hook's next callback of the key goes once this one ended.
+    order_prefix: str  # keys.ordering_prefix() (ordering/callbacks.lua)
+    order_job_prefix: str  # keys.job('')
 
 
-_RECORD = lua_source("delivery_record.lua", include=("jobs/index.lua",))
+_RECORD = lua_source("delivery_record.lua", include=("jobs/index.lua", *ordering.CALLBACKS))
 
 
 class DeliveryStore:
@@ -111,6 +115,8 @@ class DeliveryStore:
                     failed=DeliveryStatus.FAILED.value,
                     next_at="" if next_at is None else repr(float(next_at)),
                     retention_s=self._retention_s,
+                    order_prefix=keys.ordering_prefix(),
+                    order_job_prefix=keys.job(""),
                 ),
             )
         )

@@ -25,6 +25,7 @@ end
 local keep_ms = retention_ms(job_key, retention_s)
 local now = now_ms()
 if next_at == '' then
+  order_callback_done(job_key, job_id)  -- an ordered hook: the key's next callback goes
   redis.call('HDEL', job_key, 'deliveryNextAt')
   redis.call('ZREM', due_key, job_id)
   expire_at(job_key, job_id, now + keep_ms, false)

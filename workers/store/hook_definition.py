@@ -58,6 +58,8 @@ class Hook:
     secrets: dict[str, str] = field(default_factory=dict)
     route: dict[str, str] | None = None  # {host, path, pathType}: served there too
     trace: dict[str, bool] = field(default_factory=dict)  # {continueIncoming, propagate}
+    # {key, onFailure, missing}: one event per key at a time (workers/ordering.py)
+    ordering: dict[str, str] | None = None
     callback_secret: str = ""  # whsec_...: signs callbacks; shown once
     version: int = 0
     created_at: float = 0.0
@@ -86,6 +88,7 @@ class Hook:
             "route": self.route,
             "debugHeaders": self.debug_headers,
             "trace": {"continueIncoming": False, "propagate": False, **self.trace},
+            "ordering": self.ordering,
             "secretNames": sorted(self.secrets),
             "version": self.version,
             "createdAt": self.created_at,

@@ -26,6 +26,11 @@ if max_queued ~= '' and redis.call('LLEN', pending_key) >= tonumber(max_queued) 
   return {5, ''}
 end
 -- end lanes
+-- ordering (issue 24): the cap counts jobs waiting for their key; a resume's rerun
+if order_id ~= '' then
+  local refused = order_refusal(hook_id, order_id, pending_key, max_queued, order_takeover)
+  if refused then return {refused, ''} end
+end
 -- the project's storedBytes, past it with nothing to trim (access/storage.py)
 if store_full_key ~= '' and redis.call('EXISTS', store_full_key) == 1 then return {7, ''} end
 -- the project's eventsPerMinute (access/rate.lua): {6, seconds to wait}
@@ -69,7 +74,11 @@ if lingering_key ~= '' then
     hand_parked_to_celery(parked_key, queue_key)  -- a lingering child died
   end
 end
-join_lane(pending_key, ready_key, lane_hook, token_queue, job_id, message)
+if order_id == '' or order_admit(
+  hook_id, order_id, order_key, job_key, job_id, token_queue, message, order_takeover
+) then
+  join_lane(pending_key, ready_key, lane_hook, token_queue, job_id, message)
+end
 if replayed_key ~= '' then mark_replayed(replayed_key, job_id) end
 index_new(hook_id, job_id, created_at, searchable == '1')
 if accepted_counter ~= '' then redis.call('HINCRBY', metrics_key, accepted_counter, 1) end

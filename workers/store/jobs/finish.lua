@@ -7,7 +7,8 @@ local function finish()
   if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
   -- Every field this step reads of the job, in one call.
   local job = redis.call(
-    'HMGET', job_key, 'status', 'token', 'retentionS', 'idempotencyKey', 'hookId', 'lane'
+    'HMGET', job_key, 'status', 'token', 'retentionS', 'idempotencyKey', 'hookId', 'lane',
+    'orderId', 'orderBlock'
   )
   local status = job[1]
   if status == false or status == SUCCEEDED or status == FAILED then
@@ -16,7 +17,14 @@ local function finish()
   end
   local fields_from = TAIL + 2 * tonumber(counters_n)
   redis.call('HSET', job_key, unpack(ARGV, fields_from))
-  if push_key ~= '' then redis.call('LPUSH', push_key, push_message) end
+  -- An ordered job's callback may wait for its key's earlier one (ordering/callbacks.lua).
+  if push_key ~= '' and not (job[7] and order_callback_waits(
+    job[5], job[7], job_key, job_id, push_key, push_message
+  )) then
+    redis.call('LPUSH', push_key, push_message)
+  end
+  -- Its key passes to the next job, or stays blocked by a failure (ordering/order.lua).
+  if job[7] then order_finished(job[5], job[7], job_id, job[8] == '1', failed == '1') end
   if job[2] then redis.call('DEL', token_prefix .. job[2]) end
   -- Retention counts from now (the hook's own retentionS if set), for the
   -- job, its idempotency key and its index entries alike; the budget's index

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.lanes.scripts import TakeArgs
 from workers.store.lua import lua_source
+from workers.store.ordering import scripts as ordering
 
 __all__ = ["FinishKeys", "FinishArgs", "FINISH"]
 
@@ -32,7 +33,7 @@ class FinishKeys(IndexKeys):
 
 
 @dataclass(frozen=True)
-class FinishArgs(TakeArgs, HookIndexArgs):
+class FinishArgs(TakeArgs, HookIndexArgs, ordering.OrderArgs):
     job_id: str
     retention_s: int  # unless the job has its hook's own (retentionS)
     failed: str  # '1': the outcome is a failure (the job joins the failed indexes)
@@ -51,5 +52,13 @@ class FinishArgs(TakeArgs, HookIndexArgs):
 
 FINISH = lua_source(
     "jobs/finish.lua",
-    include=("lanes/begin.lua", "lanes/pick.lua", "lanes/take_next.lua", "jobs/index.lua"),
+    include=(
+        "lanes/begin.lua",
+        "lanes/pick.lua",
+        "lanes/take_next.lua",
+        "jobs/index.lua",
+        "lanes/join_lane.lua",
+        *ordering.JOBS,
+        "ordering/callbacks.lua",
+    ),
 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.lua import lua_source
+from workers.store.ordering import scripts as ordering
 
 __all__ = [
     "CreateKeys",
@@ -53,7 +54,7 @@ class CreateKeys(IndexKeys):
 
 
 @dataclass(frozen=True)
-class CreateArgs(HookIndexArgs):
+class CreateArgs(HookIndexArgs, ordering.OrderArgs):
     history_size: int
     job_id: str
     message: bytes  # the task message pushed to queue_key
@@ -69,12 +70,21 @@ class CreateArgs(HookIndexArgs):
     hook_id: str  # the job's hook ('' for a test run of no hook)
     searchable: str  # '1': an event, listed in the search indexes; '': a test run
     events_per_minute: int | str  # the project's quota ('' for none): rate.lua
+    order_id: str  # keys.ordering_key_id of the event's ordering key ('' for none)
+    order_key: str  # the key as sent
+    order_takeover: str  # a resume's rerun: the failed job blocking the key ('')
     # TAIL: the job's field/value pairs
 
 
 CREATE = lua_source(
     "jobs/create.lua",
-    include=("jobs/index.lua", "lanes/join_lane.lua", "lanes/parked.lua", "access/rate.lua"),
+    include=(
+        "jobs/index.lua",
+        "lanes/join_lane.lua",
+        "lanes/parked.lua",
+        "access/rate.lua",
+        *ordering.JOBS,
+    ),
 )
 
 # -- start --------------------------------------------------------------------

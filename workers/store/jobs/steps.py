@@ -23,6 +23,7 @@ class Created(IntEnum):
     QUEUE_FULL = 5  # the lane already holds Lane.max_queued jobs
     RATE_LIMITED = 6  # the project's eventsPerMinute bucket is empty (original: seconds)
     PROJECT_FULL = 7  # the project is past its storedBytes with nothing left to trim
+    NOT_BLOCKED = 8  # a resume's rerun: the key is not (or no longer) blocked by that job
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class Extras:
 
     replay_of: str | None = None  # the job this one replays: it gets ``replayedBy``
     indexed: bool = True  # listed in the search indexes (not for test runs)
+    # Per-key ordering (workers/ordering.py): the event's key, None: unordered.
+    order_key: str | None = None
+    order_block: bool = False  # onFailure "block": a failure holds the key
+    order_takeover: str | None = None  # a resume's rerun of this failed job takes the key
 
 
 class Finished(NamedTuple):

@@ -33,6 +33,7 @@ from workers.store.lanes.lane import Lane, TakeFrom, Taken, take_args, take_keys
 from workers.store.lanes.linger import lane_linger_keys
 from workers.store.lua import LuaStep
 from workers.store.metrics import encode_increment
+from workers.store.ordering.scripts import order_args
 
 __all__ = [
     "Created",
@@ -130,6 +131,11 @@ class JobStore(JobStarts, JobReads):
         }
         if retention_s != self._retention_s:
             fields["retentionS"] = retention_s  # FINISH keeps the job this long
+        order_id = keys.ordering_key_id(also.order_key) if also.order_key else ""
+        if order_id:  # FINISH passes the key on (or blocks it) by these
+            fields.update(orderKey=also.order_key, orderId=order_id)
+            if also.order_block:
+                fields["orderBlock"] = 1
         queue, payload = message
         slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
         rate_key, per_minute = conditions.rate or ("", "")
@@ -170,6 +176,10 @@ class JobStore(JobStarts, JobReads):
                 hook_id=hook_id,
                 searchable="1" if also.indexed else "",
                 events_per_minute=per_minute,
+                order_id=order_id,
+                order_key=also.order_key or "",
+                order_takeover=also.order_takeover or "",
+                **vars(order_args()),
             ),
             _pairs(fields),
         )
@@ -246,6 +256,7 @@ class JobStore(JobStarts, JobReads):
                 answer_message=answer_message,
                 inflight_prefix=keys.in_flight(""),
                 return_owed="1" if owed_token else "",
+                **vars(order_args()),
             ),
             [
                 *increments,

@@ -1,0 +1,106 @@
+-- Per-key ordering (issue 24, workers/ordering.py): one job of a key at a
+-- time, in the order CREATE accepted them. The key's ``holder`` is the job
+-- that has it: queued in its lane, running (a rerun after a child died keeps
+-- it: nothing here sees a requeue), or failed and blocking. Every other job
+-- of the key waits in its list, outside the lane and without a token: its
+-- token message waits in its hash (orderToken, orderQueue) until FINISH or a
+-- resume passes the key on. Needs order_base() (base.lua), join_lane(), and
+-- order_blocked_prefix, order_waiting_key, order_job_prefix,
+-- order_pending_prefix, order_ready_key (ordering/scripts.py: OrderArgs).
+
+-- Waiting jobs show the failed job that blocks them (blockedBy), or not.
+local function order_mark_waiting(base, blocked_by)
+  for _, waiting in ipairs(redis.call('LRANGE', base .. ':jobs', 0, -1)) do
+    if blocked_by then
+      redis.call('HSET', order_job_prefix .. waiting, 'blockedBy', blocked_by)
+    else
+      redis.call('HDEL', order_job_prefix .. waiting, 'blockedBy')
+    end
+  end
+end
+
+local function order_unblock(base, hook, id)
+  if redis.call('HDEL', base, 'blockedAt') == 1 then
+    redis.call('ZREM', order_blocked_prefix .. hook, id)
+    order_mark_waiting(base, false)
+  end
+end
+
+-- CREATE, before anything is written: {code} to refuse with, or nil. The
+-- lane's cap counts the hook's waiting jobs too; a rerun of a blocked key's
+-- failed job (a resume) needs the key still blocked by it.
+local function order_refusal(hook, id, pending, max, takeover)
+  if max ~= '' then
+    local waiting = tonumber(redis.call('HGET', order_waiting_key, hook) or '0')
+    if redis.call('LLEN', pending) + waiting >= tonumber(max) then return 5 end
+  end
+  if takeover ~= '' then
+    local base = order_base(hook, id)
+    if redis.call('HGET', base, 'holder') ~= takeover
+        or redis.call('HEXISTS', base, 'blockedAt') == 0 then
+      return 8
+    end
+  end
+  return nil
+end
+
+-- CREATE: true if the new job has the key now (it joins its lane); else it
+-- waits in the key's list, its token kept for when the key passes to it.
+local function order_admit(hook, id, key, job_key, job_id, queue, message, takeover)
+  local base = order_base(hook, id)
+  if takeover ~= '' then  -- checked free of doubt by order_refusal
+    order_unblock(base, hook, id)
+    redis.call('HSET', base, 'holder', job_id)
+    return true
+  end
+  local holder = redis.call('HGET', base, 'holder')
+  if not holder then
+    redis.call('HSET', base, 'holder', job_id, 'key', key)
+    return true
+  end
+  redis.call('RPUSH', base .. ':jobs', job_id)
+  redis.call('HINCRBY', order_waiting_key, hook, 1)
+  redis.call('HSET', job_key, 'orderToken', message, 'orderQueue', queue)
+  if redis.call('HEXISTS', base, 'blockedAt') == 1 then
+    redis.call('HSET', job_key, 'blockedBy', holder)
+  end
+  return false
+end
+
+-- The key passes to its next waiting job, which joins its lane with its
+-- token; with none waiting the key is free. Returns that job's id or false.
+local function order_release(hook, id, base)
+  while true do
+    local next_id = redis.call('LPOP', base .. ':jobs')
+    if not next_id then
+      redis.call('HDEL', base, 'holder')
+      if redis.call('HEXISTS', base, 'callbackHolder') == 0 then redis.call('DEL', base) end
+      return false
+    end
+    redis.call('HINCRBY', order_waiting_key, hook, -1)
+    local key = order_job_prefix .. next_id
+    local got = redis.call('HMGET', key, 'status', 'orderToken', 'orderQueue')
+    if got[1] then redis.call('HDEL', key, 'orderToken', 'orderQueue', 'blockedBy') end
+    if got[1] == QUEUED and got[2] then
+      redis.call('HSET', base, 'holder', next_id)
+      join_lane(order_pending_prefix .. hook, order_ready_key, hook, got[3], next_id, got[2])
+      return next_id
+    end
+  end
+end
+
+-- FINISH (once per job): the job that held its key ended. A failure, when
+-- the hook blocks on failure, keeps the key until a resume; else it passes.
+local function order_finished(hook, id, job_id, block, failed)
+  local base = order_base(hook, id)
+  if redis.call('HGET', base, 'holder') ~= job_id then return end  -- e.g. a replay
+  if failed and block then
+    local clock = redis.call('TIME')
+    local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+    redis.call('HSET', base, 'blockedAt', string.format('%.6f', now))
+    redis.call('ZADD', order_blocked_prefix .. hook, now, id)
+    order_mark_waiting(base, job_id)
+    return
+  end
+  order_release(hook, id, base)
+end

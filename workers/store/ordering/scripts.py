@@ -1,0 +1,55 @@
+"""The ordering Lua's arguments and includes (issue 24). ``OrderArgs`` is
+mixed into the ARGV records of CREATE, FINISH and RESUME; ``RecordArgs`` of
+a delivery takes ``order_prefix`` and ``order_job_prefix`` alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workers.store import keys
+from workers.store.lua import lua_source
+
+__all__ = ["OrderArgs", "ResumeKeys", "ResumeArgs", "RESUME", "JOBS", "CALLBACKS", "order_args"]
+
+# What CREATE and FINISH include (after lanes/join_lane.lua), and what a
+# delivery's record includes.
+JOBS = ("ordering/base.lua", "ordering/order.lua")
+CALLBACKS = ("ordering/base.lua", "ordering/callbacks.lua")
+
+
+@dataclass(frozen=True)
+class OrderArgs:
+    order_prefix: str  # keys.ordering_prefix()
+    order_blocked_prefix: str  # keys.ordering_blocked('')
+    order_waiting_key: str  # keys.ordering_waiting()
+    order_job_prefix: str  # keys.job('')
+    order_pending_prefix: str  # keys.pending(''): a released job joins its hook's lane
+    order_ready_key: str  # keys.ready_hooks()
+
+
+def order_args() -> OrderArgs:
+    return OrderArgs(
+        order_prefix=keys.ordering_prefix(),
+        order_blocked_prefix=keys.ordering_blocked(""),
+        order_waiting_key=keys.ordering_waiting(),
+        order_job_prefix=keys.job(""),
+        order_pending_prefix=keys.pending(""),
+        order_ready_key=keys.ready_hooks(),
+    )
+
+
+@dataclass(frozen=True)
+class ResumeKeys:
+    pass  # every key is built from OrderArgs' prefixes
+
+
+@dataclass(frozen=True)
+class ResumeArgs(OrderArgs):
+    hook_id: str
+    key_id: str  # keys.ordering_key_id(key)
+
+
+RESUME = lua_source(
+    "ordering/resume.lua",
+    include=("lanes/join_lane.lua", "ordering/base.lua", "ordering/order.lua"),
+)

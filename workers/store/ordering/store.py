@@ -1,0 +1,79 @@
+"""Blocked ordering keys: who blocks them, what waits, and resuming one with
+its failed job skipped (a resume that reruns it is a job created by the
+dispatcher, taking the key over in CREATE)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from workers.store import keys
+from workers.store.lua import LuaStep
+from workers.store.ordering import scripts
+
+__all__ = ["BlockedKey", "OrderingStore"]
+
+
+@dataclass(frozen=True)
+class BlockedKey:
+    key: str
+    blocked_by: str  # the failed job holding the key
+    waiting: int  # jobs of the key waiting behind it
+    since: float  # epoch s: when it blocked
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "blockedBy": self.blocked_by,
+            "waiting": self.waiting,
+            "since": self.since,
+        }
+
+
+class OrderingStore:
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._resume = LuaStep(client, scripts.RESUME, scripts.ResumeKeys, scripts.ResumeArgs)
+
+    def blocked(self, hook_id: str, limit: int = 1000) -> list[BlockedKey]:
+        """The hook's blocked keys, the longest blocked first."""
+        found = self._redis.zrange(keys.ordering_blocked(hook_id), 0, limit - 1, withscores=True)
+        with self._redis.pipeline(transaction=False) as pipe:
+            for key_id, _ in found:
+                pipe.hmget(keys.ordering(hook_id, key_id.decode()), ["key", "holder"])
+                pipe.llen(keys.ordering_jobs(hook_id, key_id.decode()))
+            replies = pipe.execute()
+        out = []
+        for i, (_, since) in enumerate(found):
+            (key, holder), waiting = replies[2 * i], replies[2 * i + 1]
+            if holder is not None:
+                out.append(BlockedKey((key or b"").decode(), holder.decode(), waiting, since))
+        return out
+
+    def blocked_counts(self, hook_ids: list[str]) -> dict[str, int]:
+        """{hook id: its blocked keys} (the gauge)."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for hook_id in hook_ids:
+                pipe.zcard(keys.ordering_blocked(hook_id))
+            counts = pipe.execute()
+        return dict(zip(hook_ids, counts, strict=True))
+
+    def holder(self, hook_id: str, key: str) -> tuple[str | None, bool]:
+        """(the job holding the key, whether it blocks it)."""
+        holder, blocked_at = self._redis.hmget(
+            keys.ordering(hook_id, keys.ordering_key_id(key)), ["holder", "blockedAt"]
+        )
+        return (holder.decode() if holder else None), blocked_at is not None
+
+    def resume_skipping(self, hook_id: str, key: str) -> tuple[bool, str | None]:
+        """Unblock the key without its failed job: the next waiting job runs.
+        Returns (whether the key was blocked, the job that has the key now)."""
+        done, job_id = self._resume(
+            scripts.ResumeKeys(),
+            scripts.ResumeArgs(
+                **vars(scripts.order_args()), hook_id=hook_id, key_id=keys.ordering_key_id(key)
+            ),
+        )
+        return bool(done), job_id.decode() or None
