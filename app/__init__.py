@@ -48,4 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app import destinations_api  # callback destinations (issue 24)
 
     app.register_blueprint(destinations_api.bp)
+    from app import shadow_api  # shadow runs' results (issue 25)
+
+    app.register_blueprint(shadow_api.bp)
     return app

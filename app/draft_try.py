@@ -15,20 +15,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import orjson
 from flask import Blueprint, Response, jsonify
 
 from app import access, services
 from app.access import protect, scope
 from app.admin import json_body
-from app.draft_diff import answer_of, diff
 from app.jobs_api import parse_filter
+from workers.draft_runs.verdict import replay_inline, tape_of
+from workers.draft_runs.verdict import verdict as _verdict
 from workers.errors import InvalidRequest
-from workers.sandbox.tape import decode
 from workers.store.access.membership import job_project
 from workers.store.drafts import DraftStore
 from workers.store.hooks import Hook
-from workers.store.jobs.records import EventRequest, JobStatus, unpacked
+from workers.store.jobs.records import EventRequest, JobStatus
 from workers.store.jobs.search import search
 
 __all__ = ["bp"]
@@ -85,7 +84,7 @@ def _try_all(hook: Hook, live: Hook, job_ids: list[str]) -> list[dict[str, Any]]
         if why is not None:
             results[job_id] = {"jobId": job_id, "result": "failed", **why}
         else:
-            runnable.append((job_id, raw, _tape(raw)))
+            runnable.append((job_id, raw, tape_of(raw)))
     tried = _run_many(hook, [(raw, tape) for _, raw, tape in runnable], live.version)
     again: list[tuple[str, dict[bytes, bytes], dict[str, Any]]] = []
     for (job_id, raw, tape), ran in zip(runnable, tried, strict=True):
@@ -128,15 +127,6 @@ def _unrunnable(raw: dict[bytes, bytes] | None, hook_id: str) -> dict[str, Any] 
     return None
 
 
-def _tape(raw: dict[bytes, bytes]) -> dict[str, Any]:
-    """The job's tape; a run that read nothing from outside has none, and its
-    clock (if a draft reads it) starts when it did."""
-    stored = unpacked(raw, "tape")
-    tape = decode(stored) if stored is not None else {"v": 1, "calls": []}
-    tape.setdefault("origin", round(float(raw.get(b"startedAt") or 0) * 1000))
-    return tape
-
-
 def _run_many(
     hook: Hook, jobs: list[tuple[dict[bytes, bytes], dict[str, Any]]], version: int
 ) -> list[dict[bytes, bytes] | None]:
@@ -148,28 +138,10 @@ def _run_many(
     for start in range(0, len(jobs), _WINDOW):
         queued = []
         for raw, tape in jobs[start : start + _WINDOW]:
-            spec = {"hookId": hook.id, "version": version, "script": hook.script,
-                    "limits": hook.limits.to_json(), "response": hook.response,
-                    "secrets": hook.secrets, "tape": tape}  # fmt: skip
+            spec = replay_inline(hook, version, tape)
             queued.append(dispatcher.submit_inline(spec, EventRequest.from_job(raw), timeout_ms))
         for try_id in queued:
             ran = dispatcher.jobs.wait(try_id, timeout_ms / 1000 + _WAIT_MARGIN_S)
             dispatcher.jobs.delete(try_id)
             out.append(ran)
     return out
-
-
-def _verdict(stored: dict[bytes, bytes], ran: dict[bytes, bytes] | None) -> dict[str, Any]:
-    if ran is None or not JobStatus(ran[b"status"].decode()).is_final:
-        return {"result": "failed", "reason": "timeout", "error": "the try run did not finish"}
-    replay = orjson.loads(ran[b"replay"]) if b"replay" in ran else {}
-    if replay.get("diverged"):
-        return {"result": "diverged", **replay["diverged"]}
-    before, after = answer_of(stored), answer_of(ran)
-    if after["status"] == JobStatus.FAILED and (before.get("reason"), before.get("error")) != (
-        after.get("reason"),
-        after.get("error"),
-    ):
-        return {"result": "failed", "reason": after.get("reason"), "error": after.get("error")}
-    changes = diff(before, after)
-    return {"result": "differs", "diff": changes} if changes else {"result": "same"}

@@ -81,6 +81,12 @@ _COUNTERS = {
         "Callback attempts by hook and outcome",
         ["hook", "outcome"],
     ),
+    "shadow_runs": (
+        "hooklet_shadow_runs",
+        "Shadow runs of hooks' drafts on live events, by hook and outcome (same, differs, "
+        "diverged, failed, nondeterministic, skipped)",
+        ["hook", "outcome"],
+    ),
 }
 
 

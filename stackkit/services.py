@@ -20,7 +20,7 @@ from stackkit.processes import (
     wait_until,
 )
 
-__all__ = ["Web", "Worker", "start_flower"]
+__all__ = ["Web", "Worker", "shadow_worker", "start_flower"]
 
 
 @dataclass
@@ -85,6 +85,12 @@ class Worker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def shadow_worker(env: dict[str, str], workdir: Path) -> Worker:
+    """The node that runs drafts' shadow runs (the Procfile's ``shadow``): the
+    shadow queue only, one child. Not yet started."""
+    return Worker(env, workdir, name="shadow", queues="shadow", concurrency=1)
 
 
 @dataclass

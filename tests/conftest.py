@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from stackkit import processes
+from tests.support import stack
 from tests.support.receiver import Receiver
 from tests.support.stack import ADMIN_TOKEN, Api, RedisServer, Web, Worker, hooklet_env
 from workers.queue.executor import Executor
@@ -135,6 +136,13 @@ def callbacks_worker(env: dict[str, str], workdir: Path) -> Iterator[Worker]:
     w = Worker(
         env, workdir, name="callbacks", queues="callbacks", pool="threads", concurrency=4
     ).start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="session")
+def shadow_worker(env: dict[str, str], workdir: Path) -> Iterator[Worker]:
+    w = stack.shadow_worker(env, workdir).start()
     yield w
     w.stop()
 

@@ -17,7 +17,7 @@ def load() -> dict:
 
 def test_it_describes_redis_web_workers_and_flower() -> None:
     services = load()["services"]
-    assert {"redis", "web", "console", "worker", "callbacks", "flower"} <= set(services)
+    assert {"redis", "web", "console", "worker", "callbacks", "shadow", "flower"} <= set(services)
 
 
 def test_redis_uses_the_shipped_config_with_a_volume_and_healthcheck() -> None:
@@ -33,7 +33,7 @@ def test_redis_uses_the_shipped_config_with_a_volume_and_healthcheck() -> None:
 
 def test_hooklet_services_build_the_image_and_wait_for_redis() -> None:
     services = load()["services"]
-    for name in ("web", "console", "worker", "callbacks", "flower"):
+    for name in ("web", "console", "worker", "callbacks", "shadow", "flower"):
         service = services[name]
         assert service["build"] == ".", name
         assert service["depends_on"]["redis"]["condition"] == "service_healthy", name
@@ -56,7 +56,8 @@ def test_commands_point_at_real_entry_points() -> None:
     module, attr = console[3].split(":")
     assert (ROOT / (module.replace(".", "/") + ".py")).is_file() and attr == "app"
     assert services["console"]["ports"] == ["8001:8001"]  # its own origin
-    for name, queue in (("worker", "scripts.sync,scripts"), ("callbacks", "callbacks")):
+    queues = (("worker", "scripts.sync,scripts"), ("callbacks", "callbacks"), ("shadow", "shadow"))
+    for name, queue in queues:
         command = services[name]["command"]
         assert command[:4] == ["celery", "-A", "workers", "worker"]
         assert command[command.index("-Q") + 1] == queue
@@ -70,7 +71,7 @@ def test_procfile_runs_the_same_processes() -> None:
     procfile = dict(
         line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )
-    assert set(procfile) == {"redis", "web", "console", "worker", "callbacks", "flower"}
+    assert set(procfile) == {"redis", "web", "console", "worker", "callbacks", "shadow", "flower"}
     assert shlex.split(procfile["web"])[-1] == "app.wsgi:app"
     assert shlex.split(procfile["console"])[-1] == "app.console.wsgi:app"
 
@@ -132,7 +133,7 @@ def test_ha_variant_has_a_primary_a_replica_and_three_sentinels() -> None:
         assert monitor and monitor.groups() == ("hooklet", "redis", "6379", "2"), name
         assert "resolve-hostnames yes" in script
         assert services[name]["healthcheck"]["test"][-1] == "ping"
-    for name in ("web", "console", "worker", "callbacks", "flower"):
+    for name in ("web", "console", "worker", "callbacks", "shadow", "flower"):
         env = services[name]["environment"]
         nodes = parse_sentinel_url(env["HOOKLET_REDIS_URL"]).nodes
         assert nodes == [(s, 26379) for s in sentinels], name
@@ -154,7 +155,7 @@ def test_an_optional_trace_viewer_takes_otlp_under_the_tracing_profile() -> None
     assert jaeger["image"].startswith("jaegertracing/all-in-one:")
     assert "4318:4318" in jaeger["ports"] and "16686:16686" in jaeger["ports"]
     assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
-    for name in ("web", "console", "worker", "callbacks", "flower"):
+    for name in ("web", "console", "worker", "callbacks", "shadow", "flower"):
         env = services[name]["environment"]
         # Empty unless the operator sets it: tracing stays off by default.
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}", name

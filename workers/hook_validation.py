@@ -54,6 +54,7 @@ _KNOWN_FIELDS = {
     "debugHeaders",
     "trace",
     "ordering",
+    "shadow",
     # Read-only fields a client may echo back from GET; ignored on write.
     "version",
     "createdAt",
@@ -222,7 +223,23 @@ def parse_hook(hook_id: str, data: Any, settings: Settings) -> Hook:
         debug_headers=debug_headers,
         trace=_parse_trace(data.get("trace")),
         ordering=parse_ordering(data.get("ordering"), mode),
+        shadow_sample=_parse_shadow(data.get("shadow")),
     )
+
+
+def _parse_shadow(raw: Any) -> float | None:
+    """``shadow``: ``{"sample": 0.0-1.0}``, the share of live events the
+    draft also runs on (workers/shadow); accepted without a draft, it does
+    nothing until one is saved."""
+    if raw is None:
+        return None
+    _expect(isinstance(raw, dict) and set(raw) == {"sample"}, "shadow",
+            'must be {"sample": a number from 0 to 1}')  # fmt: skip
+    sample = raw["sample"]
+    _expect(isinstance(sample, int | float) and not isinstance(sample, bool),
+            "shadow.sample", "must be a number")  # fmt: skip
+    _expect(0.0 <= sample <= 1.0, "shadow.sample", "must be between 0 and 1")
+    return float(sample)
 
 
 _TRACE_FIELDS = ("continueIncoming", "propagate")

@@ -88,6 +88,9 @@ class Settings:
     # A run's tape (host call answers, clock, seed; sandbox/tape.py), compressed;
     # over it the job is kept without one and marked not replayable.
     tape_max_bytes: int = 256 * 1024
+    # Shadow runs (workers/shadow) waiting at most; past it a sampled event
+    # is counted as skipped, never queued.
+    shadow_queue_max: int = 1000
     # Script host calls, per run (README "Script runtime").
     script_max_requests: int = 50
     script_max_request_bytes: int = 10 * 1024 * 1024  # sent, all requests together

@@ -11,7 +11,7 @@ from stackkit.api import Api
 from stackkit.env import ADMIN_TOKEN, hooklet_env
 from stackkit.processes import BIN, ROOT, answers, free_port, stop_process, wait_until
 from stackkit.redis_server import RedisServer, default_maxmemory
-from stackkit.services import Web, Worker, start_flower
+from stackkit.services import Web, Worker, shadow_worker, start_flower
 
 # The names tests imported before the move (private then).
 _answers = answers
@@ -31,6 +31,7 @@ __all__ = [
     "default_maxmemory",
     "free_port",
     "hooklet_env",
+    "shadow_worker",
     "start_flower",
     "stop_process",
     "wait_until",

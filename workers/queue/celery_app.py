@@ -18,6 +18,8 @@ from workers.queue.names import (
     DELIVER_CALLBACK,
     RUN_SCRIPT,
     SCRIPTS_QUEUE,
+    SHADOW_QUEUE,
+    SHADOW_RUN,
     SYNC_QUEUE,
     visibility_timeout_s,
 )
@@ -43,11 +45,17 @@ def make_celery(settings: Settings) -> Celery:
         # The sync lane's queue first: with the "priority" order below, a
         # worker's BRPOP names it first, so Redis pops its tokens before any
         # of the scripts queue's (kombu's default, round robin, alternates).
-        task_queues=[Queue(SYNC_QUEUE), Queue(SCRIPTS_QUEUE), Queue(CALLBACKS_QUEUE)],
+        task_queues=[
+            Queue(SYNC_QUEUE),
+            Queue(SCRIPTS_QUEUE),
+            Queue(CALLBACKS_QUEUE),
+            Queue(SHADOW_QUEUE),
+        ],
         task_default_queue=SCRIPTS_QUEUE,
         task_routes={
             RUN_SCRIPT: {"queue": SCRIPTS_QUEUE},
             DELIVER_CALLBACK: {"queue": CALLBACKS_QUEUE},
+            SHADOW_RUN: {"queue": SHADOW_QUEUE},
         },
         broker_transport_options={
             "visibility_timeout": visibility_timeout_s(settings),

@@ -25,6 +25,7 @@ from workers.queue.runner import ScriptRunner
 from workers.queue.specs import ScriptSpec, SpecCache
 from workers.sandbox.memory import resident_bytes
 from workers.settings import Settings
+from workers.shadow.offer import offer_shadow
 from workers.store import metrics
 from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
@@ -280,6 +281,8 @@ class Executor:
         if outcome.skip_request and spec is not None:
             # secutils' skipRequest: the event stays out of the hook's history.
             self.jobs.leave_history(spec.hook_id, attempt.job_id)
+        if spec is not None and spec.shadow_sample and recorded:  # its draft's shadow run
+            offer_shadow(self.settings, spec, attempt.job_id, outcome)
         log_finished(
             attempt.job_id,
             attempt.hook,

@@ -15,10 +15,13 @@ __all__ = [
     "SYNC_QUEUE",
     "SCRIPT_QUEUES",
     "CALLBACKS_QUEUE",
+    "SHADOW_QUEUE",
     "RUN_SCRIPT",
     "DELIVER_CALLBACK",
+    "SHADOW_RUN",
     "run_time_limits",
     "callback_time_limits",
+    "shadow_time_limits",
     "visibility_timeout_s",
 ]
 
@@ -27,8 +30,12 @@ SCRIPTS_QUEUE = "scripts"
 SYNC_QUEUE = "scripts.sync"
 SCRIPT_QUEUES = (SYNC_QUEUE, SCRIPTS_QUEUE)  # in the order workers look at them
 CALLBACKS_QUEUE = "callbacks"
+# Shadow runs (workers/shadow): their own queue and worker node, so they
+# never take a slot live events could use.
+SHADOW_QUEUE = "shadow"
 RUN_SCRIPT = "hooklet.run_script"
 DELIVER_CALLBACK = "hooklet.deliver_callback"
+SHADOW_RUN = "hooklet.shadow_run"
 
 
 def run_time_limits(settings: Settings, timeout_ms: int) -> tuple[float, float]:
@@ -52,10 +59,19 @@ def callback_time_limits(settings: Settings) -> tuple[float, float]:
     return hard_s - 10, hard_s
 
 
+def shadow_time_limits(settings: Settings) -> tuple[float, float]:
+    """Celery's (soft, hard) limits for one shadow run: the draft's run and,
+    if its answer differs, the live version's on the same tape."""
+    longest_ms = 2 * settings.max_timeout_ms
+    soft_ms = longest_ms + settings.soft_limit_margin_ms
+    return soft_ms / 1000, (longest_ms + settings.hard_limit_margin_ms) / 1000
+
+
 def visibility_timeout_s(settings: Settings) -> int:
     """Above the longest hard time limit, so Redis never hands a running task
     to a second worker; low enough that a dead node's tasks come back soon."""
     if settings.visibility_timeout_s:
         return settings.visibility_timeout_s
     _, longest_hard_s = run_time_limits(settings, settings.max_timeout_ms)
+    longest_hard_s = max(longest_hard_s, shadow_time_limits(settings)[1])
     return math.ceil(longest_hard_s) + 30

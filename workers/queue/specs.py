@@ -12,7 +12,7 @@ import orjson
 from workers.settings import Settings
 from workers.store.hooks import HookStore
 
-__all__ = ["ScriptSpec", "SpecCache"]
+__all__ = ["ScriptSpec", "SpecCache", "inline_spec"]
 
 _CACHE_SIZE = 256
 _TTL_S = 2.0  # how soon a deleted hook is noticed
@@ -34,6 +34,7 @@ class ScriptSpec:
     callback_url: str | None = None
     trace_propagate: bool = False  # traceparent on the script's requests (workers/tracing)
     tape: dict[str, Any] | None = None  # a try run's: the recorded event's tape to play
+    shadow_sample: float = 0.0  # share of its events the hook's draft shadows (workers/shadow)
 
 
 class SpecCache:
@@ -53,18 +54,7 @@ class SpecCache:
         return self._hook_spec(raw[b"hookId"].decode(), int(raw[b"version"]))
 
     def _inline(self, inline: dict[str, Any]) -> ScriptSpec:
-        limits = inline.get("limits", {})
-        return ScriptSpec(
-            hook_id=inline.get("hookId", ""),
-            version=int(inline.get("version", 0)),
-            source=inline.get("script"),
-            response=inline.get("response", {}),
-            secrets=inline.get("secrets", {}),
-            timeout_ms=limits.get("timeoutMs", self._settings.default_timeout_ms),
-            heap_mb=limits.get("heapMb", self._settings.default_heap_mb),
-            fresh=True,
-            tape=inline.get("tape"),
-        )
+        return inline_spec(inline, self._settings)
 
     def _hook_spec(self, hook_id: str, version: int) -> ScriptSpec:
         key = (hook_id, version)
@@ -87,11 +77,28 @@ class SpecCache:
             mode=hook.mode,
             callback_url=hook.callback_url,
             trace_propagate=hook.trace.get("propagate", False),
+            shadow_sample=hook.shadow_sample or 0.0,
         )
         if len(self._specs) >= _CACHE_SIZE:
             self._specs.clear()
         self._specs[key] = (time.monotonic() + _TTL_S, spec)
         return spec
+
+
+def inline_spec(inline: dict[str, Any], settings: Settings) -> ScriptSpec:
+    """The spec of an inline run (a test or try run's job, a shadow run)."""
+    limits = inline.get("limits", {})
+    return ScriptSpec(
+        hook_id=inline.get("hookId", ""),
+        version=int(inline.get("version", 0)),
+        source=inline.get("script"),
+        response=inline.get("response", {}),
+        secrets=inline.get("secrets", {}),
+        timeout_ms=limits.get("timeoutMs", settings.default_timeout_ms),
+        heap_mb=limits.get("heapMb", settings.default_heap_mb),
+        fresh=True,
+        tape=inline.get("tape"),
+    )
 
 
 def _check_hook_alive(raw: dict[bytes, bytes]) -> None:

@@ -24,7 +24,7 @@ from workers import tracing
 from workers.delivery.callbacks import Deliverer
 from workers.errors import JobsFailed
 from workers.queue.executor import Executor
-from workers.queue.names import DELIVER_CALLBACK, RUN_SCRIPT
+from workers.queue.names import DELIVER_CALLBACK, RUN_SCRIPT, SHADOW_RUN
 from workers.sandbox.malloc import limit_arenas
 from workers.settings import Settings
 from workers.store.stats.buffer import flush_process_buffers
@@ -76,6 +76,13 @@ def register(app: Celery, settings: Settings) -> None:
     def deliver_callback(self: Task, job_id: str, hook_id: str = "") -> str:
         return _service(Deliverer, settings).deliver(job_id)
 
+    @app.task(name=SHADOW_RUN, bind=True, ignore_result=True)
+    def shadow_run(self: Task, job_id: str, hook_id: str = "") -> str:
+        """Run ``hook_id``'s draft on the live job ``job_id``'s tape (workers/shadow)."""
+        from workers.shadow.runner import ShadowRunner  # the shadow node's children only
+
+        return _service(ShadowRunner, settings).run(job_id, hook_id)
+
     @worker_ready.connect(weak=False)
     def start_node_threads(sender: object = None, **_: object) -> None:
         """The reaper, the node's report and the watch on its children (a dead
@@ -95,8 +102,9 @@ def register(app: Celery, settings: Settings) -> None:
 
     @worker_process_shutdown.connect(weak=False)
     def close_isolates(**_: object) -> None:
-        if Executor in _services:
-            _services[Executor].pool.clear()
+        for service in _services.values():
+            if hasattr(service, "pool"):  # Executor, ShadowRunner: their isolates
+                service.pool.clear()
         flush_process_buffers()  # the child's last second of stats
         tracing.flush()  # its last spans, waiting a second at most
 

@@ -60,6 +60,9 @@ class Hook:
     trace: dict[str, bool] = field(default_factory=dict)  # {continueIncoming, propagate}
     # {key, onFailure, missing}: one event per key at a time (workers/ordering.py)
     ordering: dict[str, str] | None = None
+    # ``shadow.sample``: the share of live events the draft also runs on, on
+    # the live run's tape (workers/shadow); None: no shadow runs.
+    shadow_sample: float | None = None
     callback_secret: str = ""  # whsec_...: signs callbacks; shown once
     version: int = 0
     created_at: float = 0.0
@@ -89,6 +92,7 @@ class Hook:
             "debugHeaders": self.debug_headers,
             "trace": {"continueIncoming": False, "propagate": False, **self.trace},
             "ordering": self.ordering,
+            "shadow": None if self.shadow_sample is None else {"sample": self.shadow_sample},
             "secretNames": sorted(self.secrets),
             "version": self.version,
             "createdAt": self.created_at,

@@ -47,10 +47,12 @@ DELETE_JOBS = lua_source("hook_purge.lua", include=("jobs/index.lua",))
 
 
 def hook_index_keys(hook_id: str) -> tuple[str, ...]:
-    """The hook's own indexes, its set of jobs and its draft: deleted with
-    its definition, in one transaction."""
+    """The hook's own indexes, its set of jobs, its draft and its shadow
+    results: deleted with its definition, in one transaction."""
     return (
         keys.hook_draft(hook_id),
+        keys.shadow_results(hook_id),
+        keys.shadow_recent(hook_id),
         keys.hook_jobs(hook_id),
         keys.hook_jobs_index(hook_id),
         keys.hook_failed_index(hook_id),

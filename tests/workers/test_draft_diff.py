@@ -1,11 +1,11 @@
-"""The diff a draft try reports (app/draft_diff.py): status, headers, and a
+"""The diff a draft try reports (workers/draft_runs/diff.py): status, headers, and a
 body compared value by value when both sides are JSON."""
 
 from __future__ import annotations
 
 import orjson
 
-from app.draft_diff import answer_of, diff
+from workers.draft_runs.diff import answer_of, diff
 
 
 def job(

@@ -1,6 +1,6 @@
-"""How a try run's answer differs from the one a job stored (issue 25 item 3):
-status, headers and body, the body compared value by value when both sides
-are JSON. Pure functions over job fields."""
+"""How a draft run's answer (a try or a shadow run, issue 25) differs from
+the one a job stored: status, headers and body, the body compared value by
+value when both sides are JSON. Pure functions over job fields."""
 
 from __future__ import annotations
 
