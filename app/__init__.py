@@ -48,6 +48,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app import destinations_api  # callback destinations (issue 24)
 
     app.register_blueprint(destinations_api.bp)
+    from app import ordering_api  # blocked ordering keys (issue 24)
+
+    app.register_blueprint(ordering_api.bp)
     from app import shadow_api  # shadow runs' results (issue 25)
 
     app.register_blueprint(shadow_api.bp)

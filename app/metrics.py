@@ -30,6 +30,7 @@ from workers.store.access.membership import hook_projects
 from workers.store.destinations.reads import BreakerState, list_destinations
 from workers.store.lanes.lane import queued_counts
 from workers.store.metrics import DURATION_BUCKETS_S, parse_child_entry, parse_field
+from workers.store.ordering.store import OrderingStore
 
 __all__ = ["bp"]
 
@@ -190,6 +191,7 @@ class _FleetCollector:
         yield gauge
         yield isolates
         yield from _destinations(self.redis)
+        yield from _ordering(self.redis, ids)
 
 
 def _project_hooks(client, hook_ids: list[str]) -> Metric:  # noqa: ANN001
@@ -222,6 +224,28 @@ def _destinations(client) -> Iterator[Metric]:  # noqa: ANN001
         queued.add_metric([found.destination], float(found.queued))
     yield state
     yield queued
+
+
+def _ordering(client, hook_ids: list[str]) -> Iterator[Metric]:  # noqa: ANN001
+    """Ordered hooks (issue 24): blocked keys, and events waiting for their key."""
+    blocked = GaugeMetricFamily(
+        "hooklet_ordering_blocked_keys",
+        "Ordering keys held by a failed event (onFailure: block) until resumed, per hook",
+        labels=["hook"],
+    )
+    for hook, count in sorted(OrderingStore(client).blocked_counts(hook_ids).items()):
+        if count:
+            blocked.add_metric([hook], count)
+    yield blocked
+    waiting = GaugeMetricFamily(
+        "hooklet_ordering_waiting_events",
+        "Events of ordered hooks waiting for their key (queued, not yet in the lane), per hook",
+        labels=["hook"],
+    )
+    for hook, count in sorted(client.hgetall(keys.ordering_waiting()).items()):
+        if int(count) > 0:
+            waiting.add_metric([hook.decode()], int(count))
+    yield waiting
 
 
 def _check_token() -> None:

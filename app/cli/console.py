@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from app.cli.client import Client, emit, fail, table
+from app.cli.jobs import blocked_keys
 
 __all__ = ["register"]
 
@@ -47,9 +48,13 @@ def register(main: click.Group, jobs: click.Group) -> None:
     @jobs.command("list")
     @_filter_options
     @click.option("--limit", default=50, show_default=True)
+    @click.option("--blocked", is_flag=True, help="ordered hooks' blocked keys instead")
     @click.pass_obj
-    def jobs_list(client: Client, limit: int, **options: Any) -> None:
+    def jobs_list(client: Client, limit: int, blocked: bool, **options: Any) -> None:
         """Search jobs across hooks, newest first (dead letters: --status failed)."""
+        if blocked:
+            blocked_keys(client, options.get("hook"))
+            return
         params = {**_chosen(options), "limit": limit}
         data = client.ok(client.request("GET", "/api/jobs", params=params))
 

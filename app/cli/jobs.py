@@ -6,14 +6,15 @@ import os
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 import requests
 
-from app.cli.client import Client, emit
+from app.cli.client import Client, emit, table
 from workers.store.jobs.records import JobStatus
 
-__all__ = ["jobs", "send"]
+__all__ = ["jobs", "send", "blocked_keys"]
 
 _COLOURS = {JobStatus.SUCCEEDED: "green", JobStatus.FAILED: "red"}
 
@@ -144,3 +145,39 @@ def jobs_get(client: Client, job_id: str, wait: bool, timeout: float) -> None:
     else:
         job = client.ok(client.request("GET", f"/jobs/{job_id}", admin=False))
     emit(client, job, _show_job)
+
+
+def blocked_keys(client: Client, hook_id: str | None) -> None:
+    """``jobs list --blocked``: ordered hooks' keys held by a failed event."""
+    if hook_id:
+        hook_ids = [hook_id]
+    else:
+        listed = client.ok(client.request("GET", "/api/hooks"))["hooks"]
+        hook_ids = [h["id"] for h in listed if h.get("ordering")]
+    rows = []
+    for each in hook_ids:
+        found = client.ok(client.request("GET", f"/api/hooks/{each}/keys?blocked=true"))
+        rows += [{"hookId": each, **k} for k in found["keys"]]
+
+    def render(d: dict) -> None:
+        table(d["keys"], ["hookId", "key", "blockedBy", "waiting", "since"])
+
+    emit(client, {"keys": rows}, render)
+
+
+@jobs.command("resume")
+@click.argument("hook_id")
+@click.argument("key")
+@click.option("--skip", is_flag=True, help="go on without the failed event")
+@click.pass_obj
+def jobs_resume(client: Client, hook_id: str, key: str, skip: bool) -> None:
+    """Let a blocked KEY of an ordered HOOK go on: its failed event runs again
+    first, or (--skip) the next one runs."""
+    path = f"/api/hooks/{hook_id}/keys/{quote(key, safe='')}/resume"
+    data = client.ok(client.request("POST", path, json={"skip": skip}))
+
+    def render(d: dict) -> None:
+        then = d.get("rerunJobId") or d.get("nextJobId") or "nothing waits"
+        click.echo(f"key {d['key']!r} resumed ({'skipped' if d['skipped'] else 'rerun'}): {then}")
+
+    emit(client, data, render)

@@ -102,7 +102,7 @@ def render_job(
     if b"replayable" in raw:  # a run whose tape could not be kept (sandbox/tape.py)
         view["replayable"] = False
         view["notReplayableReason"] = _text(raw, "tapeSkipped")
-    for name in ("replayOf", "replayedBy"):
+    for name in ("replayOf", "replayedBy", "orderKey", "blockedBy"):
         if name.encode() in raw:
             view[name] = _text(raw, name)
     if b"traceparent" in raw:  # "00-<trace id>-<span id>-<flags>", written by the intake

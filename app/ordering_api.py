@@ -1,0 +1,96 @@
+"""Blocked ordering keys of a hook (issue 24): ``GET /api/hooks/<id>/keys``
+lists them (``?blocked=true``, the only listing there is), and ``POST
+/api/hooks/<id>/keys/<key>/resume`` lets a key go on: by default its failed
+event runs again first, at the head of its key (a new job, ``replayOf`` the
+failed one, that takes the key over); with ``{"skip": true}`` the key goes
+on without it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from app import access, services
+from app.access import protect, scope
+from app.admin import json_body
+from app.replays import hook_of
+from workers.errors import InvalidRequest
+from workers.ordering import KeyNotBlocked
+from workers.store.jobs.records import EventRequest
+from workers.store.ordering.store import OrderingStore
+
+__all__ = ["bp", "ordering_store"]
+
+bp = protect(Blueprint("ordering_api", __name__, url_prefix="/api"))
+
+
+def ordering_store() -> OrderingStore:
+    ext = current_app.extensions
+    if "hooklet.ordering" not in ext:
+        ext["hooklet.ordering"] = OrderingStore(services.dispatcher().redis)
+    return ext["hooklet.ordering"]
+
+
+@bp.get("/hooks/<hook_id>/keys")
+@scope("jobs:read")
+def blocked_keys(hook_id: str) -> Response:
+    access.hook(hook_id)  # 404 for another project's hook
+    if request.args.get("blocked", "true") != "true":
+        raise InvalidRequest("only blocked keys are listed: ?blocked=true")
+    found = ordering_store().blocked(hook_id)
+    return jsonify({"hookId": hook_id, "keys": [k.to_json() for k in found]})
+
+
+def _skip_wanted() -> bool:
+    if not request.get_data():
+        return False
+    body = json_body()
+    if not isinstance(body, dict) or set(body) - {"skip"}:
+        raise InvalidRequest('send nothing, or {"skip": true|false}')
+    skip = body.get("skip", False)
+    if not isinstance(skip, bool):
+        raise InvalidRequest("skip must be true or false")
+    return skip
+
+
+def _rerun(hook_id: str, key: str, failed: str) -> str:
+    """The failed job again, as a new job that takes the blocked key over."""
+    dispatcher = services.dispatcher()
+    raw = dispatcher.jobs.get(failed)
+    if raw is None:
+        raise KeyNotBlocked(f"job {failed!r}, which blocks the key, is gone; resume with skip")
+    hook, etag = hook_of(dispatcher.hooks, failed, raw)
+    if not hook.ordering:
+        raise KeyNotBlocked(f"hook {hook_id!r} no longer orders its events; resume with skip")
+    submitted = dispatcher.submit(
+        hook,
+        EventRequest.from_job(raw),
+        extra={"replayOf": failed},
+        hook_etag=etag,
+        order_key=key,
+        order_takeover=failed,
+    )
+    return submitted.job_id
+
+
+@bp.post("/hooks/<hook_id>/keys/<path:key>/resume")
+@scope("jobs:write")
+def resume(hook_id: str, key: str) -> Response:
+    hook = access.hook(hook_id)
+    skip = _skip_wanted()
+    store = ordering_store()
+    failed, blocked = store.holder(hook_id, key)
+    if failed is None or not blocked:
+        raise KeyNotBlocked(f"key {key!r} of hook {hook_id!r} is not blocked")
+    answer: dict[str, Any] = {"hookId": hook_id, "key": key, "skipped": skip, "failedJobId": failed}
+    if skip:
+        done, next_job = store.resume_skipping(hook_id, key)
+        if not done:
+            raise KeyNotBlocked(f"key {key!r} of hook {hook_id!r} is not blocked")
+        answer["nextJobId"] = next_job
+    else:
+        answer["rerunJobId"] = _rerun(hook_id, key, failed)
+    detail = {"key": key, "skip": skip, "failedJobId": failed}
+    access.audit("ordering.resume", hook_id, hook.project, detail=detail)
+    return jsonify(answer)
