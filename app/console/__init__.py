@@ -33,4 +33,8 @@ def create_console_app(settings: Settings | None = None) -> Flask:
     from app import destinations_api  # the fleet view lists destinations
 
     app.register_blueprint(destinations_api.bp)
+    from app import draft_try, drafts_api  # the editor's drafts panel
+
+    app.register_blueprint(drafts_api.bp)
+    app.register_blueprint(draft_try.bp)
     return app

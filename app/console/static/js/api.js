@@ -13,7 +13,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
+// timeoutMs: longer for calls that run many scripts (trying a draft).
+export async function api(method, path, body, { timeoutMs = TIMEOUT_MS } = {}) {
   const headers = { Accept: "application/json" };
   const options = { method, headers, credentials: "same-origin", cache: "no-store" };
   if (body !== undefined) {
@@ -22,7 +23,7 @@ export async function api(method, path, body) {
   }
   if (method !== "GET") headers["X-CSRF-Token"] = csrf;
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
   let response;
   try {
     response = await fetch(path, { ...options, signal: controller.signal });

@@ -1,7 +1,9 @@
 // The hook editor: the script in CodeMirror, the settings as a form (the
-// API's 422 messages next to their field), and the test panel.
+// API's 422 messages next to their field), the test panel, and the drafts
+// panel (drafts.js).
 import { api, clearError, page, showError } from "./api.js";
 import { $, clear, h, ms, pre, statusBadge } from "./dom.js";
+import { initDrafts, refreshDrafts } from "./drafts.js";
 import { can } from "./session.js";
 
 const form = $("#hook-form");
@@ -31,6 +33,7 @@ if (!writable) {
   editor.setOption("readOnly", true);
   for (const input of form.querySelectorAll("input, select, textarea")) input.disabled = true;
   $("#save")?.remove();
+  $("#save-draft")?.remove();
   $("#test-panel")?.remove();
   form.prepend(h("p", { class: "notice", id: "read-only" }, "Read-only: this token cannot change hooks (no hooks:write scope)."));
 }
@@ -141,17 +144,25 @@ form.addEventListener("submit", async (event) => {
       return;
     }
     setForm(saved);
+    refreshDrafts();
   } catch (error) {
     status.textContent = "Not saved.";
-    if (error.status === 422) {
-      const at = error.message.indexOf(": ");
-      const name = at > 0 ? error.message.slice(0, at) : "_form";
-      showFieldError(name.startsWith("limits.") || field(name) ? name : "_form", at > 0 ? error.message.slice(at + 2) : error.message);
-    } else {
-      showError(error);
-    }
+    showSaveError(error);
   }
 });
+
+// A 422 from a save (live or draft) next to its field; anything else in the banner.
+function showSaveError(error) {
+  if (error.field) {
+    showFieldError(error.field, error.message);
+  } else if (error.status === 422) {
+    const at = error.message.indexOf(": ");
+    const name = at > 0 ? error.message.slice(0, at) : "_form";
+    showFieldError(name.startsWith("limits.") || field(name) ? name : "_form", at > 0 ? error.message.slice(at + 2) : error.message);
+  } else {
+    showError(error);
+  }
+}
 
 // The test panel.
 function sampleRequest() {
@@ -267,6 +278,13 @@ async function init() {
     showError(error);
   }
   loadHistory();
+  if (!writable || !saved) return;
+  const setLive = (hook) => setForm((saved = hook));
+  const loadDraft = (draft) => {
+    setForm(draft);
+    $("#version").textContent = `draft (live: version ${saved.version})`;
+  };
+  initDrafts({ hookId, collect: () => (clearFieldErrors(), collect()), live: () => saved, setLive, loadDraft, onSaveError: showSaveError });
 }
 
 init();
