@@ -65,6 +65,7 @@ def test_save_try_promote_and_roll_back_a_draft(page: Page, api: Api) -> None:
     page.click("#save-draft")
     page.wait_text("#save-status", "Draft saved. Live is unchanged.")
     page.wait_text("#draft-line", "Draft saved (from version 1; live: version 1).")
+    page.shot("drafts-saved")
     assert greeting(api, hook_id) == "hi ada"
     assert hook_version(api, hook_id) == 1
     saved = api.http.get(f"{api.base}/api/hooks/{hook_id}/draft", headers=api.admin).json()

@@ -17,11 +17,12 @@ function tryBody() {
   return { filter, limit: Number($("#try-limit").value.trim() || "20") };
 }
 
-function countsLine(counts) {
-  return h("p", { class: "outcome-counts" }, OUTCOMES.flatMap((name, i) => [
-    i ? " · " : "",
-    h("span", { class: `outcome outcome-${name}`, "data-outcome": name }, `${name} ${counts?.[name] ?? 0}`),
-  ]));
+// Every outcome with its count (a zero one muted, not coloured).
+function countsLine(counts, names = OUTCOMES) {
+  return h("p", { class: "outcome-counts" }, names.flatMap((name, i) => {
+    const n = counts?.[name] ?? 0;
+    return [i ? " · " : "", h("span", { class: n ? `outcome outcome-${name}` : "outcome muted", "data-outcome": name }, `${name} ${n}`)];
+  }));
 }
 
 // In a few words, what changed (or why the draft could not answer).
@@ -36,7 +37,7 @@ function summary(row) {
       return parts.join(", ");
     }
     case "diverged":
-      return `step ${row.step}: ${row.call}`;
+      return row.step ? `step ${row.step}: ${row.call}` : "the draft made a call the tape does not have";
     case "failed":
       return `${row.reason || ""}${row.error ? `: ${row.error}` : ""}`;
     case "nondeterministic":
@@ -125,7 +126,7 @@ export function renderShadow(shadow) {
   clear($("#shadow-info"),
     h("p", { id: "shadow-summary" }, pct ? `The draft runs on ${pct}% of live events, after the live run, on its tape.` : "Shadow runs are off.",
       shadow.draftVersion ? ` Draft of version ${shadow.draftVersion}.` : ""),
-    countsLine(shadow.counts));
+    countsLine(shadow.counts, OUTCOMES.slice(0, 4)));
   const recent = shadow.recent || [];
   clear($("#shadow-list"), recent.length
     ? resultsTable(recent, "#shadow-detail", (r) => r.outcome, [{ label: "When", value: (r) => when(r.at) }])
