@@ -204,3 +204,20 @@ def test_a_stopped_shadow_node_never_holds_live_events(stack: Stack) -> None:
     found = counted(s.api, hook_id, QUEUE_MAX + 2)
     assert found["counts"]["same"] == QUEUE_MAX and found["counts"]["skipped"] == 2, found
     assert found["recent"] == []  # the same answers: no differences to keep
+
+
+def test_a_draft_that_times_out_is_counted_failed(stack: Stack) -> None:
+    s = stack
+    hook_id, _ = new_hook(s)
+    spins = "(() => { for (;;) {} })()"
+    call(
+        s.api, "PUT", f"hooks/{hook_id}/draft", json={"script": spins, "limits": {"timeoutMs": 300}}
+    )
+    call(s.api, "PATCH", f"hooks/{hook_id}", json={"shadow": {"sample": 1.0}})
+    job = s.api.run(hook_id, json={})
+    assert job["status"] == "succeeded"
+    found = counted(s.api, hook_id, 1)
+    assert found["counts"]["failed"] == 1, found
+    (entry,) = found["recent"]
+    assert entry["jobId"] == job["jobId"] and entry["diff"]["reason"] == "timeout", entry
+    assert s.api.run(hook_id, json={})["status"] == "succeeded"  # the live hook goes on

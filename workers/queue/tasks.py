@@ -76,7 +76,9 @@ def register(app: Celery, settings: Settings) -> None:
     def deliver_callback(self: Task, job_id: str, hook_id: str = "") -> str:
         return _service(Deliverer, settings).deliver(job_id)
 
-    @app.task(name=SHADOW_RUN, bind=True, ignore_result=True)
+    # Acknowledged when taken: a shadow run whose child dies (a script that
+    # ignores its timeout, the RSS cap) is lost, never delivered again and again.
+    @app.task(name=SHADOW_RUN, bind=True, ignore_result=True, acks_late=False)
     def shadow_run(self: Task, job_id: str, hook_id: str = "") -> str:
         """Run ``hook_id``'s draft on the live job ``job_id``'s tape (workers/shadow)."""
         from workers.shadow.runner import ShadowRunner  # the shadow node's children only
