@@ -24,7 +24,7 @@ from app import services
 from app.auth import bearer_token, token_matches
 from app.shared_reading import shared
 from workers.errors import QueueUnavailable, Unauthorized
-from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SYNC_QUEUE
+from workers.queue.names import CALLBACKS_QUEUE, SCRIPTS_QUEUE, SHADOW_QUEUE, SYNC_QUEUE
 from workers.store import keys
 from workers.store.access.membership import hook_projects
 from workers.store.destinations.reads import BreakerState, list_destinations
@@ -106,7 +106,9 @@ class _FleetCollector:
             pipe.info("memory")
             pipe.llen(keys.celery_queue(SYNC_QUEUE))
             pipe.smembers(keys.hook_ids())
-            counters, rss, scripts, callbacks, running, due, memory, sync, hook_ids = pipe.execute()
+            pipe.llen(keys.celery_queue(SHADOW_QUEUE))
+            (counters, rss, scripts, callbacks, running, due, memory, sync, hook_ids,
+             shadow) = pipe.execute()  # fmt: skip
         ids = [h.decode() for h in hook_ids]
         sync_queued, per_hook = queued_counts(self.redis, ids)
         yield _project_hooks(self.redis, ids)
@@ -146,6 +148,7 @@ class _FleetCollector:
         depth.add_metric([SYNC_QUEUE], sync)
         depth.add_metric([SCRIPTS_QUEUE], scripts)
         depth.add_metric([CALLBACKS_QUEUE], callbacks)
+        depth.add_metric([SHADOW_QUEUE], shadow)  # shadow runs waiting (workers/shadow)
         yield depth
         queued = GaugeMetricFamily(
             "hooklet_hook_queued_events",

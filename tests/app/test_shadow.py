@@ -116,6 +116,28 @@ def test_a_sampled_live_run_is_shadowed_by_the_draft(
     assert found["counts"] == {**ZERO, "same": 1} and found["recent"] == []
 
 
+def test_a_job_its_own_version_does_not_reproduce_is_nondeterministic(
+    client: FlaskClient, admin: Admin, hook_id: str, run_job: Callable[[str], dict],
+    fast_settings: Settings, shadow_lane: redis.Redis,
+) -> None:  # fmt: skip
+    put_hook(client, admin, hook_id, script=LIVE)
+    client.put(f"/api/hooks/{hook_id}/draft", json={"script": "({ body: 'x' })"}, headers=admin)
+    _patch(client, admin, hook_id, {"shadow": {"sample": 1.0}})
+    job = run_job(send(client, hook_id).json["jobId"])
+    # A stored answer no run on the tape gives back (as if the tape missed
+    # something the script read).
+    shadow_lane.hset(keys.job(job["jobId"]), "resultBody", b'{"id": "elsewhere", "n": 1}')
+    runner = ShadowRunner(fast_settings)
+    try:
+        assert runner.run(job["jobId"], hook_id) == "nondeterministic"
+    finally:
+        runner.pool.clear()
+    (entry,) = _shadow(client, admin, hook_id)["recent"]
+    assert entry["outcome"] == "nondeterministic"
+    assert entry["diff"]["draft"]["result"] == "differs"
+    assert entry["diff"]["ownVersion"]["diff"]["body"]["changes"][0]["path"] == "$.id"
+
+
 def test_results_keep_the_last_50_differences_for_the_draft_there_is_now(
     client: FlaskClient, admin: Admin, hook_id: str, fast_settings: Settings
 ) -> None:

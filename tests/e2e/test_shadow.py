@@ -199,6 +199,8 @@ def test_a_stopped_shadow_node_never_holds_live_events(stack: Stack) -> None:
         assert all(j["status"] == "succeeded" for j in jobs)  # live work went on
         assert s.redis.llen(keys.celery_queue("shadow")) == QUEUE_MAX  # the rest: skipped
         assert shadow_of(s.api, hook_id)["counts"]["skipped"] == 2
+        metrics = s.api.http.get(f"{s.api.base}/metrics", timeout=30).text
+        assert f'hooklet_queue_depth{{queue="shadow"}} {float(QUEUE_MAX)}' in metrics
     finally:
         s.shadow.start()
     found = counted(s.api, hook_id, QUEUE_MAX + 2)
