@@ -33,8 +33,11 @@ def create_console_app(settings: Settings | None = None) -> Flask:
     from app import destinations_api  # the fleet view lists destinations
 
     app.register_blueprint(destinations_api.bp)
-    from app import draft_try, drafts_api  # the editor's drafts panel
+    from app import ordering_api  # the jobs view's blocked keys
 
-    app.register_blueprint(drafts_api.bp)
-    app.register_blueprint(draft_try.bp)
+    app.register_blueprint(ordering_api.bp)
+    from app import draft_try, drafts_api, shadow_api  # the editor's drafts panel
+
+    for module in (drafts_api, draft_try, shadow_api):
+        app.register_blueprint(module.bp)
     return app

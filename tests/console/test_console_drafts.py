@@ -120,54 +120,78 @@ def test_save_try_promote_and_roll_back_a_draft(page: Page, api: Api) -> None:
     assert page.csp_violations() == []
 
 
-SHADOW = {
-    "sample": 0.25,
-    "draftVersion": 1,
-    "counts": {"same": 7, "differs": 1, "diverged": 0, "failed": 0},
-    "recent": [
-        {
-            "jobId": "JOBID",
-            "outcome": "differs",
-            "at": "2026-12-07T23:00:00Z",
-            "diff": {
-                "body": {
-                    "json": True,
-                    "changes": [{"path": "$.greeting", "stored": "hi ada", "draft": "hello ada"}],
-                }
-            },
-        }
-    ],
-}
-
-
-def test_the_shadow_panel(page: Page, api: Api) -> None:
+def test_shadow_runs_set_and_shown(page: Page, api: Api, shadow_worker) -> None:  # noqa: ANN001
     hook_id = f"shadow-{uuid.uuid4().hex[:8]}"
     api.put_hook(hook_id, mode="sync", script=LIVE)
-    answer = api.send(hook_id, "?name=ada")
-    job_id = answer.headers.get("X-Hooklet-Job") or _last_job(api, hook_id)
     page.open(f"/ui/hooks/{hook_id}")
+    page.wait_text("#draft-line", "No draft.")
+    assert not page.find("#drafts-panel").is_displayed() or not page.all(
+        "#shadow-section:not([hidden])"
+    )
+
+    # With a draft, the share is set from the page (PATCH): 100% of live events.
     page.set_script(DRAFT)
     page.click("#save-draft")
     page.wait_text("#draft-line", "Draft saved")
-    page.find("#shadow-section")
-    shadow = api.http.get(f"{api.base}/api/hooks/{hook_id}/draft/shadow", headers=api.admin)
-    if shadow.status_code == 404:
-        page.wait_text("#no-shadow", "No shadow runs.")
-    # The rendering of an answer of the documented shape (GET .../draft/shadow).
-    data = {**SHADOW, "recent": [{**SHADOW["recent"][0], "jobId": job_id}]}
-    render = "return import('/ui/static/js/draftruns.js').then((m) => m.renderShadow(arguments[0]))"
-    page.driver.execute_script(render, data)
-    page.wait_text("#shadow-summary", "The draft runs on 25% of live events")
-    assert page.text('#shadow-info [data-outcome="same"]') == "same 7"
-    assert page.text('#shadow-info [data-outcome="differs"]') == "differs 1"
-    assert page.find("#shadow-percent").get_attribute("value") == "25"
+    page.wait_text("#shadow-summary", "Shadow runs are off.")
+    page.fill("#shadow-percent", "100")
+    page.click("#shadow-set")
+    page.wait_text("#shadow-status", "Shadowing 100% of live events.")
+    hook = api.http.get(f"{api.base}/api/hooks/{hook_id}", headers=api.admin).json()
+    assert hook["shadow"]["sample"] == 1.0
+
+    # Live events keep the live answer; each one's shadow run differs.
+    assert greeting(api, hook_id, "ada") == "hi ada"
+    assert greeting(api, hook_id, "bob") == "hi bob"
+    results = f"{api.base}/api/hooks/{hook_id}/draft/shadow"
+    page.wait(
+        lambda: api.http.get(results, headers=api.admin).json()["counts"]["differs"] == 2,
+        what="two shadow runs",
+    )
+    page.open(f"/ui/hooks/{hook_id}")
+    page.wait_text("#shadow-summary", "The draft runs on 100% of live events")
+    page.wait_text('#shadow-info [data-outcome="differs"]', "differs 2")
+    assert page.text('#shadow-info [data-outcome="same"]') == "same 0"
+    assert page.count("#shadow-list tr.try-row") == 2
     page.click("#shadow-list button.compare")
     page.find("#shadow-detail .side-by-side")
-    assert any('"greeting": "hello ada"' in line for line in changed(page, "draft"))
-    assert any('"greeting": "hi ada"' in line for line in changed(page, "recorded"))
+    assert any('"greeting": "hello ' in line for line in changed(page, "draft"))
+    assert any('"greeting": "hi ' in line for line in changed(page, "recorded"))
     page.shot("drafts-shadow")
+    assert page.csp_violations() == []
 
 
-def _last_job(api: Api, hook_id: str) -> str:
-    jobs = api.http.get(f"{api.base}/api/hooks/{hook_id}/jobs", headers=api.admin).json()["jobs"]
-    return jobs[0]["jobId"]
+def test_shadow_rows_that_did_not_differ(page: Page, api: Api) -> None:
+    """Rows of the documented shape the stack rarely makes on purpose: a
+    diverged run (step and call), and a diff too big to keep."""
+    hook_id = f"shadowrows-{uuid.uuid4().hex[:8]}"
+    api.put_hook(hook_id, mode="sync", script=LIVE)
+    page.open(f"/ui/hooks/{hook_id}")
+    page.wait(lambda: page.count("#shadow-summary") == 1, what="the page's own shadow answer")
+    recent = [
+        {
+            "jobId": "a" * 32,
+            "outcome": "diverged",
+            "at": 1,
+            "diff": {"step": 1, "call": "fetch GET https://x/y"},
+        },
+        {
+            "jobId": "b" * 32,
+            "outcome": "differs",
+            "at": 1,
+            "diff": {"truncated": True, "bytes": 20000, "fields": ["body"]},
+        },
+    ]
+    data = {
+        "sample": 0.5,
+        "draftVersion": "e1",
+        "counts": {"diverged": 1, "differs": 1},
+        "recent": recent,
+    }
+    render = "return import('/ui/static/js/draftruns.js').then((m) => m.renderShadow(arguments[0]))"
+    page.driver.execute_script(render, data)
+    page.wait_text("#shadow-summary", "The draft runs on 50% of live events")
+    texts = [row.get_attribute("textContent") for row in page.all("#shadow-list tr.try-row")]
+    assert "step 1: fetch GET https://x/y" in texts[0]
+    assert "too big to keep (body changed)" in texts[1]
+    assert page.count("#shadow-list button.compare") == 0

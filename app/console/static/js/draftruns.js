@@ -6,6 +6,7 @@ import { $, clear, h, table, when } from "./dom.js";
 import { sideBySide } from "./sidebyside.js";
 
 const OUTCOMES = ["same", "differs", "diverged", "failed", "nondeterministic"];
+const SHADOW_OUTCOMES = [...OUTCOMES, "skipped"]; // skipped: the shadow lane was full
 const TRY_TIMEOUT_MS = 300000; // up to 500 events run through the workers
 
 function tryBody() {
@@ -28,6 +29,7 @@ function countsLine(counts, names = OUTCOMES) {
 // In a few words, what changed (or why the draft could not answer).
 function summary(row) {
   const diff = row.diff || {};
+  if (diff.truncated) return `too big to keep (${diff.fields.join(", ")} changed)`;
   switch (row.result) {
     case "differs": {
       const parts = ["status", "reason", "error", "statusCode"].filter((k) => diff[k]);
@@ -70,7 +72,7 @@ function resultsTable(rows, where, outcomeOf, extra = []) {
       { label: "What", value: (r) => summary({ ...r, result: outcomeOf(r) }) },
       {
         label: "",
-        value: (r) => (r.diff && Object.keys(r.diff).length
+        value: (r) => (r.diff && !r.diff.truncated && Object.keys(r.diff).length
           ? h("button", { type: "button", class: "link compare", "data-job": r.jobId, onclick: () => showDiff(where, r.jobId, r.diff) }, "Compare")
           : ""),
       },
@@ -103,37 +105,44 @@ export async function tryDraft(base) {
 
 // hasDraft: show the panel (and its setting) even before any shadow run.
 export async function loadShadow(base, hasDraft) {
-  const section = $("#shadow-section");
   let shadow = null;
   try {
     shadow = await api("GET", `${base}/draft/shadow`);
   } catch (error) {
     if (error.status !== 404 && error.status !== 405) showError(error);
   }
-  section.hidden = !hasDraft && !shadow;
   if (!shadow) {
+    $("#shadow-section").hidden = !hasDraft;
     clear($("#shadow-info"), h("p", { class: "empty", id: "no-shadow" }, "No shadow runs."));
     clear($("#shadow-list"));
     return;
   }
-  renderShadow(shadow);
+  renderShadow(shadow, hasDraft);
 }
 
-export function renderShadow(shadow) {
+// A recent shadow run as a results row: a run that did not differ keeps its
+// details (step and call, reason and error) where a tried event has them.
+function shadowRow(run) {
+  if (run.outcome === "differs") return run;
+  const details = run.diff || {};
+  return { ...run, ...details, diff: run.outcome === "nondeterministic" ? details.draft?.diff : undefined };
+}
+
+export function renderShadow(shadow, hasDraft = true) {
   const pct = Math.round((shadow.sample || 0) * 1000) / 10;
-  $("#shadow-section").hidden = false;
+  $("#shadow-section").hidden = !hasDraft && !pct;
   if (document.activeElement !== $("#shadow-percent")) $("#shadow-percent").value = String(pct);
-  clear($("#shadow-info"),
-    h("p", { id: "shadow-summary" }, pct ? `The draft runs on ${pct}% of live events, after the live run, on its tape.` : "Shadow runs are off.",
-      shadow.draftVersion ? ` Draft of version ${shadow.draftVersion}.` : ""),
-    countsLine(shadow.counts, OUTCOMES.slice(0, 4)));
-  const recent = shadow.recent || [];
-  clear($("#shadow-list"), recent.length
+  const what = !hasDraft ? `Shadow is set to ${pct}%, but there is no draft: nothing runs.`
+    : pct ? `The draft runs on ${pct}% of live events, after the live run, on its tape.` : "Shadow runs are off.";
+  clear($("#shadow-info"), h("p", { id: "shadow-summary" }, what), hasDraft ? countsLine(shadow.counts, SHADOW_OUTCOMES) : null);
+  const recent = (shadow.recent || []).map(shadowRow);
+  clear($("#shadow-list"), !hasDraft ? null : recent.length
     ? resultsTable(recent, "#shadow-detail", (r) => r.outcome, [{ label: "When", value: (r) => when(r.at) }])
     : h("p", { class: "empty" }, "No differences yet."));
 }
 
-export async function setShadow(base, hasDraft) {
+// onLive: the hook as PATCH answers it (setting the share makes a new version).
+export async function setShadow(base, hasDraft, onLive) {
   const status = $("#shadow-status");
   const pct = Number($("#shadow-percent").value.trim());
   if (!Number.isFinite(pct) || pct < 0 || pct > 100) {
@@ -141,7 +150,7 @@ export async function setShadow(base, hasDraft) {
     return;
   }
   try {
-    await api("PATCH", base, { shadow: { sample: pct / 100 } });
+    onLive(await api("PATCH", base, { shadow: { sample: pct / 100 } }));
     status.textContent = pct ? `Shadowing ${pct}% of live events.` : "Shadow runs off.";
     loadShadow(base, hasDraft);
   } catch (error) {

@@ -5,7 +5,7 @@ import { api, clearError, showError } from "./api.js";
 import { $, clear, h, when } from "./dom.js";
 import { loadShadow, setShadow, tryDraft } from "./draftruns.js";
 
-let ctx = null; // {hookId, collect, live, setLive, loadDraft, onSaveError}
+let ctx = null; // {hookId, collect, live, setLive, keepLive, loadDraft, onSaveError}
 let draft = null; // the saved draft, or null
 
 function base() {
@@ -56,11 +56,11 @@ function render() {
     clear($("#draft-info"), h("p", { class: "empty" }, "No draft. Edit the script and use Save draft."));
     return;
   }
-  const stale = draft.baseVersion !== draft.liveVersion;
-  line.textContent = `Draft saved (from version ${draft.baseVersion}; live: version ${draft.liveVersion}).`;
+  const stale = draft.baseVersion !== live.version;
+  line.textContent = `Draft saved (from version ${draft.baseVersion}; live: version ${live.version}).`;
   clear($("#draft-info"), h("p", { id: "draft-summary" },
-    "Draft saved ", when(draft.savedAt), `, from version ${draft.baseVersion}. Live: version ${draft.liveVersion}.`,
-    stale ? h("strong", {}, " Live changed since the draft was saved.") : null));
+    "Draft saved ", when(draft.savedAt), `, from version ${draft.baseVersion}. Live: version ${live.version}.`,
+    stale ? h("strong", {}, " Live has changed since.") : null));
 }
 
 async function saveDraft() {
@@ -155,9 +155,13 @@ export function initDrafts(context) {
   });
   $("#shadow-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    setShadow(base(), Boolean(draft));
+    setShadow(base(), Boolean(draft), (hook) => {
+      ctx.keepLive(hook);
+      render();
+    });
   });
   refreshDrafts();
+  setInterval(() => draft && loadShadow(base(), true), 15000); // shadow results as they come
 }
 
 // The draft and shadow runs as the API has them now (after a save, promote...).

@@ -284,7 +284,9 @@ async function init() {
     setForm(draft);
     $("#version").textContent = `draft (live: version ${saved.version})`;
   };
-  initDrafts({ hookId, collect: () => (clearFieldErrors(), collect()), live: () => saved, setLive, loadDraft, onSaveError: showSaveError });
+  // keepLive: a new live version whose script the editor may not show (the shadow share).
+  const keepLive = (hook) => (saved = hook);
+  initDrafts({ hookId, collect: () => (clearFieldErrors(), collect()), live: () => saved, setLive, keepLive, loadDraft, onSaveError: showSaveError });
 }
 
 init();
