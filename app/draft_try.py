@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, jsonify
 
 from app import access, services
@@ -88,7 +89,7 @@ def _try_all(hook: Hook, live: Hook, job_ids: list[str]) -> list[dict[str, Any]]
     tried = _run_many(hook, [(raw, tape) for _, raw, tape in runnable], live.version)
     again: list[tuple[str, dict[bytes, bytes], dict[str, Any]]] = []
     for (job_id, raw, tape), ran in zip(runnable, tried, strict=True):
-        results[job_id] = {"jobId": job_id, **_verdict(raw, ran)}
+        results[job_id] = {"jobId": job_id, **_verdict(raw, ran), **_logs(ran)}
         if results[job_id]["result"] != "same":
             again.append((job_id, raw, tape))
     _check_determinism(live, again, results)
@@ -145,3 +146,9 @@ def _run_many(
             dispatcher.jobs.delete(try_id)
             out.append(ran)
     return out
+
+
+def _logs(ran: dict[bytes, bytes] | None) -> dict[str, Any]:
+    """The try run's console lines, when it wrote any (``hooklet dev`` shows them)."""
+    logs = orjson.loads(ran[b"logs"]) if ran is not None and b"logs" in ran else []
+    return {"logs": logs} if logs else {}

@@ -33,11 +33,12 @@ def main(ctx: click.Context, url: str, token: str | None, as_json: bool) -> None
 
 
 def _register() -> None:
-    from app.cli import access, console, drafts, fleet, hooks, jobs
+    from app.cli import access, console, dev, drafts, fleet, hooks, jobs
 
     main.add_command(hooks.hooks)
     hooks.hooks.add_command(drafts.hooks_rollback)
     main.add_command(drafts.draft)
+    main.add_command(dev.dev)
     main.add_command(jobs.jobs)
     main.add_command(jobs.send)
     main.add_command(fleet.workers)

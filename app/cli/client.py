@@ -23,11 +23,12 @@ class Client:
 
     def request(self, method: str, path: str, *, admin: bool = True, **kwargs: Any):
         headers = kwargs.pop("headers", {})
+        timeout = kwargs.pop("timeout", 30)
         if admin and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
             response = self.http.request(
-                method, self.url + path, headers=headers, timeout=30, **kwargs
+                method, self.url + path, headers=headers, timeout=timeout, **kwargs
             )
         except requests.ConnectionError:
             fail(f"cannot reach hooklet at {self.url} (is it running? try scripts/run)")

@@ -1,5 +1,6 @@
-"""``hooklet draft get|put|rm|promote ID`` and ``hooklet hooks rollback ID``:
-a hook's next definition, saved without serving it, made live, or undone."""
+"""``hooklet draft get|put|rm|promote|rollback ID`` (``hooks rollback ID``
+too): a hook's next definition, saved without serving it, made live, or
+undone. ``hooklet dev`` (``cli/dev.py``) saves drafts as a file changes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import click
 
 from app.cli.client import Client, emit, fail
 
-__all__ = ["draft", "hooks_rollback"]
+__all__ = ["draft", "hooks_rollback", "live_definition"]
 
 # What ``GET /api/hooks/<id>`` shows that is no part of a definition one writes.
 _READ_ONLY = ("version", "createdAt", "updatedAt", "secretNames", "project")
@@ -40,7 +41,7 @@ def draft_get(client: Client, hook_id: str) -> None:
     emit(client, client.ok(client.request("GET", f"/api/hooks/{hook_id}/draft")), _show)
 
 
-def _live_definition(client: Client, hook_id: str) -> dict[str, Any]:
+def live_definition(client: Client, hook_id: str) -> dict[str, Any]:
     """The live hook as a definition (credentials are left out: the draft
     then takes the live ones)."""
     hook = client.ok(client.request("GET", f"/api/hooks/{hook_id}"))
@@ -71,7 +72,7 @@ def draft_put(client: Client, hook_id: str, file, script) -> None:  # noqa: ANN0
         if not isinstance(definition, dict):
             fail(f"{file.name} does not hold a JSON object")
     else:
-        definition = _live_definition(client, hook_id)
+        definition = live_definition(client, hook_id)
     if script is not None:
         definition["script"] = script.read()
     response = client.request("PUT", f"/api/hooks/{hook_id}/draft", json=definition)
@@ -116,3 +117,6 @@ def hooks_rollback(client: Client, hook_id: str, version: int | None) -> None:
         f"rolled back: {hook_id} is now version {h['version']} "
         f"(version {h['restoredVersion']} brought back)"
     ))  # fmt: skip
+
+
+draft.add_command(hooks_rollback)  # ``hooklet draft rollback ID``: where promote is

@@ -30,17 +30,30 @@ def check_syntax(source: str) -> str | None:
         try:
             checker.eval(f"new Function({orjson.dumps(source).decode()}); 0", timeout_sec=5)
         except JSEvalException as exc:
-            return _syntax_message(str(exc))
+            return _syntax_message(str(exc), source)
         except Exception as exc:  # noqa: BLE001 - report, never crash the API
             return f"could not compile the script: {exc}"
     return None
 
 
-def _syntax_message(text: str) -> str:
-    # V8 reports "undefined:LINE: SyntaxError: ..."; new Function adds 2 lines.
-    first = text.splitlines()[0] if text else "SyntaxError"
+def _syntax_message(text: str, source: str) -> str:
+    # V8 reports "undefined:LINE: SyntaxError: ...", then the line it read and
+    # a caret under the column; new Function adds 2 lines before the script.
+    lines = text.splitlines()
+    first = lines[0] if lines else "SyntaxError"
     head, _, message = first.partition(": ")
     line = head.rsplit(":", 1)[-1]
-    if line.isdigit() and message:
-        return f"{message} (line {max(1, int(line) - 2)})"
-    return first
+    if not (line.isdigit() and message):
+        return first
+    number = max(1, int(line) - 2)
+    column = _caret_column(lines[1:3], source.split("\n")[number - 1 : number])
+    return f"{message} (line {number}, column {column})" if column else f"{message} (line {number})"
+
+
+def _caret_column(shown: list[str], own: list[str]) -> int | None:
+    """The caret's column (1 = the first character) when the line V8 showed
+    is the script's own (not new Function's closing one, nor a cut line)."""
+    if len(shown) != 2 or not own or shown[0] != own[0].rstrip("\r"):
+        return None
+    caret = shown[1].lstrip(" ")
+    return len(shown[1]) - len(caret) + 1 if caret.startswith("^") else None
