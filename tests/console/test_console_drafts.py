@@ -11,9 +11,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.console.browser import Page
-from tests.console.conftest import Console
+from tests.console.conftest import Console, sign_in
 from tests.support.stack import Api
 
 pytestmark = pytest.mark.stack
@@ -139,6 +140,8 @@ def test_shadow_runs_set_and_shown(page: Page, api: Api, shadow_worker) -> None:
     page.wait_text("#shadow-status", "Shadowing 100% of live events.")
     hook = api.http.get(f"{api.base}/api/hooks/{hook_id}", headers=api.admin).json()
     assert hook["shadow"]["sample"] == 1.0
+    assert hook["version"] == 2  # a setting changed: a new version, the same script
+    page.wait_text("#draft-line", "live: version 2")
 
     # Live events keep the live answer; each one's shadow run differs.
     assert greeting(api, hook_id, "ada") == "hi ada"
@@ -195,3 +198,24 @@ def test_shadow_rows_that_did_not_differ(page: Page, api: Api) -> None:
     assert "step 1: fetch GET https://x/y" in texts[0]
     assert "too big to keep (body changed)" in texts[1]
     assert page.count("#shadow-list button.compare") == 0
+
+
+def test_draft_changes_through_the_console_need_its_csrf_token(console: Console, api: Api) -> None:
+    """The drafts routes the console now serves keep its rules: the session
+    and the page's CSRF token on every change, never a bearer token."""
+    hook_id = f"draftcsrf-{uuid.uuid4().hex[:8]}"
+    api.put_hook(hook_id, mode="sync", script=LIVE)
+    http, csrf = sign_in(console.url)
+    draft = f"{console.url}/api/hooks/{hook_id}/draft"
+    body = {"mode": "sync", "script": DRAFT}
+    assert http.put(draft, json=body, timeout=10).status_code == 403  # no CSRF token
+    assert http.get(draft, timeout=10).status_code == 404  # nothing saved
+    headers = {"X-CSRF-Token": csrf}
+    assert http.put(draft, json=body, headers=headers, timeout=10).status_code == 201
+    promote = f"{draft}/promote"
+    assert http.post(promote, timeout=10).status_code == 403
+    bearer = requests.post(promote, headers=api.admin, timeout=10)
+    assert bearer.status_code == 401
+    assert greeting(api, hook_id) == "hi ada"  # neither promoted it
+    assert http.post(promote, headers=headers, timeout=10).status_code == 200
+    assert greeting(api, hook_id) == "hello ada"
