@@ -140,6 +140,10 @@ class Settings:
     # (0 turns this off: one Celery task per event). See Executor.run.
     batch_max_jobs: int = 16
     batch_window_ms: int = 50
+    # Of those, a child takes up to this many in one Redis call and records
+    # the outcomes of the ones it held together with its next take (1: one
+    # job per call). See queue/held.py.
+    take_batch: int = 4
     # /metrics: when set, scrapes need "Authorization: Bearer <token>".
     metrics_token: str = ""
     # Flower

@@ -54,3 +54,16 @@ class Batch:
             return None
         self.remaining -= 1
         return self.take
+
+    def take_count(self, at_most: int) -> int:
+        """How many jobs to take in one step (``HOOKLET_TAKE_BATCH``), counted
+        as taken: 0 when ``next_take`` would say no."""
+        if self.next_take() is None:
+            return 0
+        count = min(at_most, self.remaining + 1)
+        self.remaining -= count - 1
+        return count
+
+    def returned(self, count: int) -> None:
+        """``count`` of the jobs counted by ``take_count`` were not there."""
+        self.remaining += count

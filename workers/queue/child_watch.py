@@ -21,6 +21,7 @@ import redis
 from workers.queue.messages import run_task
 from workers.queue.reaper import give_up_crashed, lane_of
 from workers.queue.retries import attempt_allowed
+from workers.queue.running_marker import job_run_by
 from workers.settings import Settings
 from workers.store import keys
 from workers.store.budget import MemoryBudget
@@ -69,37 +70,43 @@ class ChildWatch:
                 lost |= known - now
                 known = now
                 for pid in sorted(lost):
-                    self.requeue_jobs_of(f"{self._consumer.hostname}/{pid}")
+                    worker = f"{self._consumer.hostname}/{pid}"
+                    self.requeue_jobs_of(worker, ran=job_run_by(pid))
                     lost.discard(pid)
             except (redis.RedisError, OSError) as exc:  # Redis is down: the reaper's turn
                 log.warning("requeueing a dead child's jobs failed: %s", exc)
             except Exception:  # noqa: BLE001 - keep the thread alive, say why
                 log.exception("watching the worker children failed")
 
-    def requeue_jobs_of(self, worker: str) -> int:
+    def requeue_jobs_of(self, worker: str, ran: str | None = None) -> int:
         """Queue again (or, past the attempt cap, fail ``crashed``) every job
         ``worker`` (``<node>/<pid>``, as jobs record it) holds running.
-        Returns how many. The running set holds one job per busy child of the
-        fleet, so reading it whole is cheap."""
+        Returns how many. With ``ran`` (the job the child said it was
+        running: ``running_marker``), the child died under that one: the
+        others it held (taken with it, or run with their outcomes not yet
+        recorded: ``queue/held.py``) get their attempt back. The running set
+        holds a few jobs per busy child of the fleet, so reading it whole is
+        cheap."""
         running = [job_id.decode() for job_id in self.redis.zrange(keys.running(), 0, -1)]
         with self.redis.pipeline(transaction=False) as pipe:
             for job_id in running:
                 pipe.hget(keys.job(job_id), "worker")
             holders = pipe.execute()
         held = [j for j, by in zip(running, holders, strict=True) if by == worker.encode()]
-        return sum(self._requeue(job_id, worker) for job_id in held)
+        refund = ran is not None
+        return sum(self._requeue(j, worker, refund and j != ran) for j in held)
 
-    def _requeue(self, job_id: str, worker: str) -> bool:
+    def _requeue(self, job_id: str, worker: str, refund: bool = False) -> bool:
         raw = self.jobs.get(job_id)
         if raw is None or JobStatus(raw[b"status"].decode()).is_final:
             return False
-        attempts = int(raw.get(b"attempts", b"0"))
+        attempts = int(raw.get(b"attempts", b"0")) - (1 if refund else 0)
         lane = lane_of(raw)
         if attempt_allowed(attempts + 1, self.settings.max_attempts):
             # A token of its own, as the reaper gives: the dead task's token
             # is unbound by the requeue and claims whatever comes next.
             message = run_task(new_job_id(), self.settings, lane)
-            if not self.jobs.requeue(job_id, message, lane, held_by=worker):
+            if not self.jobs.requeue(job_id, message, lane, held_by=worker, refund=refund):
                 return False  # the reaper, or a redelivery, got there first
             log.warning(
                 "queued job %s again: its worker %s died (attempt %d)", job_id, worker, attempts

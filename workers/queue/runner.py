@@ -40,6 +40,9 @@ class ScriptRunner:
         # Past 70% of the RSS cap, the pool lets warm isolates go: the rest is
         # headroom for the script that runs next.
         self._cache_budget_bytes = settings.child_rss_mb * 2**20 * 7 // 10
+        # The last run's fetches and KV calls: none, and running it again
+        # changes nothing outside (queue/held.py may then record it later).
+        self.last_run_reached_out = 0
 
     def run(
         self, spec: ScriptSpec, request: EventRequest, last_rss_bytes: int, on_stuck: OnStuck
@@ -75,6 +78,7 @@ class ScriptRunner:
             with self.watchdog.watching(isolate, deadline, on_stuck):
                 run = run_script(isolate, spec.source, context, limits, host, replay)
         finally:
+            self.last_run_reached_out = len(calls.records) + calls.kv_ops
             if run is None:
                 isolate.close()  # interrupted by a Celery soft limit or a bug
             else:

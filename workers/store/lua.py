@@ -64,3 +64,16 @@ class LuaStep:
     ) -> Any:
         """Run it (on ``client``, e.g. a pipeline, if given)."""
         return self._script(keys=_values(keys), args=[*_values(args), *tail], client=client)
+
+    def queue(self, pipe: Any, keys: Any, args: Any, tail: list[Value] | tuple[()] = ()) -> None:
+        """Queue it on ``pipe`` as a plain EVALSHA: redis-py's own script
+        pipelining asks ``SCRIPT EXISTS`` on every execute, a round trip of
+        its own. A ``NoScriptError`` in the replies means: ``load`` and retry."""
+        values = _values(keys)
+        pipe.execute_command(
+            "EVALSHA", self._script.sha, len(values), *values, *_values(args), *tail
+        )
+
+    def load(self) -> None:
+        """Load the script into Redis (after a restart or a failover lost it)."""
+        self._script.sha = self._script.registered_client.script_load(self.source)

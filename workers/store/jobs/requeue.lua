@@ -17,5 +17,7 @@ if token then
   redis.call('HDEL', job_key, 'token')
 end
 redis.call('HSET', job_key, 'status', QUEUED)
+-- A job a child took but never ran (queue/held.py): its attempt is given back.
+if refund == '1' then redis.call('HINCRBY', job_key, 'attempts', -1) end
 join_lane(pending_key, ready_key, lane_hook, queue_key, job_id, message)
 return 1

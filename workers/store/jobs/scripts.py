@@ -131,6 +131,7 @@ class RequeueArgs:
     lane_hook: str  # the hook whose turn the job waits for
     token_prefix: str
     held_by: str = ""  # '' for any; else only while this worker holds it running
+    refund: str = ""  # '1': the attempt is given back (the job never ran)
 
 
 REQUEUE = lua_source("jobs/requeue.lua", include=("lanes/join_lane.lua",))

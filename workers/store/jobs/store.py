@@ -19,9 +19,9 @@ import redis
 
 from workers.store import keys
 from workers.store.budget import MemoryBudget
-from workers.store.jobs import answer
 from workers.store.jobs import finish as finish_script
 from workers.store.jobs import scripts as lua
+from workers.store.jobs.finish_step import finish_step
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.jobs.reads import JobReads
 from workers.store.jobs.records import EventRequest, JobStatus, Outcome
@@ -29,10 +29,9 @@ from workers.store.jobs.starts import JobStarts
 from workers.store.jobs.steps import Conditions, Created, Extras, Finished
 from workers.store.jobs.writes import replicated, with_room
 from workers.store.lanes import scripts as lane_scripts
-from workers.store.lanes.lane import Lane, TakeFrom, Taken, take_args, take_keys, taken
+from workers.store.lanes.lane import Lane, TakeFrom, Taken, taken
 from workers.store.lanes.linger import lane_linger_keys
 from workers.store.lua import LuaStep
-from workers.store.metrics import encode_increment
 from workers.store.ordering.scripts import order_args
 
 __all__ = [
@@ -213,55 +212,21 @@ class JobStore(JobStarts, JobReads):
         makes a token (queue list, message) pushed when the step took no job
         but a token is owed for jobs held by this job's project's
         ``maxConcurrent`` (``lanes/pick.lua``): a held job runs now."""
-        push_key, message = then_push or ("", b"")
-        increments = [
-            item for name, amount in counters for item in (name, encode_increment(amount))
-        ]
-        child, rss = child_rss or ("", "")
-        where = take_keys(take)
-        failed = outcome.status is JobStatus.FAILED
-        written = outcome.fields(_now(), delivery=bool(then_push), request_body=request_body)
-        answer_message = answer.message(job_id, written, answer_from)
         reply = with_room(
             self._budget,
             self._finish,
-            finish_script.FinishKeys(
-                job_key=keys.job(job_id),
-                running_key=keys.running(),
-                done_key=keys.job_done(job_id),
-                waiting_key=keys.job_waiting(job_id),
-                push_key=push_key,
-                metrics_key=keys.metrics(),
-                child_rss_key=keys.child_rss(),
-                take_sync_ready_key=where.sync_ready_key,
-                take_ready_key=where.ready_key,
-                take_sync_queue_key=where.sync_queue_key,
-                take_queue_key=where.queue_key,
-                finished_key=keys.finished(),
-                **vars(IndexKeys.build()),
+            *finish_step(
+                self._retention_s,
+                job_id,
+                outcome,
+                then_push,
+                counters,
+                child_rss,
+                take,
+                request_body,
+                answer_from,
+                owed_token is not None,
             ),
-            finish_script.FinishArgs(
-                **vars(take_args(take)),
-                **vars(HookIndexArgs.build()),
-                job_id=job_id,
-                retention_s=self._retention_s,
-                failed="1" if failed else "",
-                push_message=message,
-                child=child,
-                child_rss=rss,
-                counters_n=len(increments) // 2,
-                token_prefix=keys.token(""),
-                done_channel=keys.sync_done_channel(),
-                answer_channel=keys.sync_answer_channel(),
-                answer_message=answer_message,
-                inflight_prefix=keys.in_flight(""),
-                return_owed="1" if owed_token else "",
-                **vars(order_args()),
-            ),
-            [
-                *increments,
-                *_pairs(written),
-            ],
         )
         if reply[1:] == [b"owed"] and owed_token is not None:
             self._redis.lpush(*owed_token())
@@ -269,13 +234,19 @@ class JobStore(JobStarts, JobReads):
         return Finished(bool(reply[0]), taken(reply[1:]))
 
     def requeue(
-        self, job_id: str, message: tuple[str, bytes], lane: Lane, held_by: str = ""
+        self,
+        job_id: str,
+        message: tuple[str, bytes],
+        lane: Lane,
+        held_by: str = "",
+        refund: bool = False,
     ) -> bool:
         """Queue a job that has not ended again (the reaper's step): its
         status, its place at the end of ``lane`` and a task message (list
         key, bytes) in one atomic call. False if the job is gone or has ended;
         with ``held_by`` (a worker child that died), also unless that child
-        still holds it running (else someone else already requeued it)."""
+        still holds it running (else someone else already requeued it).
+        ``refund``: its attempt is given back (it was taken, never run)."""
         queue, payload = message
         return bool(
             self._requeue(
@@ -288,6 +259,7 @@ class JobStore(JobStarts, JobReads):
                     lane_hook=lane.hook_id,
                     token_prefix=keys.token(""),
                     held_by=held_by,
+                    refund="1" if refund else "",
                 ),
             )
         )

@@ -4,7 +4,10 @@
 -- hook, the fields end with ``hookSince``: the first version of the stored
 -- hook ('0' if unknown), or '' when the hook is gone. A job whose version is
 -- below it belongs to a deleted hook (``specs.SpecCache.for_job``).
-local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix)
+-- ``after_s`` (optional): the run starts up to this long after ``now`` (a job
+-- held behind others a child took with it: lanes/take_many.lua), so its
+-- deadline is that much later.
+local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix, after_s)
   if redis.call('EXISTS', job_key) == 0 then return {} end
   local status = redis.call('HGET', job_key, 'status')
   local run = 0
@@ -12,7 +15,7 @@ local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix)
     run = 1
     redis.call('HINCRBY', job_key, 'attempts', 1)
     local timeout_ms = tonumber(redis.call('HGET', job_key, 'timeoutMs') or '60000')
-    local deadline = tonumber(now) + (timeout_ms + tonumber(margin_ms)) / 1000
+    local deadline = tonumber(now) + (after_s or 0) + (timeout_ms + tonumber(margin_ms)) / 1000
     redis.call('HSET', job_key, 'status', RUNNING, 'startedAt', now, 'worker', worker)
     redis.call('ZADD', running, deadline, id)
   end

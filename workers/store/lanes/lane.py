@@ -23,6 +23,7 @@ __all__ = [
     "take_args",
     "take_keys",
     "taken",
+    "taken_many",
     "begun",
     "queued_counts",
 ]
@@ -146,3 +147,8 @@ def queued_counts(client: Any, hook_ids: list[str] | None = None) -> tuple[int, 
         counts = pipe.execute()
     per_hook = {hook: counts[2 * i] + counts[2 * i + 1] for i, hook in enumerate(hooks)}
     return sum(counts[0::2]), {h: n for h, n in per_hook.items() if h != TEST_RUNS}
+
+
+def taken_many(reply: list[Any]) -> list[Taken]:
+    """From a ``TAKE_MANY`` reply: a list of take() replies, maybe empty."""
+    return [job for job in map(taken, reply) if job is not None]

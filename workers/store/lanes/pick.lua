@@ -12,6 +12,11 @@
 -- read (at most maxConcurrent of them), and a crashed run's entry lapses at
 -- its deadline. Sync jobs are counted but never held (their caller waits).
 local project_limits = {}
+-- take_after_s: how long after take_now a taken job's run starts (the runs of
+-- the jobs a child took before it in the same call: lanes/take_many.lua), so
+-- its deadlines are that much later; take_span_s: the last taken job's
+-- timeout plus margin (lanes/take_next.lua).
+local take_after_s, take_span_s = 0, 0
 local held_jobs = 0  -- queued jobs this step left for their project's limit
 
 -- A Celery-delivered token that claims nothing because the only queued jobs
@@ -71,7 +76,7 @@ local function project_runs(id)
   local limit = project_limit(id)
   if not limit then return end
   local timeout_ms = tonumber(redis.call('HGET', take_job_prefix .. id, 'timeoutMs') or '60000')
-  local deadline = tonumber(take_now) + (timeout_ms + tonumber(take_margin_ms)) / 1000
+  local deadline = tonumber(take_now) + take_after_s + (timeout_ms + tonumber(take_margin_ms)) / 1000
   redis.call('ZADD', limit[1], deadline, id)
   -- Gone on its own once every run in it is past its deadline.
   local want = math.ceil(deadline - tonumber(take_now)) + 1

@@ -14,7 +14,8 @@ rotation, moving the hook to the back: hooks take turns, FIFO within a hook.
   (``keys.token``), so a redelivery of the token (its child died) runs the
   same job again, as a per-job message would;
 - ``take()``: a child that has run its task's job takes the next one itself
-  and spends a token still waiting in a queue list (Celery's work spared).
+  and spends a token still waiting in a queue list (Celery's work spared);
+  ``TAKE_MANY`` takes up to ``HOOKLET_TAKE_BATCH`` that way in one step.
 
 Tokens never run out: each job brings one; an async job is taken only with
 a token spent, and a sync job even without (its caller waits), which leaves
@@ -37,6 +38,8 @@ __all__ = [
     "LINGER",
     "LingerKeys",
     "LingerArgs",
+    "TAKE_MANY",
+    "TakeManyArgs",
 ]
 
 
@@ -72,6 +75,22 @@ class TakeArgs:
 
 TAKE = lua_source(
     "lanes/take.lua", include=("lanes/begin.lua", "lanes/pick.lua", "lanes/take_next.lua")
+)
+
+
+@dataclass(frozen=True)
+class TakeManyArgs(TakeArgs):
+    take_count: int  # at most this many jobs
+
+
+TAKE_MANY = lua_source(
+    "lanes/take_batch.lua",
+    include=(
+        "lanes/begin.lua",
+        "lanes/pick.lua",
+        "lanes/take_next.lua",
+        "lanes/take_many.lua",
+    ),
 )
 
 

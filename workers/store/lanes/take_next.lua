@@ -30,14 +30,16 @@ local function spend_token(queue)
   return false
 end
 
+-- (take_after_s, take_span_s: lanes/pick.lua.)
 local function take(sync_ready_key, ready_key, sync_queue, queue, running)
   local id, from, hook, rotation = pick(sync_ready_key, ready_key)
   if not id then return {} end
   local key = take_job_prefix .. id
+  take_span_s = 0
   if redis.call('EXISTS', key) == 1 then
     local timeout_ms = tonumber(redis.call('HGET', key, 'timeoutMs') or '60000')
-    local hard_deadline = tonumber(take_now) + (timeout_ms + tonumber(take_margin_ms)) / 1000
-    if hard_deadline > tonumber(take_latest) then return {} end
+    take_span_s = (timeout_ms + tonumber(take_margin_ms)) / 1000
+    if tonumber(take_now) + take_after_s + take_span_s > tonumber(take_latest) then return {} end
   end
   if rotation == ready_key then
     -- An async job only with a token still in the queue list: one taken
@@ -50,7 +52,9 @@ local function take(sync_ready_key, ready_key, sync_queue, queue, running)
     spend_token(queue)  -- a sync job is taken even so: its caller waits
   end
   pop(from, hook, rotation)
-  local reply = begin(key, running, id, take_worker, take_now, take_margin_ms, take_hook_prefix)
+  local reply = begin(
+    key, running, id, take_worker, take_now, take_margin_ms, take_hook_prefix, take_after_s
+  )
   table.insert(reply, 1, id)
   return reply
 end
