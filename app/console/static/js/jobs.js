@@ -150,9 +150,62 @@ async function bulk(action, body) {
   }
 }
 
+// Ordered hooks' blocked keys (issue 24): listed above the jobs, each with
+// resume (its failed event runs again first) and skip buttons.
+let orderedHooks = [];
+
+async function loadBlocked() {
+  const wanted = $("#f-hook").value;
+  const hooks = orderedHooks.filter((id) => !wanted || id === wanted);
+  const found = [];
+  try {
+    for (const id of hooks) {
+      const data = await api("GET", `/api/hooks/${encodeURIComponent(id)}/keys?blocked=true`);
+      for (const key of data.keys) found.push({ hookId: id, ...key });
+    }
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  $("#blocked").hidden = !found.length;
+  const action = (k, skip) => h("button", {
+    type: "button",
+    class: skip ? "skip-key" : "resume-key",
+    "data-key": k.key,
+    onclick: () => resumeKey(k, skip),
+  }, skip ? "Skip" : "Resume");
+  clear($("#blocked-keys"), table(
+    [
+      { label: "Hook", value: (k) => k.hookId },
+      { label: "Key", value: (k) => h("code", {}, k.key) },
+      { label: "Blocked by", value: (k) => h("button", { type: "button", class: "link open-job", onclick: () => showJob($("#job-detail"), k.blockedBy) }, `${k.blockedBy.slice(0, 8)}…`) },
+      { label: "Waiting", value: (k) => String(k.waiting) },
+      { label: "Since", value: (k) => when(k.since) },
+      ...(can("jobs:write") ? [{ label: "", value: (k) => h("span", {}, action(k, false), " ", action(k, true)) }] : []),
+    ],
+    found,
+    { rowClass: () => "blocked-key" },
+  ));
+}
+
+async function resumeKey(k, skip) {
+  const path = `/api/hooks/${encodeURIComponent(k.hookId)}/keys/${encodeURIComponent(k.key)}/resume`;
+  try {
+    const answer = await api("POST", path, { skip });
+    const then = skip ? (answer.nextJobId ? `next: ${answer.nextJobId.slice(0, 8)}…` : "nothing waits") : `rerun: ${answer.rerunJobId.slice(0, 8)}…`;
+    $("#blocked-status").textContent = `Key ${k.key} of ${k.hookId} ${skip ? "skipped its failed event" : "resumed"} (${then}).`;
+    clearError();
+  } catch (error) {
+    showError(error);
+  }
+  await loadBlocked();
+  search();
+}
+
 $("#filters").addEventListener("submit", (e) => {
   e.preventDefault();
   search();
+  loadBlocked();
 });
 $("#dead-letters").addEventListener("click", () => {
   $("#f-status").value = "failed";
@@ -173,6 +226,8 @@ async function init() {
     const hooks = await api("GET", withProject("/api/hooks"));
     for (const hook of hooks.hooks) $("#f-hook").append(h("option", { value: hook.id }, hook.id));
     if (params.has("hook")) $("#f-hook").value = params.get("hook");
+    orderedHooks = hooks.hooks.filter((hook) => hook.ordering).map((hook) => hook.id);
+    loadBlocked();
   } catch (error) {
     showError(error);
   }
