@@ -1,9 +1,11 @@
 """The editor's drafts panel in Chromium (issue 25 item 6): save the editor
 as a draft while live events keep the live answer, try the draft on the last
 events and read a ``differs`` row side by side, promote and roll back each
-after a confirmation in the page, with live events switching answers. The
-shadow panel says "No shadow runs." while the API has none, and renders a
-shadow answer of the documented shape."""
+after a confirmation in the page, with live events switching answers; a
+draft that adds a fetch ``diverged`` with its step and call. Shadow runs:
+the share set from the page, a real shadow worker's results listed and
+compared; rows that did not differ; and the drafts routes keep the
+console's session and CSRF rules."""
 
 from __future__ import annotations
 
@@ -119,6 +121,25 @@ def test_save_try_promote_and_roll_back_a_draft(page: Page, api: Api) -> None:
         "return document.querySelector('.CodeMirror').CodeMirror.getValue()"
     )
     assert page.csp_violations() == []
+
+
+def test_a_draft_that_adds_a_fetch_diverged(page: Page, api: Api) -> None:
+    hook_id = f"diverge-{uuid.uuid4().hex[:8]}"
+    api.put_hook(hook_id, mode="sync", script=LIVE)
+    assert greeting(api, hook_id) == "hi ada"
+    fetch = '(async () => (await fetch("http://127.0.0.1:9/x"), {'
+    fetching = LIVE.replace("(async () => ({", fetch)  # the tape has no such call
+    page.open(f"/ui/hooks/{hook_id}")
+    page.wait_text("#draft-line", "No draft.")
+    page.set_script(fetching)
+    page.click("#save-draft")
+    page.wait_text("#draft-line", "Draft saved")
+    page.click("#try-draft")
+    page.wait_text("#try-status-line", "Tried 1 event(s).", timeout_s=60)
+    assert page.text('#try-counts [data-outcome="diverged"]') == "diverged 1"
+    row = page.text("tr.try-row.outcome-row-diverged")
+    assert "step 1: fetch GET http://127.0.0.1:9/x" in row, row
+    assert page.count("tr.try-row button.compare") == 0  # no answer to compare
 
 
 def test_shadow_runs_set_and_shown(page: Page, api: Api, shadow_worker) -> None:  # noqa: ANN001
