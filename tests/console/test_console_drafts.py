@@ -134,8 +134,10 @@ def test_a_draft_that_adds_a_fetch_diverged(page: Page, api: Api) -> None:
     page.set_script(fetching)
     page.click("#save-draft")
     page.wait_text("#draft-line", "Draft saved")
+    page.set_script(LIVE + "// not saved\n")  # Try runs the saved draft, and says so
     page.click("#try-draft")
     page.wait_text("#try-status-line", "Tried 1 event(s).", timeout_s=60)
+    assert "unsaved changes: this tried the saved draft" in page.text("#try-status-line")
     assert page.text('#try-counts [data-outcome="diverged"]') == "diverged 1"
     row = page.text("tr.try-row.outcome-row-diverged")
     assert "step 1: fetch GET http://127.0.0.1:9/x" in row, row

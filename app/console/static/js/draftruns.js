@@ -82,14 +82,17 @@ function resultsTable(rows, where, outcomeOf, extra = []) {
   );
 }
 
-export async function tryDraft(base) {
+// note: said after the count (e.g. that the editor holds unsaved changes).
+export async function tryDraft(base, note = "") {
   const status = $("#try-status-line");
+  const button = $("#try-draft");
   status.textContent = "Trying…";
+  button.disabled = true;
   clear($("#try-detail"));
   try {
     const answer = await api("POST", `${base}/draft/try`, tryBody(), { timeoutMs: TRY_TIMEOUT_MS });
     clearError();
-    status.textContent = `Tried ${answer.jobs.length} event(s).`;
+    status.textContent = `Tried ${answer.jobs.length} event(s).${note}`;
     clear($("#try-counts"), countsLine(answer.counts));
     // A nondeterministic job's own diff is the draft's verdict, kept under "draft".
     const rows = answer.jobs.map((r) => (r.result === "nondeterministic" ? { ...r, diff: r.draft?.diff } : r));
@@ -100,6 +103,8 @@ export async function tryDraft(base) {
     status.textContent = "";
     if (error.status === 400 || error.status === 422) status.textContent = error.message;
     else showError(error);
+  } finally {
+    button.disabled = false;
   }
 }
 

@@ -5,7 +5,7 @@ import { api, clearError, showError } from "./api.js";
 import { $, clear, h, when } from "./dom.js";
 import { loadShadow, setShadow, tryDraft } from "./draftruns.js";
 
-let ctx = null; // {hookId, collect, live, setLive, keepLive, loadDraft, onSaveError}
+let ctx = null; // {hookId, script, collect, live, setLive, keepLive, loadDraft, onSaveError}
 let draft = null; // the saved draft, or null
 
 function base() {
@@ -151,7 +151,8 @@ export function initDrafts(context) {
   $("#rollback").addEventListener("click", rollback);
   $("#try-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    tryDraft(base());
+    const edited = ctx.script() !== draft.script && ctx.script() !== ctx.live().script;
+    tryDraft(base(), edited ? " The editor has unsaved changes: this tried the saved draft." : "");
   });
   $("#shadow-form").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -286,7 +286,8 @@ async function init() {
   };
   // keepLive: a new live version whose script the editor may not show (the shadow share).
   const keepLive = (hook) => (saved = hook);
-  initDrafts({ hookId, collect: () => (clearFieldErrors(), collect()), live: () => saved, setLive, keepLive, loadDraft, onSaveError: showSaveError });
+  const script = () => editor.getValue();
+  initDrafts({ hookId, script, collect: () => (clearFieldErrors(), collect()), live: () => saved, setLive, keepLive, loadDraft, onSaveError: showSaveError });
 }
 
 init();
