@@ -60,7 +60,7 @@ def dev(client: Client, file: Path, hook_id: str, limit: int, once: bool) -> Non
     try:
         _watch(client, file, hook_id, limit)
     except KeyboardInterrupt:
-        _say(client, f"stopped; the last good save stays the draft of {hook_id}: "
+        _say(client, f"stopped; the draft of {hook_id} stays saved: "
                      f"hooklet draft promote {hook_id} makes it live")  # fmt: skip
     raise SystemExit(0)
 
@@ -112,8 +112,7 @@ def _guarded_round(client: Client, file: Path, hook_id: str, limit: int, source:
 
 def _round(client: Client, file: Path, hook_id: str, limit: int, source: str) -> bool:
     """Save and try one version of the script; True when it was saved and tried."""
-    _say(client, click.style(f"\n[{time.strftime('%H:%M:%S')}] {file.name}: saving the draft",
-                             bold=True))  # fmt: skip
+    _say(client, click.style(f"\n[{time.strftime('%H:%M:%S')}] {file.name} changed", bold=True))
     definition = {**live_definition(client, hook_id), "script": source}
     saved = client.request("PUT", f"/api/hooks/{hook_id}/draft", json=definition)
     problem = _script_problem(saved)
@@ -127,7 +126,8 @@ def _round(client: Client, file: Path, hook_id: str, limit: int, source: str) ->
                 click.echo(line)
         return False
     draft = client.ok(saved)
-    _say(client, f"saved over version {draft['baseVersion']} (etag {draft['etag'][:12]}); "
+    base, etag = draft["baseVersion"], draft["etag"][:12]
+    _say(client, f"saved as the draft over version {base} (etag {etag}); "
                  f"trying it on the last {limit} recorded events")  # fmt: skip
     tried = client.ok(
         client.request(
