@@ -13,6 +13,8 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench destinations    # a dead callback destination's cost; healthy callbacks beside it
     scripts/bench tracing         # async events/s and sync p50: tracing off vs on (OTLP)
     scripts/bench quotas          # async events/s of a project with quotas vs without
+    scripts/bench ordering        # per-key ordering: cost, concurrency, order kept under SIGKILL
+    scripts/bench ordering --events 2000 --keys 100 --children 4   # smaller or bigger runs
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -30,6 +32,7 @@ from benchmarks.hostcalls import scenario as hostcalls_scenario
 from benchmarks.intake import intake_scenario
 from benchmarks.isolation import isolation_scenario
 from benchmarks.memory import memory_scenario
+from benchmarks.ordering import ordering_scenario
 from benchmarks.profile_run import profile_scenario
 from benchmarks.quotas import quotas_scenario
 from benchmarks.redis_memory import redis_memory_scenario
@@ -54,6 +57,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "profile": profile_scenario,
     "tracing": tracing_scenario,
     "quotas": quotas_scenario,
+    "ordering": ordering_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 
@@ -67,9 +71,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--ha", action="store_true", help="async: also Sentinel + replica + WAIT vs one Redis"
     )
+    parser.add_argument("--events", type=int, help="ordering: events per throughput run")
+    parser.add_argument("--keys", type=int, help="ordering: keys of the throughput runs")
+    parser.add_argument("--children", type=int, default=2, help="ordering: worker children")
     args = parser.parse_args(argv)
     for name in args.scenarios or DEFAULT:
-        result = SCENARIOS[name](args.quick)
+        if name == "ordering":
+            result = ordering_scenario(args.quick, args.events, args.keys, args.children)
+        else:
+            result = SCENARIOS[name](args.quick)
         if args.ha and name == "async":
             result["sentinel"] = async_ha(args.quick)
         write(name, result)
