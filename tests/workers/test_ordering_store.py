@@ -143,3 +143,26 @@ def test_a_keys_callbacks_go_out_one_after_the_other(own_redis: RedisServer, hoo
     assert client.lrange(callbacks, 0, 0) == [second.encode()]
     deliveries.record(second, {"outcome": "succeeded"}, DeliveryStatus.SUCCEEDED, None)
     assert client.exists(keys.ordering(hook_id, keys.ordering_key_id("c"))) == 0
+
+
+def test_a_deleted_hooks_waiting_jobs_join_its_lane_and_its_keys_go(
+    own_redis: RedisServer, hook_id: str
+) -> None:
+    """Deleting a hook (``purge_hook``) leaves no job stuck behind a blocked
+    key: each joins the lane, to end as hook_gone as other queued jobs do."""
+    client = own_redis.client()
+    client.flushdb()
+    store = JobStore(client, retention_s=600)
+    blocker = _create(store, hook_id, "b", block=True)
+    behind = [_create(store, hook_id, "b", block=True) for _ in range(2)]
+    other = [_create(store, hook_id, "o") for _ in range(2)]
+    _run(store, blocker)
+    store.finish(blocker, FAILED)
+    assert OrderingStore(client).release_hook(hook_id) == 2
+    lane = _lane(client, hook_id)  # the waiting ones after, a key's in its order
+    assert lane[0] == other[0] and sorted(lane[1:]) == sorted([*behind, other[1]])
+    assert lane.index(behind[0]) < lane.index(behind[1])
+    assert [k for k in client.scan_iter(match=keys.ordering(hook_id, "") + "*")] == []
+    assert client.exists(keys.ordering_blocked(hook_id)) == 0
+    assert client.hget(keys.ordering_waiting(), hook_id) is None
+    assert client.hget(keys.job(behind[0]), "blockedBy") is None

@@ -1,6 +1,6 @@
 """What deleting a hook deletes besides its definition: every job of the
 hook and every index entry of them, its stored script versions, its
-idempotency keys and its KV.
+idempotency keys, its KV and its ordering keys.
 
 Nothing of a deleted hook may reach a hook later created with the same id
 (issues 13 and 20): versions never repeat (``keys.hook_versions``), so warm
@@ -22,6 +22,7 @@ import redis
 from workers.store import keys
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.lua import LuaStep, lua_source
+from workers.store.ordering.store import OrderingStore
 
 __all__ = ["purge_hook", "hook_index_keys"]
 
@@ -82,6 +83,7 @@ def purge_hook(client: redis.Redis, hook_id: str, last_version: int, job_ids: li
         _delete_matching(client, versions, lambda key: _version(key) <= last_version)
     for pattern in (keys.idempotency_of(hook_id), *keys.kv_of(hook_id)):
         _delete_matching(client, pattern)
+    OrderingStore(client).release_hook(hook_id)  # no event left waiting for its key
     return deleted
 
 

@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from workers.store import keys
 from workers.store.lua import lua_source
 
-__all__ = ["OrderArgs", "ResumeKeys", "ResumeArgs", "RESUME", "JOBS", "CALLBACKS", "order_args"]
+__all__ = [
+    "OrderArgs",
+    "ResumeKeys",
+    "ResumeArgs",
+    "RESUME",
+    "RELEASE",
+    "JOBS",
+    "CALLBACKS",
+    "order_args",
+]
 
 # What CREATE and FINISH include (after lanes/join_lane.lua), and what a
 # delivery's record includes.
@@ -51,5 +60,12 @@ class ResumeArgs(OrderArgs):
 
 RESUME = lua_source(
     "ordering/resume.lua",
+    include=("lanes/join_lane.lua", "ordering/base.lua", "ordering/order.lua"),
+)
+
+
+# A deleted hook: ResumeArgs with key_id '' and the key ids from TAIL.
+RELEASE = lua_source(
+    "ordering/release.lua",
     include=("lanes/join_lane.lua", "ordering/base.lua", "ordering/order.lua"),
 )

@@ -36,6 +36,7 @@ class OrderingStore:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
         self._resume = LuaStep(client, scripts.RESUME, scripts.ResumeKeys, scripts.ResumeArgs)
+        self._release = LuaStep(client, scripts.RELEASE, scripts.ResumeKeys, scripts.ResumeArgs)
 
     def blocked(self, hook_id: str, limit: int = 1000) -> list[BlockedKey]:
         """The hook's blocked keys, the longest blocked first."""
@@ -77,3 +78,18 @@ class OrderingStore:
             ),
         )
         return bool(done), job_id.decode() or None
+
+    def release_hook(self, hook_id: str) -> int:
+        """A deleted hook's keys: their waiting jobs join the hook's lane (to
+        end as ``hook_gone``, never stuck behind a blocked key) and the keys'
+        records are deleted. Returns how many keys there were."""
+        prefix = keys.ordering(hook_id, "")
+        ids = {k.decode()[len(prefix) :].split(":", 1)[0]
+               for k in self._redis.scan_iter(match=prefix + "*", count=1000)}  # fmt: skip
+        ids |= {k.decode() for k in self._redis.zrange(keys.ordering_blocked(hook_id), 0, -1)}
+        found = sorted(ids)
+        args = scripts.ResumeArgs(**vars(scripts.order_args()), hook_id=hook_id, key_id="")
+        for start in range(0, len(found), 500):
+            self._release(scripts.ResumeKeys(), args, found[start : start + 500])
+        self._redis.delete(keys.ordering_blocked(hook_id))
+        return len(found)
