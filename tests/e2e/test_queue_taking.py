@@ -133,6 +133,9 @@ def test_a_child_killed_during_a_taken_job_loses_nothing(tmp_path, hook_id: str)
         jobs = {job_id: api.wait_job(job_id, timeout_s=60) for job_id in [fast, *slow]}
         assert all(job["status"] == "succeeded" for job in jobs.values())
         assert jobs[taken["jobId"]]["attempts"] == 2
+        # Jobs the child held with it (HOOKLET_TAKE_BATCH) came back with their
+        # attempt given back: only the job it died under counts one.
+        assert all(jobs[j]["attempts"] == 1 for j in slow if j != taken["jobId"])
         assert jobs[taken["jobId"]]["result"]["body"] == "slow"
         # The fast job's task was redelivered when its child died; it did not run again.
         assert jobs[fast]["attempts"] == 1
