@@ -9,14 +9,18 @@ test_ordering_store.py.)"""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections import defaultdict
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from tests.support.receiver import Receiver, Reply
-from tests.support.stack import Api, Worker, wait_until
+from tests.support.stack import ADMIN_TOKEN, Api, Worker, wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -88,6 +92,12 @@ def test_without_ordering_the_same_traffic_overlaps_a_keys_events(api: Api, hook
     assert sum(_overlaps(r) for r in runs.values()) > 0  # so the check above can fail
 
 
+def _cli(api: Api, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HOOKLET_URL": api.base, "HOOKLET_ADMIN_TOKEN": ADMIN_TOKEN}
+    hooklet = str(Path(sys.executable).parent / "hooklet")
+    return subprocess.run([hooklet, *args], capture_output=True, text=True, env=env, timeout=60)
+
+
 def _keys(api: Api, hook_id: str) -> list[dict]:
     answer = api.http.get(f"{api.base}/api/hooks/{hook_id}/keys?blocked=true", headers=api.admin)
     assert answer.status_code == 200, answer.text
@@ -134,10 +144,16 @@ def test_a_failure_blocks_its_key_until_resumed_with_a_rerun(api: Api, hook_id: 
 def test_a_blocked_key_resumed_with_skip_goes_on_without_its_failed_event(
     api: Api, hook_id: str
 ) -> None:
+    """From the CLI: ``jobs list --blocked`` and ``jobs resume --skip``."""
     api.put_hook(hook_id, script=BAD, ordering={"key": "header:X-Key", "onFailure": "block"})
-    failed, waiting = _blocked_events(api, hook_id, "k")
-    resumed = _resume(api, hook_id, "k", skip=True)
-    assert (resumed["skipped"], resumed["nextJobId"]) == (True, waiting[0])
+    failed, waiting = _blocked_events(api, hook_id, "k/1")
+    listed = _cli(api, "jobs", "list", "--blocked")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split()[:4] for line in listed.stdout.splitlines()]
+    assert [hook_id, "k/1", failed, "2"] in rows, listed.stdout  # among other tests' keys
+    resumed = _cli(api, "--json", "jobs", "resume", hook_id, "k/1", "--skip")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["nextJobId"] == waiting[0]
     jobs = [api.wait_job(job_id) for job_id in waiting]
     assert [j["status"] for j in jobs] == ["succeeded", "succeeded"]
     assert api.job(failed)["status"] == "failed"  # skipped: not run again
