@@ -55,9 +55,9 @@ def dev(client: Client, file: Path, hook_id: str, limit: int, once: bool) -> Non
         raise SystemExit(
             0 if source is not None and _round(client, file, hook_id, limit, source) else 1
         )
-    _say(client, f"watching {file} as the draft of {hook_id} (tried on its last {limit} events);"
-                 " Ctrl-C to stop")  # fmt: skip
     try:
+        _say(client, f"watching {file} as the draft of {hook_id} (tried on its last {limit} "
+                     "events); Ctrl-C to stop")  # fmt: skip
         _watch(client, file, hook_id, limit)
     except KeyboardInterrupt:
         _say(client, f"stopped; the draft of {hook_id} stays saved: "
