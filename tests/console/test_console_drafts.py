@@ -184,6 +184,17 @@ def test_shadow_runs_set_and_shown(page: Page, api: Api, shadow_worker) -> None:
     assert any('"greeting": "hello ' in line for line in changed(page, "draft"))
     assert any('"greeting": "hi ' in line for line in changed(page, "recorded"))
     page.shot("drafts-shadow")
+
+    # Saving the live hook from the editor, or disabling and enabling it on
+    # the hooks page, keeps the share (settings the form does not show).
+    page.click("#save")
+    page.wait_text("#save-status", "Saved: version 2")  # nothing changed: no new version
+    page.open("/ui/hooks")
+    for label in ("Enable", "Disable"):
+        page.click(f'button.toggle[data-hook="{hook_id}"]')
+        page.wait_text(f'button.toggle[data-hook="{hook_id}"]', label)
+    hook = api.http.get(f"{api.base}/api/hooks/{hook_id}", headers=api.admin).json()
+    assert hook["shadow"] == {"sample": 1.0} and hook["enabled"] and hook["version"] == 4
     assert page.csp_violations() == []
 
 

@@ -71,6 +71,7 @@ async function saveDraft() {
     ctx.onSaveError(error);
     return;
   }
+  delete body.shadow; // the live hook's setting about its draft, not part of the draft
   const status = $("#save-status");
   status.textContent = "Saving draft…";
   try {

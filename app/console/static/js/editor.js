@@ -4,6 +4,7 @@
 import { api, clearError, page, showError } from "./api.js";
 import { $, clear, h, ms, pre, statusBadge } from "./dom.js";
 import { initDrafts, refreshDrafts } from "./drafts.js";
+import { NOT_IN_FORM } from "./hookdef.js";
 import { can } from "./session.js";
 
 const form = $("#hook-form");
@@ -100,6 +101,7 @@ function collect() {
     }
   }
   if (saved?.verify) body.verify = saved.verify;
+  for (const key of NOT_IN_FORM) if (saved?.[key] !== undefined && saved[key] !== null) body[key] = saved[key];
   return body;
 }
 

@@ -1,11 +1,4 @@
-// A hook's editable definition, as PUT /api/hooks/<id> takes it.
-export const EDITABLE = [
-  "script", "mode", "methods", "response", "limits", "requestsToTrack", "enabled",
-  "isolation", "callbackUrl", "idempotencyHeader", "verify",
-];
-
-export function editable(hook) {
-  const out = {};
-  for (const key of EDITABLE) if (hook[key] !== undefined && hook[key] !== null) out[key] = hook[key];
-  return out;
-}
+// A hook's definition as the editor saves it (PUT /api/hooks/<id>).
+// Settings the editor's form does not show: a save carries them as they are
+// (a PUT replaces the whole definition, so leaving them out would reset them).
+export const NOT_IN_FORM = ["retentionS", "callback", "route", "debugHeaders", "trace", "ordering", "shadow"];

@@ -1,7 +1,6 @@
 // The hooks page: every hook with its last hour, and quick actions.
 import { api, clearError, showError } from "./api.js";
 import { $, clear, h, ms, table, when } from "./dom.js";
-import { editable } from "./hookdef.js";
 import { can, isAdmin, withProject } from "./session.js";
 
 const writable = can("hooks:write");
@@ -66,8 +65,8 @@ function actions(hook) {
     "data-hook": hook.id,
     onclick: async () => {
       try {
-        const body = { ...editable(hook), enabled: !hook.enabled };
-        await api("PUT", `/api/hooks/${hook.id}?keepSecrets=true`, body);
+        // Only this field: a PATCH leaves every other setting as it is.
+        await api("PATCH", `/api/hooks/${hook.id}`, { enabled: !hook.enabled });
         await load();
       } catch (error) {
         showError(error);
