@@ -12,12 +12,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import orjson
 import pytest
 import requests
 
 from tests.console.browser import Page
 from tests.console.conftest import Console, sign_in
 from tests.support.stack import Api
+from workers.draft_runs.diff import diff
 
 pytestmark = pytest.mark.stack
 
@@ -253,3 +255,28 @@ def test_draft_changes_through_the_console_need_its_csrf_token(console: Console,
     assert greeting(api, hook_id) == "hi ada"  # neither promoted it
     assert http.post(promote, headers=headers, timeout=10).status_code == 200
     assert greeting(api, hook_id) == "hello ada"
+
+
+PAIRS = [
+    ({"a": 1, "b": [1, 2, 3, 4]}, {"a": 2, "b": [1, 2]}),  # a change, an array shrinks
+    ({"b": [1]}, {"b": [1, {"x": 1}, 3], "c": {"d": None}}),  # an array grows, a key is added
+    ({"a.b": 1, "n": {"m": [1, {"k": "v"}]}}, {"a.b": 2, "n": {"m": [1, {"k": "w", "l": 0}]}}),
+    ({"gone": True, "t": [1]}, {"t": {"now": "an object"}}),  # a removal, a type change
+    ([1, 2], {"root": "changed"}),
+]
+
+
+def test_the_draft_side_is_the_recorded_answer_with_the_diff_applied(page: Page) -> None:
+    """The page rebuilds the draft's JSON body from the recorded one and the
+    API's changes (workers/draft_runs/diff.py, the server's own function)."""
+    page.open("/ui/hooks")
+    page.find("#hooks-list")
+    script = (
+        "return import('/ui/static/js/sidebyside.js')"
+        ".then((m) => m.applyChanges(arguments[0], arguments[1]))"
+    )
+    for stored, draft in PAIRS:
+        changes = diff({"body": orjson.dumps(stored)}, {"body": orjson.dumps(draft)})["body"]
+        assert changes["json"], changes
+        rebuilt = page.driver.execute_script(script, stored, changes["changes"])
+        assert rebuilt == draft, (stored, draft, changes)
