@@ -5,7 +5,7 @@ import { api, clearError, showError } from "./api.js";
 import { $, clear, h, when } from "./dom.js";
 import { loadShadow, setShadow, tryDraft } from "./draftruns.js";
 
-let ctx = null; // {hookId, script, collect, live, setLive, keepLive, loadDraft, onSaveError}
+let ctx = null; // what initDrafts was given
 let draft = null; // the saved draft, or null
 
 function base() {
@@ -137,7 +137,10 @@ async function rollback() {
   }
 }
 
-// context: {hookId, collect, live(), setLive(hook), loadDraft(draft), onSaveError(error)}
+// context: {hookId, script() (the editor's text), collect() (the form as a
+// definition), live() (the live hook), setLive(hook) (show it in the form),
+// keepLive(hook) (a new live version, the form left as it is),
+// loadDraft(draft) (show it in the form), onSaveError(error)}
 export function initDrafts(context) {
   ctx = context;
   $("#drafts-panel").hidden = false;
