@@ -96,6 +96,14 @@ def test_save_try_promote_and_roll_back_a_draft(page: Page, api: Api) -> None:
     assert any('"extra": true' in line for line in draft), draft
     assert not any('"n": 1' in line for line in recorded + draft)  # unchanged: not marked
     page.shot("drafts-side-by-side")
+    page.driver.set_window_size(390, 844)  # a phone: the sides stack, nothing overflows
+    try:
+        overflow = "return document.documentElement.scrollWidth - window.innerWidth"
+        assert page.driver.execute_script(overflow) <= 1
+        page.find(".side-by-side .side.draft").location_once_scrolled_into_view  # noqa: B018
+        page.shot("drafts-phone")
+    finally:
+        page.driver.set_window_size(1280, 800)
     assert greeting(api, hook_id) == "hi ada"  # trying served nothing
 
     # Promote, after a confirmation in the page (cancel first: nothing changes).
