@@ -110,7 +110,14 @@ def test_a_child_killed_during_a_taken_job_loses_nothing(tmp_path, hook_id: str)
     # Only the reaper can bring a taken job back: its message is gone, and the
     # visibility timeout is far away. The window is wide so that the fast job,
     # slowed by a cold start, always ends inside it.
-    settings = {"hard_limit_margin_ms": 1000, "visibility_timeout_s": 600, "batch_window_ms": 5000}
+    # One job per take: the job seen running is the one the child runs (a
+    # child holding several shows each running: the next test).
+    settings = {
+        "hard_limit_margin_ms": 1000,
+        "visibility_timeout_s": 600,
+        "batch_window_ms": 5000,
+        "take_batch": 1,
+    }
     with stack(tmp_path, **settings) as (api, start_worker):
         api.put_hook(hook_id + "-fast", script=TRIVIAL)
         api.put_hook(hook_id, script=SLOW, limits={"timeoutMs": 3000})
@@ -133,10 +140,33 @@ def test_a_child_killed_during_a_taken_job_loses_nothing(tmp_path, hook_id: str)
         jobs = {job_id: api.wait_job(job_id, timeout_s=60) for job_id in [fast, *slow]}
         assert all(job["status"] == "succeeded" for job in jobs.values())
         assert jobs[taken["jobId"]]["attempts"] == 2
-        # Jobs the child held with it (HOOKLET_TAKE_BATCH) came back with their
-        # attempt given back: only the job it died under counts one.
-        assert all(jobs[j]["attempts"] == 1 for j in slow if j != taken["jobId"])
         assert jobs[taken["jobId"]]["result"]["body"] == "slow"
         # The fast job's task was redelivered when its child died; it did not run again.
         assert jobs[fast]["attempts"] == 1
+        assert worker.proc.poll() is None
+
+
+def test_a_child_killed_holding_several_jobs_loses_none(tmp_path, hook_id: str) -> None:
+    # HOOKLET_TAKE_BATCH=4: the child takes the slow jobs together, runs them
+    # in turn and is killed during one. Every job it held comes back at once
+    # (its node's watch; the reaper's grace is far away) and ends once; only
+    # the job it died under counts the attempt.
+    settings = {"reaper_grace_s": 600, "visibility_timeout_s": 600, "batch_window_ms": 5000}
+    with stack(tmp_path, take_batch=4, **settings) as (api, start_worker):
+        api.put_hook(hook_id + "-fast", script=TRIVIAL)
+        api.put_hook(hook_id, script=SLOW, limits={"timeoutMs": 3000})
+        fast = api.send(hook_id + "-fast").json()["jobId"]
+        slow = [api.send(hook_id).json()["jobId"] for _ in range(4)]
+        worker = start_worker()
+        wait_until(
+            lambda: sum(api.job(j)["status"] == "running" for j in slow) >= 2,
+            timeout_s=30,
+            what="the child to hold several slow jobs",
+        )
+        child = next(api.job(j)["worker"] for j in slow if api.job(j)["status"] == "running")
+        os.kill(int(child.rsplit("/", 1)[1]), signal.SIGKILL)
+        jobs = {job_id: api.wait_job(job_id, timeout_s=60) for job_id in [fast, *slow]}
+        assert all(job["status"] == "succeeded" for job in jobs.values())
+        assert all(jobs[j]["result"]["body"] == "slow" for j in slow)
+        assert sorted(jobs[j]["attempts"] for j in slow) == [1, 1, 1, 2]
         assert worker.proc.poll() is None
