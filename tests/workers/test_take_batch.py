@@ -7,6 +7,7 @@ it died under counts the attempt."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 
@@ -67,7 +68,7 @@ def queue(store: JobStore, lane: Lane, timeout_ms: int = 1000) -> str:
 
 
 def recording(job_id: str) -> Recording:
-    return Recording(finish_step(600, job_id, DONE, finished_at=time.time()))
+    return Recording(functools.partial(finish_step, 600, job_id, DONE, finished_at=time.time()))
 
 
 def test_one_step_takes_several_jobs_in_the_lanes_order_each_begun(db: redis.Redis) -> None:

@@ -221,7 +221,8 @@ class Executor:
                 attempt.hook, outcome.status.value, reason, duration_ms, child_stats
             )
         counters += metrics.outbound_fields(attempt.hook, outcome.outbound or ())
-        step = finish_step(
+        step = functools.partial(
+            finish_step,
             self.settings.retention_s,
             attempt.job_id,
             outcome,
@@ -231,7 +232,6 @@ class Executor:
             request_body=attempt.request.body,  # an echoed body is stored once
             # A sync caller's answer travels with the publish that wakes it.
             answer_from=attempt.raw if attempt.raw.get(b"lane") == b"sync" else None,
-            owed=True,
             finished_at=time.time(),
             started_at=started_at,
         )

@@ -32,10 +32,13 @@ __all__ = ["Batched", "Recording"]
 
 @dataclass(frozen=True)
 class Recording:
-    """One outcome to record: FINISH's (keys, args, tail) (``finish_step``),
-    and the token to push if it answers that one is owed (``JobStore.finish``)."""
+    """One outcome to record: what makes FINISH's (keys, args, tail)
+    (``finish_step`` but its ``owed``), and the token to push if it answers
+    that one is owed (``JobStore.finish``). A FINISH asks whether a token is
+    owed to its project's held jobs only when no take follows it: a take
+    spends an owed token itself (``lanes/pick.lua``)."""
 
-    step: tuple[Any, Any, list[Any]]
+    step: Callable[..., tuple[Any, Any, list[Any]]]
     owed_token: Callable[[], tuple[str, bytes]] | None = None
 
 
@@ -59,8 +62,12 @@ class Batched:
         """Record each outcome (each its own FINISH, in order), then take up to
         ``count`` jobs, in one round trip. Returns whether each outcome was
         recorded (False: the job had already ended) and the jobs taken."""
-        steps: list[tuple[LuaStep, tuple[Any, ...]]] = [(self._finish, r.step) for r in recordings]
-        if take is not None and count > 0:
+        taking = take is not None and count > 0
+        owed = not taking
+        steps: list[tuple[LuaStep, tuple[Any, ...]]] = [
+            (self._finish, r.step(owed=owed and r.owed_token is not None)) for r in recordings
+        ]
+        if take is not None and taking:
             args = lua.TakeManyArgs(**vars(take_args(take)), take_count=count)
             steps.append((self._take, (take_keys(take), args)))
         if not steps:
