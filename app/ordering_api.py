@@ -61,8 +61,6 @@ def _rerun(hook_id: str, key: str, failed: str) -> str:
     if raw is None:
         raise KeyNotBlocked(f"job {failed!r}, which blocks the key, is gone; resume with skip")
     hook, etag = hook_of(dispatcher.hooks, failed, raw)
-    if not hook.ordering:
-        raise KeyNotBlocked(f"hook {hook_id!r} no longer orders its events; resume with skip")
     submitted = dispatcher.submit(
         hook,
         EventRequest.from_job(raw),

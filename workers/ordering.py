@@ -142,7 +142,8 @@ def placement(
     """The job store's ``Extras`` ordering fields for an event with ``key``
     (None: unordered). ``takeover``: a resume's rerun of this failed job takes
     its blocked key over (``KeyNotBlocked`` unless the job still blocks it)."""
-    if key is None or not ordering:
+    if key is None or not (ordering or takeover):
         return None
-    block = ordering.get("onFailure") == "block"
+    # A rerun keeps blocking on failure if the hook has dropped its ordering since.
+    block = (ordering or {}).get("onFailure", "block") == "block"
     return {"order_key": key, "order_block": block, "order_takeover": takeover}

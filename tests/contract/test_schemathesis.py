@@ -71,7 +71,16 @@ _HOOKS = {
     "contract-root": {"script": _SCRIPT, "route": {"path": "/", "pathType": "="}},
     "contract-route": {"script": _SCRIPT, "route": {"path": "/contract-route", "pathType": "^"}},
     "contract-admin": {"script": _SCRIPT},
+    # Its failures block their key (query k): resumeKey has a key to resume.
+    # Its own project: a blocked key's queued jobs are never trimmed, and
+    # generated quotas of 'default' (storedBytes) must not meet them.
+    "contract-ordered": {
+        "script": "throw new Error('blocks its key')",
+        "ordering": {"key": "query:k", "onFailure": "block"},
+        "project": "contract-ordering",
+    },
 }
+_NOT_SENT = ("contract-admin", "contract-ordered")  # not in the intake's dictionary
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +108,9 @@ _KV_KEYS = [f"seeded-{n}" for n in range(20)]
 
 
 def _seed(api: Api) -> list[str]:
+    made = api.http.post(f"{api.base}/api/projects", json={"id": "contract-ordering"},
+                         headers=api.admin, timeout=10)  # fmt: skip
+    assert made.status_code == 201, made.text
     for hook_id, definition in _HOOKS.items():
         api.put_hook(hook_id, **definition)
     # The admin hook gets a second version (a rollback has one to bring
@@ -114,11 +126,13 @@ def _seed(api: Api) -> list[str]:
                               json={"value": "aGk"}, headers=api.admin, timeout=10)  # fmt: skip
         assert stored.status_code == 200, stored.text
     jobs = [api.run("contract-async", json={"n": n})["jobId"] for n in range(2)]
+    blocked = [api.send("contract-ordered", params={"k": "seeded"}).json()["jobId"] for _ in "ab"]
+    assert api.wait_job(blocked[0])["status"] == "failed"  # blocks the key "seeded"
     return jobs
 
 
 def _config(path: Path, jobs: list[str]) -> Path:
-    hooks = [h for h in _HOOKS if h != "contract-admin"]
+    hooks = [h for h in _HOOKS if h not in _NOT_SENT]
     path.write_text(
         "\n".join(
             [
@@ -133,6 +147,11 @@ def _config(path: Path, jobs: list[str]) -> Path:
                 '"path.jobId" = { dictionary = "jobs", probability = 0.8 }',
                 '"path.route" = { dictionary = "routes", probability = 0.8 }',
                 '"path.key" = { dictionary = "kv-keys", probability = 0.8 }',
+                # The ordering routes: the seeded blocked key of contract-ordered.
+                '[[operations]]\ninclude-operation-id = "resumeKey"',
+                'parameters = { "path.hookId" = "contract-ordered", "path.key" = "seeded" }',
+                '[[operations]]\ninclude-operation-id = "listBlockedKeys"',
+                'parameters = { "path.hookId" = "contract-ordered" }',
             ]
         )
         + "\n"
