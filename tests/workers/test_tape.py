@@ -145,3 +145,65 @@ def test_a_warm_isolate_replays_as_a_fresh_one(client: redis.Redis, upstream: Up
         live = run.run(spec(script), REQUEST, 0, lambda *a: None)
         again = run.run(spec(script, decode(live.tape)), REQUEST, 0, lambda *a: None)
         assert again.result == live.result
+
+
+def live_then_replay(client: redis.Redis, script: str, timeout_ms: int = 5000) -> tuple:
+    """A live run on a warm isolate (its second run) and its tape played back."""
+    run = runner(client)
+    live_spec = ScriptSpec("tape-hook", 1, script, {}, {}, timeout_ms, 10, False)
+    run.run(live_spec, REQUEST, 0, lambda *a: None)
+    live = run.run(live_spec, REQUEST, 0, lambda *a: None)
+    tape = decode(live.tape) if live.tape else {"v": 1, "calls": []}
+    replay_spec = ScriptSpec("tape-hook", 1, script, {}, {}, timeout_ms, 10, True, tape=tape)
+    return live, run.run(replay_spec, REQUEST, 0, lambda *a: None)
+
+
+def test_intl_formats_of_now_replay(client: redis.Redis) -> None:
+    """Intl.DateTimeFormat's format() and formatToParts() without a date read
+    V8's own clock, not Date.now: they read the tape's now."""
+    live, again = live_then_replay(
+        client,
+        """({ body: [new Intl.DateTimeFormat("en", { second: "numeric", fractionalSecondDigits: 3 }).format(),
+                     new Intl.DateTimeFormat("en", { fractionalSecondDigits: 3, second: "numeric" }).formatToParts()] })""",
+    )
+    assert live.status is JobStatus.SUCCEEDED, live.error
+    assert again.result == live.result
+
+
+def test_a_timer_that_beat_a_fetch_beats_it_in_the_replay(
+    client: redis.Redis, upstream: Upstream
+) -> None:
+    """Live, a 20 ms timer wins the race against a 2 s upstream; the tape
+    answers at once, so the replay keeps the live order of events."""
+    live, again = live_then_replay(
+        client,
+        f"""(async () => {{
+          const first = await Promise.race([fetch("{upstream.url}/slow").then(() => "fetch"),
+                                            new Promise((r) => setTimeout(() => r("timer"), 20))]);
+          return {{ body: {{ first, id: setTimeout(() => {{}}, 1) }} }};
+        }})()""",
+    )
+    assert live.status is JobStatus.SUCCEEDED, live.error
+    assert b'"first":"timer"' in live.result["body"]
+    assert again.result == live.result  # the timer ids too: counted per run
+
+
+def test_a_run_out_of_time_waiting_replays_as_timed_out(
+    client: redis.Redis, upstream: Upstream
+) -> None:
+    """A live run whose time ran out while a fetch was in flight (or while a
+    timer was pending) was a timeout; its replay is the same timeout, not the
+    fetch's error (the tape's answer) or the timer firing."""
+    for wait in (
+        f'await fetch("{upstream.url}/slow")',
+        "await new Promise((r) => setTimeout(r, 5000))",
+    ):
+        script = f'(async () => {{ await fetch("{upstream.url}/data"); const t = Date.now(); {wait}; return {{ body: String(t) }}; }})()'
+        live, again = live_then_replay(client, script, timeout_ms=500)
+        assert (live.status, live.reason, live.error) == (
+            JobStatus.FAILED,
+            "timeout",
+            "script timed out",
+        ), live.error
+        assert (again.status, again.reason, again.error) == (live.status, live.reason, live.error)
+        assert again.replay["diverged"] is None

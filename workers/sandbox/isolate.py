@@ -240,6 +240,8 @@ def run_script(
         meta, body = _await_outcome(isolate, deadline, host)
     except _Interrupted as exc:
         result = RunResult(_ms_since(started), reason=exc.reason, error=str(exc))
+        if replay is None and exc.reason is FailureReason.TIMEOUT:
+            result.tape = _tape_at_timeout(isolate, seed)
     except (UnreadableOutput, JSEvalException) as exc:
         # What the runtime handed back could not be read (a report orjson
         # refuses), or the runtime could not start the run (a frozen global).
@@ -271,6 +273,8 @@ def _await_outcome(
         meta = read_json(raw)
         if not isinstance(meta, dict):
             raise UnreadableOutput(f"the runtime handed back {type(meta).__name__}, not an object")
+        if meta.get("timedOut") is True:  # a replay, where its live run ran out of time
+            raise _Interrupted(FailureReason.TIMEOUT, "script timed out")
         if "calls" not in meta:
             break
         if not isinstance(meta["calls"], list):  # a forged report would be read forever
@@ -283,6 +287,19 @@ def _await_outcome(
     elif "bytes" in meta:
         body = b""
     return meta, body
+
+
+def _tape_at_timeout(isolate: Isolate, seed: bytes) -> dict[str, Any] | None:
+    """The tape of a run that ran out of time waiting (on a call, a timer), so
+    that a replay ends where it did; one stopped while computing cannot say."""
+    try:
+        raw = None if isolate.poisoned else isolate.call("tape", None, time.monotonic() + 1.0)
+        tape = read_json(raw) if isinstance(raw, str) else None
+    except (_Interrupted, UnreadableOutput, JSEvalException):
+        return None
+    if not isinstance(tape, dict):
+        return None
+    return {**tape, "timedOut": True, **({"seed": seed.hex()} if tape.get("random") else {})}
 
 
 def _ms_since(started: float) -> float:

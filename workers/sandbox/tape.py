@@ -5,8 +5,9 @@ leaving the sandbox.
 A live run wraps its ``HostCalls`` in a ``TapeRecorder``: every host call's
 answer (fetch / proxy responses, KV reads and the outcome of KV writes,
 ``seal``) is recorded with the call's key. The runtime (js/30_tape.js)
-reports the clock values the script read and whether it used randomness
-(then the run's seed is kept). ``encode`` gives the tape as JSON (the job
+reports the clock values the script read, whether it used randomness
+(then the run's seed is kept) and, when a timer fired, the order in which
+timers fired and host calls were answered. ``encode`` gives the tape as JSON (the job
 stores it zstd-compressed as ``tapeZ`` when that pays), or why it is not kept.
 
 A try run answers the script's calls from the tape with a ``TapePlayer``:
@@ -80,7 +81,7 @@ class TapeRecorder:
         if not self.calls and not runtime:
             return None
         tape: dict[str, Any] = {"v": _FORMAT, "calls": self.calls}
-        for name in ("clock", "origin", "seed", "over"):
+        for name in ("clock", "origin", "seed", "order", "timedOut", "over"):
             if runtime and runtime.get(name):
                 tape[name] = runtime[name]
         return tape
@@ -91,7 +92,10 @@ def encode(tape: dict[str, Any], max_bytes: int) -> tuple[bytes | None, str | No
     what the job stores: the tape compressed (``records.packed``), which is
     worked out only for a tape over the cap as it is."""
     if tape.get("over"):
-        return None, "the script read the clock more than 4096 times"
+        return None, (
+            "the script read the clock, or its timers and host calls took turns, "
+            "more than 4096 times"
+        )
     raw = orjson.dumps(tape)
     if len(raw) <= max_bytes:
         return raw, None
@@ -141,7 +145,8 @@ class TapePlayer:
 
     def replay_args(self, tape: dict[str, Any]) -> dict[str, Any]:
         """What ``isolate.run_script`` takes as ``replay``."""
-        return {k: tape[k] for k in ("clock", "origin", "seed") if k in tape}
+        keep = ("clock", "origin", "seed", "order", "timedOut")
+        return {k: tape[k] for k in keep if k in tape}
 
 
 def _pure(op: str, args: Any, body: bytes) -> HostReply:

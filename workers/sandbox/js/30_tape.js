@@ -1,10 +1,18 @@
-// Part 3b: the tape's clock and randomness (issue 25). A run records the
-// clock values the script read (Date.now, new Date(), Date(),
-// performance.now) and whether it used randomness; Math.random and
-// crypto.getRandomValues/randomUUID both derive from the run's seed (the
-// host's, so the host records it only when used). A replay (a draft tried on
-// recorded events) reads the recorded clock values back in order, the last
-// one again once they run out, and gets the recorded seed.
+// Part 3b: the tape's clock, randomness and timers (issue 25). A run records
+// the clock values the script read (Date.now, new Date(), Date(),
+// performance.now, Intl.DateTimeFormat's format() of "now") and whether it
+// used randomness; Math.random and crypto.getRandomValues/randomUUID both
+// derive from the run's seed (the host's, so the host records it only when
+// used). A replay (a draft tried on recorded events) reads the recorded clock
+// values back in order, the last one again once they run out, and gets the
+// recorded seed.
+//
+// Timers race the host's answers in a live run (which came first depends on
+// the network); a run where a timer fired records the order in which its
+// timers fired and its host calls were answered. A replay runs timers on a
+// virtual clock and holds the tape's answers back, releasing one event per
+// turn of the host's loop in that order (answers first, then timers by due
+// time, where the tape has no order or the draft made other calls).
 const DateNow = Date.now;
 const DatePrototypeToString = uncurryThis(Date.prototype.toString);
 const ReflectConstruct = Reflect.construct;
@@ -15,6 +23,15 @@ let tapeClock = nullArray();
 let tapeClockAt = 0;
 let tapeClockOver = false;
 let tapeRandomUsed = false;
+let tapeOrder = nullArray(); // live: "c<call>" / "t<timer>" as they happened; replay: to follow
+let tapeOrderAt = 0;
+let tapeTimerFired = false;
+let tapeTimedOut = false; // replay: the live run ran out of time after its last event
+let callBase = 0; // the run's first host call id (ids run on across an isolate's runs)
+let timerOrdinal = 0;
+let heldReplies = new Map(); // replay: call ordinal -> the host's answer, not yet given
+let virtualTimers = new Map(); // replay: timer id -> { ordinal, due, fn, args }
+let virtualNow = 0;
 let clockOrigin = 0;
 let mathState = null;
 // Set while the runtime itself runs library code in the script's realm (the
@@ -56,7 +73,19 @@ function tapeStart(tape) {
   tapeClockOver = false;
   tapeRandomUsed = false;
   mathState = null;
+  tapeOrder = nullArray();
+  tapeOrderAt = 0;
+  tapeTimerFired = false;
+  tapeTimedOut = tapeReplay && own(tape, "timedOut") === true;
+  callBase = nextCallId;
+  nextTimerId = 1; // a timer's id is the script's to see: the same in a replay
+  timerOrdinal = 0;
+  heldReplies = new Map();
+  virtualTimers = new Map();
+  virtualNow = 0;
   if (tapeReplay) {
+    const order = own(tape, "order");
+    if (ArrayIsArray(order)) for (let i = 0; i < order.length; i++) append(tapeOrder, String(order[i]));
     const clock = own(tape, "clock");
     tapeClock = nullArray();
     if (ArrayIsArray(clock)) for (let i = 0; i < clock.length; i++) append(tapeClock, +clock[i]);
@@ -67,10 +96,17 @@ function tapeStart(tape) {
   }
 }
 
-// What the host stores (nothing when the script read neither clock nor randomness).
-function tapeReport() {
-  if (tapeReplay || (!tapeRandomUsed && tapeClock.length === 0 && !tapeClockOver)) return undefined;
-  return { __proto__: null, clock: tapeClock, origin: clockOrigin, random: tapeRandomUsed, over: tapeClockOver };
+// What the host stores (nothing when the script read neither clock nor
+// randomness, nor used timers). `whole`: with the order of events even when
+// no timer fired (the host asks for it when the run ran out of time waiting).
+function tapeReport(whole) {
+  if (tapeReplay) return undefined;
+  if (!whole && !tapeRandomUsed && tapeClock.length === 0 && !tapeClockOver && !tapeTimerFired) {
+    return undefined;
+  }
+  const report = { __proto__: null, clock: tapeClock, origin: clockOrigin, random: tapeRandomUsed, over: tapeClockOver };
+  if (tapeTimerFired || whole) report.order = tapeOrder;
+  return report;
 }
 
 // Date, with the clock above for its "now" forms; otherwise the original.
@@ -121,3 +157,134 @@ ObjectDefineProperty(Math, "random", dataProperty(function random() {
   }
   return ((sfc32(mathState) >>> 5) * 67108864 + (sfc32(mathState) >>> 6)) / 9007199254740992;
 }));
+
+// Intl.DateTimeFormat formats "now" when given no date: the taped clock's.
+const DateTimeFormatPrototype = g.Intl.DateTimeFormat.prototype;
+const DateTimeFormatFormat = ObjectGetOwnPropertyDescriptor(DateTimeFormatPrototype, "format").get;
+const DateTimeFormatFormatToParts = DateTimeFormatPrototype.formatToParts;
+const formatsOfNow = new WeakMap();
+ObjectDefineProperty(DateTimeFormatPrototype, "format", {
+  __proto__: null,
+  configurable: true,
+  enumerable: false,
+  get: function format() {
+    const bound = ReflectApply(DateTimeFormatFormat, this, []); // a TypeError for a foreign `this`
+    let taped = WeakMapPrototypeGet(formatsOfNow, this);
+    if (taped === undefined) {
+      taped = (date) => bound(date === undefined ? clockNow() : date);
+      WeakMapPrototypeSet(formatsOfNow, this, taped);
+    }
+    return taped;
+  },
+});
+ObjectDefineProperty(DateTimeFormatPrototype, "formatToParts", dataProperty(function formatToParts(date) {
+  return ReflectApply(DateTimeFormatFormatToParts, this, [date === undefined ? clockNow() : date]);
+}));
+
+// --- timers and answers, in the order they happened -------------------------------
+function tapeMark(event) {
+  if (tapeQuiet || tapeReplay) return;
+  if (tapeOrder.length < TAPE_CLOCK_MAX) append(tapeOrder, event);
+  else tapeClockOver = true;
+}
+
+function tapedSetTimeout(fn, delay, ...args) {
+  const ordinal = timerOrdinal++;
+  if (!tapeReplay) {
+    const fire = typeof fn === "function"
+      ? function () {
+        tapeTimerFired = true;
+        tapeMark("t" + ordinal);
+        ReflectApply(fn, undefined, args);
+      }
+      : fn;
+    return trackedSetTimeout(fire, delay);
+  }
+  const id = nextTimerId++;
+  const due = virtualNow + MathMax(1, Number(delay) || 0);
+  MapPrototypeSet(virtualTimers, id, { __proto__: null, ordinal, due, fn, args });
+  return id;
+}
+function tapedClearTimeout(id) {
+  if (tapeReplay) MapPrototypeDelete(virtualTimers, id);
+  else trackedClearTimeout(id);
+}
+g.setTimeout = tapedSetTimeout;
+g.clearTimeout = tapedClearTimeout;
+
+const settleCall = deliver;
+deliver = function (reply) {
+  const id = own(reply, "id");
+  if (!tapeReplay) {
+    if (MapPrototypeHas(waiting, id)) tapeMark("c" + (id - callBase));
+    settleCall(reply);
+  } else if (MapPrototypeHas(waiting, id)) {
+    // The reply's bytes are in `inbox` until the host's next alloc.
+    MapPrototypeSet(heldReplies, id - callBase, { __proto__: null, reply, bytes: inbox });
+    inbox = null;
+  }
+};
+
+// Replay: release the next event (an answer or a timer); false when none is
+// waiting, TAPE_TIMED_OUT where the live run ran out of time. Called by take()
+// between the host's evaluations, so the script's promise jobs run after
+// each event as they did live.
+const TAPE_TIMED_OUT = "timedOut";
+function tapePump() {
+  if (tapeTimedOut && tapeOrderAt >= tapeOrder.length) return TAPE_TIMED_OUT;
+  if (tapeOrderAt < tapeOrder.length) {
+    const next = tapeOrder[tapeOrderAt];
+    const ordinal = +StringPrototypeSlice(next, 1);
+    if (next[0] === "c" && MapPrototypeHas(heldReplies, ordinal)) {
+      tapeOrderAt++;
+      return releaseReply(ordinal);
+    }
+    if (next[0] === "t") {
+      const id = timerByOrdinal(ordinal);
+      if (id !== undefined) {
+        tapeOrderAt++;
+        return fireTimer(id);
+      }
+    }
+  }
+  let first;
+  MapPrototypeForEach(heldReplies, (_, ordinal) => {
+    if (first === undefined || ordinal < first) first = ordinal;
+  });
+  if (first !== undefined) return releaseReply(first);
+  let soonest;
+  let soonestTimer;
+  MapPrototypeForEach(virtualTimers, (timer, id) => {
+    if (soonestTimer === undefined || timer.due < soonestTimer.due ||
+      (timer.due === soonestTimer.due && timer.ordinal < soonestTimer.ordinal)) {
+      soonest = id;
+      soonestTimer = timer;
+    }
+  });
+  return soonest === undefined ? false : fireTimer(soonest);
+}
+function releaseReply(ordinal) {
+  const held = MapPrototypeGet(heldReplies, ordinal);
+  MapPrototypeDelete(heldReplies, ordinal);
+  inbox = held.bytes;
+  settleCall(held.reply);
+  return true;
+}
+function timerByOrdinal(ordinal) {
+  let found;
+  MapPrototypeForEach(virtualTimers, (timer, id) => {
+    if (timer.ordinal === ordinal) found = id;
+  });
+  return found;
+}
+function fireTimer(id) {
+  const timer = MapPrototypeGet(virtualTimers, id);
+  MapPrototypeDelete(virtualTimers, id);
+  if (timer.due > virtualNow) virtualNow = timer.due;
+  try {
+    if (typeof timer.fn === "function") ReflectApply(timer.fn, undefined, timer.args);
+  } catch (_) {
+    // as live: a timer's uncaught error ends nothing but its callback
+  }
+  return true;
+}

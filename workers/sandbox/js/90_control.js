@@ -274,6 +274,13 @@ function take() {
     callQueue = nullArray();
     return '{"calls":[' + ArrayPrototypeJoin(calls, ",") + "]}";
   }
+  // A replay's next answer or timer (30_tape.js); its promise jobs run
+  // before the host takes again.
+  if (tapeReplay) {
+    const turn = tapePump();
+    if (turn === TAPE_TIMED_OUT) return '{"timedOut":true}';
+    if (turn) return '{"calls":[]}';
+  }
   return null;
 }
 
@@ -288,6 +295,8 @@ function control() {
       return start(JSONParse(arg));
     case "take":
       return take();
+    case "tape": // what a run that ran out of time had read (30_tape.js)
+      return JSONStringify(tapeReport(true));
     case "bytes":
       return outcomeBytes === null ? null : TypedArrayPrototypeGetBuffer(outcomeBytes);
     case "callBody": {
