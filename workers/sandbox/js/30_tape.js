@@ -26,6 +26,7 @@ let tapeRandomUsed = false;
 let tapeOrder = nullArray(); // live: "c<call>" / "t<timer>" as they happened; replay: to follow
 let tapeOrderAt = 0;
 let tapeTimerFired = false;
+let tapeOrderOver = false; // past TAPE_CLOCK_MAX events: matters only if the order is kept
 let tapeTimedOut = false; // replay: the live run ran out of time after its last event
 let callBase = 0; // the run's first host call id (ids run on across an isolate's runs)
 let timerOrdinal = 0;
@@ -76,6 +77,7 @@ function tapeStart(tape) {
   tapeOrder = nullArray();
   tapeOrderAt = 0;
   tapeTimerFired = false;
+  tapeOrderOver = false;
   tapeTimedOut = tapeReplay && own(tape, "timedOut") === true;
   callBase = nextCallId;
   nextTimerId = 1; // a timer's id is the script's to see: the same in a replay
@@ -104,8 +106,10 @@ function tapeReport(whole) {
   if (!whole && !tapeRandomUsed && tapeClock.length === 0 && !tapeClockOver && !tapeTimerFired) {
     return undefined;
   }
-  const report = { __proto__: null, clock: tapeClock, origin: clockOrigin, random: tapeRandomUsed, over: tapeClockOver };
-  if (tapeTimerFired || whole) report.order = tapeOrder;
+  const ordered = tapeTimerFired || whole;
+  const over = tapeClockOver || (ordered && tapeOrderOver);
+  const report = { __proto__: null, clock: tapeClock, origin: clockOrigin, random: tapeRandomUsed, over };
+  if (ordered) report.order = tapeOrder;
   return report;
 }
 
@@ -185,7 +189,7 @@ ObjectDefineProperty(DateTimeFormatPrototype, "formatToParts", dataProperty(func
 function tapeMark(event) {
   if (tapeQuiet || tapeReplay) return;
   if (tapeOrder.length < TAPE_CLOCK_MAX) append(tapeOrder, event);
-  else tapeClockOver = true;
+  else tapeOrderOver = true;
 }
 
 function tapedSetTimeout(fn, delay, ...args) {
