@@ -36,9 +36,6 @@ def create_console_app(settings: Settings | None = None) -> Flask:
     from app import ordering_api  # the jobs view's blocked keys
 
     app.register_blueprint(ordering_api.bp)
-    from app import ordering_api  # the jobs view's blocked keys
-
-    app.register_blueprint(ordering_api.bp)
     from app import draft_try, drafts_api, shadow_api  # the editor's drafts panel
 
     for module in (drafts_api, draft_try, shadow_api):
