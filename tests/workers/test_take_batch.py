@@ -104,16 +104,21 @@ def test_a_take_stops_at_the_job_that_would_end_after_the_task_limit(db: redis.R
 
 def test_outcomes_held_back_are_recorded_with_the_next_take(db: redis.Redis) -> None:
     store = JobStore(db, 600)
-    jobs = [queue(store, Lane("a")) for _ in range(4)]
+    jobs = [queue(store, Lane("a")) for _ in range(5)]
     batched = Batched(db)
     first = batched.take(take_from(), 2)
     recorded, taken = batched.record([recording(t.job_id) for t in first], take_from(), 2)
     assert recorded == [True, True]
-    assert [t.job_id for t in taken] == jobs[2:]
+    assert [t.job_id for t in taken] == jobs[2:4]
     assert [store.get(j)[b"status"] for j in jobs[:2]] == [b"succeeded"] * 2
     assert db.zscore(keys.running(), jobs[0]) is None
     # Recorded once: a second record of an ended job changes nothing.
     assert batched.record([recording(jobs[0])], None, 0) == ([False], [])
+    # One job to take: the last FINISH takes it itself; none left: none taken.
+    recorded, last = batched.record([recording(taken[0].job_id)], take_from(), 1)
+    assert recorded == [True] and [t.job_id for t in last] == [jobs[4]]
+    assert store.get(jobs[4])[b"status"] == b"running"
+    assert batched.record([recording(jobs[3])], take_from(), 1) == ([True], [])
 
 
 def test_an_outcome_waits_only_while_jobs_are_held_and_it_may(db: redis.Redis) -> None:

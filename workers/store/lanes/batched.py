@@ -63,11 +63,17 @@ class Batched:
         ``count`` jobs, in one round trip. Returns whether each outcome was
         recorded (False: the job had already ended) and the jobs taken."""
         taking = take is not None and count > 0
-        owed = not taking
-        steps: list[tuple[LuaStep, tuple[Any, ...]]] = [
-            (self._finish, r.step(owed=owed and r.owed_token is not None)) for r in recordings
-        ]
-        if take is not None and taking:
+        # One job to take after outcomes: the last FINISH takes it inside its
+        # own script, as before batches (a second script costs Redis ~25 µs).
+        inside = taking and count == 1 and bool(recordings)
+        steps: list[tuple[LuaStep, tuple[Any, ...]]] = []
+        for i, r in enumerate(recordings):
+            owes = r.owed_token is not None
+            if inside and i == len(recordings) - 1:
+                steps.append((self._finish, r.step(owed=owes, take=take)))
+            else:
+                steps.append((self._finish, r.step(owed=owes and not taking)))
+        if take is not None and taking and not inside:
             args = lua.TakeManyArgs(**vars(take_args(take)), take_count=count)
             steps.append((self._take, (take_keys(take), args)))
         if not steps:
@@ -85,7 +91,10 @@ class Batched:
             recorded.append(bool(reply[0]))
             if reply[1:] == [b"owed"] and recording.owed_token is not None:
                 self._client.lpush(*recording.owed_token())
-        took = taken_many(replies[-1]) if len(steps) > len(recordings) else []
+        if inside:
+            took = taken_many([replies[-1][1:]]) if replies[-1][1:] != [b"owed"] else []
+        else:
+            took = taken_many(replies[-1]) if len(steps) > len(recordings) else []
         return recorded, took
 
     def _again(self, step: LuaStep, args: tuple[Any, ...], reply: Any) -> Any:
