@@ -207,3 +207,17 @@ def test_a_run_out_of_time_waiting_replays_as_timed_out(
         ), live.error
         assert (again.status, again.reason, again.error) == (live.status, live.reason, live.error)
         assert again.replay["diverged"] is None
+
+
+def test_deno_core_timers_replay_as_set_timeout(client: redis.Redis, upstream: Upstream) -> None:
+    """secutils' Deno.core.createTimer is taped as setTimeout is."""
+    live, again = live_then_replay(
+        client,
+        f"""(async () => {{
+          const first = await Promise.race([fetch("{upstream.url}/slow").then(() => "fetch"),
+                                            new Promise((r) => Deno.core.createTimer(() => r("timer"), 20))]);
+          return {{ body: first }};
+        }})()""",
+    )
+    assert live.result["body"] == b"timer", live.error
+    assert again.result == live.result

@@ -127,16 +127,17 @@ function proxyBody(request) {
   return body === undefined || body === null ? null : bytesArg(body, "body");
 }
 
-// deno_core's timers: (callback, delayMs, args, isRepeat, isRefed, isSystem).
+// deno_core's timers: (callback, delayMs, args, isRepeat, isRefed, isSystem),
+// setTimeout's as the tape records and replays them (30_tape.js).
 function createTimer(callback, delay, args, isRepeat) {
   let id;
   const tick = () => {
-    if (isRepeat) id = trackedSetTimeout(tick, delay);
+    if (isRepeat) id = tapedSetTimeout(tick, delay);
     if (args === undefined) callback();
     else callback(args);
   };
-  id = trackedSetTimeout(tick, delay);
-  return () => trackedClearTimeout(id);
+  id = tapedSetTimeout(tick, delay);
+  return () => tapedClearTimeout(id);
 }
 
 const Deno = ObjectFreeze({
