@@ -15,6 +15,8 @@ Celery worker, gunicorn), prints a table and writes JSON to bench-results/.
     scripts/bench quotas          # async events/s of a project with quotas vs without
     scripts/bench ordering        # per-key ordering: cost, concurrency, order kept under SIGKILL
     scripts/bench ordering --events 2000 --keys 100 --children 4   # smaller or bigger runs
+    scripts/bench tapes           # what recording tapes costs a script without host calls
+    scripts/bench tapes --quick --events 200   # a smoke run
 
 Every figure is printed beside a floor measured in the same run.
 """
@@ -38,6 +40,7 @@ from benchmarks.quotas import quotas_scenario
 from benchmarks.redis_memory import redis_memory_scenario
 from benchmarks.report import table, write
 from benchmarks.sync import sync_scenario
+from benchmarks.tapes import tapes_scenario
 from benchmarks.throughput import async_scenario
 from benchmarks.tracing import tracing_scenario
 
@@ -58,6 +61,7 @@ SCENARIOS: dict[str, Callable[[bool], dict]] = {
     "tracing": tracing_scenario,
     "quotas": quotas_scenario,
     "ordering": ordering_scenario,
+    "tapes": tapes_scenario,
 }
 DEFAULT = ["engine", "async", "intake", "sync"]
 
@@ -71,13 +75,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--ha", action="store_true", help="async: also Sentinel + replica + WAIT vs one Redis"
     )
-    parser.add_argument("--events", type=int, help="ordering: events per throughput run")
+    parser.add_argument("--events", type=int, help="ordering, tapes: events per run")
     parser.add_argument("--keys", type=int, help="ordering: keys of the throughput runs")
     parser.add_argument("--children", type=int, default=2, help="ordering: worker children")
     args = parser.parse_args(argv)
     for name in args.scenarios or DEFAULT:
         if name == "ordering":
             result = ordering_scenario(args.quick, args.events, args.keys, args.children)
+        elif name == "tapes":
+            result = tapes_scenario(args.quick, args.events)
         else:
             result = SCENARIOS[name](args.quick)
         if args.ha and name == "async":
