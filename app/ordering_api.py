@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import BaseConverter
 
 from app import access, services
 from app.access import protect, scope
@@ -23,6 +25,19 @@ from workers.store.ordering.store import OrderingStore
 __all__ = ["bp", "ordering_store"]
 
 bp = protect(Blueprint("ordering_api", __name__, url_prefix="/api"))
+
+
+class _KeyConverter(BaseConverter):
+    """A key in the URL as sent, slashes and all: a ``path`` key starts with
+    one (``/customers/42``), which Werkzeug's ``path`` converter refuses."""
+
+    regex = ".+?"
+    part_isolating = False
+
+
+@bp.record_once  # before the routes: they are bound with it
+def _key_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["order_key"] = _KeyConverter
 
 
 def ordering_store() -> OrderingStore:
@@ -72,7 +87,8 @@ def _rerun(hook_id: str, key: str, failed: str) -> str:
     return submitted.job_id
 
 
-@bp.post("/hooks/<hook_id>/keys/<path:key>/resume")
+# merge_slashes off: a key's own "//" (or its leading "/" after "keys/") stays.
+@bp.post("/hooks/<hook_id>/keys/<order_key:key>/resume", merge_slashes=False)
 @scope("jobs:write")
 def resume(hook_id: str, key: str) -> Response:
     hook = access.hook(hook_id)

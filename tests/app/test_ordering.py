@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import quote
 
+import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -179,3 +180,30 @@ def test_keys_need_jobs_scopes_and_another_projects_hook_is_not_found(
     stranger = token(project, ["jobs:read", "jobs:write"])
     assert_error(client.get(f"/api/hooks/{hook_id}/keys", headers=stranger), 404, "hook_not_found")
     assert_error(client.post(resume, headers=stranger), 404, "hook_not_found")
+
+
+@pytest.mark.parametrize(
+    ("source", "key"),
+    [
+        ("path", "/customers/42"),  # a path key starts with "/"
+        ("json:id", "a b/ü€"),
+        ("json:id", "x//y/"),
+        ("json:id", "100%+?#&"),
+        ("json:id", "resume"),
+    ],
+)
+def test_any_key_is_resumed_through_its_percent_encoded_url(
+    flask_app: Flask, client: FlaskClient, admin: dict[str, str], hook_id: str, source: str,
+    key: str,
+) -> None:  # fmt: skip
+    put_hook(client, admin, hook_id, script=SCRIPT, ordering={"key": source, "onFailure": "block"})
+    path, body = (key, b"{}") if source == "path" else ("", orjson.dumps({"id": key}))
+    with flask_app.app_context():
+        first, second = (send(client, hook_id, path, data=body).json["jobId"] for _ in range(2))
+        _fail(first)
+    [listed] = client.get(f"/api/hooks/{hook_id}/keys", headers=admin).json["keys"]
+    assert listed["key"] == key
+    resume = f"/api/hooks/{hook_id}/keys/{quote(key, safe='')}/resume"
+    skipped = client.post(resume, json={"skip": True}, headers=admin)
+    assert skipped.status_code == 200, skipped.text
+    assert (skipped.json["key"], skipped.json["nextJobId"]) == (key, second)
