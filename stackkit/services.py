@@ -118,8 +118,12 @@ class Web:
         wait_until(lambda: answers(self.url + "/healthz"), timeout_s=30, what="gunicorn")
         return self
 
-    def stop(self) -> None:
-        stop_process(self.proc)
+    def stop(self, graceful: bool = False) -> None:
+        """Gunicorn's quick shutdown (SIGQUIT) unless ``graceful``: a graceful
+        one (SIGTERM) also waits out every idle keep-alive connection a test's
+        client still holds (``keepalive``, 5 s), and nothing a test asserts
+        is in flight when it stops a web process."""
+        stop_process(self.proc, signal.SIGTERM if graceful else signal.SIGQUIT)
 
 
 def start_flower(
