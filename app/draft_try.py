@@ -12,7 +12,6 @@ ran; if that does not give back the stored answer either, the job is
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -22,7 +21,7 @@ from app import access, services
 from app.access import protect, scope
 from app.admin import json_body
 from app.jobs_api import parse_filter
-from workers.draft_runs.verdict import replay_inline, tape_of
+from workers.draft_runs.verdict import replay_inline, tape_of, version_of
 from workers.draft_runs.verdict import verdict as _verdict
 from workers.errors import InvalidRequest
 from workers.store.access.membership import job_project
@@ -100,15 +99,15 @@ def _check_determinism(
     live: Hook, jobs: list[tuple[str, dict[bytes, bytes], dict[str, Any]]], results: dict[str, Any]
 ) -> None:
     """Run each job's own version on its tape: it must give back the stored answer."""
-    hooks = services.dispatcher().hooks
+    client = services.dispatcher().redis
     by_version: dict[int, list[tuple[str, dict[bytes, bytes], dict[str, Any]]]] = {}
     for job in jobs:
         by_version.setdefault(int(job[1].get(b"version") or 0), []).append(job)
     for version, group in by_version.items():
-        script = live.script if version == live.version else hooks.script(live.id, version)
-        if script is None:
+        own = version_of(client, live, version)
+        if own is None:
             continue  # that version is gone: nothing to check against
-        ran = _run_many(replace(live, script=script), [(r, t) for _, r, t in group], live.version)
+        ran = _run_many(own, [(r, t) for _, r, t in group], live.version)
         for (job_id, raw, _), own in zip(group, ran, strict=True):
             verdict = _verdict(raw, own)
             if verdict["result"] != "same":

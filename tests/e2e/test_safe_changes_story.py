@@ -180,3 +180,30 @@ def test_change_try_shadow_and_promote_a_script_with_nothing_leaving_the_sandbox
     assert rolled["restoredVersion"] == shadowed["version"]
     back = body(s.api.run(HOOK, json={}))
     assert back["n"] == 81 and "day" not in back and count(s) == 81
+
+
+def test_events_of_an_earlier_version_are_checked_with_that_version_s_settings(
+    stack: Stack,
+) -> None:
+    """A job's answer merges its version's static response; the check that
+    its own version gives it back runs that version as it was (its settings,
+    not today's), so a changed static header is no `nondeterministic`."""
+    s = stack
+    hook_id = "headers"
+    script = "({ body: { n: 1, at: Date.now() } })"
+    s.api.put_hook(hook_id, script=script, response={"headers": {"x-team": "blue"}})
+    event = s.api.run(hook_id, json={})
+    assert event["result"]["headers"] == {"x-team": "blue"}, event
+    call(s.api, "PATCH", f"hooks/{hook_id}", json={"response": {"headers": {"x-team": "red"}}})
+    draft = {"script": script.replace("n: 1", "n: 2"), "response": {"headers": {"x-team": "red"}}}
+    call(s.api, "PUT", f"hooks/{hook_id}/draft", json=draft)
+    tried = call(s.api, "POST", f"hooks/{hook_id}/draft/try", json={"ids": [event["jobId"]]})
+    assert tried["jobs"][0]["result"] == "differs", tried
+    assert tried["jobs"][0]["diff"] == {
+        "headers": {"x-team": {"stored": "blue", "draft": "red"}},
+        "body": {
+            "json": True,
+            "more": False,
+            "changes": [{"path": "$.n", "stored": 1, "draft": 2}],
+        },
+    }

@@ -5,16 +5,20 @@ shadow worker itself)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
+import redis
 
 from workers.draft_runs.diff import answer_of, diff
 from workers.sandbox.tape import decode
-from workers.store.hooks import Hook
+from workers.store.hook_definition import hook_from_record, record
+from workers.store.hook_revisions import read_revision
+from workers.store.hooks import Hook, HookStore
 from workers.store.jobs.records import JobStatus, Outcome, unpacked
 
-__all__ = ["tape_of", "replay_inline", "outcome_fields", "verdict"]
+__all__ = ["tape_of", "replay_inline", "outcome_fields", "verdict", "version_of"]
 
 
 def tape_of(raw: dict[bytes, bytes]) -> dict[str, Any]:
@@ -59,3 +63,19 @@ def verdict(stored: dict[bytes, bytes], ran: dict[bytes, bytes] | None) -> dict[
         return {"result": "failed", "reason": after.get("reason"), "error": after.get("error")}
     changes = diff(before, after)
     return {"result": "differs", "diff": changes} if changes else {"result": "same"}
+
+
+def version_of(client: redis.Redis, live: Hook, version: int) -> Hook | None:
+    """The hook as it was at ``version``, to run a job's own version on its
+    tape: that version's script and settings (its static ``response``,
+    limits: a job's answer merges the response of its day), with today's
+    credentials (a revision keeps none). None when that version is gone."""
+    if version == live.version:
+        return live
+    script = HookStore(client).script(live.id, version)
+    if script is None:
+        return None
+    revision = read_revision(client, live.id, version)
+    if revision is None:  # a version from before revisions were kept
+        return replace(live, script=script)
+    return replace(hook_from_record({**record(live), **revision}), script=script)

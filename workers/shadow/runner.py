@@ -9,12 +9,17 @@ back the stored answer either, the run is ``nondeterministic``."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from workers.draft_runs.verdict import outcome_fields, replay_inline, tape_of, verdict
+from workers.draft_runs.verdict import (
+    outcome_fields,
+    replay_inline,
+    tape_of,
+    verdict,
+    version_of,
+)
 from workers.errors import DraftNotFound, HookNotFound
 from workers.queue.runner import ScriptRunner
 from workers.queue.specs import inline_spec
@@ -37,7 +42,7 @@ class ShadowRunner:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        client = client_for(settings, retries="patient")
+        client = self.client = client_for(settings, retries="patient")
         self.jobs = JobStore(client, settings.retention_s)
         self.hooks = HookStore(client)
         self.drafts = DraftStore(client)
@@ -92,11 +97,10 @@ class ShadowRunner:
         request: EventRequest, stuck: Any,
     ) -> dict[str, Any] | None:  # fmt: skip
         """The job's own version run on its tape (None: that version is gone)."""
-        version = int(raw.get(b"version") or 0)
-        script = live.script if version == live.version else self.hooks.script(live.id, version)
-        if script is None:
+        own = version_of(self.client, live, int(raw.get(b"version") or 0))
+        if own is None:
             return None
-        return self._try(replace(live, script=script), live.version, raw, tape, request, stuck)
+        return self._try(own, live.version, raw, tape, request, stuck)
 
     def _count(self, hook_id: str, etag: str, job_id: str, result: dict[str, Any]) -> str:
         outcome = result["result"]
