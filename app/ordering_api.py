@@ -1,5 +1,6 @@
 """Blocked ordering keys of a hook (issue 24): ``GET /api/hooks/<id>/keys``
-lists them (``?blocked=true``, the only listing there is), and ``POST
+lists them (``?blocked=true``, the only listing there is; paged by
+``nextCursor``), and ``POST
 /api/hooks/<id>/keys/<key>/resume`` lets a key go on: by default its failed
 event runs again first, at the head of its key (a new job, ``replayOf`` the
 failed one, that takes the key over); with ``{"skip": true}`` the key goes
@@ -7,6 +8,7 @@ on without it."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -16,6 +18,7 @@ from werkzeug.routing import BaseConverter
 from app import access, services
 from app.access import protect, scope
 from app.admin import json_body
+from app.jobs_api import _limit
 from app.replays import hook_of
 from workers.errors import InvalidRequest
 from workers.ordering import KeyNotBlocked
@@ -25,6 +28,7 @@ from workers.store.ordering.store import OrderingStore
 __all__ = ["bp", "ordering_store"]
 
 bp = protect(Blueprint("ordering_api", __name__, url_prefix="/api"))
+_MAX_PAGE = 1000  # blocked keys per page
 
 
 class _KeyConverter(BaseConverter):
@@ -53,8 +57,24 @@ def blocked_keys(hook_id: str) -> Response:
     access.hook(hook_id)  # 404 for another project's hook
     if request.args.get("blocked", "true") != "true":
         raise InvalidRequest("only blocked keys are listed: ?blocked=true")
-    found = ordering_store().blocked(hook_id)
-    return jsonify({"hookId": hook_id, "keys": [k.to_json() for k in found]})
+    limit = _limit(request.args.get("limit"), _MAX_PAGE, _MAX_PAGE)
+    found, last = ordering_store().blocked(hook_id, limit, _after(request.args.get("cursor")))
+    cursor = f"{last[0]!r}:{last[1]}" if last else None
+    return jsonify({"hookId": hook_id, "keys": [k.to_json() for k in found], "nextCursor": cursor})
+
+
+def _after(cursor: str | None) -> tuple[float, str] | None:
+    """A ``nextCursor`` handed out earlier: ``<since>:<key id>``."""
+    if not cursor:
+        return None
+    since, _, key_id = cursor.partition(":")
+    try:
+        when = float(since)
+    except ValueError:
+        when = math.nan
+    if not math.isfinite(when) or not key_id:
+        raise InvalidRequest("cursor: pass back the nextCursor of an earlier page")
+    return when, key_id
 
 
 def _skip_wanted() -> bool:

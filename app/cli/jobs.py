@@ -156,8 +156,12 @@ def blocked_keys(client: Client, hook_id: str | None) -> None:
         hook_ids = [h["id"] for h in listed if h.get("ordering")]
     rows = []
     for each in hook_ids:
-        found = client.ok(client.request("GET", f"/api/hooks/{each}/keys?blocked=true"))
-        rows += [{"hookId": each, **k} for k in found["keys"]]
+        cursor: str | None = ""
+        while cursor is not None:  # every page
+            path = f"/api/hooks/{each}/keys?blocked=true&cursor={quote(cursor, safe='')}"
+            found = client.ok(client.request("GET", path))
+            rows += [{"hookId": each, **k} for k in found["keys"]]
+            cursor = found.get("nextCursor")
 
     def render(d: dict) -> None:
         table(d["keys"], ["hookId", "key", "blockedBy", "waiting", "since"])

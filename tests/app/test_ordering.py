@@ -207,3 +207,28 @@ def test_any_key_is_resumed_through_its_percent_encoded_url(
     skipped = client.post(resume, json={"skip": True}, headers=admin)
     assert skipped.status_code == 200, skipped.text
     assert (skipped.json["key"], skipped.json["nextJobId"]) == (key, second)
+
+
+def test_many_blocked_keys_are_listed_page_by_page_each_once(
+    flask_app: Flask, client: FlaskClient, admin: dict[str, str], hook_id: str
+) -> None:
+    put_hook(client, admin, hook_id, script=SCRIPT, ordering=BLOCKING)
+    names = [f"c{n}" for n in range(7)]
+    with flask_app.app_context():
+        for name in names:
+            _fail(send(client, hook_id, headers={"X-Customer": name}).json["jobId"])
+        # Keys that blocked at the same instant still come once each.
+        redis = services.dispatcher().redis
+        for name in names[2:6]:
+            redis.zadd(keys.ordering_blocked(hook_id), {keys.ordering_key_id(name): 5.0}, xx=True)
+    seen, cursor, pages = [], "", 0
+    while cursor is not None:
+        url = f"/api/hooks/{hook_id}/keys?blocked=true&limit=3&cursor={quote(cursor)}"
+        page = client.get(url, headers=admin)
+        assert page.status_code == 200, page.text
+        assert len(page.json["keys"]) <= 3
+        seen += [k["key"] for k in page.json["keys"]]
+        cursor, pages = page.json["nextCursor"], pages + 1
+    assert sorted(seen) == names and pages == 3
+    bad = client.get(f"/api/hooks/{hook_id}/keys?cursor=nope", headers=admin)
+    assert_error(bad, 400, "invalid_request")

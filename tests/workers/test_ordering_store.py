@@ -85,7 +85,7 @@ def test_a_blocking_failure_holds_the_key_until_resumed(
     assert client.hget(keys.job(second), "blockedBy") == first.encode()
     third = _create(store, hook_id, "k/1", block=True)
     assert client.hget(keys.job(third), "blockedBy") == first.encode()
-    [blocked] = ordering.blocked(hook_id)
+    [blocked], _ = ordering.blocked(hook_id)
     assert (blocked.key, blocked.blocked_by, blocked.waiting) == ("k/1", first, 2)
     assert ordering.blocked_counts([hook_id]) == {hook_id: 1}
 
@@ -93,7 +93,7 @@ def test_a_blocking_failure_holds_the_key_until_resumed(
     rerun = _create(store, hook_id, "k/1", block=True, takeover=first)
     assert _lane(client, hook_id) == [rerun]
     assert client.hget(keys.job(second), "blockedBy") is None
-    assert ordering.blocked(hook_id) == []
+    assert ordering.blocked(hook_id) == ([], None)
     job_id = new_job_id()
     late = Extras(order_key="k/1", order_block=True, order_takeover=first)
     refused, _ = store.create(job_id, hook_id, 1, EVENT, 0, (QUEUE, b"m"), also=late,

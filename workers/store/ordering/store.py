@@ -38,20 +38,34 @@ class OrderingStore:
         self._resume = LuaStep(client, scripts.RESUME, scripts.ResumeKeys, scripts.ResumeArgs)
         self._release = LuaStep(client, scripts.RELEASE, scripts.ResumeKeys, scripts.ResumeArgs)
 
-    def blocked(self, hook_id: str, limit: int = 1000) -> list[BlockedKey]:
-        """The hook's blocked keys, the longest blocked first."""
-        found = self._redis.zrange(keys.ordering_blocked(hook_id), 0, limit - 1, withscores=True)
+    def blocked(
+        self, hook_id: str, limit: int = 1000, after: tuple[float, str] | None = None
+    ) -> tuple[list[BlockedKey], tuple[float, str] | None]:
+        """A page of the hook's blocked keys, the longest blocked first, and
+        where the next page starts (None: this was the last). ``after``: the
+        (since, key id) of the last entry of the page before."""
+        zset = keys.ordering_blocked(hook_id)
+        if after is None:
+            found = self._redis.zrange(zset, 0, limit, withscores=True)
+        else:  # keys blocked at the same instant are ordered by their id
+            since, last = after
+            ties = self._redis.zcount(zset, since, since)
+            found = self._redis.zrangebyscore(
+                zset, since, "+inf", start=0, num=ties + limit + 1, withscores=True
+            )
+            found = [(k, s) for k, s in found if s > since or k.decode() > last]
+        page, more = found[:limit], len(found) > limit
         with self._redis.pipeline(transaction=False) as pipe:
-            for key_id, _ in found:
+            for key_id, _ in page:
                 pipe.hmget(keys.ordering(hook_id, key_id.decode()), ["key", "holder"])
                 pipe.llen(keys.ordering_jobs(hook_id, key_id.decode()))
             replies = pipe.execute()
         out = []
-        for i, (_, since) in enumerate(found):
+        for i, (_, since) in enumerate(page):
             (key, holder), waiting = replies[2 * i], replies[2 * i + 1]
             if holder is not None:
                 out.append(BlockedKey((key or b"").decode(), holder.decode(), waiting, since))
-        return out
+        return out, ((page[-1][1], page[-1][0].decode()) if more else None)
 
     def blocked_counts(self, hook_ids: list[str]) -> dict[str, int]:
         """{hook id: its blocked keys} (the gauge)."""

@@ -160,8 +160,12 @@ async function loadBlocked() {
   const found = [];
   try {
     for (const id of hooks) {
-      const data = await api("GET", `/api/hooks/${encodeURIComponent(id)}/keys?blocked=true`);
-      for (const key of data.keys) found.push({ hookId: id, ...key });
+      let cursor = "";
+      do {  // every page
+        const data = await api("GET", `/api/hooks/${encodeURIComponent(id)}/keys?blocked=true&cursor=${encodeURIComponent(cursor)}`);
+        for (const key of data.keys) found.push({ hookId: id, ...key });
+        cursor = data.nextCursor;
+      } while (cursor);
     }
   } catch (error) {
     showError(error);
