@@ -1,6 +1,6 @@
 """Blocked ordering keys of a hook (issue 24): ``GET /api/hooks/<id>/keys``
 lists them (``?blocked=true``, the only listing there is; paged by
-``nextCursor``), and ``POST
+``nextCursor``), ``GET /api/keys?blocked=true`` which hooks have any, and ``POST
 /api/hooks/<id>/keys/<key>/resume`` lets a key go on: by default its failed
 event runs again first, at the head of its key (a new job, ``replayOf`` the
 failed one, that takes the key over); with ``{"skip": true}`` the key goes
@@ -49,6 +49,26 @@ def ordering_store() -> OrderingStore:
     if "hooklet.ordering" not in ext:
         ext["hooklet.ordering"] = OrderingStore(services.dispatcher().redis)
     return ext["hooklet.ordering"]
+
+
+@bp.get("/keys")
+@scope("jobs:read")
+def hooks_with_blocked_keys() -> Response:
+    """Which hooks have blocked keys, and how many: any hook, not only one
+    that orders its events now (a key blocked before ``ordering`` was
+    removed stays blocked until resumed)."""
+    if request.args.get("blocked", "true") != "true":
+        raise InvalidRequest("only blocked keys are listed: ?blocked=true")
+    who = access.principal()
+    wanted = access.listed_project(request.args.get("project"))
+    hook_ids = [
+        h.id
+        for h in services.dispatcher().hooks.list()
+        if who.sees(h.project) and wanted in (None, h.project)
+    ]
+    counts = ordering_store().blocked_counts(hook_ids)
+    found = [{"hookId": h, "blockedKeys": n} for h, n in counts.items() if n]
+    return jsonify({"hooks": found})
 
 
 @bp.get("/hooks/<hook_id>/keys")

@@ -151,9 +151,9 @@ def blocked_keys(client: Client, hook_id: str | None) -> None:
     """``jobs list --blocked``: ordered hooks' keys held by a failed event."""
     if hook_id:
         hook_ids = [hook_id]
-    else:
-        listed = client.ok(client.request("GET", "/api/hooks"))["hooks"]
-        hook_ids = [h["id"] for h in listed if h.get("ordering")]
+    else:  # any hook with blocked keys, though it may have dropped its ordering since
+        listed = client.ok(client.request("GET", "/api/keys?blocked=true"))["hooks"]
+        hook_ids = [h["hookId"] for h in listed]
     rows = []
     for each in hook_ids:
         cursor: str | None = ""

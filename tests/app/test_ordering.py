@@ -232,3 +232,23 @@ def test_many_blocked_keys_are_listed_page_by_page_each_once(
     assert sorted(seen) == names and pages == 3
     bad = client.get(f"/api/hooks/{hook_id}/keys?cursor=nope", headers=admin)
     assert_error(bad, 400, "invalid_request")
+
+
+def test_a_key_blocked_before_its_hook_dropped_ordering_is_still_found_and_resumed(
+    flask_app: Flask, client: FlaskClient, admin: dict[str, str], hook_id: str
+) -> None:
+    put_hook(client, admin, hook_id, script=SCRIPT, ordering=BLOCKING)
+    customer = {"X-Customer": "7"}
+    with flask_app.app_context():
+        first, second = (send(client, hook_id, headers=customer).json["jobId"] for _ in range(2))
+        _fail(first)
+    put_hook(client, admin, hook_id, script=SCRIPT)  # ordering dropped; the key stays blocked
+    assert _job(client, second)["blockedBy"] == first
+    listed = client.get("/api/keys?blocked=true", headers=admin)
+    assert listed.status_code == 200, listed.text
+    assert {"hookId": hook_id, "blockedKeys": 1} in listed.json["hooks"]
+    skipped = client.post(f"/api/hooks/{hook_id}/keys/7/resume", json={"skip": True},
+                          headers=admin)  # fmt: skip
+    assert skipped.json["nextJobId"] == second
+    listed = client.get("/api/keys?blocked=true", headers=admin).json["hooks"]
+    assert hook_id not in [h["hookId"] for h in listed]

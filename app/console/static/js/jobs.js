@@ -152,13 +152,13 @@ async function bulk(action, body) {
 
 // Ordered hooks' blocked keys (issue 24): listed above the jobs, each with
 // resume (its failed event runs again first) and skip buttons.
-let orderedHooks = [];
-
 async function loadBlocked() {
   const wanted = $("#f-hook").value;
-  const hooks = orderedHooks.filter((id) => !wanted || id === wanted);
   const found = [];
   try {
+    // Any hook with blocked keys: one may have dropped its ordering since.
+    const withBlocked = await api("GET", withProject("/api/keys?blocked=true"));
+    const hooks = withBlocked.hooks.map((each) => each.hookId).filter((id) => !wanted || id === wanted);
     for (const id of hooks) {
       let cursor = "";
       do {  // every page
@@ -230,7 +230,6 @@ async function init() {
     const hooks = await api("GET", withProject("/api/hooks"));
     for (const hook of hooks.hooks) $("#f-hook").append(h("option", { value: hook.id }, hook.id));
     if (params.has("hook")) $("#f-hook").value = params.get("hook");
-    orderedHooks = hooks.hooks.filter((hook) => hook.ordering).map((hook) => hook.id);
     loadBlocked();
   } catch (error) {
     showError(error);
