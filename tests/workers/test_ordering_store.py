@@ -166,3 +166,25 @@ def test_a_deleted_hooks_waiting_jobs_join_its_lane_and_its_keys_go(
     assert client.exists(keys.ordering_blocked(hook_id)) == 0
     assert client.hget(keys.ordering_waiting(), hook_id) is None
     assert client.hget(keys.job(behind[0]), "blockedBy") is None
+
+
+def test_a_redelivered_callback_still_waiting_its_turn_keeps_its_place(
+    own_redis: RedisServer, hook_id: str
+) -> None:
+    """The console's redeliver of a callback waiting behind its key's earlier
+    one: sent in turn, once, and the turn passes on after it."""
+    client = own_redis.client()
+    client.flushdb()  # no other test's job in the rotation
+    store, deliveries = JobStore(client, retention_s=600), DeliveryStore(client, 600)
+    callbacks = f"test:callbacks:{hook_id}"
+    first, second, third = (_create(store, hook_id, "c") for _ in range(3))
+    for job_id in (first, second, third):
+        _run(store, job_id)
+        store.finish(job_id, OK, then_push=(callbacks, job_id.encode()))
+    assert client.lrange(callbacks, 0, -1) == [first.encode()]
+    assert deliveries.queue(second, (callbacks, b"redelivered"))
+    assert client.lrange(callbacks, 0, -1) == [first.encode()]  # not ahead of the first
+    deliveries.record(first, {"outcome": "succeeded"}, DeliveryStatus.SUCCEEDED, None)
+    assert client.lrange(callbacks, 0, 0) == [second.encode()]
+    deliveries.record(second, {"outcome": "succeeded"}, DeliveryStatus.SUCCEEDED, None)
+    assert client.lrange(callbacks, 0, 0) == [third.encode()]
