@@ -21,7 +21,7 @@ from app import access, services
 from app.access import protect, scope
 from app.admin import json_body
 from app.jobs_api import parse_filter
-from workers.draft_runs.verdict import replay_inline, tape_of, version_of
+from workers.draft_runs.verdict import has_tape, replay_inline, tape_of, version_of
 from workers.draft_runs.verdict import verdict as _verdict
 from workers.errors import InvalidRequest
 from workers.store.access.membership import job_project
@@ -98,7 +98,9 @@ def _try_all(hook: Hook, live: Hook, job_ids: list[str]) -> list[dict[str, Any]]
 def _check_determinism(
     live: Hook, jobs: list[tuple[str, dict[bytes, bytes], dict[str, Any]]], results: dict[str, Any]
 ) -> None:
-    """Run each job's own version on its tape: it must give back the stored answer."""
+    """Run each job's own version on its tape: it must give back the stored
+    answer. A job without a tape (recorded before tapes existed) keeps the
+    draft's verdict: what its run read was never recorded."""
     client = services.dispatcher().redis
     by_version: dict[int, list[tuple[str, dict[bytes, bytes], dict[str, Any]]]] = {}
     for job in jobs:
@@ -110,7 +112,7 @@ def _check_determinism(
         ran = _run_many(own, [(r, t) for _, r, t in group], live.version)
         for (job_id, raw, _), own in zip(group, ran, strict=True):
             verdict = _verdict(raw, own)
-            if verdict["result"] != "same":
+            if verdict["result"] != "same" and has_tape(raw):
                 results[job_id] = {"jobId": job_id, "result": "nondeterministic",
                                    "draft": results[job_id], "ownVersion": verdict}  # fmt: skip
 

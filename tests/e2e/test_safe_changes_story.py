@@ -33,6 +33,7 @@ from tests.support.stack import (
     wait_until,
 )
 from tests.support.upstream import Upstream
+from workers.store import keys
 
 pytestmark = pytest.mark.stack
 HOOK = "orders"
@@ -207,3 +208,25 @@ def test_events_of_an_earlier_version_are_checked_with_that_version_s_settings(
             "changes": [{"path": "$.n", "stored": 1, "draft": 2}],
         },
     }
+
+
+def test_events_recorded_before_tapes_existed_get_the_draft_s_verdict(stack: Stack) -> None:
+    """A job from before tapes has none: the draft's verdict stands (a new
+    fetch diverged, as the docs say), not `nondeterministic` (its own version
+    cannot reproduce an answer whose inputs were never recorded)."""
+    s = stack
+    hook_id = "before-tapes"
+    script = LIVE.replace("UP", s.upstream.url)
+    s.api.put_hook(hook_id, script=script)
+    event = s.api.run(hook_id, json={})
+    job_key = keys.job(event["jobId"])
+    assert s.redis.hdel(job_key, "tape", "tapeZ") == 1  # as a job recorded before this release
+    call(
+        s.api,
+        "PUT",
+        f"hooks/{hook_id}/draft",
+        json={"script": script.replace("n, quote,", "n: 0, quote,")},
+    )
+    tried = call(s.api, "POST", f"hooks/{hook_id}/draft/try", json={"ids": [event["jobId"]]})
+    assert tried["jobs"] == [{"jobId": event["jobId"], "result": "diverged", "step": 1,
+                              "call": f"fetch GET {s.upstream.url}/data"}]  # fmt: skip

@@ -18,7 +18,7 @@ from workers.store.hook_revisions import read_revision
 from workers.store.hooks import Hook, HookStore
 from workers.store.jobs.records import JobStatus, Outcome, unpacked
 
-__all__ = ["tape_of", "replay_inline", "outcome_fields", "verdict", "version_of"]
+__all__ = ["has_tape", "tape_of", "replay_inline", "outcome_fields", "verdict", "version_of"]
 
 
 def tape_of(raw: dict[bytes, bytes]) -> dict[str, Any]:
@@ -28,6 +28,12 @@ def tape_of(raw: dict[bytes, bytes]) -> dict[str, Any]:
     tape = decode(stored) if stored is not None else {"v": 1, "calls": []}
     tape.setdefault("origin", round(float(raw.get(b"startedAt") or 0) * 1000))
     return tape
+
+
+def has_tape(raw: dict[bytes, bytes]) -> bool:
+    """Whether the job stored a tape (a run that read nothing from outside,
+    or one recorded before tapes existed, has none)."""
+    return b"tape" in raw or b"tapeZ" in raw
 
 
 def replay_inline(hook: Hook, version: int, tape: dict[str, Any]) -> dict[str, Any]:
