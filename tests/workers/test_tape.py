@@ -221,3 +221,19 @@ def test_deno_core_timers_replay_as_set_timeout(client: redis.Redis, upstream: U
     )
     assert live.result["body"] == b"timer", live.error
     assert again.result == live.result
+
+
+def test_temporal_now_replays(client: redis.Redis, upstream: Upstream) -> None:
+    """Temporal.Now reads V8's own clock, not Date.now: it reads the tape's."""
+    live, again = live_then_replay(
+        client,
+        f"""(async () => {{
+          const before = Temporal.Now.instant();
+          await fetch("{upstream.url}/data");
+          return {{ body: [String(before), String(Temporal.Now.zonedDateTimeISO("UTC")),
+                           String(Temporal.Now.plainDateTimeISO()), String(Temporal.Now.plainDateISO()),
+                           String(Temporal.Now.plainTimeISO()), String(Temporal.Now.instant().since(before))] }};
+        }})()""",
+    )
+    assert live.status is JobStatus.SUCCEEDED, live.error
+    assert again.result == live.result

@@ -185,6 +185,35 @@ ObjectDefineProperty(DateTimeFormatPrototype, "formatToParts", dataProperty(func
   return ReflectApply(DateTimeFormatFormatToParts, this, [date === undefined ? clockNow() : date]);
 }));
 
+// Temporal.Now reads V8's own clock too: its "now" is the taped clock's (to
+// the millisecond, as Date.now's).
+const Temporal = g.Temporal;
+if (Temporal !== undefined) {
+  const TemporalNow = Temporal.Now;
+  const TemporalNowTimeZoneId = TemporalNow.timeZoneId;
+  const InstantFromEpochMilliseconds = Temporal.Instant.fromEpochMilliseconds;
+  const InstantToZoned = uncurryThis(Temporal.Instant.prototype.toZonedDateTimeISO);
+  const ZonedPrototype = Temporal.ZonedDateTime.prototype;
+  const ZonedToPlainDateTime = uncurryThis(ZonedPrototype.toPlainDateTime);
+  const ZonedToPlainDate = uncurryThis(ZonedPrototype.toPlainDate);
+  const ZonedToPlainTime = uncurryThis(ZonedPrototype.toPlainTime);
+  const instantNow = () => ReflectApply(InstantFromEpochMilliseconds, Temporal.Instant, [clockNow()]);
+  const zonedNow = (zone) =>
+    InstantToZoned(instantNow(), zone === undefined ? ReflectApply(TemporalNowTimeZoneId, TemporalNow, []) : zone);
+  const nowMethods = {
+    __proto__: null,
+    instant: function instant() { return instantNow(); },
+    zonedDateTimeISO: function zonedDateTimeISO(zone) { return zonedNow(zone); },
+    plainDateTimeISO: function plainDateTimeISO(zone) { return ZonedToPlainDateTime(zonedNow(zone)); },
+    plainDateISO: function plainDateISO(zone) { return ZonedToPlainDate(zonedNow(zone)); },
+    plainTimeISO: function plainTimeISO(zone) { return ZonedToPlainTime(zonedNow(zone)); },
+  };
+  const names = ObjectKeys(nowMethods);
+  for (let i = 0; i < names.length; i++) {
+    ObjectDefineProperty(TemporalNow, names[i], dataProperty(nowMethods[names[i]]));
+  }
+}
+
 // --- timers and answers, in the order they happened -------------------------------
 function tapeMark(event) {
   if (tapeQuiet || tapeReplay) return;
