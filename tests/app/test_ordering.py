@@ -252,3 +252,19 @@ def test_a_key_blocked_before_its_hook_dropped_ordering_is_still_found_and_resum
     assert skipped.json["nextJobId"] == second
     listed = client.get("/api/keys?blocked=true", headers=admin).json["hooks"]
     assert hook_id not in [h["hookId"] for h in listed]
+
+
+def test_a_key_whose_waiting_events_fill_the_hooks_queue_can_still_be_resumed_with_a_rerun(
+    flask_app: Flask, client: FlaskClient, admin: dict[str, str], hook_id: str
+) -> None:
+    put_hook(client, admin, hook_id, script=SCRIPT, ordering=BLOCKING, limits={"maxQueued": 3})
+    customer = {"X-Customer": "9"}
+    with flask_app.app_context():
+        first = send(client, hook_id, headers=customer).json["jobId"]
+        _fail(first)
+        waiting = [send(client, hook_id, headers=customer) for _ in range(3)]
+        assert [w.status_code for w in waiting] == [202, 202, 202]
+        assert_error(send(client, hook_id, headers=customer), 429, "too_many_requests")
+    rerun = client.post(f"/api/hooks/{hook_id}/keys/9/resume", headers=admin)
+    assert rerun.status_code == 200, rerun.text
+    assert _job(client, rerun.json["rerunJobId"])["replayOf"] == first

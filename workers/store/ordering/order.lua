@@ -27,10 +27,12 @@ local function order_unblock(base, hook, id)
 end
 
 -- CREATE, before anything is written: {code} to refuse with, or nil. The
--- lane's cap counts the hook's waiting jobs too; a rerun of a blocked key's
--- failed job (a resume) needs the key still blocked by it.
+-- lane's cap counts the hook's waiting jobs too, but not for a rerun of a
+-- blocked key's failed job (a resume): a key blocked long enough to fill the
+-- cap with its own waiting jobs must still be resumable. That rerun needs
+-- the key still blocked by the failed job.
 local function order_refusal(hook, id, pending, max, takeover)
-  if max ~= '' then
+  if max ~= '' and takeover == '' then
     local waiting = tonumber(redis.call('HGET', order_waiting_key, hook) or '0')
     if redis.call('LLEN', pending) + waiting >= tonumber(max) then return 5 end
   end
