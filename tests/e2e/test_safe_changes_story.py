@@ -230,3 +230,22 @@ def test_events_recorded_before_tapes_existed_get_the_draft_s_verdict(stack: Sta
     tried = call(s.api, "POST", f"hooks/{hook_id}/draft/try", json={"ids": [event["jobId"]]})
     assert tried["jobs"] == [{"jobId": event["jobId"], "result": "diverged", "step": 1,
                               "call": f"fetch GET {s.upstream.url}/data"}]  # fmt: skip
+
+
+def test_a_timer_that_beat_the_upstream_beats_it_in_a_try(stack: Stack) -> None:
+    """Through the workers (the tape stored with the job, sent in the try
+    run): a 20 ms timer beat a 2 s fetch live, and does again on the tape,
+    which answers at once; the live script tried on its event is `same`."""
+    s = stack
+    hook_id = "race"
+    script = f"""(async () => {{
+      const first = await Promise.race([fetch("{s.upstream.url}/slow").then(() => "upstream"),
+                                        new Promise((r) => setTimeout(() => r("timer"), 20))]);
+      return {{ body: {{ first, at: Date.now() }} }};
+    }})()"""
+    s.api.put_hook(hook_id, script=script)
+    event = s.api.run(hook_id, json={})
+    assert body(event)["first"] == "timer", event
+    call(s.api, "PUT", f"hooks/{hook_id}/draft", json={"script": script})
+    tried = call(s.api, "POST", f"hooks/{hook_id}/draft/try", json={"ids": [event["jobId"]]})
+    assert tried["counts"] == {"same": 1}, tried
