@@ -1,18 +1,19 @@
 // Part 3b: the tape's clock, randomness and timers (issue 25). A run records
 // the clock values the script read (Date.now, new Date(), Date(),
-// performance.now, Intl.DateTimeFormat's format() of "now") and whether it
-// used randomness; Math.random and crypto.getRandomValues/randomUUID both
-// derive from the run's seed (the host's, so the host records it only when
-// used). A replay (a draft tried on recorded events) reads the recorded clock
-// values back in order, the last one again once they run out, and gets the
-// recorded seed.
+// performance.now, Intl.DateTimeFormat's format() of "now", Temporal.Now)
+// and whether it used randomness; Math.random and
+// crypto.getRandomValues/randomUUID both derive from the run's seed (the
+// host's, so the host records it only when used). A replay (a draft tried on
+// recorded events) reads the recorded clock values back in order, the last
+// one again once they run out, and gets the recorded seed.
 //
 // Timers race the host's answers in a live run (which came first depends on
 // the network); a run where a timer fired records the order in which its
-// timers fired and its host calls were answered. A replay runs timers on a
-// virtual clock and holds the tape's answers back, releasing one event per
-// turn of the host's loop in that order (answers first, then timers by due
-// time, where the tape has no order or the draft made other calls).
+// timers fired and its host calls were answered (31_tape_order.js). A replay
+// runs timers on a virtual clock and holds the tape's answers back,
+// releasing one event per turn of the host's loop in that order (answers
+// first, then timers by due time, where the tape has no order or the draft
+// made other calls).
 const DateNow = Date.now;
 const DatePrototypeToString = uncurryThis(Date.prototype.toString);
 const ReflectConstruct = Reflect.construct;
@@ -191,13 +192,14 @@ const Temporal = g.Temporal;
 if (Temporal !== undefined) {
   const TemporalNow = Temporal.Now;
   const TemporalNowTimeZoneId = TemporalNow.timeZoneId;
-  const InstantFromEpochMilliseconds = Temporal.Instant.fromEpochMilliseconds;
-  const InstantToZoned = uncurryThis(Temporal.Instant.prototype.toZonedDateTimeISO);
+  const Instant = Temporal.Instant;
+  const InstantFromEpochMilliseconds = Instant.fromEpochMilliseconds;
+  const InstantToZoned = uncurryThis(Instant.prototype.toZonedDateTimeISO);
   const ZonedPrototype = Temporal.ZonedDateTime.prototype;
   const ZonedToPlainDateTime = uncurryThis(ZonedPrototype.toPlainDateTime);
   const ZonedToPlainDate = uncurryThis(ZonedPrototype.toPlainDate);
   const ZonedToPlainTime = uncurryThis(ZonedPrototype.toPlainTime);
-  const instantNow = () => ReflectApply(InstantFromEpochMilliseconds, Temporal.Instant, [clockNow()]);
+  const instantNow = () => ReflectApply(InstantFromEpochMilliseconds, Instant, [clockNow()]);
   const zonedNow = (zone) =>
     InstantToZoned(instantNow(), zone === undefined ? ReflectApply(TemporalNowTimeZoneId, TemporalNow, []) : zone);
   const nowMethods = {
