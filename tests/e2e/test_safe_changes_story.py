@@ -249,3 +249,31 @@ def test_a_timer_that_beat_the_upstream_beats_it_in_a_try(stack: Stack) -> None:
     call(s.api, "PUT", f"hooks/{hook_id}/draft", json={"script": script})
     tried = call(s.api, "POST", f"hooks/{hook_id}/draft/try", json={"ids": [event["jobId"]]})
     assert tried["counts"] == {"same": 1}, tried
+
+
+def test_a_sync_hook_is_shadowed_too(stack: Stack) -> None:
+    """Shadow runs follow a sync hook's answered events as an async hook's."""
+    s = stack
+    hook_id = "sync-shadow"
+    script = LIVE.replace("UP", s.upstream.url)
+    s.api.put_hook(hook_id, script=script, mode="sync")
+    call(
+        s.api,
+        "PUT",
+        f"hooks/{hook_id}/draft",
+        json={"script": script.replace("n, quote,", "n: -n, quote,"), "mode": "sync"},
+    )
+    call(s.api, "PATCH", f"hooks/{hook_id}", json={"shadow": {"sample": 1.0}})
+    hits = s.upstream.hits
+    answers = [s.api.send(hook_id, json={}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200] and [a.json()["n"] for a in answers] == [
+        1,
+        2,
+    ]
+    found = wait_until(
+        lambda: (r := call(s.api, "GET", f"hooks/{hook_id}/draft/shadow")) and sum(r["counts"].values()) >= 2 and r,
+        timeout_s=60, what="two shadow runs",
+    )  # fmt: skip
+    assert found["counts"]["differs"] == 2, found
+    assert {entry["diff"]["body"]["changes"][0]["draft"] for entry in found["recent"]} == {-1, -2}
+    assert s.upstream.hits == hits + 2
