@@ -237,3 +237,23 @@ def test_temporal_now_replays(client: redis.Redis, upstream: Upstream) -> None:
     )
     assert live.status is JobStatus.SUCCEEDED, live.error
     assert again.result == live.result
+
+
+def test_the_run_s_traceparent_replays(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With tracing on, context.traceparent is the run's own span: a replay
+    (another run, another span) gives the script the live run's, or none
+    where the live run had none."""
+    from workers.queue import runner as runner_module
+
+    spans = iter(["00-" + "a" * 32 + "-" + "1" * 16 + "-01", "00-" + "b" * 32 + "-" + "2" * 16 + "-01", None,
+                  "00-" + "c" * 32 + "-" + "3" * 16 + "-01"])  # fmt: skip
+    monkeypatch.setattr(runner_module.tracing, "script_traceparent", lambda: next(spans))
+    run = runner(client)
+    script = "({ headers: { traceparent: String(context.traceparent) } })"
+    for _ in range(2):  # traced live, untraced live; each replayed while traced
+        live = run.run(spec(script), REQUEST, 0, lambda *a: None)
+        tape = decode(live.tape) if live.tape else {"v": 1, "calls": []}
+        again = run.run(spec(script, tape), REQUEST, 0, lambda *a: None)
+        assert again.result == live.result, (live.result, again.result)

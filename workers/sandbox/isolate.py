@@ -37,6 +37,7 @@ from workers.sandbox.bridge import HostHandler, buffer_bytes, serve_calls
 from workers.sandbox.results import RunLimits, RunResult, to_result
 from workers.sandbox.runtime_source import RUNTIME_JS
 from workers.sandbox.syntax import check_syntax
+from workers.sandbox.tape import replay_context, tape_at_timeout, with_context_read
 from workers.sandbox.wire import UnreadableOutput, read_json
 from workers.store.jobs.records import FailureReason
 
@@ -221,7 +222,7 @@ def run_script(
     started = time.monotonic()
     deadline = started + limits.timeout_ms / 1000
     isolate.uses += 1
-    context_json = orjson.dumps(context)
+    context_json = orjson.dumps(context if replay is None else replay_context(context, replay))
     seed = os.urandom(32) if replay is None else bytes.fromhex(replay.get("seed") or "00" * 32)
     job = (
         b'{"context":'
@@ -240,8 +241,10 @@ def run_script(
         meta, body = _await_outcome(isolate, deadline, host)
     except _Interrupted as exc:
         result = RunResult(_ms_since(started), reason=exc.reason, error=str(exc))
-        if replay is None and exc.reason is FailureReason.TIMEOUT:
-            result.tape = _tape_at_timeout(isolate, seed)
+        if replay is None and exc.reason is FailureReason.TIMEOUT and not isolate.poisoned:
+            with contextlib.suppress(_Interrupted, UnreadableOutput, JSEvalException):
+                report = isolate.call("tape", None, time.monotonic() + 1)
+                result.tape = tape_at_timeout(report, seed)
     except (UnreadableOutput, JSEvalException) as exc:
         # What the runtime handed back could not be read (a report orjson
         # refuses), or the runtime could not start the run (a frozen global).
@@ -252,6 +255,8 @@ def run_script(
         result = to_result(meta, body, _ms_since(started), limits)
         if isinstance(tape := meta.get("tape"), dict) and replay is None:  # what it read
             result.tape = {**tape, "seed": seed.hex()} if tape.get("random") else tape
+    if replay is None:
+        result.tape = with_context_read(result.tape, context)
     result.input_bytes = len(context_json)
     return result
 
@@ -287,19 +292,6 @@ def _await_outcome(
     elif "bytes" in meta:
         body = b""
     return meta, body
-
-
-def _tape_at_timeout(isolate: Isolate, seed: bytes) -> dict[str, Any] | None:
-    """The tape of a run that ran out of time waiting (on a call, a timer), so
-    that a replay ends where it did; one stopped while computing cannot say."""
-    try:
-        raw = None if isolate.poisoned else isolate.call("tape", None, time.monotonic() + 1.0)
-        tape = read_json(raw) if isinstance(raw, str) else None
-    except (_Interrupted, UnreadableOutput, JSEvalException):
-        return None
-    if not isinstance(tape, dict):
-        return None
-    return {**tape, "timedOut": True, **({"seed": seed.hex()} if tape.get("random") else {})}
 
 
 def _ms_since(started: float) -> float:

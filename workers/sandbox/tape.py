@@ -29,8 +29,18 @@ import zstandard
 from workers.delivery.egress import loggable_url
 from workers.sandbox import crypto
 from workers.sandbox.bridge import HostCallError, HostHandler, HostReply
+from workers.sandbox.wire import read_json
 
-__all__ = ["TapeRecorder", "TapePlayer", "encode", "decode", "call_key"]
+__all__ = [
+    "TapeRecorder",
+    "TapePlayer",
+    "encode",
+    "decode",
+    "call_key",
+    "replay_context",
+    "tape_at_timeout",
+    "with_context_read",
+]
 
 _PURE = ("crypto.digest", "crypto.hmac")
 _FORMAT = 1
@@ -81,7 +91,7 @@ class TapeRecorder:
         if not self.calls and not runtime:
             return None
         tape: dict[str, Any] = {"v": _FORMAT, "calls": self.calls}
-        for name in ("clock", "origin", "seed", "order", "timedOut", "over"):
+        for name in ("clock", "origin", "seed", "order", "timedOut", "traceparent", "over"):
             if runtime and runtime.get(name):
                 tape[name] = runtime[name]
         return tape
@@ -145,8 +155,33 @@ class TapePlayer:
 
     def replay_args(self, tape: dict[str, Any]) -> dict[str, Any]:
         """What ``isolate.run_script`` takes as ``replay``."""
-        keep = ("clock", "origin", "seed", "order", "timedOut")
+        keep = ("clock", "origin", "seed", "order", "timedOut", "traceparent")
         return {k: tape[k] for k in keep if k in tape}
+
+
+def tape_at_timeout(raw: Any, seed: bytes) -> dict[str, Any] | None:
+    """The runtime tape of a run that ran out of time waiting (on a call, a
+    timer; ``raw``: the runtime's report), so that a replay ends where it
+    did. One stopped while computing cannot say (its isolate is poisoned)."""
+    tape = read_json(raw) if isinstance(raw, str) else None
+    if not isinstance(tape, dict):
+        return None
+    return {**tape, "timedOut": True, **({"seed": seed.hex()} if tape.get("random") else {})}
+
+
+def with_context_read(tape: dict[str, Any] | None, context: dict[str, Any]) -> Any:
+    """A live run's runtime tape with what its context held that a replay's
+    would not: ``traceparent``, the run's own span (tracing on)."""
+    traceparent = context.get("traceparent")
+    return tape if not traceparent else {**(tape or {}), "traceparent": traceparent}
+
+
+def replay_context(context: dict[str, Any], replay: dict[str, Any]) -> dict[str, Any]:
+    """A replay's context as the live run's was: its ``traceparent`` (or none)."""
+    out = {k: v for k, v in context.items() if k != "traceparent"}
+    if replay.get("traceparent"):
+        out["traceparent"] = replay["traceparent"]
+    return out
 
 
 def _pure(op: str, args: Any, body: bytes) -> HostReply:
