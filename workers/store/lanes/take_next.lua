@@ -11,14 +11,24 @@
 -- the reaper).
 -- Returns {} when nothing was taken, else {job id, begin()'s reply...}.
 -- A token's headers are read without decoding the whole message (a ~1 KB
--- JSON document: cjson.decode was most of a take's time). Its body is
--- base64, so a quoted key can only be one of the message's own: '"id":' is
--- the headers' id (the others are "root_id", "correlation_id"...); kombu's
--- JSON, for a message it restored, puts a space after each colon.
+-- JSON document: cjson.decode was most of a take's time), with plain finds
+-- (Lua's pattern matcher walked the whole message for "eta": 18% of a take).
+-- Its body is base64, so a quoted key can only be one of the message's own:
+-- '"id":' is the headers' id (the others are "root_id", "correlation_id"...);
+-- kombu's JSON, for a message it restored, puts a space after each colon.
+-- header(): the string value of that key, nil if absent or not a string.
+local function header(message, name)
+  local _, stop = string.find(message, '"' .. name .. '":"', 1, true)
+  if not stop then _, stop = string.find(message, '"' .. name .. '": "', 1, true) end
+  if not stop then return nil end
+  local close = string.find(message, '"', stop + 1, true)
+  return close and string.sub(message, stop + 1, close - 1)
+end
+
 local function is_free_token(message)
-  if string.match(message, '"task":%s*"([^"]*)"') ~= take_task then return false end
-  if string.find(message, '"eta":%s*"') then return false end  -- an ETA: not now
-  local id = string.match(message, '"id":%s*"([^"]*)"')
+  if header(message, 'task') ~= take_task then return false end
+  if header(message, 'eta') then return false end  -- an ETA: not now
+  local id = header(message, 'id')
   return id ~= nil and redis.call('EXISTS', take_token_prefix .. id) == 0
 end
 
