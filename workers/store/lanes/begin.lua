@@ -8,20 +8,22 @@
 -- held behind others a child took with it: lanes/take_many.lua), so its
 -- deadline is that much later.
 local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix, after_s)
-  if redis.call('EXISTS', job_key) == 0 then return {} end
-  local status = redis.call('HGET', job_key, 'status')
+  -- The fields this step reads of the job, in one call.
+  local job = redis.call('HMGET', job_key, 'status', 'timeoutMs', 'hookId')
+  if not job[1] and redis.call('EXISTS', job_key) == 0 then return {} end
+  local status = job[1]
   local run = 0
   if status ~= SUCCEEDED and status ~= FAILED then
     run = 1
     redis.call('HINCRBY', job_key, 'attempts', 1)
-    local timeout_ms = tonumber(redis.call('HGET', job_key, 'timeoutMs') or '60000')
+    local timeout_ms = tonumber(job[2] or '60000')
     local deadline = tonumber(now) + (after_s or 0) + (timeout_ms + tonumber(margin_ms)) / 1000
     redis.call('HSET', job_key, 'status', RUNNING, 'startedAt', now, 'worker', worker)
     redis.call('ZADD', running, deadline, id)
   end
   local reply = redis.call('HGETALL', job_key)
   table.insert(reply, 1, run)
-  local hook_id = redis.call('HGET', job_key, 'hookId')
+  local hook_id = job[3]
   if hook_id and hook_id ~= '' then
     local hook_key = hook_prefix .. hook_id
     local since = redis.call('HGET', hook_key, 'since')
