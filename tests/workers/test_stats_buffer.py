@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.support.stack import RedisServer, wait_until
 from workers.store import keys
@@ -98,7 +100,9 @@ def test_a_flush_is_one_redis_call(client: redis.Redis, buffer: StatsBuffer) -> 
 def test_a_redis_error_is_logged_and_dropped_not_raised(
     client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gone = redis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens there
+    # Nothing listens there; the client fails at once (redis-py's default
+    # retries a refused connection with backoff for ~5 s first).
+    gone = redis.Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     buffer = StatsBuffer(gone, flush_s=3600)
     buffer.add(write().fleet("i", "ev", "accepted"))
     assert buffer.flush() is False
