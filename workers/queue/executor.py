@@ -159,9 +159,11 @@ class Executor:
             version = int(attempt.raw.get(b"version") or 0)
             run.ended(outcome.status.value, reason, outcome.error, outcome.duration_ms,
                       outcome.heap_used_bytes, version)  # fmt: skip
-            # It may wait for the next round trip if running it again changes nothing.
+            # It may wait for the next round trip if running it again changes
+            # nothing; an ordered job's may not: its key's next event waits for it.
             reached_out = self.runner.last_run_reached_out
             can_wait = attempt.raw.get(b"lane") != b"sync" and not reached_out
+            can_wait = can_wait and b"orderId" not in attempt.raw
             jobs.record(*self._recording(attempt, outcome, spec, started_at), can_wait=can_wait)
         ended = {**attempt.raw}
         if outcome.reason is not None:
