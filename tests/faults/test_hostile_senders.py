@@ -8,14 +8,14 @@ whole wait. Now each run ends once: attempts 1, the upstream hit once."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env
+from tests.support.stack import Api, RedisServer, Web, Worker, hooklet_env, wait_until
 from tests.support.upstream import Upstream
+from workers.store import keys
 
 pytestmark = pytest.mark.stack
 
@@ -32,20 +32,25 @@ def upstream() -> Iterator[Upstream]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    redis_server = RedisServer(tmp_path_factory.mktemp("hostile")).start()
+def hostile_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("hostile")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(hostile_redis: RedisServer) -> Iterator[Api]:
     env = hooklet_env(
-        redis_server.url,
+        hostile_redis.url,
         egress_allowlist="127.0.0.1",
         reaper_interval_s=REAPER_S,
         reaper_grace_s=REAPER_S,
     )
-    worker = Worker(env, redis_server.workdir, name="hostile", concurrency=1).start()
-    web = Web(env, redis_server.workdir).start()
+    worker = Worker(env, hostile_redis.workdir, name="hostile", concurrency=1).start()
+    web = Web(env, hostile_redis.workdir).start()
     yield Api(web.url)
     web.stop()
     worker.stop()
-    redis_server.stop()
 
 
 def fetch_then(upstream: Upstream, then: str) -> str:
@@ -57,12 +62,21 @@ def fetch_then(upstream: Upstream, then: str) -> str:
     }})()"""
 
 
-def ended_once(stack: Api, upstream: Upstream, job_id: str, hits_before: int) -> dict:
+def ended_once(
+    stack: Api, hostile_redis: RedisServer, upstream: Upstream, job_id: str, hits_before: int
+) -> dict:
     """The job ended in its first attempt, the upstream was hit once, and
-    nothing reran it after the reaper had time to."""
+    nothing is left for the reaper to run again: the job is off the running
+    set it sweeps (before the fix the job stayed there, and ran again once
+    its deadline had passed)."""
     job = stack.wait_job(job_id)
     assert job["attempts"] == 1, job
-    time.sleep(4 * REAPER_S)  # several reaper rounds: a stuck run would have been rerun
+    running = hostile_redis.client()
+    wait_until(
+        lambda: running.zscore(keys.running(), job_id) is None,
+        timeout_s=10,
+        what="the job to leave the running set",
+    )
     again = stack.job(job_id)
     assert (again["status"], again["attempts"]) == (job["status"], 1), again
     assert upstream.hits - hits_before == 1
@@ -88,7 +102,12 @@ def ended_once(stack: Api, upstream: Upstream, job_id: str, hits_before: int) ->
     ids=["log", "throw", "kv", "forged-seal"],
 )
 def test_a_surrogate_from_a_sender_ends_the_run_once(
-    stack: Api, upstream: Upstream, then: str, status: str, reason: str | None
+    stack: Api,
+    hostile_redis: RedisServer,
+    upstream: Upstream,
+    then: str,
+    status: str,
+    reason: str | None,
 ) -> None:
     hook_id = f"s-{uuid.uuid4().hex[:10]}"
     stack.put_hook(hook_id, mode="async", script=fetch_then(upstream, then))
@@ -96,13 +115,15 @@ def test_a_surrogate_from_a_sender_ends_the_run_once(
     response = stack.send(hook_id, "/p%ff", params={"q": b"\xff"}, data=SURROGATE_BODY,
                           headers={"content-type": "application/json", "x-raw": "\xff"})  # fmt: skip
     assert response.status_code == 202, response.text
-    job = ended_once(stack, upstream, response.json()["jobId"], hits)
+    job = ended_once(stack, hostile_redis, upstream, response.json()["jobId"], hits)
     assert (job["status"], job.get("reason")) == (status, reason), job
     if status == "failed":
         assert job["error"]
 
 
-def test_a_sync_caller_gets_the_scripts_answer_not_a_202(stack: Api, upstream: Upstream) -> None:
+def test_a_sync_caller_gets_the_scripts_answer_not_a_202(
+    stack: Api, hostile_redis: RedisServer, upstream: Upstream
+) -> None:
     hook_id = f"s-{uuid.uuid4().hex[:10]}"
     stack.put_hook(hook_id, mode="sync", debugHeaders=True,
                    script=fetch_then(upstream, "console.log(s); return { statusCode: 201, body: { s } };"))  # fmt: skip
@@ -110,4 +131,4 @@ def test_a_sync_caller_gets_the_scripts_answer_not_a_202(stack: Api, upstream: U
     response = stack.send(hook_id, data=SURROGATE_BODY)
     assert response.status_code == 201, response.text
     assert response.json() == {"s": "\ufffd"}
-    ended_once(stack, upstream, response.headers["X-Hooklet-Job"], hits)
+    ended_once(stack, hostile_redis, upstream, response.headers["X-Hooklet-Job"], hits)
