@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app import services
-from app.dispatcher import UNREACHABLE
+from app.job_writer import UNREACHABLE
 from workers.errors import HookletError, MethodNotAllowed, QueueFull, QueueUnavailable, StoreFull
 from workers.store.budget import is_oom
 
