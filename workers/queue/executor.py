@@ -211,18 +211,26 @@ class Executor:
         # The duration histogram counts script runs only.
         ran = spec is not None and spec.source is not None and outcome.reason not in _NOT_RUN
         duration_s = outcome.duration_ms / 1000 if ran else None
-        counters = metrics.job_fields(attempt.hook, outcome.status.value, reason, duration_s)
-        if attempt.from_queue:
+        # A test or draft try run (inline) is no event of the hook: /metrics
+        # and the console's stats count events only (alerts fire on them).
+        event = b"inline" not in attempt.raw
+        counters = (
+            metrics.job_fields(attempt.hook, outcome.status.value, reason, duration_s)
+            if event
+            else []
+        )
+        if attempt.from_queue and event:
             counters.append((metrics.field("jobs_taken_from_queue", hook=attempt.hook), 1))
         child = metrics.child_entry(rss_bytes, len(self.pool))
         written = None
-        if self.settings.stats_enabled and b"inline" not in attempt.raw:
+        if self.settings.stats_enabled and event:
             duration_ms = duration_s * 1000 if duration_s is not None else None
             child_stats = (child[0], rss_bytes, len(self.pool))
             written = stats.job_write(
                 attempt.hook, outcome.status.value, reason, duration_ms, child_stats
             )
-        counters += metrics.outbound_fields(attempt.hook, outcome.outbound or ())
+        if event:
+            counters += metrics.outbound_fields(attempt.hook, outcome.outbound or ())
         step = functools.partial(
             finish_step,
             self.settings.retention_s,
