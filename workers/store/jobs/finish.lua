@@ -1,7 +1,7 @@
 -- Records a job's outcome unless it is already final (and unbinds the token
 -- that claimed it); then, if take_queue_key is a queue, takes the next job as
 -- lanes/take.lua does (one round trip per job for a child that runs queued
--- jobs back to back).
+-- jobs back to back): jobs/finish_take.lua, after the take's functions.
 -- Returns {recorded (1) or already final (0), take()'s reply...}.
 local function finish()
   if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
@@ -18,9 +18,10 @@ local function finish()
   local fields_from = TAIL + 2 * tonumber(counters_n)
   redis.call('HSET', job_key, unpack(ARGV, fields_from))
   -- An ordered job's callback may wait for its key's earlier one (ordering/callbacks.lua).
-  if push_key ~= '' and not (job[7] and order_callback_waits(
+  local callback_waits = push_key ~= '' and job[7] and order_callback_waits(
     job[5], job[7], job_key, job_id, push_key, push_message
-  )) then
+  )
+  if push_key ~= '' and not callback_waits then
     redis.call('LPUSH', push_key, push_message)
   end
   -- Its key passes to the next job, or stays blocked by a failure (ordering/order.lua).
@@ -31,7 +32,9 @@ local function finish()
   -- of finished jobs is by finish time.
   local now = now_ms()
   local keep_ms = 1000 * tonumber(job[3] or retention_s)
-  expire_at(job_key, job_id, now + keep_ms, false, job[5] or '')
+  -- A callback waiting for its turn keeps its job (no expiry, as a queued
+  -- job's) until it is sent: its delivery's end gives the job its retention.
+  if not callback_waits then expire_at(job_key, job_id, now + keep_ms, false, job[5] or '') end
   if job[4] then redis.call('PEXPIRE', job[4], keep_ms) end
   redis.call('ZADD', finished_key, string.format('%.6f', now / 1000), job_id)
   redis.call('ZREM', running_key, job_id)
@@ -65,17 +68,10 @@ local function finish()
 end
 
 local recorded = finish()
-local taken = {}
-if take_queue_key ~= '' then
-  taken = take(
-    take_sync_ready_key, take_ready_key, take_sync_queue_key, take_queue_key, running_key
-  )
+-- Most calls end here (nothing to take, no token owed), before the take's
+-- functions are defined (finish.py includes them after this file): defining
+-- them costs Redis CPU on every call.
+if take_queue_key == '' and not (return_owed == '1' and recorded == 1 and take_held_key ~= ''
+    and tonumber(redis.call('GET', take_held_key) or '0') > 0) then
+  return {recorded}
 end
--- Nothing taken, yet a token is owed for jobs this job's project held
--- (lanes/pick.lua): 'owed' asks the caller to push one, so one runs now.
-if #taken == 0 and return_owed == '1' and recorded == 1 and project_limit(job_id)
-    and spend_owed() then
-  return {recorded, 'owed'}
-end
-table.insert(taken, 1, recorded)
-return taken

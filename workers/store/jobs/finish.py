@@ -50,15 +50,18 @@ class FinishArgs(TakeArgs, HookIndexArgs, ordering.OrderArgs):
     # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
 
 
+# finish.lua returns early when there is nothing to take: the take's
+# functions come after it, so that a FINISH alone never defines them.
 FINISH = lua_source(
-    "jobs/finish.lua",
+    "jobs/finish_take.lua",
     include=(
-        "lanes/begin.lua",
-        "lanes/pick.lua",
-        "lanes/take_next.lua",
         "jobs/index.lua",
         "lanes/join_lane.lua",
         *ordering.JOBS,
         "ordering/callbacks.lua",
+        "jobs/finish.lua",
+        "lanes/begin.lua",
+        "lanes/pick.lua",
+        "lanes/take_next.lua",
     ),
 )
