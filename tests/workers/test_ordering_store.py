@@ -188,3 +188,25 @@ def test_a_redelivered_callback_still_waiting_its_turn_keeps_its_place(
     assert client.lrange(callbacks, 0, 0) == [second.encode()]
     deliveries.record(second, {"outcome": "succeeded"}, DeliveryStatus.SUCCEEDED, None)
     assert client.lrange(callbacks, 0, 0) == [third.encode()]
+
+
+def test_a_callback_waiting_for_its_turn_outlives_the_hooks_retention(
+    own_redis: RedisServer, hook_id: str
+) -> None:
+    """A key's earlier callback retried past the retention: the later job
+    and its callback are kept until sent, then kept the retention from then."""
+    client = own_redis.client()
+    client.flushdb()  # no other test's job in the rotation
+    store, deliveries = JobStore(client, retention_s=1), DeliveryStore(client, 1)
+    callbacks = f"test:callbacks:{hook_id}"
+    first, second = _create(store, hook_id, "c"), _create(store, hook_id, "c")
+    for job_id in (first, second):
+        _run(store, job_id)
+        store.finish(job_id, OK, then_push=(callbacks, job_id.encode()))
+    deliveries.record(first, {"outcome": "pending"}, DeliveryStatus.PENDING, time.time() + 5)
+    time.sleep(1.5)  # past the retention: only the callback keeps the job
+    assert store.get(second) is not None
+    deliveries.record(first, {"outcome": "succeeded"}, DeliveryStatus.SUCCEEDED, None)
+    assert client.lrange(callbacks, 0, 0) == [second.encode()]  # its turn: sent
+    deliveries.record(second, {"outcome": "succeeded"}, DeliveryStatus.SUCCEEDED, None)
+    assert 0 < client.pttl(keys.job(second)) <= 1000  # the retention, from its delivery's end
