@@ -75,8 +75,7 @@ def job_fields(
         out += [
             (field("script_duration_bucket", hook=hook, le=le), 1),
             (field("script_duration_sum", hook=hook), float(duration_s)),
-            (field("script_duration_count", hook=hook), 1),
-        ]
+        ]  # no _count: /metrics sums the buckets (FINISH writes one field less)
     if reason is not None:
         out.append((field("script_terminations", hook=hook, reason=reason), 1))
     return out
