@@ -80,7 +80,11 @@ class Worker:
     def children(self) -> list[psutil.Process]:
         return psutil.Process(self.proc.pid).children() if self.proc else []
 
-    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30) -> None:
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 10) -> None:
+        """Warm shutdown, then SIGKILL to the node and its children after
+        ``timeout_s``: 10 s, as supervisord does (scripts/supervisor_conf.py).
+        Under load a pool child sometimes waits out billiard's 30 s check
+        that the node read all its results, long after its last job ended."""
         stop_process(self.proc, sig, timeout_s)
 
     def log(self) -> str:
