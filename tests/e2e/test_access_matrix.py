@@ -63,6 +63,15 @@ class World:
     def fresh_job(self, hook_id: str) -> str:
         return self.api.run(hook_id, json={"n": 1})["jobId"]
 
+    def block_key(self, hook_id: str, key: str) -> None:
+        """The hook orders its events by ``?k=`` and its failure blocks the key:
+        the keys routes have a blocked key to list and resume."""
+        ordered = {"project": self.a, "script": "throw new Error('blocks')",
+                   "ordering": {"key": "query:k", "onFailure": "block"}}  # fmt: skip
+        self.admin("PUT", f"/api/hooks/{hook_id}", json=ordered)
+        job_id = self.api.send(hook_id, params={"k": key}).json()["jobId"]
+        assert self.api.wait_job(job_id)["status"] == "failed"
+
 
 @pytest.fixture(scope="module")
 def world(api: Api) -> World:
@@ -73,14 +82,18 @@ def world(api: Api) -> World:
     return w
 
 
-def _case(w: World, method: str, rule: str) -> tuple[str, dict[str, Any], Callable | None]:
-    """A fresh path and body of project A for one route (a change gets its own
-    hook, job, key or token, so the right token's call finds it)."""
+def _case(w: World, method: str, rule: str) -> tuple[str, str, dict[str, Any], Callable | None]:
+    """A fresh hook, path and body of project A for one route (a change gets
+    its own hook, job, key or token, so the right token's call finds it)."""
     hook = w.fresh_hook(w.a)
-    if rule.endswith(("/draft", "/promote", "/try")) and method != "PUT":  # a draft to use
+    if (
+        rule.endswith(("/draft", "/promote", "/try", "/shadow")) and method != "PUT"
+    ):  # a draft to use
         w.admin("PUT", f"/api/hooks/{hook}/draft", json={"script": "3"})
     if rule.endswith("/rollback"):  # an earlier version to bring back
         w.admin("PUT", f"/api/hooks/{hook}", json={"project": w.a, "script": "4"})
+    if "/keys" in rule:  # /api/keys, a hook's keys and their resume
+        w.block_key(hook, _BLOCKED_KEY)
     needs_job = "<job_id>" in rule
     job = w.fresh_job(hook) if needs_job else ""
     token_id = ""
@@ -95,6 +108,7 @@ def _case(w: World, method: str, rule: str) -> tuple[str, dict[str, Any], Callab
         rule.replace("<hook_id>", hook)
         .replace("<job_id>", job)
         .replace("<path:key>", "k1")
+        .replace("<order_key:key>", _BLOCKED_KEY)
         .replace("<token_id>", token_id)
         .replace("<project_id>", project)
     )
@@ -121,12 +135,15 @@ def _case(w: World, method: str, rule: str) -> tuple[str, dict[str, Any], Callab
         "/api/jobs": {"hook": hook},
         "/api/audit": {"project": w.a},
         "/api/tokens": {"project": w.a} if method == "GET" else {},
+        "/api/keys": {"blocked": "true"},
+        "/api/hooks/<hook_id>/keys": {"blocked": "true"},
     }
     if rule in params and params[rule]:
         kw["params"] = params[rule]
     # What must never show in B's answer to a list: A's things.
-    secret = {"/api/hooks": hook, "/api/jobs": job or hook, "/api/stats/hooks": hook}.get(rule)
-    return path, kw, (lambda text: secret not in text) if secret else None
+    secret = {"/api/hooks": hook, "/api/jobs": job or hook, "/api/stats/hooks": hook,
+              "/api/keys": hook}.get(rule)  # fmt: skip
+    return hook, path, kw, (lambda text: secret not in text) if secret else None
 
 
 def _routes() -> list[tuple[str, str, str]]:
@@ -144,8 +161,22 @@ def _routes() -> list[tuple[str, str, str]]:
 
 
 ROUTES = _routes()
+_BLOCKED_KEY = "k/1"  # a slash, as every key of the 'path' source has
 # Routes on a collection answer B's token 2xx with B's own things only.
-_LISTS = {"/api/hooks", "/api/jobs", "/api/stats/hooks"}
+_LISTS = {"/api/hooks", "/api/jobs", "/api/stats/hooks", "/api/keys"}
+# What the right token's answer must show (a 2xx that says nothing proves little).
+_SHOWN = {
+    ("GET", "/api/keys"): lambda body, hook: {"hookId": hook, "blockedKeys": 1} in body["hooks"],
+    ("GET", "/api/hooks/<hook_id>/keys"): lambda body, hook: (
+        [k["key"] for k in body["keys"]] == [_BLOCKED_KEY]
+    ),
+    ("POST", "/api/hooks/<hook_id>/keys/<order_key:key>/resume"): lambda body, hook: (
+        (body["key"], body["skipped"], bool(body.get("rerunJobId"))) == (_BLOCKED_KEY, False, True)
+    ),
+    ("GET", "/api/hooks/<hook_id>/draft/shadow"): lambda body, hook: (
+        body["draftVersion"] and body["counts"] is not None
+    ),
+}
 # B's token names nothing of A's here: it creates or tests its own.
 _OWN = {("POST", "/api/hooks"), ("POST", "/api/scripts/test")}
 _BULK = {("POST", "/api/jobs/replay"), ("POST", "/api/jobs/redeliver")}
@@ -158,7 +189,7 @@ def test_route(world: World, method: str, rule: str, scope: str) -> None:
     w = world
     all_a = w.mint(w.a, list(SCOPES))
     all_b = w.mint(w.b, list(SCOPES))
-    path, kw, hidden = _case(w, method, rule)
+    hook, path, kw, hidden = _case(w, method, rule)
 
     no_token = w.call(method, path, None, **kw)
     assert no_token.status_code == 401, no_token.text
@@ -187,6 +218,8 @@ def test_route(world: World, method: str, rule: str, scope: str) -> None:
     token = ADMIN_TOKEN if scope == ADMIN else all_a
     right = w.call(method, path, token, **kw)
     assert 200 <= right.status_code < 300, (right.status_code, right.text)
+    if (method, rule) in _SHOWN:
+        assert _SHOWN[(method, rule)](right.json(), hook), right.text
 
 
 def test_every_api_route_has_a_case() -> None:
