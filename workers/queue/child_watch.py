@@ -12,6 +12,7 @@ back only after billiard's lost-worker timeout. The attempt cap holds
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -59,24 +60,51 @@ class ChildWatch:
         return None if processes is None else set(processes)
 
     def _loop(self) -> None:
-        known: set[int] = set()
-        lost: set[int] = set()  # dead children whose jobs are still to be requeued
+        known: set[int] | None = None  # None: not looked yet
+        look = False  # the children changed: some may have died since the last look
         while True:
             time.sleep(_LOOK_EVERY_S)
             try:
                 now = self.children()
                 if now is None:
                     continue
-                lost |= known - now
-                known = now
-                for pid in sorted(lost):
-                    worker = f"{self._consumer.hostname}/{pid}"
-                    self.requeue_jobs_of(worker, ran=job_run_by(pid))
-                    lost.discard(pid)
+                look, known = look or now != known, now
+                if look:
+                    self.requeue_jobs_of_dead_children(now)
+                    look = False
             except (redis.RedisError, OSError) as exc:  # Redis is down: the reaper's turn
                 log.warning("requeueing a dead child's jobs failed: %s", exc)
             except Exception:  # noqa: BLE001 - keep the thread alive, say why
                 log.exception("watching the worker children failed")
+
+    def requeue_jobs_of_dead_children(self, alive: set[int]) -> int:
+        """Queue again the jobs this node's children hold (``<node>/<pid>``)
+        where the child is gone: not in the pool (``alive``) and no process.
+        Read from the running set, not from the pids seen go: a child born
+        and killed between two looks (or before the first, or under a node
+        killed before this one started with its name) is never seen, but
+        its replacement shows that the pool changed."""
+        prefix = f"{self._consumer.hostname}/"
+        dead = {
+            worker
+            for worker in self._holders().values()
+            if worker.startswith(prefix) and _gone(worker[len(prefix) :], alive)
+        }
+        return sum(
+            self.requeue_jobs_of(worker, ran=job_run_by(int(worker[len(prefix) :])))
+            for worker in sorted(dead)
+        )
+
+    def _holders(self) -> dict[str, str]:
+        """Every running job and the worker (``<node>/<pid>``) holding it. The
+        running set holds a few jobs per busy child of the fleet, so reading
+        it whole is cheap."""
+        running = [job_id.decode() for job_id in self.redis.zrange(keys.running(), 0, -1)]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in running:
+                pipe.hget(keys.job(job_id), "worker")
+            holders = pipe.execute()
+        return {j: by.decode() for j, by in zip(running, holders, strict=True) if by}
 
     def requeue_jobs_of(self, worker: str, ran: str | None = None) -> int:
         """Queue again (or, past the attempt cap, fail ``crashed``) every job
@@ -84,15 +112,8 @@ class ChildWatch:
         Returns how many. With ``ran`` (the job the child said it was
         running: ``running_marker``), the child died under that one: the
         others it held (taken with it, or run with their outcomes not yet
-        recorded: ``queue/held.py``) get their attempt back. The running set
-        holds a few jobs per busy child of the fleet, so reading it whole is
-        cheap."""
-        running = [job_id.decode() for job_id in self.redis.zrange(keys.running(), 0, -1)]
-        with self.redis.pipeline(transaction=False) as pipe:
-            for job_id in running:
-                pipe.hget(keys.job(job_id), "worker")
-            holders = pipe.execute()
-        held = [j for j, by in zip(running, holders, strict=True) if by == worker.encode()]
+        recorded: ``queue/held.py``) get their attempt back."""
+        held = [j for j, by in self._holders().items() if by == worker]
         refund = ran is not None
         return sum(self._requeue(j, worker, refund and j != ran) for j in held)
 
@@ -118,3 +139,17 @@ class ChildWatch:
         give_up_crashed(self.jobs, self.hooks, self.settings, raw, job_id, error)
         log.warning("job %s failed: its worker died %d times", job_id, attempts)
         return True
+
+
+def _gone(pid: str, alive: set[int]) -> bool:
+    """Whether child ``pid`` is dead: not in the pool and no such process
+    (a child forked after the pool was read is alive, and is left alone)."""
+    if not pid.isdigit() or int(pid) in alive:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["RunningMarker", "job_run_by"]
+__all__ = ["RunningMarker", "job_run_by", "job_running_in"]
 
 _ID_BYTES = 64  # job ids are 32 hex characters; room to spare, padded with spaces
 
@@ -39,13 +39,17 @@ class RunningMarker:
         os.pwrite(self._fd, job_id.encode()[:_ID_BYTES].ljust(_ID_BYTES), 0)
 
 
-def job_run_by(pid: int) -> str | None:
-    """The job a (dead) child ran last, and forget it; None if it never said."""
-    path = _path(pid)
+def job_running_in(pid: int) -> str | None:
+    """The job child ``pid`` said it runs (or ran last); None if it never said."""
     try:
-        job_id = path.read_bytes().decode().strip()
+        return _path(pid).read_bytes().decode().strip() or None
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def job_run_by(pid: int) -> str | None:
+    """The job a (dead) child ran last, and forget it; None if it never said."""
+    job_id = job_running_in(pid)
     with contextlib.suppress(OSError):
-        path.unlink()
-    return job_id or None
+        _path(pid).unlink()
+    return job_id
