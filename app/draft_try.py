@@ -75,8 +75,9 @@ def _job_ids(hook_id: str, body: dict[str, Any]) -> list[str]:
 
 
 def _try_all(hook: Hook, live: Hook, job_ids: list[str]) -> list[dict[str, Any]]:
-    jobs = services.dispatcher().jobs
-    found = dict(zip(job_ids, jobs.get_many(job_ids), strict=True))
+    # get_many leaves out the ids it finds nothing for: match by the job's own id.
+    by_id = {raw[b"id"].decode(): raw for raw in services.dispatcher().jobs.get_many(job_ids)}
+    found = {job_id: by_id.get(job_id) for job_id in job_ids}
     results: dict[str, dict[str, Any]] = {}
     runnable: list[tuple[str, dict[bytes, bytes], dict[str, Any]]] = []
     for job_id, raw in found.items():

@@ -6,6 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app.dry_run import sample_request
+from tests.support.fast import put_hook
 
 
 def test_a_null_body_base64_is_no_body() -> None:
@@ -55,3 +56,21 @@ def test_replacing_an_empty_kv_value_is_not_a_500(
         )
         assert response.status_code == 200, response.text
     assert client.delete("/api/hooks/kv-empty/kv/k", headers=admin).status_code in (200, 204)
+
+
+def test_a_draft_try_naming_a_job_that_does_not_exist_answers_each_id(
+    client: FlaskClient, admin: dict[str, str], hook_id: str
+) -> None:
+    """An unknown id among ``ids`` was a 500 (the found jobs were zipped with
+    the ids asked, and a missing one shortened the list): each id gets its
+    own answer, in the order asked."""
+    put_hook(client, admin, hook_id, script="({ body: 'live' })")
+    saved = client.put(f"/api/hooks/{hook_id}/draft", json={"script": "2"}, headers=admin)
+    assert saved.status_code == 201, saved.text
+    queued = client.post(f"/h/{hook_id}", json={"n": 1}).json["jobId"]  # no worker: stays queued
+    response = client.post(f"/api/hooks/{hook_id}/draft/try",
+                           json={"ids": ["no-such-job", queued]}, headers=admin)  # fmt: skip
+    assert response.status_code == 200, response.text
+    answered = [(j["jobId"], j["result"], j["reason"]) for j in response.json["jobs"]]
+    assert answered == [("no-such-job", "failed", "not_found"),
+                        (queued, "failed", "not_finished")]  # fmt: skip
