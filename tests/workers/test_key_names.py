@@ -6,6 +6,8 @@ it became a package; ``key_names_capture.py --add`` records a new key's rows."""
 from __future__ import annotations
 
 import importlib
+import inspect
+import pkgutil
 
 import pytest
 
@@ -38,6 +40,19 @@ def test_every_public_key_has_recorded_rows() -> None:
         f"keys without recorded names: {missing}; "
         "run .venv/bin/python -m tests.workers.key_names_capture --add"
     )
+
+
+def test_every_key_of_a_concept_module_is_in_the_package() -> None:
+    # Callers write keys.<name>: a key defined in keys/<concept>.py but not
+    # re-exported by keys/__init__.py would be out of their reach.
+    left_out = []
+    for info in pkgutil.iter_modules(keys.__path__):
+        module = importlib.import_module(f"{keys.__name__}.{info.name}")
+        for name, value in vars(module).items():
+            own = inspect.isfunction(value) and value.__module__ == module.__name__
+            if own and not name.startswith("_") and name not in keys.__all__:
+                left_out.append(f"{info.name}.{name}")
+    assert not left_out, f"not re-exported by workers/store/keys/__init__.py: {left_out}"
 
 
 def test_the_ordering_lua_builds_the_same_names() -> None:

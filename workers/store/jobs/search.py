@@ -3,7 +3,7 @@ delivery and time, with a cursor.
 
 The job store's Lua calls keep sorted sets of job ids by creation time (all
 events, each hook's, the failed ones, the failed deliveries; keys from
-workers/store/keys.py), each entry as long as its job lives
+workers/store/keys/indexes.py), each entry as long as its job lives
 (``jobs/index.py``). A search walks the narrowest of them from the newest end
 and reads only the small fields of each job, so a page costs the same with 100 or
 100,000 retained jobs.

@@ -1,7 +1,7 @@
 """Rolling time series for the console's charts: one-minute buckets kept for
 24 hours in Redis, bounded by key expiry.
 
-Each minute has two hashes (keys from workers/store/keys.py): per-hook counters,
+Each minute has two hashes (keys from workers/store/keys/stats.py): per-hook counters,
 fields ``hook|kind|label``, and fleet counters and gauges, fields
 ``kind|label``. The intake and the worker children build the operations
 here and add them to their process's ``StatsBuffer``
