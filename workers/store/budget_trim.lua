@@ -2,7 +2,8 @@
 -- idempotency key, its entry in its hook's history and in every index.
 -- Entries of jobs that expired on their own are dropped; a job that is not
 -- final (never indexed so) is left alone; a job whose callback is still to be
--- sent goes to the back of the index instead.
+-- sent goes to the back of the index instead; a failed job blocking its
+-- ordering key leaves the index (ordering/order.lua puts it back on resume).
 -- Returns how many jobs were deleted.
 local ids = redis.call('ZRANGE', finished_key, 0, tonumber(count) - 1)
 local clock = redis.call('TIME')
@@ -14,6 +15,9 @@ for _, id in ipairs(ids) do
   local delivering = redis.call('HGET', job_key, 'deliveryStatus') == pending_delivery
   if delivering and (status == SUCCEEDED or status == FAILED) then
     redis.call('ZADD', finished_key, now, id)
+  elseif redis.call('HEXISTS', job_key, 'orderKeepMs') == 1 then
+    -- It blocks its ordering key: kept; the resume puts it back here.
+    redis.call('ZREM', finished_key, id)
   elseif status == SUCCEEDED or status == FAILED then
     local hook = redis.call('HGET', job_key, 'hookId') or ''
     if hook ~= '' then redis.call('LREM', history_prefix .. hook, 0, id) end

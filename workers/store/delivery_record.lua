@@ -14,7 +14,8 @@ else
   attempts = '[' .. attempt .. ']'
 end
 redis.call('HSET', job_key, 'deliveries', attempts, 'deliveryStatus', status)
-local hook = redis.call('HGET', job_key, 'hookId') or ''
+local job = redis.call('HMGET', job_key, 'hookId', 'orderKeepMs')
+local hook = job[1] or ''
 if status == failed and owned(hook, job_id)
     and redis.call('ZSCORE', index_expiry_key, job_id) then
   local created = redis.call('HGET', job_key, 'createdAt') or '0'
@@ -28,8 +29,11 @@ if next_at == '' then
   order_callback_done(job_key, job_id)  -- an ordered hook: the key's next callback goes
   redis.call('HDEL', job_key, 'deliveryNextAt')
   redis.call('ZREM', due_key, job_id)
-  expire_at(job_key, job_id, now + keep_ms, false)
-  redis.call('ZADD', finished_key, string.format('%.6f', now / 1000), job_id)
+  -- A failed job blocking its ordering key is kept until resumed (ordering/order.lua).
+  if not job[2] then
+    expire_at(job_key, job_id, now + keep_ms, false, hook)
+    redis.call('ZADD', finished_key, string.format('%.6f', now / 1000), job_id)
+  end
 else
   redis.call('HSET', job_key, 'deliveryNextAt', next_at)
   redis.call('ZADD', due_key, next_at, job_id)

@@ -25,18 +25,23 @@ local function finish()
     redis.call('LPUSH', push_key, push_message)
   end
   -- Its key passes to the next job, or stays blocked by a failure (ordering/order.lua).
-  if job[7] then order_finished(job[5], job[7], job_id, job[8] == '1', failed == '1') end
+  local blocks = job[7] and order_finished(job[5], job[7], job_id, job[8] == '1', failed == '1')
   if job[2] then redis.call('DEL', token_prefix .. job[2]) end
   -- Retention counts from now (the hook's own retentionS if set), for the
   -- job, its idempotency key and its index entries alike; the budget's index
   -- of finished jobs is by finish time.
   local now = now_ms()
   local keep_ms = 1000 * tonumber(job[3] or retention_s)
-  -- A callback waiting for its turn keeps its job (no expiry, as a queued
-  -- job's) until it is sent: its delivery's end gives the job its retention.
-  if not callback_waits then expire_at(job_key, job_id, now + keep_ms, false, job[5] or '') end
-  if job[4] then redis.call('PEXPIRE', job[4], keep_ms) end
-  redis.call('ZADD', finished_key, string.format('%.6f', now / 1000), job_id)
+  if blocks then
+    -- It blocks its key: kept, untrimmed, until a resume gives it keep_ms.
+    redis.call('HSET', job_key, 'orderKeepMs', string.format('%d', keep_ms))
+  else
+    -- A callback waiting for its turn keeps its job (no expiry, as a queued
+    -- job's) until it is sent: its delivery's end gives the job its retention.
+    if not callback_waits then expire_at(job_key, job_id, now + keep_ms, false, job[5] or '') end
+    if job[4] then redis.call('PEXPIRE', job[4], keep_ms) end
+    redis.call('ZADD', finished_key, string.format('%.6f', now / 1000), job_id)
+  end
   redis.call('ZREM', running_key, job_id)
   -- The done list only for a waiter that said it waits (jobs.waits): no
   -- key made and expired again for every job nobody waits for.

@@ -6,7 +6,13 @@
 -- token message waits in its hash (orderToken, orderQueue) until FINISH or a
 -- resume passes the key on. Needs order_base() (base.lua), join_lane(), and
 -- order_blocked_prefix, order_waiting_key, order_job_prefix,
--- order_pending_prefix, order_ready_key (ordering/scripts.py: OrderArgs).
+-- order_pending_prefix, order_ready_key, order_finished_key,
+-- order_pending_delivery (ordering/scripts.py: OrderArgs), and jobs/index.lua
+-- (expire_at) with its keys.
+-- A failed job blocking its key is kept while it does (no expiry, out of the
+-- budget's finished index, untouched by trims): a resume without skip must
+-- find it. Its hash's ``orderKeepMs`` marks it, and is the retention it gets
+-- back once the key is resumed (rerun or skip) or its hook released.
 
 -- Waiting jobs show the failed job that blocks them (blockedBy), or not.
 local function order_mark_waiting(base, blocked_by)
@@ -19,10 +25,29 @@ local function order_mark_waiting(base, blocked_by)
   end
 end
 
+-- The job that blocked a key gets its retention back, from now: its key,
+-- idempotency key and index entries together, as FINISH would have.
+local function order_keep_again(job_id)
+  if not job_id then return end
+  local job_key = order_job_prefix .. job_id
+  local got = redis.call(
+    'HMGET', job_key, 'orderKeepMs', 'idempotencyKey', 'hookId', 'deliveryStatus', 'orderCallback'
+  )
+  if not got[1] then return end  -- gone, or kept the usual way
+  redis.call('HDEL', job_key, 'orderKeepMs')
+  if got[2] then redis.call('PEXPIRE', got[2], got[1]) end
+  -- A callback still due (or waiting for its turn): its delivery's end does it.
+  if got[4] == order_pending_delivery or got[5] then return end
+  local now = now_ms()
+  expire_at(job_key, job_id, now + tonumber(got[1]), false, got[3] or '')
+  redis.call('ZADD', order_finished_key, string.format('%.6f', now / 1000), job_id)
+end
+
 local function order_unblock(base, hook, id)
   if redis.call('HDEL', base, 'blockedAt') == 1 then
     redis.call('ZREM', order_blocked_prefix .. hook, id)
     order_mark_waiting(base, false)
+    order_keep_again(redis.call('HGET', base, 'holder'))
   end
 end
 
@@ -92,7 +117,8 @@ local function order_release(hook, id, base)
 end
 
 -- FINISH (once per job): the job that held its key ended. A failure, when
--- the hook blocks on failure, keeps the key until a resume; else it passes.
+-- the hook blocks on failure, keeps the key until a resume (returns true:
+-- FINISH then keeps the job too); else it passes.
 local function order_finished(hook, id, job_id, block, failed)
   local base = order_base(hook, id)
   if redis.call('HGET', base, 'holder') ~= job_id then return end  -- e.g. a replay
@@ -102,7 +128,8 @@ local function order_finished(hook, id, job_id, block, failed)
     redis.call('HSET', base, 'blockedAt', string.format('%.6f', now))
     redis.call('ZADD', order_blocked_prefix .. hook, now, id)
     order_mark_waiting(base, job_id)
-    return
+    return true
   end
   order_release(hook, id, base)
+  return false
 end

@@ -10,6 +10,7 @@ from typing import Any
 import redis
 
 from workers.store import keys
+from workers.store.jobs.index import HookIndexArgs
 from workers.store.lua import LuaStep
 from workers.store.ordering import scripts
 
@@ -30,6 +31,10 @@ class BlockedKey:
             "waiting": self.waiting,
             "since": self.since,
         }
+
+
+def _args() -> dict[str, str]:
+    return {**vars(scripts.order_args()), **vars(HookIndexArgs.build())}
 
 
 class OrderingStore:
@@ -86,10 +91,8 @@ class OrderingStore:
         """Unblock the key without its failed job: the next waiting job runs.
         Returns (whether the key was blocked, the job that has the key now)."""
         done, job_id = self._resume(
-            scripts.ResumeKeys(),
-            scripts.ResumeArgs(
-                **vars(scripts.order_args()), hook_id=hook_id, key_id=keys.ordering_key_id(key)
-            ),
+            scripts.ResumeKeys.build(),
+            scripts.ResumeArgs(**_args(), hook_id=hook_id, key_id=keys.ordering_key_id(key)),
         )
         return bool(done), job_id.decode() or None
 
@@ -102,8 +105,8 @@ class OrderingStore:
                for k in self._redis.scan_iter(match=prefix + "*", count=1000)}  # fmt: skip
         ids |= {k.decode() for k in self._redis.zrange(keys.ordering_blocked(hook_id), 0, -1)}
         found = sorted(ids)
-        args = scripts.ResumeArgs(**vars(scripts.order_args()), hook_id=hook_id, key_id="")
+        args = scripts.ResumeArgs(**_args(), hook_id=hook_id, key_id="")
         for start in range(0, len(found), 500):
-            self._release(scripts.ResumeKeys(), args, found[start : start + 500])
+            self._release(scripts.ResumeKeys.build(), args, found[start : start + 500])
         self._redis.delete(keys.ordering_blocked(hook_id))
         return len(found)
