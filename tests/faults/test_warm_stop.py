@@ -75,7 +75,10 @@ def test_a_loaded_node_stops_warmly_within_its_window_and_finishes_what_it_began
     accepted: list[str] = []
     for _ in range(STOPS):
         worker = Worker(env, tmp_path, concurrency=2).start()
-        accepted += flood_then_stop(api, hook_id, worker, events)
+        try:
+            accepted += flood_then_stop(api, hook_id, worker, events)
+        finally:
+            worker.stop(timeout_s=0)  # stopped already, unless the flood failed
         assert redis.zcard(keys.running()) == 0  # what it began, it finished
     worker = Worker(env, tmp_path, concurrency=2).start()
     try:
