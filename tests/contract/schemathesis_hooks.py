@@ -4,6 +4,9 @@
 - Every request stays on loopback: a generated ``callbackUrl`` would make
   hooklet resolve (and later call) whatever host the generator invented, so
   it is pointed at a closed loopback port before the request goes out.
+- What a state-changing operation needs (the seeded admin hook's draft and
+  KV keys, the blocked key, the hooks the intake is sent to) is put back
+  before its call when generated calls took it away (tests/contract/seeds.py).
 - Every answer is recorded (operation, status) in ``HOOKLET_CONTRACT_LOG``,
   so the test can check that each state-changing operation was exercised.
 """
@@ -15,8 +18,9 @@ import os
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import requests
 import schemathesis
+
+from tests.contract.seeds import BLOCKED_KEY, HOOKS, ORDERED, Seeds
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _CLOSED_PORT_URL = "http://127.0.0.1:9/callback"  # discard: nothing listens
@@ -40,34 +44,99 @@ def _loopback_only(body: Any) -> None:
 
 
 _KV_KEY_PATH = "/api/hooks/{hookId}/kv/{key}"
+_DRAFT = "/api/hooks/{hookId}/draft"
+# What uses a draft up or needs one to answer 2xx.
+_DRAFT_SPENDERS = {("DELETE", _DRAFT), ("POST", _DRAFT + "/promote"), ("POST", _DRAFT + "/try")}
+_RESUME = ("POST", "/api/hooks/{hookId}/keys/{key}/resume")
+_ADMIN_HOOK = "contract-admin"
+_ROUTED = {"/": "contract-root", "/{route}": "contract-route"}
+# Hooks whose draft a generated DELETE threw away (and no PUT saved again):
+# a GET of it after the DELETE must stay a 404 (use_after_free).
+_drafts_deleted: set[str] = set()
+_seeds: Seeds | None = None
 
 
-def _kv_key_to_delete(case: Any) -> None:
+def _seeded() -> Seeds | None:
+    global _seeds
+    base, token = os.environ.get("HOOKLET_CONTRACT_BASE"), os.environ.get("HOOKLET_CONTRACT_TOKEN")
+    if _seeds is None and base and token:
+        _seeds = Seeds(base, token)
+    return _seeds
+
+
+def _kv_key_to_delete(seeds: Seeds, hook: str, key: object) -> None:
     """Write the key a generated DELETE names, on the seeded admin hook: other
     generated calls delete and re-create that hook (and its KV) at any time, so
     a seeded key may be gone, and a DELETE that only ever meets 404s leaves
     the operation unexercised."""
-    params = case.path_parameters or {}
-    hook, key = params.get("hookId"), params.get("key")
-    base, token = os.environ.get("HOOKLET_CONTRACT_BASE"), os.environ.get("HOOKLET_CONTRACT_TOKEN")
-    if hook != "contract-admin" or not isinstance(key, str) or not key or not base:
+    if hook != _ADMIN_HOOK or not isinstance(key, str) or not key:
         return
-    auth = {"Authorization": f"Bearer {token}"}
-    url = f"{base}/api/hooks/{hook}"
-    if requests.get(url, headers=auth, timeout=10).status_code == 404:
-        requests.put(url, json={"script": "1"}, headers=auth, timeout=10)
-    requests.put(f"{url}/kv/{quote(key, safe='')}", json={"value": "aGk"}, headers=auth, timeout=10)
+    seeds.hook(hook)
+    seeds.http.put(f"{seeds.base}/api/hooks/{hook}/kv/{quote(key, safe='')}",
+                   json={"value": "aGk"}, timeout=10)  # fmt: skip
+
+
+def _in_stateful_phase(case: Any) -> bool:
+    meta = getattr(case, "meta", None)
+    return meta is not None and str(meta.phase.name) == "stateful"
+
+
+def _put_back(seeds: Seeds, case: Any) -> None:
+    """What the call needs, put back if a generated call took it away.
+
+    The stateful phase links ``POST /api/hooks`` to every operation of the
+    hook it made (links Schemathesis infers), and holds a 404 there to be
+    the created resource missing (``ensure_resource_availability``): a
+    hook it just made gets a draft before a call that needs one. Not after
+    its draft was deleted: that 404 is the answer ``use_after_free`` wants."""
+    op = (case.method.upper(), case.operation.path)
+    params = case.path_parameters or {}
+    hook = params.get("hookId") or params.get("hook")
+    if op == ("DELETE", _KV_KEY_PATH):
+        _kv_key_to_delete(seeds, hook, params.get("key"))
+    elif op == _RESUME and (hook, params.get("key")) == (ORDERED, BLOCKED_KEY):
+        seeds.blocked_key()
+    elif op in _DRAFT_SPENDERS and hook == _ADMIN_HOOK:
+        seeds.hook(hook)
+        seeds.draft(hook)
+    elif op == ("DELETE", "/api/hooks/{hookId}") and hook == _ADMIN_HOOK:
+        seeds.hook(hook)
+    elif _in_stateful_phase(case) and isinstance(hook, str) and hook not in HOOKS:
+        if op in _DRAFT_SPENDERS or (op == ("GET", _DRAFT) and hook not in _drafts_deleted):
+            seeds.draft(hook)
+    elif case.operation.path.startswith("/h/{hook}") and hook in HOOKS:
+        seeds.hook(hook)
+    elif case.operation.path in _ROUTED:
+        seeds.hook(_ROUTED[case.operation.path])
 
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     _loopback_only(case.body)
-    if case.method.upper() == "DELETE" and case.operation.path == _KV_KEY_PATH:
-        _kv_key_to_delete(case)
+    seeds = _seeded()
+    if seeds is not None:
+        _put_back(seeds, case)
+
+
+def _track_drafts(case: Any, response: Any) -> None:
+    if not 200 <= response.status_code < 300:
+        return
+    op = (case.method.upper(), case.operation.path)
+    hook = (case.path_parameters or {}).get("hookId")
+    if op == ("DELETE", _DRAFT):
+        _drafts_deleted.add(hook)
+    elif op == ("PUT", _DRAFT):
+        _drafts_deleted.discard(hook)
+    elif op == ("POST", "/api/hooks"):
+        try:
+            _drafts_deleted.discard(response.json().get("id"))
+        except ValueError:
+            pass
 
 
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:
+    _track_drafts(case, response)
     path = os.environ.get("HOOKLET_CONTRACT_LOG")
     if not path:
         return

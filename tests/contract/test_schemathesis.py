@@ -2,6 +2,9 @@
 the document the web process serves, with the admin token: no 5xx for any
 generated request, every answer documented (status, content type, headers,
 schema), and every state-changing operation answered 2xx at least once.
+Not by luck: what such an operation spends (the seeded draft, blocked key,
+KV keys, hooks) is put back before its call (tests/contract/seeds.py), as
+generated calls take it away in an order that depends on earlier answers.
 
 Excluded, with the reason:
 - Schemathesis' ``negative_data_rejection`` and ``positive_data_acceptance``:
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.contract.seeds import BLOCKED_KEY, HOOKS, ORDERED, ORDERING_PROJECT, SCRIPT
 from tests.support.stack import (
     ADMIN_TOKEN,
     BIN,
@@ -55,32 +59,11 @@ _STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # only a 404 comes back. The same view (routes.routed → intake.serve_hook)
 # answers 2xx at ``/`` (the seeded root route) and every ``/h/{hook}``.
 _NOT_REACHED = {"/{route}"}
-# Seeded, so the intake and the job operations reach real hooks and jobs
-# (random ids only ever find 404s). The admin routes get their own id, so
-# a generated PUT or DELETE never changes the hooks the intake is sent to.
-# A sync hook answers with exactly the headers its script gives (secutils'
-# contract: no Content-Type unless the script or the static response sets
-# one), so the scripts here name theirs.
-_SCRIPT = (
-    "({ statusCode: 201, headers: { 'content-type': 'application/json' },"
-    " body: { got: context.method, bytes: context.body.length } })"
-)
-_HOOKS = {
-    "contract-async": {"script": _SCRIPT, "callbackUrl": "http://127.0.0.1:9/callback"},
-    "contract-sync": {"script": _SCRIPT, "mode": "sync", "limits": {"waitMs": 5000}},
-    "contract-root": {"script": _SCRIPT, "route": {"path": "/", "pathType": "="}},
-    "contract-route": {"script": _SCRIPT, "route": {"path": "/contract-route", "pathType": "^"}},
-    "contract-admin": {"script": _SCRIPT},
-    # Its failures block their key (query k): resumeKey has a key to resume.
-    # Its own project: a blocked key's queued jobs are never trimmed, and
-    # generated quotas of 'default' (storedBytes) must not meet them.
-    "contract-ordered": {
-        "script": "throw new Error('blocks its key')",
-        "ordering": {"key": "query:k", "onFailure": "block"},
-        "project": "contract-ordering",
-    },
-}
-_NOT_SENT = ("contract-admin", "contract-ordered")  # not in the intake's dictionary
+# Seeded (tests/contract/seeds.py), so the intake and the job operations
+# reach real hooks and jobs (random ids only ever find 404s). The admin
+# routes get their own id, so a generated PUT or DELETE never changes the
+# hooks the intake is sent to.
+_NOT_SENT = ("contract-admin", ORDERED)  # not in the intake's dictionary
 
 
 @pytest.fixture(scope="module")
@@ -105,20 +88,21 @@ def contract_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[A
 
 
 _KV_KEYS = [f"seeded-{n}" for n in range(20)]
+_SEEDED_TOKENS = 20
 
 
-def _seed(api: Api) -> list[str]:
-    made = api.http.post(f"{api.base}/api/projects", json={"id": "contract-ordering"},
+def _seed(api: Api) -> tuple[list[str], list[str]]:
+    made = api.http.post(f"{api.base}/api/projects", json={"id": ORDERING_PROJECT},
                          headers=api.admin, timeout=10)  # fmt: skip
     assert made.status_code == 201, made.text
-    for hook_id, definition in _HOOKS.items():
+    for hook_id, definition in HOOKS.items():
         api.put_hook(hook_id, **definition)
     # The admin hook gets a second version (a rollback has one to bring
     # back) and a draft (to promote); links make more (putDraft, promote).
-    api.put_hook("contract-admin", **_HOOKS["contract-admin"], enabled=True, mode="async",
+    api.put_hook("contract-admin", **HOOKS["contract-admin"], enabled=True, mode="async",
                  response={"statusCode": 200})  # fmt: skip
     draft = api.http.put(f"{api.base}/api/hooks/contract-admin/draft",
-                         json={"script": _SCRIPT}, headers=api.admin, timeout=10)  # fmt: skip
+                         json={"script": SCRIPT}, headers=api.admin, timeout=10)  # fmt: skip
     assert draft.status_code == 201, draft.text
     # KV keys for the key operations to find (a DELETE spends one: several).
     for key in _KV_KEYS:
@@ -126,13 +110,20 @@ def _seed(api: Api) -> list[str]:
                               json={"value": "aGk"}, headers=api.admin, timeout=10)  # fmt: skip
         assert stored.status_code == 200, stored.text
     jobs = [api.run("contract-async", json={"n": n})["jobId"] for n in range(2)]
-    blocked = [api.send("contract-ordered", params={"k": "seeded"}).json()["jobId"] for _ in "ab"]
-    assert api.wait_job(blocked[0])["status"] == "failed"  # blocks the key "seeded"
-    return jobs
+    blocked = [api.send(ORDERED, params={"k": BLOCKED_KEY}).json()["jobId"] for _ in "ab"]
+    assert api.wait_job(blocked[0])["status"] == "failed"  # blocks the key
+    # Tokens to revoke (links from createToken make more; a DELETE spends one).
+    tokens = [
+        api.http.post(f"{api.base}/api/tokens", headers=api.admin, timeout=10,
+                      json={"project": "default", "name": f"seeded-{n}", "scopes": ["hooks:read"]},
+                      ).json()["id"]
+        for n in range(_SEEDED_TOKENS)
+    ]  # fmt: skip
+    return jobs, tokens
 
 
-def _config(path: Path, jobs: list[str]) -> Path:
-    hooks = [h for h in _HOOKS if h not in _NOT_SENT]
+def _config(path: Path, jobs: list[str], tokens: list[str]) -> Path:
+    hooks = [h for h in HOOKS if h not in _NOT_SENT]
     path.write_text(
         "\n".join(
             [
@@ -140,6 +131,8 @@ def _config(path: Path, jobs: list[str]) -> Path:
                 '[dictionaries.admin-hooks]\nvalues = ["contract-admin"]',
                 f"[dictionaries.jobs]\nvalues = {json.dumps(jobs)}",
                 f"[dictionaries.kv-keys]\nvalues = {json.dumps(_KV_KEYS)}",
+                f"[dictionaries.tokens]\nvalues = {json.dumps(tokens)}",
+                f'[dictionaries.projects]\nvalues = ["default", "{ORDERING_PROJECT}"]',
                 '[dictionaries.routes]\nvalues = ["contract-route", "contract-route-x"]',
                 "[parameters]",
                 '"path.hook" = { dictionary = "hooks", probability = 0.8 }',
@@ -147,11 +140,15 @@ def _config(path: Path, jobs: list[str]) -> Path:
                 '"path.jobId" = { dictionary = "jobs", probability = 0.8 }',
                 '"path.route" = { dictionary = "routes", probability = 0.8 }',
                 '"path.key" = { dictionary = "kv-keys", probability = 0.8 }',
+                '"path.tokenId" = { dictionary = "tokens", probability = 0.8 }',
                 # The ordering routes: the seeded blocked key of contract-ordered.
                 '[[operations]]\ninclude-operation-id = "resumeKey"',
-                'parameters = { "path.hookId" = "contract-ordered", "path.key" = "seeded" }',
+                f'parameters = {{ "path.hookId" = "{ORDERED}", "path.key" = "{BLOCKED_KEY}" }}',
+                # A project that exists, often (random ones are 404s).
+                '[[operations]]\ninclude-operation-id = "createToken"',
+                'parameters = { "body.project" = { dictionary = "projects", probability = 0.5 } }',
                 '[[operations]]\ninclude-operation-id = "listBlockedKeys"',
-                'parameters = { "path.hookId" = "contract-ordered" }',
+                f'parameters = {{ "path.hookId" = "{ORDERED}" }}',
             ]
         )
         + "\n"
@@ -164,7 +161,7 @@ def _config(path: Path, jobs: list[str]) -> Path:
 @pytest.mark.timeout(400)
 def test_schemathesis_finds_nothing(contract_stack: tuple[Api, Path]) -> None:
     api, workdir = contract_stack
-    config = _config(workdir / "schemathesis.toml", _seed(api))
+    config = _config(workdir / "schemathesis.toml", *_seed(api))
     calls = workdir / "calls.ndjson"
     env = {
         **os.environ,
