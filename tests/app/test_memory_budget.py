@@ -119,3 +119,28 @@ def test_retention_per_hook_is_validated(client: FlaskClient) -> None:
     for bad in (10, 10**9, "1h", True):
         answer = client.put("/api/hooks/bad", json={"retentionS": bad}, headers=ADMIN)
         assert answer.status_code == 422 and "retentionS" in answer.get_json()["error"]["message"]
+
+
+def test_a_write_redis_refuses_at_maxmemory_is_seen_as_the_budget_not_a_500(
+    tmp_path,  # noqa: ANN001
+) -> None:
+    """redis-py turns Redis's ``OOM`` reply into ``OutOfMemoryError`` and drops
+    the code from the message, a script's refused write too. Unrecognised,
+    an event that met a full Redis answered 500 instead of 503 store_full."""
+    import redis as redis_py
+
+    from workers.store.budget import is_oom
+
+    server = RedisServer(tmp_path, maxmemory="2mb").start()
+    try:
+        client = redis_py.Redis.from_url(server.url)
+        client.config_set("maxmemory-policy", "noeviction")
+        with pytest.raises(redis_py.ResponseError) as refused:
+            for i in range(10_000):
+                client.set(f"filler:{i}", b"x" * 4096)
+        assert is_oom(refused.value)
+        with pytest.raises(redis_py.ResponseError) as in_script:
+            client.eval("return redis.call('SET', KEYS[1], ARGV[1])", 1, "k", "v" * 4096)
+        assert is_oom(in_script.value)
+    finally:
+        server.stop()

@@ -51,6 +51,10 @@ TRIM = lua_source("budget_trim.lua", include=("jobs/index.lua",))
 
 def is_oom(exc: BaseException) -> bool:
     """Whether Redis refused a write because it is at ``maxmemory``."""
+    # redis-py maps Redis's "OOM" error code to OutOfMemoryError and strips
+    # the code from the message (a script's refused write included).
+    if isinstance(exc, redis.exceptions.OutOfMemoryError):
+        return True
     return isinstance(exc, redis.ResponseError) and str(exc).startswith("OOM")
 
 
