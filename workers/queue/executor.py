@@ -45,6 +45,7 @@ from workers.store.jobs.store import JobStore
 from workers.store.lanes.batched import Batched, Recording
 from workers.store.lanes.lane import Lane, Taken
 from workers.store.lanes.linger import Linger
+from workers.store.shadow.results import ShadowResults
 from workers.store.stats import buckets as stats
 from workers.store.stats.buffer import buffer_for
 
@@ -65,6 +66,7 @@ class Executor:
         budget = MemoryBudget(client, settings)
         self.jobs = JobStore(client, settings.retention_s, budget=budget)
         self.batched = Batched(client, budget)
+        self.shadow = ShadowResults(client, settings)  # offers live runs to drafts
         self.specs = SpecCache(HookStore(client), settings)
         self.runner = ScriptRunner(settings, client)
         self.pool = self.runner.pool
@@ -255,7 +257,7 @@ class Executor:
                 # secutils' skipRequest: the event stays out of the hook's history.
                 self.jobs.leave_history(spec.hook_id, attempt.job_id)
             if spec is not None and spec.shadow_sample and recorded:  # its draft's shadow run
-                offer_shadow(self.settings, spec, attempt.job_id, outcome)
+                offer_shadow(self.shadow, self.settings, spec, attempt.job_id, outcome)
             log_finished(
                 attempt.job_id,
                 attempt.hook,
