@@ -164,9 +164,14 @@ def blocked_keys(client: Client, hook_id: str | None) -> None:
             cursor = found.get("nextCursor")
 
     def render(d: dict) -> None:
-        table(d["keys"], ["hookId", "key", "blockedBy", "waiting", "since"])
+        shown = [{**k, "since": _utc(k["since"])} for k in d["keys"]]  # --json keeps epoch s
+        table(shown, ["hookId", "key", "blockedBy", "waiting", "since"])
 
     emit(client, {"keys": rows}, render)
+
+
+def _utc(epoch_s: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
 
 
 @jobs.command("resume")
