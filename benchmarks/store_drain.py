@@ -1,6 +1,7 @@
 """Micro-benchmark: Redis's own CPU per job for each Lua step of the async
 path (CREATE, TAKE_MANY, FINISH) and for a drain recorded one job per call
-against batches of K (``HOOKLET_TAKE_BATCH``), on a redis-server of its own.
+against batches of K (``HOOKLET_TAKE_BATCH``: one FINISH call records K
+outcomes and takes the next K), on a redis-server of its own.
 
     .venv/bin/python -m benchmarks.store_drain [jobs] [rounds]
 
@@ -145,12 +146,12 @@ def main(jobs: int = 2000, rounds: int = 3) -> None:
                     _measure(client, jobs, record_each)
                 )
                 bench.create()
-                results.setdefault("drain, FINISH taking the next (before)", []).append(
+                results.setdefault("drain, one outcome + one take per call", []).append(
                     _measure(client, jobs, bench.one_by_one)
                 )
                 for k in (1, 4, 8):
                     bench.create()
-                    results.setdefault(f"drain, K={k} (FINISH x K + TAKE_MANY)", []).append(
+                    results.setdefault(f"drain, K={k} (one FINISH: K outcomes + take)", []).append(
                         _measure(client, jobs, lambda k=k: bench.batched_drain(k))
                     )
         finally:

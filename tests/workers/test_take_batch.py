@@ -114,7 +114,7 @@ def test_outcomes_held_back_are_recorded_with_the_next_take(db: redis.Redis) -> 
     assert db.zscore(keys.running(), jobs[0]) is None
     # Recorded once: a second record of an ended job changes nothing.
     assert batched.record([recording(jobs[0])], None, 0) == ([False], [])
-    # One job to take: the last FINISH takes it itself; none left: none taken.
+    # One job to take (in the same FINISH call); none left: none taken.
     recorded, last = batched.record([recording(taken[0].job_id)], take_from(), 1)
     assert recorded == [True] and [t.job_id for t in last] == [jobs[4]]
     assert store.get(jobs[4])[b"status"] == b"running"

@@ -5,7 +5,10 @@ field order is the index order. ``LuaStep`` prepends ``local <field> =
 KEYS[i]`` / ``ARGV[i]`` lines built from the records, so the Lua reads names,
 never positions; job statuses are defined the same way from ``JobStatus``.
 Variable-length arguments (field/value pairs, counters) follow the record's
-fields; the Lua finds them from ``TAIL``, the first index after them.
+fields; the Lua finds them from ``TAIL``, the first index after them. A record
+repeated in the TAIL (several outcomes of one step) is read by name too:
+``lua_reader`` makes the Lua function that reads one, ``record_values`` its
+values in that order.
 
 The Lua itself lives in ``.lua`` files beside the modules that run it
 (package data, so an editor sees Lua as Lua). ``lua_source`` reads one
@@ -24,7 +27,7 @@ from typing import Any
 
 from workers.store.jobs.records import JobStatus
 
-__all__ = ["LuaStep", "lua_source"]
+__all__ = ["LuaStep", "lua_reader", "lua_source", "record_values"]
 
 Value = str | bytes | int | float
 
@@ -42,6 +45,17 @@ def lua_source(name: str, include: Sequence[str] = ()) -> str:
 
 def _values(record: Any) -> list[Value]:
     return [getattr(record, f.name) for f in fields(record)]
+
+
+record_values = _values
+
+
+def lua_reader(name: str, record_type: type) -> str:
+    """Lua ``read_<name>(i)``: the ``record_type`` record whose values start at
+    ARGV[i] (``record_values``), as a table by field name, and the index after it."""
+    names = [f.name for f in fields(record_type)]
+    table = "".join(f"    {field} = ARGV[i + {n}],\n" for n, field in enumerate(names))
+    return f"local function read_{name}(i)\n  return {{\n{table}  }}, i + {len(names)}\nend\n"
 
 
 def _prologue(keys_type: type, args_type: type) -> str:

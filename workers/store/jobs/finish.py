@@ -1,7 +1,8 @@
-"""The Lua of ``JobStore.finish`` (workers/store/jobs/store.py): record a job's
-outcome once, with its callback, indexes and metrics, and take the
-next queued job in the same call. Named KEYS/ARGV records as in
-``jobs/scripts.py`` (see ``lua.LuaStep``)."""
+"""The Lua of ``JobStore.finish`` (workers/store/jobs/store.py) and of a worker
+child's batches (``lanes/batched.py``): record one or several outcomes, each
+once, with its callback, indexes and metrics, and take the next queued jobs
+in the same call. Named KEYS/ARGV records as in ``jobs/scripts.py`` (see
+``lua.LuaStep``); each outcome is an ``OutcomeArgs`` record in the TAIL."""
 
 from __future__ import annotations
 
@@ -9,22 +10,18 @@ from dataclasses import dataclass
 
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.lanes.scripts import TakeArgs
-from workers.store.lua import lua_source
+from workers.store.lua import lua_reader, lua_source
 from workers.store.ordering import scripts as ordering
 
-__all__ = ["FinishKeys", "FinishArgs", "FINISH"]
+__all__ = ["FinishKeys", "FinishArgs", "OutcomeArgs", "FINISH"]
 
 
 @dataclass(frozen=True)
 class FinishKeys(IndexKeys):
-    job_key: str
     running_key: str
-    done_key: str  # pushed only when waiting_key exists
-    waiting_key: str  # keys.job_waiting: a waiter blocks on done_key
-    push_key: str  # a list to push push_message to ('' for none)
     metrics_key: str
     child_rss_key: str
-    # Where to take the next job from (lanes.scripts.TakeKeys; '' each for none).
+    # Where to take the next jobs from (lanes.scripts.TakeKeys; '' each for none).
     take_sync_ready_key: str
     take_ready_key: str
     take_sync_queue_key: str
@@ -34,25 +31,38 @@ class FinishKeys(IndexKeys):
 
 @dataclass(frozen=True)
 class FinishArgs(TakeArgs, HookIndexArgs, ordering.OrderArgs):
-    job_id: str
     retention_s: int  # unless the job has its hook's own (retentionS)
-    failed: str  # '1': the outcome is a failure (the job joins the failed indexes)
-    push_message: bytes
     child: str  # '' for none
     child_rss: str
-    counters_n: int
     token_prefix: str  # keys.token('')
+    done_prefix: str  # keys.job_done(''): pushed only when the job's waiting key exists
+    waiting_prefix: str  # keys.job_waiting(''): a waiter blocks on the done list
     done_channel: str  # keys.sync_done_channel(): a sync-lane job's id is published on it
     answer_channel: str  # keys.sync_answer_channel(): or its answer_message, if given
-    answer_message: bytes  # jobs/answer.py's encoding ('' for none: the id is published)
     inflight_prefix: str  # keys.in_flight(''): a sync job's slot is given back as it ends
-    return_owed: str  # '1': answer 'owed' for a token owed to held jobs (lanes/pick.lua)
-    # TAIL: counters_n counter/amount pairs, then the job's field/value pairs
+    take_count: int  # take up to this many jobs after the outcomes (0 with no take_queue_key)
+    outcomes_n: int
+    # TAIL: outcomes_n times an OutcomeArgs record, its counters_n
+    # counter/amount pairs, then its fields_n field/value pairs
+
+
+@dataclass(frozen=True)
+class OutcomeArgs:
+    """One outcome in FINISH's TAIL (``read_outcome`` in the Lua)."""
+
+    job_id: str
+    failed: str  # '1': a failure (the job joins the failed indexes)
+    push_key: str  # a list to push push_message to ('' for none)
+    push_message: bytes
+    answer_message: bytes  # jobs/answer.py's encoding ('' for none: the id is published)
+    return_owed: str  # '1': answer 2 for a token owed to held jobs (lanes/pick.lua)
+    counters_n: int
+    fields_n: int
 
 
 # finish.lua returns early when there is nothing to take: the take's
 # functions come after it, so that a FINISH alone never defines them.
-FINISH = lua_source(
+FINISH = lua_reader("outcome", OutcomeArgs) + lua_source(
     "jobs/finish_take.lua",
     include=(
         "jobs/index.lua",
@@ -63,5 +73,6 @@ FINISH = lua_source(
         "lanes/begin.lua",
         "lanes/pick.lua",
         "lanes/take_next.lua",
+        "lanes/take_many.lua",
     ),
 )

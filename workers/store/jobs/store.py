@@ -228,10 +228,10 @@ class JobStore(JobStarts, JobReads):
                 owed_token is not None,
             ),
         )
-        if reply[1:] == [b"owed"] and owed_token is not None:
+        (flag,), took = reply  # FINISH: {{0/1/2 (recorded, token owed)}, {take() replies}}
+        if flag == 2 and owed_token is not None:
             self._redis.lpush(*owed_token())
-            return Finished(bool(reply[0]), None)
-        return Finished(bool(reply[0]), taken(reply[1:]))
+        return Finished(flag > 0, taken(took[0]) if took else None)
 
     def requeue(
         self,

@@ -1,15 +1,15 @@
 """Batches: a worker child takes up to ``HOOKLET_TAKE_BATCH`` queued jobs in
 one step, and records the outcomes it held back together with its next take,
-in one round trip (``queue.held.HeldJobs`` decides what waits).
+in one script call (``queue.held.HeldJobs`` decides what waits).
 
-Each outcome is still its own atomic FINISH, in the order the runs ended, and
-each taken job is begun (``running``, with its deadline, in the running set
-under this child) in the same step that takes it, so a child that dies
-holding jobs leaves every one of them where ``queue.child_watch`` and the
-reaper find it. The round trip, not the Lua, was most of Redis's time per
-event on a small VM: one EVALSHA costs Redis ~35 µs of CPU before its script
-does anything (system calls, the event loop), a command in the same pipeline
-~3 µs.
+FINISH records the outcomes in the order the runs ended, each as a FINISH of
+its own would (a script is atomic as a whole, so each outcome is too), then
+takes; each taken job is begun (``running``, with its deadline, in the
+running set under this child) in the same step that takes it, so a child that
+dies holding jobs leaves every one of them where ``queue.child_watch`` and
+the reaper find it. One EVALSHA costs Redis ~25–35 µs of CPU before its
+script does anything (system calls, the event loop, its arguments): a batch
+of 4 outcomes and a take is one call, not 5.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from typing import Any
 
 import redis
 
-from workers.store.budget import MemoryBudget, is_oom
+from workers.store.budget import MemoryBudget
 from workers.store.jobs import finish as finish_script
+from workers.store.jobs.finish_step import finish_shared
 from workers.store.jobs.writes import with_room
 from workers.store.lanes import scripts as lua
 from workers.store.lanes.lane import TakeFrom, Taken, take_args, take_keys, taken_many
@@ -59,51 +60,31 @@ class Batched:
     def record(
         self, recordings: list[Recording], take: TakeFrom | None, count: int
     ) -> tuple[list[bool], list[Taken]]:
-        """Record each outcome (each its own FINISH, in order), then take up to
-        ``count`` jobs, in one round trip. Returns whether each outcome was
-        recorded (False: the job had already ended) and the jobs taken."""
+        """Record each outcome (in order, each as its own FINISH would), then
+        take up to ``count`` jobs, in one script call. Returns whether each
+        outcome was recorded (False: the job had already ended) and the jobs
+        taken."""
         taking = take is not None and count > 0
-        # One job to take after outcomes: the last FINISH takes it inside its
-        # own script, as before batches (a second script costs Redis ~25 µs).
-        inside = taking and count == 1 and bool(recordings)
-        steps: list[tuple[LuaStep, tuple[Any, ...]]] = []
-        for i, r in enumerate(recordings):
-            owes = r.owed_token is not None
-            if inside and i == len(recordings) - 1:
-                steps.append((self._finish, r.step(owed=owes, take=take)))
-            else:
-                steps.append((self._finish, r.step(owed=owes and not taking)))
-        if take is not None and taking and not inside:
+        if not recordings:
+            if not taking or take is None:
+                return [], []
             args = lua.TakeManyArgs(**vars(take_args(take)), take_count=count)
-            steps.append((self._take, (take_keys(take), args)))
-        if not steps:
-            return [], []
-        with self._client.pipeline(transaction=False) as pipe:
-            for step, args in steps:
-                step.queue(pipe, *args)
-            replies = pipe.execute(raise_on_error=False)
-        replies = [
-            self._again(step, args, reply)
-            for (step, args), reply in zip(steps, replies, strict=True)
-        ]
-        recorded = []
-        for recording, reply in zip(recordings, replies, strict=False):
-            recorded.append(bool(reply[0]))
-            if reply[1:] == [b"owed"] and recording.owed_token is not None:
+            return [], taken_many(self._run(self._take, take_keys(take), args))
+        # A take spends owed tokens itself: only an outcome with none asks.
+        steps = [r.step(owed=r.owed_token is not None and not taking) for r in recordings]
+        last = steps[-1][1]
+        keys, args = finish_shared(
+            last.retention_s, (last.child, last.child_rss), take if taking else None,
+            count, len(steps),
+        )  # fmt: skip
+        tail = [value for _, _, outcome in steps for value in outcome]
+        flags, took = self._run(self._finish, keys, args, tail)
+        for recording, flag in zip(recordings, flags, strict=True):
+            if flag == 2 and recording.owed_token is not None:
                 self._client.lpush(*recording.owed_token())
-        if inside:
-            took = taken_many([replies[-1][1:]]) if replies[-1][1:] != [b"owed"] else []
-        else:
-            took = taken_many(replies[-1]) if len(steps) > len(recordings) else []
-        return recorded, took
+        return [flag > 0 for flag in flags], taken_many(took)
 
-    def _again(self, step: LuaStep, args: tuple[Any, ...], reply: Any) -> Any:
-        """A step the pipeline could not run: Redis lost the script (a restart,
-        a failover) or refused it at maxmemory. Run alone, with room made."""
-        if not isinstance(reply, Exception):
-            return reply
-        if isinstance(reply, redis.exceptions.NoScriptError):
-            step.load()
-        elif not (isinstance(reply, redis.ResponseError) and is_oom(reply)):
-            raise reply
+    def _run(self, step: LuaStep, *args: Any) -> Any:
+        """One script call; if Redis lost the script (a restart, a failover)
+        it is loaded again, if it refused it at maxmemory room is made."""
         return with_room(self._budget, step, *args)

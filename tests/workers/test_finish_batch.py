@@ -1,0 +1,139 @@
+"""A worker child's batch (issue 21): several outcomes and the next take in
+ONE FINISH script call, each outcome recorded as its own FINISH would be
+(once, in order, with its callback, indexes, ordering key and metrics).
+Against a real redis-server."""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import pytest
+import redis
+
+from tests.support.stack import RedisServer
+from tests.workers.test_take_batch import EVENT, SETTINGS, take_from
+from workers.queue.messages import run_task
+from workers.store import keys, metrics
+from workers.store.jobs.finish_step import finish_step
+from workers.store.jobs.records import JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import Extras, JobStore
+from workers.store.lanes.batched import Batched, Recording
+from workers.store.lanes.lane import Lane
+
+DONE = Outcome(JobStatus.SUCCEEDED, 250.0, [], result={"statusCode": 200})
+BROKEN = Outcome(JobStatus.FAILED, 500.0, [], error="boom")
+
+
+@pytest.fixture
+def db(own_redis: RedisServer) -> redis.Redis:
+    client = own_redis.client()
+    client.flushdb()
+    return client
+
+
+def queue(store: JobStore, hook: str, order_key: str | None = None) -> str:
+    job_id = new_job_id()
+    lane = Lane(hook)
+    also = Extras(order_key=order_key)
+    store.create(job_id, hook, 1, EVENT, 0, run_task(job_id, SETTINGS, lane), lane=lane,
+                 extra={"timeoutMs": 1000}, also=also)  # fmt: skip
+    return job_id
+
+
+def recording(job_id: str, outcome: Outcome = DONE, rss: str = "1") -> Recording:
+    status = outcome.status.value
+    counters = metrics.job_fields("h", status, None, outcome.duration_ms / 1000)
+    return Recording(
+        functools.partial(
+            finish_step,
+            600,
+            job_id,
+            outcome,
+            None,
+            counters,
+            ("node/1", rss),
+            finished_at=time.time(),
+        )  # fmt: skip
+    )
+
+
+def evalsha_calls(db: redis.Redis) -> int:
+    return int(db.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def test_four_outcomes_and_the_next_take_are_one_script_call(db: redis.Redis) -> None:
+    store, batched = JobStore(db, 600), Batched(db)
+    jobs = [queue(store, "h") for _ in range(10)]
+    held = batched.take(take_from(), 4)
+    held = batched.record([recording(t.job_id) for t in held], take_from(), 4)[1]
+    db.config_resetstat()  # the script is loaded now (the first call loaded it)
+    recorded, taken = batched.record([recording(t.job_id) for t in held], take_from(), 4)
+    assert evalsha_calls(db) == 1
+    assert recorded == [True] * 4
+    assert [store.get(j)[b"status"] for j in jobs[:8]] == [b"succeeded"] * 8
+    assert [t.job_id for t in taken] == jobs[8:]
+    assert all(store.get(j)[b"status"] == b"running" for j in jobs[8:])
+    assert set(db.zrange(keys.running(), 0, -1)) == {j.encode() for j in jobs[8:]}
+    # Each outcome's own retention and index moves, as a FINISH alone does.
+    assert all(0 < db.ttl(keys.job(j)) <= 600 for j in jobs[:8])
+    assert db.zcard(keys.finished()) == 8
+
+
+def test_metrics_count_exactly_the_outcomes_recorded(db: redis.Redis) -> None:
+    store, batched = JobStore(db, 600), Batched(db)
+    jobs = [queue(store, "h") for _ in range(3)]
+    batched.take(take_from(), 3)
+    assert batched.record([recording(jobs[0])], None, 0) == ([True], [])
+    # jobs[0] again (already ended: not counted twice), a failure, a success.
+    batch = [recording(jobs[0]), recording(jobs[1], BROKEN), recording(jobs[2])]
+    assert batched.record(batch, None, 0) == ([False, True, True], [])
+    got = db.hgetall(keys.metrics())
+    finished = metrics.field("jobs_finished", hook="h", status="succeeded")
+    failed = metrics.field("jobs_finished", hook="h", status="failed")
+    assert got[finished.encode()] == b"2" and got[failed.encode()] == b"1"
+    total = float(got[metrics.field("script_duration_sum", hook="h").encode()])
+    assert total == pytest.approx(0.25 + 0.5 + 0.25)
+    # The failure alone joins the dead letters.
+    assert db.zrange(keys.dead_letters_index(), 0, -1) == [jobs[1].encode()]
+
+
+def test_the_childs_rss_is_written_once_per_batch_its_latest(db: redis.Redis) -> None:
+    store, batched = JobStore(db, 600), Batched(db)
+    jobs = [queue(store, "h") for _ in range(2)]
+    batched.take(take_from(), 2)
+    batched.record([recording(jobs[0], rss="100"), recording(jobs[1], rss="200")], None, 0)
+    assert db.hget(keys.child_rss(), "node/1") == b"200"
+
+
+def test_an_ordered_outcome_passes_its_key_before_the_take_in_the_same_call(
+    db: redis.Redis,
+) -> None:
+    store, batched = JobStore(db, 600), Batched(db)
+    first, other, second = queue(store, "h", "k"), queue(store, "h"), queue(store, "h", "k")
+    held = batched.take(take_from(), 4)
+    assert [t.job_id for t in held] == [first, other]  # second waits for its key
+    recorded, taken = batched.record([recording(first), recording(other)], take_from(), 4)
+    assert recorded == [True, True]
+    assert [t.job_id for t in taken] == [second]  # released by first's outcome, then taken
+    holder = db.hget(keys.ordering("h", keys.ordering_key_id("k")), "holder")
+    assert holder == second.encode()
+
+
+def test_a_lost_script_is_loaded_again_and_a_refusal_at_maxmemory_records_nothing(
+    db: redis.Redis,
+) -> None:
+    store, batched = JobStore(db, 600), Batched(db)
+    jobs = [queue(store, "h") for _ in range(3)]
+    batched.take(take_from(), 3)
+    db.script_flush()  # as after a restart or a failover
+    assert batched.record([recording(jobs[0])], None, 0) == ([True], [])
+    db.config_set("maxmemory", 1)
+    try:
+        with pytest.raises(redis.RedisError, match="OOM|maxmemory"):
+            batched.record([recording(j) for j in jobs[1:]], None, 0)
+    finally:
+        db.config_set("maxmemory", 0)
+    # Refused whole: neither outcome half-written, both recorded on the retry.
+    assert [store.get(j)[b"status"] for j in jobs[1:]] == [b"running"] * 2
+    assert batched.record([recording(j) for j in jobs[1:]], None, 0) == ([True, True], [])
