@@ -144,6 +144,10 @@ class Settings:
     # the outcomes of the ones it held together with its next take (1: one
     # job per call). See queue/held.py.
     take_batch: int = 4
+    # An ordered job's outcome waits for that next take only behind runs this
+    # child guesses short: its key's next event waits about this long at most
+    # (0: recorded at once). See queue/held.py.
+    ordered_hold_ms: float = 2.0
     # /metrics: when set, scrapes need "Authorization: Bearer <token>".
     metrics_token: str = ""
     # Flower

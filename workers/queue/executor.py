@@ -19,7 +19,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from workers import tracing
 from workers.queue.attempt import Attempt, Ran
 from workers.queue.batch import Batch
-from workers.queue.held import Held, HeldJobs
+from workers.queue.held import Held, HeldJobs, RunTimes
 from workers.queue.job_log import log_finished
 from workers.queue.messages import callback_on_finish, run_task
 from workers.queue.reaper import lane_of
@@ -72,6 +72,7 @@ class Executor:
         self.pool = self.runner.pool
         self.linger = Linger(client)
         self.marker = RunningMarker()
+        self.run_times = RunTimes(settings.ordered_hold_ms)  # may an ordered outcome wait
         self._last_rss_bytes = 0
 
     def batch(self, worker: str, until: float, latest_deadline: float) -> Batch:
@@ -90,7 +91,7 @@ class Executor:
         step that takes it (so if this child dies, they are queued again),
         and taken in the same round trip that records the outcomes before
         them (``queue/held.py``)."""
-        held = HeldJobs(self.batched, batch, self.settings.take_batch)
+        held = HeldJobs(self.batched, batch, self.settings.take_batch, self.run_times)
         claimed = self.jobs.claim(token_id, batch.take)
         if claimed is not None:
             held.add(claimed, from_queue=False)
@@ -162,11 +163,13 @@ class Executor:
             run.ended(outcome.status.value, reason, outcome.error, outcome.duration_ms,
                       outcome.heap_used_bytes, version)  # fmt: skip
             # It may wait for the next round trip if running it again changes
-            # nothing; an ordered job's may not: its key's next event waits for it.
+            # nothing; an ordered job's only behind short runs (its key's next
+            # event waits for it: queue/held.py).
             reached_out = self.runner.last_run_reached_out
             can_wait = attempt.raw.get(b"lane") != b"sync" and not reached_out
-            can_wait = can_wait and b"orderId" not in attempt.raw
-            jobs.record(*self._recording(attempt, outcome, spec, started_at), can_wait=can_wait)
+            ordered = b"orderId" in attempt.raw
+            recording = self._recording(attempt, outcome, spec, started_at)
+            jobs.record(*recording, can_wait=can_wait, ordered=ordered)
         ended = {**attempt.raw}
         if outcome.reason is not None:
             ended[b"reason"] = outcome.reason.value.encode()
