@@ -14,10 +14,23 @@ local function finish_now()
   return finish_ms
 end
 
--- The recorded outcomes' metric increments, summed per field and added once
--- each after the last outcome: a batch of one hook's jobs shares its fields.
+-- Metrics last, and with pcall: a script that errors is not rolled back,
+-- so a bad counter must never cut the jobs' own writes short. The command
+-- follows the amount's type ('.': a float), never its value.
+local function increment(field, amount)
+  if string.find(amount, '.', 1, true) then
+    redis.pcall('HINCRBYFLOAT', metrics_key, field, amount)
+  else
+    redis.pcall('HINCRBY', metrics_key, field, amount)
+  end
+end
+
+-- Several outcomes' increments are summed per field and added once each
+-- after the last outcome (a batch of one hook's jobs shares its fields); a
+-- single outcome's go straight in (summing would cost it more than it saves).
 local sums, sum_fields, sum_floats = {}, {}, {}
 local function count(field, amount)
+  if outcomes_n == '1' then return increment(field, amount) end
   if not sums[field] then
     sums[field] = 0
     table.insert(sum_fields, field)
@@ -26,8 +39,6 @@ local function count(field, amount)
   sums[field] = sums[field] + tonumber(amount)
 end
 
--- Metrics last, and with pcall: a script that errors is not rolled back,
--- so a bad counter must never cut the jobs' own writes short.
 local function add_counts()
   for _, field in ipairs(sum_fields) do
     if sum_floats[field] then
