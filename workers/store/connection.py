@@ -23,6 +23,7 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from workers.settings import Settings
+from workers.store.command_packer import COMMAND_PACKER
 
 __all__ = [
     "connect",
@@ -104,6 +105,7 @@ def connect(
             "health_check_interval": 30,
             "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES[retries]),
             "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+            "command_packer": COMMAND_PACKER,  # one C call per command
         }
         if is_sentinel_url(url):
             parsed = parse_sentinel_url(url)
