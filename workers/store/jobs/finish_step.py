@@ -4,6 +4,7 @@ child (``lanes/batched.py``)."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -13,14 +14,43 @@ from workers.store.jobs import answer
 from workers.store.jobs import finish as finish_script
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.jobs.records import JobStatus, Outcome
-from workers.store.lanes.lane import TakeFrom, take_args, take_keys
-from workers.store.lua import record_values
+from workers.store.lanes.lane import TakeFrom, take_args, take_keys, take_prefixes
+from workers.store.lua import LuaStep, record_values
 from workers.store.metrics import encode_increment
 from workers.store.ordering.scripts import order_args
 
-__all__ = ["finish_shared", "finish_step"]
+__all__ = ["finish_constants", "finish_lua_step", "finish_shared", "finish_step"]
 
 Step = tuple[finish_script.FinishKeys, finish_script.FinishArgs, list[Any]]
+
+
+@functools.cache
+def finish_constants() -> dict[str, str]:
+    """FINISH's ARGV that never change (key prefixes, channels, a status):
+    written into its Lua once (``LuaStep``'s constants), not sent with every
+    call (27 fewer arguments for Redis to parse, ~3 µs of its CPU per call)."""
+    return {
+        **take_prefixes(),
+        **vars(HookIndexArgs.build()),
+        **vars(order_args()),
+        "token_prefix": keys.token(""),
+        "done_prefix": keys.job_done(""),
+        "waiting_prefix": keys.job_waiting(""),
+        "done_channel": keys.sync_done_channel(),
+        "answer_channel": keys.sync_answer_channel(),
+        "inflight_prefix": keys.in_flight(""),
+    }
+
+
+def finish_lua_step(client: Any) -> LuaStep:
+    """FINISH, registered on ``client`` (``JobStore.finish``, ``Batched``)."""
+    return LuaStep(
+        client,
+        finish_script.FINISH,
+        finish_script.FinishKeys,
+        finish_script.FinishArgs,
+        constants=finish_constants(),
+    )
 
 
 def finish_shared(
@@ -48,20 +78,12 @@ def finish_shared(
             **vars(IndexKeys.build()),
         ),
         finish_script.FinishArgs(
-            **vars(take_args(take)),
-            **vars(HookIndexArgs.build()),
+            **{**vars(take_args(take)), **finish_constants()},  # the constants are not sent
             retention_s=retention_s,
             child=child,
             child_rss=rss,
-            token_prefix=keys.token(""),
-            done_prefix=keys.job_done(""),
-            waiting_prefix=keys.job_waiting(""),
-            done_channel=keys.sync_done_channel(),
-            answer_channel=keys.sync_answer_channel(),
-            inflight_prefix=keys.in_flight(""),
             take_count=take_count if take is not None else 0,
             outcomes_n=outcomes_n,
-            **vars(order_args()),
         ),
     )
 

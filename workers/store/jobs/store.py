@@ -19,9 +19,8 @@ import redis
 
 from workers.store import keys
 from workers.store.budget import MemoryBudget
-from workers.store.jobs import finish as finish_script
 from workers.store.jobs import scripts as lua
-from workers.store.jobs.finish_step import finish_step
+from workers.store.jobs.finish_step import finish_lua_step, finish_step
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.jobs.reads import JobReads
 from workers.store.jobs.records import EventRequest, JobStatus, Outcome
@@ -81,9 +80,7 @@ class JobStore(JobStarts, JobReads):
         )
         # Atomic "finish unless already final", so a reaper, a watchdog and a
         # late worker never overwrite each other's verdict.
-        self._finish = LuaStep(
-            client, finish_script.FINISH, finish_script.FinishKeys, finish_script.FinishArgs
-        )
+        self._finish = finish_lua_step(client)
         self._requeue = LuaStep(client, lua.REQUEUE, lua.RequeueKeys, lua.RequeueArgs)
 
     def create(

@@ -21,8 +21,7 @@ from typing import Any
 import redis
 
 from workers.store.budget import MemoryBudget
-from workers.store.jobs import finish as finish_script
-from workers.store.jobs.finish_step import finish_shared
+from workers.store.jobs.finish_step import finish_lua_step, finish_shared
 from workers.store.jobs.writes import with_room
 from workers.store.lanes import scripts as lua
 from workers.store.lanes.lane import TakeFrom, Taken, take_args, take_keys, taken_many
@@ -47,9 +46,7 @@ class Batched:
     def __init__(self, client: redis.Redis, budget: MemoryBudget | None = None) -> None:
         self._client = client
         self._budget = budget
-        self._finish = LuaStep(
-            client, finish_script.FINISH, finish_script.FinishKeys, finish_script.FinishArgs
-        )
+        self._finish = finish_lua_step(client)
         self._take = LuaStep(client, lua.TAKE_MANY, lua.TakeKeys, lua.TakeManyArgs)
 
     def take(self, take: TakeFrom, count: int) -> list[Taken]:

@@ -21,6 +21,7 @@ __all__ = [
     "TakeFrom",
     "Taken",
     "take_args",
+    "take_prefixes",
     "take_keys",
     "taken",
     "taken_many",
@@ -76,6 +77,21 @@ class Taken(NamedTuple):
     to_run: bool
 
 
+def take_prefixes() -> dict[str, str]:
+    """The ``TakeArgs`` that are the same for every take: key prefixes and keys."""
+    return {
+        "take_job_prefix": keys.job(""),
+        "take_pending_prefix": keys.pending(""),
+        "take_sync_prefix": keys.pending_sync(""),
+        "take_hook_prefix": keys.hook(""),
+        "take_token_prefix": keys.token(""),
+        "take_parked_key": keys.parked_sync_tokens(),
+        "take_project_prefix": keys.project(""),
+        "take_project_running_prefix": keys.project_running(""),
+        "take_held_key": keys.held_tokens(),
+    }
+
+
 def take_args(take: TakeFrom | None) -> lua.TakeArgs:
     if take is None:  # not taking; FINISH still reads a job's project (pick.lua)
         return replace(
@@ -90,16 +106,8 @@ def take_args(take: TakeFrom | None) -> lua.TakeArgs:
         take_now=time.time(),
         take_margin_ms=take.margin_ms,
         take_task=take.task,
-        take_job_prefix=keys.job(""),
         take_latest=take.latest_deadline,
-        take_pending_prefix=keys.pending(""),
-        take_sync_prefix=keys.pending_sync(""),
-        take_hook_prefix=keys.hook(""),
-        take_token_prefix=keys.token(""),
-        take_parked_key=keys.parked_sync_tokens(),
-        take_project_prefix=keys.project(""),
-        take_project_running_prefix=keys.project_running(""),
-        take_held_key=keys.held_tokens(),
+        **take_prefixes(),
     )
 
 
