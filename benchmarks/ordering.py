@@ -4,6 +4,11 @@
 1. Throughput: 20,000 events over 1,000 keys (the sub-path is the key) to a
    hook with ``ordering`` and to the same hook without; the ratio of their
    events/s, from the first request until the last job ended (target ≥ 0.9).
+   The two alternate in rounds (half the events each), so a machine whose
+   load changes during the run weighs on both alike. Beside it, the same
+   ratio for a backlog: a quarter of the events queued while the worker
+   node is paused (SIGSTOP), timed from its resume until the last job ended
+   (the workers' side alone: the intake's cost is out of it).
 2. Concurrency: events over 10 keys with a 20 ms script; the most runs
    observed at once (target: about 10, or the number of children if fewer).
 3. Order violations in every ordered run, counted from each run's own start
@@ -43,6 +48,7 @@ __all__ = ["ordering_scenario"]
 
 THREADS = 8
 KILL_EVERY_S = 2.0
+ROUNDS = 2  # plain and ordered alternate, each sent events / ROUNDS at a time
 
 
 def _script(sleep_ms: int) -> str:
@@ -88,15 +94,48 @@ def _send(base_url: str, hook: str, events: int, key_count: int) -> dict[int, li
     return sent
 
 
-def _run(stack: dict[str, Any], hook: str, events: int, key_count: int) -> tuple[float, dict]:
-    """Send and wait for every job to end: (events/s, each key's job ids)."""
+def _run(
+    stack: dict[str, Any], hook: str, events: int, key_count: int, backlog: bool = False
+) -> tuple[float, dict]:
+    """Send and wait for every job to end: (seconds, each key's job ids).
+    With ``backlog``, sent to a paused worker node, timed from its resume."""
     client = stack["redis"]
     before = finished_any(client, hook)
+    if backlog:
+        _signal_worker(stack["worker"], signal.SIGSTOP)
     started = time.perf_counter()
-    sent = _send(stack["url"], hook, events, key_count)
+    try:
+        sent = _send(stack["url"], hook, events, key_count)
+    finally:
+        if backlog:
+            started = _signal_worker(stack["worker"], signal.SIGCONT)
     wait_until(lambda: finished_any(client, hook) - before >= events, timeout_s=1800,
                interval_s=0.05, what=f"{events} events of {hook}")  # fmt: skip
-    return events / (time.perf_counter() - started), sent
+    return time.perf_counter() - started, sent
+
+
+def _signal_worker(worker: Worker, signum: int) -> float:
+    node = psutil.Process(worker.proc.pid)  # type: ignore[union-attr]
+    for process in [node, *node.children()]:
+        process.send_signal(signum)
+    return time.perf_counter()
+
+
+def _alternated(
+    stack: dict[str, Any], events: int, key_count: int, backlog: bool = False
+) -> tuple[float, float, dict, dict]:
+    """``plain`` and ``ordered`` in turn, ROUNDS times: (their events/s,
+    then each one's key's job ids in accepted order)."""
+    seconds = {"plain": 0.0, "ordered": 0.0}
+    sent: dict[str, dict[int, list[str]]] = {"plain": {}, "ordered": {}}
+    for _ in range(ROUNDS):
+        for hook in ("plain", "ordered"):
+            took, round_sent = _run(stack, hook, events // ROUNDS, key_count, backlog)
+            seconds[hook] += took
+            for key, job_ids in round_sent.items():
+                sent[hook].setdefault(key, []).extend(job_ids)
+    done = events // ROUNDS * ROUNDS
+    return done / seconds["plain"], done / seconds["ordered"], sent["plain"], sent["ordered"]
 
 
 def _times(client: redis.Redis, sent: dict[int, list[str]]) -> dict[str, dict[str, Any]]:
@@ -179,8 +218,11 @@ def ordering_scenario(
                                             ("slow", 20, True), ("killed", 20, True)):  # fmt: skip
                 _hook(api, hook, sleep_ms, ordered)
             _run(stack, "plain", min(events, 500), key_count)  # warm-up
-            plain_rate, plain_sent = _run(stack, "plain", events, key_count)
-            ordered_rate, ordered_sent = _run(stack, "ordered", events, key_count)
+            _run(stack, "ordered", min(events, 500), key_count)
+            plain_rate, ordered_rate, plain_sent, ordered_sent = _alternated(
+                stack, events, key_count
+            )
+            backlog = _alternated(stack, events // 4, key_count, backlog=True)
             _, slow_sent = _run(stack, "slow", slow_events, 10)
             stop, kills = threading.Event(), []
             killer = threading.Thread(target=_killer, args=(stack["worker"], stop, kills))
@@ -191,6 +233,7 @@ def ordering_scenario(
                 stop.set()
                 killer.join()
             plain_runs, ordered_runs = _times(client, plain_sent), _times(client, ordered_sent)
+            backlog_runs = _times(client, backlog[3])
             slow_runs, killed_runs = _times(client, slow_sent), _times(client, killed_sent)
         finally:
             for process in reversed(started):
@@ -207,6 +250,14 @@ def ordering_scenario(
             "target_ratio": 0.9,
             "order_violations": _violations(ordered_sent, ordered_runs),
             "unordered_overlaps": _violations(plain_sent, plain_runs),
+        },
+        "backlog": {
+            "events": events // 4 // ROUNDS * ROUNDS,
+            "keys": key_count,
+            "unordered_events_per_s": round(backlog[0], 1),
+            "ordered_events_per_s": round(backlog[1], 1),
+            "ratio": round(backlog[1] / backlog[0], 3),
+            "order_violations": _violations(backlog[3], backlog_runs),
         },
         "ten_keys_20ms": {
             "events": slow_events,
@@ -228,6 +279,7 @@ def ordering_scenario(
 
 def _print(result: dict) -> None:
     t, s, k = result["throughput"], result["ten_keys_20ms"], result["child_killed_every_2s"]
+    b = result["backlog"]
     rows = [
         (f"unordered, {t['events']} events / {t['keys']} keys (ev/s)",
          f"{t['unordered_events_per_s']}"),
@@ -235,6 +287,9 @@ def _print(result: dict) -> None:
         ("ratio (target >= 0.9)", f"{t['ratio']:.3f}"),
         ("order violations, ordered / unordered overlaps",
          f"{t['order_violations']} / {t['unordered_overlaps']}"),
+        (f"backlog of {b['events']} (paused worker): unordered / ordered ev/s",
+         f"{b['unordered_events_per_s']} / {b['ordered_events_per_s']}"),
+        ("backlog: ratio / order violations", f"{b['ratio']:.3f} / {b['order_violations']}"),
         (f"10 keys, 20 ms: most at once (target {s['target']})", f"{s['most_running_at_once']}"),
         ("10 keys, 20 ms: order violations", f"{s['order_violations']}"),
         ("child SIGKILLed every 2 s: kills / reruns / failed",
