@@ -137,3 +137,13 @@ def test_a_lost_script_is_loaded_again_and_a_refusal_at_maxmemory_records_nothin
     # Refused whole: neither outcome half-written, both recorded on the retry.
     assert [store.get(j)[b"status"] for j in jobs[1:]] == [b"running"] * 2
     assert batched.record([recording(j) for j in jobs[1:]], None, 0) == ([True, True], [])
+
+
+def test_each_job_of_a_batch_says_its_hooks_first_version_read_once_per_hook(
+    db: redis.Redis,
+) -> None:
+    store, batched = JobStore(db, 600), Batched(db)
+    db.hset(keys.hook("h"), "since", "3")  # a stored hook; "gone" has no record
+    jobs = [queue(store, "h"), queue(store, "gone"), queue(store, "h")]
+    taken = {t.job_id: t.raw for t in batched.take(take_from(), 3)}
+    assert [taken[j][b"hookSince"] for j in jobs] == [b"3", b"", b"3"]  # type: ignore[index]

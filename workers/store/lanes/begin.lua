@@ -7,6 +7,7 @@
 -- ``after_s`` (optional): the run starts up to this long after ``now`` (a job
 -- held behind others a child took with it: lanes/take_many.lua), so its
 -- deadline is that much later.
+local hooks_since = {}
 local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix, after_s)
   -- The fields this step reads of the job, in one call.
   local job = redis.call('HMGET', job_key, 'status', 'timeoutMs', 'hookId')
@@ -25,9 +26,13 @@ local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix, 
   table.insert(reply, 1, run)
   local hook_id = job[3]
   if hook_id and hook_id ~= '' then
-    local hook_key = hook_prefix .. hook_id
-    local since = redis.call('HGET', hook_key, 'since')
-    if not since then since = redis.call('EXISTS', hook_key) == 1 and '0' or '' end
+    local since = hooks_since[hook_id]
+    if not since then
+      local hook_key = hook_prefix .. hook_id
+      since = redis.call('HGET', hook_key, 'since')
+      if not since then since = redis.call('EXISTS', hook_key) == 1 and '0' or '' end
+      hooks_since[hook_id] = since  -- a batch's jobs of one hook read it once
+    end
     table.insert(reply, 'hookSince')
     table.insert(reply, since)
   end

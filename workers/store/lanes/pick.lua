@@ -40,9 +40,14 @@ local function spend_owed()
   return true
 end
 
+local job_projects = {}  -- job id -> its project (or false): pick and pop both ask
 local function project_limit(id)
   if take_project_prefix == '' then return false end
-  local project = redis.call('HGET', take_job_prefix .. id, 'project')
+  local project = job_projects[id]
+  if project == nil then
+    project = redis.call('HGET', take_job_prefix .. id, 'project')
+    job_projects[id] = project
+  end
   if not project then return false end
   local known = project_limits[project]
   if known == nil then
