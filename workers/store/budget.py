@@ -7,14 +7,19 @@ intake refuse events (``StoreFull``: 503 with Retry-After).
 Trimming runs in every worker node's reaper thread (``enforce``) and, under a
 burst, in the intake itself (``make_room``), so a web process never waits
 for a worker node to free memory.
+
+A worker's write that Redis refuses when nothing finished is left to trim
+runs past ``maxmemory`` (``past_the_limit``): Redis then holds only work still
+to do, and only recording that work makes anything trimmable.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import redis
 
@@ -29,6 +34,8 @@ __all__ = ["MemoryBudget", "Pressure", "is_oom"]
 
 _PRESSURE_TTL_S = 0.25  # how long the intake trusts one INFO reading
 _INTAKE_BATCHES = 2  # trimming steps one event may do before it is refused
+# Redis 7 runs a script with this flag even at maxmemory, and lets it write.
+_ALLOW_OOM = "#!lua flags=allow-oom\n"
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class MemoryBudget:
         self._trim = LuaStep(client, TRIM, TrimKeys, TrimArgs)
         self._cached: tuple[float, Pressure] | None = None
         self._lock = threading.Lock()
+        self._unrefused: dict[str, LuaStep] = {}  # a step's source -> it, flagged allow-oom
 
     def pressure(self) -> Pressure:
         info = self._redis.info("memory")
@@ -156,3 +164,18 @@ class MemoryBudget:
                     )
                 else:
                     return
+
+    def past_the_limit(self, step: LuaStep, *args: Any) -> Any:
+        """Run ``step`` (its ``args`` as for a call) with Redis's ``maxmemory``
+        check off, for a worker's write refused when trimming frees nothing:
+        at most one step's worth past the limit, and what it records is soon
+        trimmable. Never for the intake's writes: those are refused."""
+        flagged = self._unrefused.get(step.source)
+        if flagged is None:
+            # The same step, its arguments sent as it sends them, under the
+            # script flag that lets Redis run it, and write, at maxmemory.
+            flagged = copy.copy(step)
+            flagged.source = _ALLOW_OOM + step.source
+            flagged._script = self._redis.register_script(flagged.source)
+            self._unrefused[step.source] = flagged
+        return flagged(*args)

@@ -39,12 +39,19 @@ def replicated(client: redis.Redis, replicas: tuple[int, int], step: LuaStep, *a
 
 def with_room(budget: MemoryBudget | None, step: LuaStep, *args: Any) -> Any:
     """Run ``step``; if Redis refuses it at maxmemory, trim finished jobs and
-    try again: a worker must be able to record what it ran."""
-    for attempt in range(_ROOM_ATTEMPTS):
+    try again: a worker must be able to record what it ran. When trimming
+    frees nothing (Redis holds only queued and running jobs: a flood filled
+    it past the high-water mark), or it still refuses, the step runs past
+    maxmemory (``MemoryBudget.past_the_limit``): refused, no job would ever
+    end, nothing would become trimmable, and every worker would stall."""
+    if budget is None:
+        return step(*args)
+    for _ in range(_ROOM_ATTEMPTS):
         try:
             return step(*args)
         except redis.ResponseError as exc:
-            if not is_oom(exc) or budget is None or attempt == _ROOM_ATTEMPTS - 1:
+            if not is_oom(exc):
                 raise
-            budget.trim()
-    raise AssertionError("unreachable")
+            if not budget.trim():
+                break
+    return budget.past_the_limit(step, *args)

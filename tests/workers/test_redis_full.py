@@ -1,0 +1,91 @@
+"""Redis full of work still to do, against a real redis-server: a flood the
+intake let past its high-water mark (it reads memory a little late) can fill
+Redis to ``maxmemory`` with queued jobs only, nothing finished to trim.
+Workers must still record what they run, or no job would ever end, nothing
+would become trimmable, and every accepted event would wait for good."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.support.payloads import github_push
+from tests.support.stack import RedisServer
+from tests.workers.test_finish_batch import recording
+from tests.workers.test_take_batch import SETTINGS, take_from
+from workers.queue.messages import run_task
+from workers.store import keys, metrics
+from workers.store.budget import MemoryBudget
+from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs.store import JobStore
+from workers.store.lanes.batched import Batched
+from workers.store.lanes.lane import Lane
+
+HOOK = "h"  # the hook test_finish_batch.recording counts outcomes under
+# 25 kB pushes with a real push's entropy: a few hundred fill 4 MB.
+BODIES = [github_push(25_000, seed=seed) for seed in range(16)]
+
+
+@pytest.fixture
+def full_redis(tmp_path: Path) -> Iterator[redis.Redis]:
+    server = RedisServer(tmp_path, maxmemory="4mb").start()
+    yield server.client()
+    server.stop()
+
+
+def fill_with_queued_jobs(store: JobStore) -> list[str]:
+    """Queue events until Redis itself refuses one (OOM): it is then full."""
+    lane, queued = Lane(HOOK), []
+    while True:
+        job_id = new_job_id()
+        event = EventRequest("POST", "/", "", {}, {}, "", BODIES[len(queued) % len(BODIES)])
+        try:
+            store.create(job_id, HOOK, 1, event, 0, run_task(job_id, SETTINGS, lane), lane=lane,
+                         extra={"timeoutMs": 1000})  # fmt: skip
+        except redis.exceptions.OutOfMemoryError:
+            return queued
+        queued.append(job_id)
+
+
+def succeeded(client: redis.Redis) -> int:
+    field = metrics.field("jobs_finished", hook=HOOK, status="succeeded")
+    return int(client.hget(keys.metrics(), field) or 0)
+
+
+def test_workers_drain_a_redis_full_of_queued_jobs_and_lose_none(
+    full_redis: redis.Redis,
+) -> None:
+    budget = MemoryBudget(full_redis, SETTINGS)
+    store = JobStore(full_redis, 600, budget=budget)
+    batched = Batched(full_redis, budget)
+    queued = fill_with_queued_jobs(store)
+    assert queued and budget.finished_jobs() == 0  # nothing to trim
+    ran: list[str] = []
+    taken = batched.take(take_from(), 4)
+    while taken:  # as a worker child does: outcomes recorded with the next take
+        ids = [t.job_id for t in taken]
+        recorded, taken = batched.record([recording(j) for j in ids], take_from(), 4)
+        assert recorded == [True] * len(ids)  # refused, they would stay running
+        ran += ids
+    assert sorted(ran) == sorted(queued)
+    assert succeeded(full_redis) == len(queued)
+    assert full_redis.zcard(keys.running()) == 0
+    for job_id in queued:  # succeeded, or trimmed once it had (to make room)
+        assert full_redis.hget(keys.job(job_id), "status") in (None, b"succeeded")
+    budget.enforce()
+    assert not budget.pressure().over  # room again, for the next events
+
+
+def test_a_single_finish_is_recorded_when_redis_is_full(full_redis: redis.Redis) -> None:
+    """``JobStore.finish`` (a crashed job given up, ``run_job``) as well."""
+    budget = MemoryBudget(full_redis, SETTINGS)
+    store = JobStore(full_redis, 600, budget=budget)
+    fill_with_queued_jobs(store)
+    (job,) = Batched(full_redis, budget).take(take_from(), 1)  # begun, as a child takes it
+    outcome = Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200})
+    assert store.finish(job.job_id, outcome, child_rss=("node/1", "1")).recorded
+    assert full_redis.hget(keys.job(job.job_id), "status") == b"succeeded"
+    assert full_redis.zscore(keys.finished(), job.job_id) is not None  # trimmable now
