@@ -69,7 +69,7 @@ class JobWriter:
         }
         try:
             # The memory budget: trim finished jobs first, or refuse (StoreFull).
-            self.budget.make_room()
+            self.budget.make_room(incoming_bytes=_stored_bytes(request))
             try:
                 created, original = self.jobs.create(*args, **options)
             except redis.ResponseError as exc:
@@ -89,3 +89,9 @@ class JobWriter:
         if created is Created.OK and event and self.settings.stats_enabled:
             buffer_for(self.settings).add(stats.event_write(hook_id, "accepted", message[0]))
         return created, original
+
+
+def _stored_bytes(request: EventRequest) -> int:
+    """At most about what the event's job takes in Redis (its body is stored
+    compressed; 1 kB for its other fields, its token and index entries)."""
+    return len(request.body) + sum(len(k) + len(v) for k, v in request.headers.items()) + 1024

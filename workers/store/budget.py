@@ -32,7 +32,8 @@ from workers.store.lua import LuaStep, lua_source
 
 __all__ = ["MemoryBudget", "Pressure", "is_oom"]
 
-_PRESSURE_TTL_S = 0.25  # how long the intake trusts one INFO reading
+_PRESSURE_TTL_S = 0.25  # how long the intake trusts one INFO reading, at most
+_TRUSTED_SHARE = 0.25  # of the room left below the mark, this process may write unread
 _INTAKE_BATCHES = 2  # trimming steps one event may do before it is refused
 # Redis 7 runs a script with this flag even at maxmemory, and lets it write.
 _ALLOW_OOM = "#!lua flags=allow-oom\n"
@@ -85,6 +86,7 @@ class MemoryBudget:
         self._settings = settings
         self._trim = LuaStep(client, TRIM, TrimKeys, TrimArgs)
         self._cached: tuple[float, Pressure] | None = None
+        self._written_bytes = 0  # what the intake wrote since the cached reading, about
         self._lock = threading.Lock()
         self._unrefused: dict[str, LuaStep] = {}  # a step's source -> it, flagged allow-oom
 
@@ -94,13 +96,25 @@ class MemoryBudget:
             int(info["used_memory"]), int(info.get("maxmemory", 0)), self._settings.redis_high_water
         )
         self._cached = (time.monotonic(), reading)
+        self._written_bytes = 0
         return reading
 
-    def _recent_pressure(self) -> Pressure:
+    def _recent_pressure(self, incoming_bytes: int) -> Pressure:
+        """The last reading while it is recent and what this process wrote
+        since (each event's ``incoming_bytes``, this one's too) is under a
+        share of the room it saw below the mark (other web processes write
+        too); else a fresh one. Trusted for its age alone, a reading let a
+        fast flood write past the mark up to Redis's own limit."""
         cached = self._cached
-        if cached is None or time.monotonic() - cached[0] > _PRESSURE_TTL_S:
-            return self.pressure()
-        return cached[1]
+        if cached is not None and time.monotonic() - cached[0] <= _PRESSURE_TTL_S:
+            reading = cached[1]
+            self._written_bytes += incoming_bytes
+            room = reading.high_water * reading.max_bytes - reading.used_bytes
+            if not reading.max_bytes or reading.over or self._written_bytes < _TRUSTED_SHARE * room:
+                return reading
+        reading = self.pressure()
+        self._written_bytes = incoming_bytes  # written after this reading
+        return reading
 
     def trim(self, count: int | None = None) -> int:
         """Delete a batch of the oldest finished jobs (one atomic step)."""
@@ -146,11 +160,12 @@ class MemoryBudget:
         oldest = now - max(self._settings.max_retention_s, self._settings.retention_s)
         return int(self._redis.zremrangebyscore(keys.finished(), "-inf", oldest))
 
-    def make_room(self, *, refused: bool = False) -> None:
-        """The intake's check before it writes an event (``refused``: Redis
-        just refused a write with OOM). Over the high-water mark it trims a
-        little; raises ``StoreFull`` when nothing finished is left to trim."""
-        if not refused and not self._recent_pressure().over:
+    def make_room(self, *, refused: bool = False, incoming_bytes: int = 0) -> None:
+        """The intake's check before it writes an event of about
+        ``incoming_bytes`` (``refused``: Redis just refused a write with OOM).
+        Over the high-water mark it trims a little; raises ``StoreFull`` when
+        nothing finished is left to trim."""
+        if not refused and not self._recent_pressure(incoming_bytes).over:
             return
         with self._lock:  # one trimmer per process; the others wait for it
             for _ in range(_INTAKE_BATCHES):
