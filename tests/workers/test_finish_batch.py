@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import time
 
+import orjson
 import pytest
 import redis
 
@@ -15,6 +16,7 @@ from tests.support.stack import RedisServer
 from tests.workers.test_take_batch import EVENT, SETTINGS, take_from
 from workers.queue.messages import run_task
 from workers.store import keys, metrics
+from workers.store.access.projects import Project, ProjectStore
 from workers.store.jobs.finish_step import finish_step
 from workers.store.jobs.records import JobStatus, Outcome, new_job_id
 from workers.store.jobs.store import Extras, JobStore
@@ -32,12 +34,14 @@ def db(own_redis: RedisServer) -> redis.Redis:
     return client
 
 
-def queue(store: JobStore, hook: str, order_key: str | None = None) -> str:
+def queue(
+    store: JobStore, hook: str, order_key: str | None = None, project: str = "default"
+) -> str:
     job_id = new_job_id()
     lane = Lane(hook)
     also = Extras(order_key=order_key)
     store.create(job_id, hook, 1, EVENT, 0, run_task(job_id, SETTINGS, lane), lane=lane,
-                 extra={"timeoutMs": 1000}, also=also)  # fmt: skip
+                 extra={"timeoutMs": 1000, "project": project}, also=also)  # fmt: skip
     return job_id
 
 
@@ -147,3 +151,27 @@ def test_each_job_of_a_batch_says_its_hooks_first_version_read_once_per_hook(
     jobs = [queue(store, "h"), queue(store, "gone"), queue(store, "h")]
     taken = {t.job_id: t.raw for t in batched.take(take_from(), 3)}
     assert [taken[j][b"hookSince"] for j in jobs] == [b"3", b"", b"3"]  # type: ignore[index]
+
+
+def test_a_batch_pushes_one_token_per_outcome_owed_to_its_projects_held_jobs(
+    db: redis.Redis,
+) -> None:
+    # lim runs 2 at a time: Celery's tokens claim two jobs and nothing more
+    # (two tokens owed to its held jobs); each recorded outcome of lim frees a
+    # run and is owed a token back, one already recorded is not.
+    ProjectStore(db).create(Project("lim", "Limited", {"maxConcurrent": 2}))
+    store, batched = JobStore(db, 600), Batched(db)
+    jobs = [queue(store, "l", project="lim") for _ in range(4)]
+    claims = []
+    while (message := db.rpop(keys.celery_queue("scripts"))) is not None:
+        token = orjson.loads(message)["headers"]["id"]
+        claims.append(getattr(store.claim(token, take_from()), "job_id", None))
+    assert claims == [jobs[0], jobs[1], None, None]
+
+    def owing(job_id: str) -> Recording:
+        return Recording(recording(job_id).step, lambda: ("scripts-test", job_id.encode()))
+
+    batch = [owing(jobs[0]), owing(jobs[0]), owing(jobs[1])]
+    assert batched.record(batch, None, 0) == ([True, False, True], [])
+    pushed = [m.decode() for m in db.lrange("scripts-test", 0, -1)]
+    assert sorted(pushed) == sorted(jobs[:2])

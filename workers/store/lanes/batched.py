@@ -32,11 +32,9 @@ __all__ = ["Batched", "Recording"]
 
 @dataclass(frozen=True)
 class Recording:
-    """One outcome to record: what makes FINISH's (keys, args, tail)
-    (``finish_step`` but its ``owed``), and the token to push if it answers
-    that one is owed (``JobStore.finish``). A FINISH asks whether a token is
-    owed to its project's held jobs only when no take follows it: a take
-    spends an owed token itself (``lanes/pick.lua``)."""
+    """One outcome to record: what makes its part of FINISH (``finish_step``
+    but its ``owed``), and the token to push if FINISH answers that one is
+    owed to the held jobs of its project (``lanes/pick.lua``)."""
 
     step: Callable[..., tuple[Any, Any, list[Any]]]
     owed_token: Callable[[], tuple[str, bytes]] | None = None
@@ -67,8 +65,9 @@ class Batched:
                 return [], []
             args = lua.TakeManyArgs(**vars(take_args(take)), take_count=count)
             return [], taken_many(self._run(self._take, take_keys(take), args))
-        # A take spends owed tokens itself: only an outcome with none asks.
-        steps = [r.step(owed=r.owed_token is not None and not taking) for r in recordings]
+        # FINISH asks whether a token is owed only when its take took nothing
+        # (a take spends owed tokens itself), once per call when none is owed.
+        steps = [r.step(owed=r.owed_token is not None) for r in recordings]
         last = steps[-1][1]
         keys, args = finish_shared(
             last.retention_s, (last.child, last.child_rss), take if taking else None,
