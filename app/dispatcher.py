@@ -13,6 +13,7 @@ from celery import Celery
 
 from app import replays
 from app.admission import conditions_for, lane_for, refusal_for
+from app.group_commit import GroupCommitRedis
 from app.hook_cache import HookCache
 from app.job_writer import JobWriter
 from app.sync_slots import SyncSlots
@@ -53,8 +54,10 @@ class Dispatcher:
         # Bounded: under gevent, many requests at once share these connections.
         self.redis = client_for(settings, max_connections=_WEB_REDIS_CONNECTIONS)
         self.budget = MemoryBudget(self.redis, settings)
+        # Concurrent requests' CREATEs share a round trip (app/group_commit.py).
+        self.grouped = GroupCommitRedis(self.redis)
         self.jobs = JobStore(
-            self.redis,
+            self.grouped,
             settings.retention_s,
             client_for(settings, blocking=True),
             replicas=(wait_replicas(settings), settings.redis_wait_timeout_ms),
