@@ -16,7 +16,6 @@ exactly (pyproject.toml), and tests/workers/test_sandbox.py covers it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -27,13 +26,11 @@ from typing import Any
 
 import orjson
 from py_mini_racer import JSEvalException, JSOOMException  # no V8 until a MiniRacer exists
-from py_mini_racer._context import (
-    _UNCANCELABLE_TASK_CALLBACK_ID as _RESULT_QUEUE_CALLBACK,  # results go to its queue
-)
 from py_mini_racer._exc import JSTerminatedException
 from py_mini_racer._set_timeout import INSTALL_SET_TIMEOUT
 
 from workers.sandbox.bridge import HostHandler, buffer_bytes, serve_calls
+from workers.sandbox.handoff import RESULT_QUEUE_CALLBACK, close_context, open_context
 from workers.sandbox.results import RunLimits, RunResult, to_result
 from workers.sandbox.runtime_source import RUNTIME_JS
 from workers.sandbox.syntax import check_syntax
@@ -50,16 +47,6 @@ _TAMPERED = (
 )
 _POLL_SLEEPS_S = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01)
 _WAKE_UP = object()  # put on the result queue by ``interrupt``
-# Contexts share a loop that never runs: MiniRacer() makes a loop thread each (~1 ms).
-_LOOPS: dict[int, asyncio.AbstractEventLoop] = {}
-
-
-def _new_context() -> contextlib.AbstractContextManager[Any]:
-    """mini-racer's context maker: ``__enter__`` makes the isolate, ``__exit__`` frees it."""
-    from py_mini_racer._mini_racer import _make_context  # late: V8 starts in children only
-
-    loop = _LOOPS.get(os.getpid()) or _LOOPS.setdefault(os.getpid(), asyncio.new_event_loop())
-    return _make_context(loop)  # one loop per pid: a forked child makes its own
 
 
 class _Interrupted(Exception):
@@ -73,9 +60,9 @@ class Isolate:
     evaluates; any thread may ``interrupt``."""
 
     def __init__(self, heap_mb: int) -> None:
-        self._maker = _new_context()
-        self._ctx = self._maker.__enter__()
-        self._results: queue.Queue[Any] = self._ctx._non_cancelable_mr_task_results_queue  # noqa: SLF001
+        self._maker, self._ctx, self._results = open_context()
+        # The argument-less commands' ``this`` values, made once per isolate.
+        self._commands: dict[str, Any] = {}
         self._ctx.set_hard_memory_limit(heap_mb * 1024 * 1024)
         self._task: int | None = None
         self._interrupt: _Interrupted | None = None
@@ -101,7 +88,7 @@ class Isolate:
         code_handle = ctx._python_to_value_handle(code)  # noqa: SLF001 - alive until the result
         dll, raw = ctx._dll, ctx._ctx  # noqa: SLF001
         return self._run_task(
-            lambda: dll.mr_eval(raw, code_handle.raw, _RESULT_QUEUE_CALLBACK), deadline
+            lambda: dll.mr_eval(raw, code_handle.raw, RESULT_QUEUE_CALLBACK), deadline
         )
 
     def call(self, command: str, arg: Any, deadline: float) -> Any:
@@ -109,13 +96,17 @@ class Isolate:
         ``"command:arg"`` as its ``this``. Nothing here may wait on the
         isolate outside a cancelable task (a spinning script would hang it),
         so the argument travels in a new value, never by setting a property."""
-        payload = command if arg is None else f"{command}:{arg}"
         ctx = self._ctx
-        this = ctx._python_to_value_handle(payload)  # noqa: SLF001 - alive until the result
+        if arg is None:
+            this = self._commands.get(command)
+            if this is None:
+                this = self._commands[command] = ctx._python_to_value_handle(command)  # noqa: SLF001
+        else:
+            this = ctx._python_to_value_handle(f"{command}:{arg}")  # noqa: SLF001 - alive until the result
         func, argv = self._control.raw_handle.raw, self._argv.raw_handle.raw
         dll, raw = ctx._dll, ctx._ctx  # noqa: SLF001
         return self._run_task(
-            lambda: dll.mr_call_function(raw, func, this.raw, argv, _RESULT_QUEUE_CALLBACK),
+            lambda: dll.mr_call_function(raw, func, this.raw, argv, RESULT_QUEUE_CALLBACK),
             deadline,
         )
 
@@ -190,7 +181,7 @@ class Isolate:
             task = self._task
         if task is not None:
             self._ctx._dll.mr_cancel_task(self._ctx._ctx, task)  # noqa: SLF001
-            self._results.put(_WAKE_UP)  # the owner returns even if V8 does not stop
+            self._results.wake(_WAKE_UP)  # the owner returns even if V8 does not stop
         # Ends an allocating script at its next GC even if cancel cannot.
         self._ctx.set_hard_memory_limit(1)
 
@@ -205,7 +196,7 @@ class Isolate:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._maker.__exit__(None, None, None)
+            close_context(self._maker, self._ctx, self._results)
 
 
 def run_script(
