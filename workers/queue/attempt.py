@@ -24,7 +24,7 @@ class Attempt:
     def attempts(self) -> int:
         return int(self.raw[b"attempts"])
 
-    @property
+    @functools.cached_property
     def hook(self) -> str:
         """The metrics label: the hook id, or ``_test`` for a test run."""
         return (self.raw.get(b"hookId") or b"").decode() or "_test"

@@ -26,24 +26,26 @@ def log_finished(
     recorded: bool,
 ) -> None:
     reason = outcome.reason.value if outcome.reason else None
-    log.info(
-        "job finished",
-        extra={
-            "event": "job_finished",
-            "job_id": job_id,
-            "hook": hook,
-            "version": version,
-            "status": outcome.status.value,
-            "reason": reason,
-            "duration_ms": round(outcome.duration_ms, 3),
-            "child_rss_mb": round(rss_bytes / 2**20, 1),
-            "heap_used_bytes": outcome.heap_used_bytes,
-            "attempts": attempts,
-            "worker": worker,
-            "pid": os.getpid(),
-            "recorded": recorded,
-        },
-    )
+    if log.isEnabledFor(logging.INFO):
+        _emit(
+            logging.INFO,
+            "job finished",
+            {
+                "event": "job_finished",
+                "job_id": job_id,
+                "hook": hook,
+                "version": version,
+                "status": outcome.status.value,
+                "reason": reason,
+                "duration_ms": round(outcome.duration_ms, 3),
+                "child_rss_mb": round(rss_bytes / 2**20, 1),
+                "heap_used_bytes": outcome.heap_used_bytes,
+                "attempts": attempts,
+                "worker": worker,
+                "pid": os.getpid(),
+                "recorded": recorded,
+            },
+        )
     if outcome.reason in TERMINATIONS:
         log.warning(
             "script terminated",
@@ -57,3 +59,10 @@ def log_finished(
                 "worker": worker,
             },
         )
+
+
+def _emit(level: int, message: str, extra: dict[str, object]) -> None:
+    """``log.info(message, extra=extra)`` without ``findCaller``'s walk up
+    the stack for a file and line no formatter of ours prints (one line per
+    job: ~3 µs of ~15)."""
+    log.handle(log.makeRecord(log.name, level, "", 0, message, (), None, extra=extra))

@@ -43,6 +43,7 @@ class ScriptRunner:
         # The last run's fetches and KV calls: none, and running it again
         # changes nothing outside (queue/held.py may then record it later).
         self.last_run_reached_out = 0
+        self._limits: dict[tuple[int, int], RunLimits] = {}  # by (timeout_ms, heap_mb)
 
     def run(
         self, spec: ScriptSpec, request: EventRequest, last_rss_bytes: int, on_stuck: OnStuck
@@ -53,16 +54,18 @@ class ScriptRunner:
             result = merge_response(None, spec.response, spec.secrets)
             return Outcome(JobStatus.SUCCEEDED, 0.0, [], result=result)
         s = self.settings
-        limits = RunLimits(
-            timeout_ms=spec.timeout_ms,
-            heap_mb=spec.heap_mb,
-            max_log_lines=s.max_log_lines,
-            max_log_bytes=s.max_log_bytes,
-            max_result_bytes=s.max_result_bytes,
-            max_error_bytes=s.max_error_bytes,
-            max_header_count=s.max_response_headers,
-            max_header_bytes=s.max_response_header_bytes,
-        )
+        limits = self._limits.get((spec.timeout_ms, spec.heap_mb))
+        if limits is None:
+            limits = self._limits[spec.timeout_ms, spec.heap_mb] = RunLimits(
+                timeout_ms=spec.timeout_ms,
+                heap_mb=spec.heap_mb,
+                max_log_lines=s.max_log_lines,
+                max_log_bytes=s.max_log_bytes,
+                max_result_bytes=s.max_result_bytes,
+                max_error_bytes=s.max_error_bytes,
+                max_header_count=s.max_response_headers,
+                max_header_bytes=s.max_response_header_bytes,
+            )
         calls = HostCalls(s, self._client, spec.hook_id)
         # A live run records its tape; a try run (spec.tape) plays one back.
         player = TapePlayer(spec.tape) if spec.tape is not None else None

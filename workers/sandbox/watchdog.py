@@ -14,13 +14,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-
-import psutil
+from typing import Any
 
 from workers.sandbox.isolate import Isolate
+from workers.sandbox.memory import resident_bytes
 from workers.store.jobs.records import FailureReason
 
 __all__ = ["Watchdog"]
@@ -48,32 +47,31 @@ class Watchdog:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._process = psutil.Process()
+        self._pid = 0  # the process that started the thread
 
-    @contextmanager
     def watching(
         self,
         isolate: Isolate,
         deadline: float,
         on_stuck: Callable[[FailureReason, str], None],
-    ) -> Iterator[None]:
-        """Guard one script run. ``on_stuck`` must record the job's failure;
-        the child exits right after it returns."""
-        self._ensure_thread()
-        with self._lock:
-            self._watch = _Watch(isolate, deadline, on_stuck)
-            self._wake.set()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._watch = None
+    ) -> _Watching:
+        """Guard one script run (a ``with`` block). ``on_stuck`` must record
+        the job's failure; the child exits right after it returns."""
+        return _Watching(self, _Watch(isolate, deadline, on_stuck))
 
-    def _ensure_thread(self) -> None:
-        # Started lazily in the child: threads do not survive fork.
-        if self._thread is None or not self._thread.is_alive():
+    def _begin(self, watch: _Watch) -> None:
+        if self._pid != os.getpid():  # started lazily in the child: threads do not survive fork
+            self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="hooklet-watchdog", daemon=True)
             self._thread.start()
+        with self._lock:
+            self._watch = watch
+            if not self._wake.is_set():  # set while the thread looks: nothing to wake
+                self._wake.set()
+
+    def _end(self) -> None:
+        with self._lock:
+            self._watch = None
 
     def _run(self) -> None:
         while True:
@@ -92,7 +90,7 @@ class Watchdog:
     def _check(self, watch: _Watch) -> None:
         now = time.monotonic()
         if watch.interrupted_at is None:
-            rss = self._process.memory_info().rss / (1024 * 1024)
+            rss = resident_bytes() / (1024 * 1024)
             if rss > self.rss_limit_mb:
                 self._interrupt(
                     watch,
@@ -121,3 +119,19 @@ class Watchdog:
         watch.message = message
         log.warning("interrupting script: %s", message)
         watch.isolate.interrupt(reason, message)
+
+
+class _Watching:
+    """``Watchdog.watching``'s ``with`` block: a plain class (a generator's
+    context manager costs several µs per run)."""
+
+    __slots__ = ("_dog", "_watch")
+
+    def __init__(self, dog: Watchdog, watch: _Watch) -> None:
+        self._dog, self._watch = dog, watch
+
+    def __enter__(self) -> None:
+        self._dog._begin(self._watch)  # noqa: SLF001
+
+    def __exit__(self, *_: Any) -> None:
+        self._dog._end()  # noqa: SLF001
