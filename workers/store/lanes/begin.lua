@@ -10,16 +10,19 @@
 local hooks_since = {}
 local function begin(job_key, running, id, worker, now, margin_ms, hook_prefix, after_s)
   -- The fields this step reads of the job, in one call.
-  local job = redis.call('HMGET', job_key, 'status', 'timeoutMs', 'hookId')
+  local job = redis.call('HMGET', job_key, 'status', 'timeoutMs', 'hookId', 'attempts')
   if not job[1] and redis.call('EXISTS', job_key) == 0 then return {} end
   local status = job[1]
   local run = 0
   if status ~= SUCCEEDED and status ~= FAILED then
     run = 1
-    redis.call('HINCRBY', job_key, 'attempts', 1)
     local timeout_ms = tonumber(job[2] or '60000')
     local deadline = tonumber(now) + (after_s or 0) + (timeout_ms + tonumber(margin_ms)) / 1000
-    redis.call('HSET', job_key, 'status', RUNNING, 'startedAt', now, 'worker', worker)
+    -- The attempt counted in the same HSET (the script is atomic: no HINCRBY needed).
+    local attempts = string.format('%d', tonumber(job[4] or '0') + 1)
+    redis.call(
+      'HSET', job_key, 'status', RUNNING, 'startedAt', now, 'worker', worker, 'attempts', attempts
+    )
     redis.call('ZADD', running, deadline, id)
   end
   local reply = redis.call('HGETALL', job_key)

@@ -46,8 +46,9 @@ local function take(sync_ready_key, ready_key, sync_queue, queue, running)
   if not id then return {} end
   local key = take_job_prefix .. id
   take_span_s = 0
-  if redis.call('EXISTS', key) == 1 then
-    local timeout_ms = tonumber(redis.call('HGET', key, 'timeoutMs') or '60000')
+  local timeout = redis.call('HGET', key, 'timeoutMs')
+  if timeout or redis.call('EXISTS', key) == 1 then
+    local timeout_ms = tonumber(timeout or '60000')
     take_span_s = (timeout_ms + tonumber(take_margin_ms)) / 1000
     if tonumber(take_now) + take_after_s + take_span_s > tonumber(take_latest) then return {} end
   end
