@@ -24,7 +24,14 @@ from workers.store.budget import MemoryBudget
 from workers.store.jobs.finish_step import finish_lua_step, finish_shared
 from workers.store.jobs.writes import with_room
 from workers.store.lanes import scripts as lua
-from workers.store.lanes.lane import TakeFrom, Taken, take_args, take_keys, taken_many
+from workers.store.lanes.lane import (
+    TakeFrom,
+    Taken,
+    take_args,
+    take_keys,
+    take_prefixes,
+    taken_many,
+)
 from workers.store.lua import LuaStep
 
 __all__ = ["Batched", "Recording"]
@@ -45,7 +52,9 @@ class Batched:
         self._client = client
         self._budget = budget
         self._finish = finish_lua_step(client)
-        self._take = LuaStep(client, lua.TAKE_MANY, lua.TakeKeys, lua.TakeManyArgs)
+        self._take = LuaStep(
+            client, lua.TAKE_MANY, lua.TakeKeys, lua.TakeManyArgs, constants=take_prefixes()
+        )
 
     def take(self, take: TakeFrom, count: int) -> list[Taken]:
         """Take and begin up to ``count`` queued jobs in one step, in the order
