@@ -133,7 +133,13 @@ end
 if child ~= '' then redis.call('HSET', child_rss_key, child, child_rss) end
 local finished, failure = pcall(finish_all)
 add_counts()  -- what was recorded is counted, even if a later outcome failed
-if not finished then error(failure) end
+if not finished then
+  -- Answered as the refused command said it: through pcall Redis prefixes
+  -- its error with the script's line, and an OOM refusal (nothing written)
+  -- must stay one, so that the caller makes room and retries (with_room).
+  local message = type(failure) == 'table' and failure.err or tostring(failure)
+  return redis.error_reply(string.match(message, '^user_script:%d+: (%u+ .*)') or message)
+end
 -- Most calls end here (nothing to take, no token owed), before the take's
 -- functions are defined (finish.py includes them after this file): defining
 -- them costs Redis CPU on every call.
