@@ -36,8 +36,7 @@ def small_redis(tmp_path: Path) -> Iterator[redis.Redis]:
 
 
 def test_a_fast_flood_is_refused_at_the_high_water_mark(small_redis: redis.Redis) -> None:
-    budget = MemoryBudget(small_redis, SETTINGS)
-    writer = JobWriter(SETTINGS, JobStore(small_redis, 600), budget)
+    writer = JobWriter(SETTINGS, JobStore(small_redis, 600), MemoryBudget(small_redis, SETTINGS))
     lane = Lane("flood")
     accepted = 0
     # As fast as one process writes (no HTTP): far more events than the
@@ -50,7 +49,10 @@ def test_a_fast_flood_is_refused_at_the_high_water_mark(small_redis: redis.Redis
             writer.write(job_id, "flood", 1, event, 0, None, 1000, Conditions(), lane)
             accepted += 1
     assert accepted > 50
-    pressure = budget.pressure()
-    # Refused within an event or two of the mark, with the room above it left.
-    assert pressure.fraction < SETTINGS.redis_high_water + 0.03, pressure
+    # Refused within an event or two of the mark, with the room above it left
+    # (as Redis counts toward maxmemory: its AOF buffer, which comes and goes
+    # by up to 5% here, is left out).
+    memory = small_redis.info("memory")
+    held = memory["used_memory"] - memory["mem_not_counted_for_evict"]
+    assert held < (SETTINGS.redis_high_water + 0.03) * memory["maxmemory"], memory
     assert small_redis.set("room", "left")  # Redis itself still takes writes

@@ -80,12 +80,15 @@ def test_workers_drain_a_redis_full_of_queued_jobs_and_lose_none(
 
 
 def test_a_single_finish_is_recorded_when_redis_is_full(full_redis: redis.Redis) -> None:
-    """``JobStore.finish`` (a crashed job given up, ``run_job``) as well."""
+    """``JobStore.finish`` (a crashed job given up, ``run_job``) as well; the
+    job recorded past the limit is trimmed at once, to be under it again."""
     budget = MemoryBudget(full_redis, SETTINGS)
     store = JobStore(full_redis, 600, budget=budget)
     fill_with_queued_jobs(store)
     (job,) = Batched(full_redis, budget).take(take_from(), 1)  # begun, as a child takes it
     outcome = Outcome(JobStatus.SUCCEEDED, 1.0, [], result={"statusCode": 200})
-    assert store.finish(job.job_id, outcome, child_rss=("node/1", "1")).recorded
-    assert full_redis.hget(keys.job(job.job_id), "status") == b"succeeded"
-    assert full_redis.zscore(keys.finished(), job.job_id) is not None  # trimmable now
+    counters = metrics.job_fields(HOOK, "succeeded", None, 0.001)
+    assert store.finish(job.job_id, outcome, counters=counters).recorded
+    assert succeeded(full_redis) == 1
+    assert full_redis.hget(keys.job(job.job_id), "status") is None  # it ran, then was trimmed
+    assert full_redis.zcard(keys.running()) == 0

@@ -60,10 +60,15 @@ TRIM = lua_source("budget_trim.lua", include=("jobs/index.lua",))
 def is_oom(exc: BaseException) -> bool:
     """Whether Redis refused a write because it is at ``maxmemory``."""
     # redis-py maps Redis's "OOM" error code to OutOfMemoryError and strips
-    # the code from the message (a script's refused write included).
+    # the code from the message (a script's refused write included). A script
+    # that rethrows a refusal it caught with pcall (FINISH) answers a plain
+    # error that starts with its line ("user_script:12: OOM command not ...").
     if isinstance(exc, redis.exceptions.OutOfMemoryError):
         return True
-    return isinstance(exc, redis.ResponseError) and str(exc).startswith("OOM")
+    message = str(exc)
+    return isinstance(exc, redis.ResponseError) and (
+        message.startswith("OOM") or "used memory > 'maxmemory'" in message
+    )
 
 
 class Pressure(NamedTuple):
@@ -84,7 +89,9 @@ class MemoryBudget:
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
         self._redis = client
         self._settings = settings
-        self._trim = LuaStep(client, TRIM, TrimKeys, TrimArgs)
+        # Trimming frees memory: Redis must never refuse it (its first write
+        # may be the ZADD that moves a job whose callback is due to the back).
+        self._trim = _allowing_oom(LuaStep(client, TRIM, TrimKeys, TrimArgs), client)
         self._cached: tuple[float, Pressure] | None = None
         self._written_bytes = 0  # what the intake wrote since the cached reading, about
         self._lock = threading.Lock()
@@ -182,15 +189,22 @@ class MemoryBudget:
 
     def past_the_limit(self, step: LuaStep, *args: Any) -> Any:
         """Run ``step`` (its ``args`` as for a call) with Redis's ``maxmemory``
-        check off, for a worker's write refused when trimming frees nothing:
-        at most one step's worth past the limit, and what it records is soon
-        trimmable. Never for the intake's writes: those are refused."""
+        check off, for a worker's write refused when trimming frees nothing;
+        then trim what it recorded, if it may go, to be under the limit again
+        (a Celery node whose own bookkeeping Redis refuses stops). Never for
+        the intake's writes: those are refused."""
         flagged = self._unrefused.get(step.source)
         if flagged is None:
-            # The same step, its arguments sent as it sends them, under the
-            # script flag that lets Redis run it, and write, at maxmemory.
-            flagged = copy.copy(step)
-            flagged.source = _ALLOW_OOM + step.source
-            flagged._script = self._redis.register_script(flagged.source)
-            self._unrefused[step.source] = flagged
-        return flagged(*args)
+            flagged = self._unrefused[step.source] = _allowing_oom(step, self._redis)
+        reply = flagged(*args)
+        self.trim()
+        return reply
+
+
+def _allowing_oom(step: LuaStep, client: redis.Redis) -> LuaStep:
+    """``step``, its arguments sent as it sends them, flagged ``allow-oom``:
+    Redis runs it, writes included, even past ``maxmemory``."""
+    flagged = copy.copy(step)
+    flagged.source = _ALLOW_OOM + step.source
+    flagged._script = client.register_script(flagged.source)
+    return flagged
