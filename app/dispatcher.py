@@ -54,19 +54,17 @@ class Dispatcher:
         # Bounded: under gevent, many requests at once share these connections.
         self.redis = client_for(settings, max_connections=_WEB_REDIS_CONNECTIONS)
         self.budget = MemoryBudget(self.redis, settings)
-        # Concurrent requests' CREATEs share a round trip (app/group_commit.py).
+        replicas = (wait_replicas(settings), settings.redis_wait_timeout_ms)
+        blocking = client_for(settings, blocking=True)
+        self.jobs = JobStore(self.redis, settings.retention_s, blocking, replicas=replicas)
+        # Concurrent async events' CREATEs share a round trip (app/group_commit.py).
         self.grouped = GroupCommitRedis(self.redis)
-        self.jobs = JobStore(
-            self.grouped,
-            settings.retention_s,
-            client_for(settings, blocking=True),
-            replicas=(wait_replicas(settings), settings.redis_wait_timeout_ms),
-        )
+        grouped_jobs = JobStore(self.grouped, settings.retention_s, blocking, replicas=replicas)
         self.hooks = HookStore(self.redis)
         self.deliveries = DeliveryStore(self.redis, settings.retention_s)
         self.hook_cache = HookCache(self.hooks, quotas_.ProjectStore(self.redis))
         self.waiter = SyncWaiter(client_for(settings, blocking=True, retries="patient"))
-        self.writer = JobWriter(settings, self.jobs, self.budget)
+        self.writer = JobWriter(settings, self.jobs, self.budget, grouped_jobs)
         self.sync_slots = SyncSlots(self.redis, self.jobs, self.waiter)
         self.celery = celery_app or make_celery(settings)
 

@@ -136,3 +136,17 @@ def test_concurrent_events_and_retries_each_get_their_own_job(
     }
     for _, job_id, _ in fresh.values():
         assert client.get(f"/jobs/{job_id}").status_code == 200
+
+
+def test_a_sync_events_create_is_sent_at_once_not_grouped(
+    flask_app: Flask, client: FlaskClient, admin: dict[str, str], hook_id: str
+) -> None:
+    """A sync event's CREATE goes straight to Redis (its caller then waits for
+    the run anyway); only async events' CREATEs are grouped."""
+    put_hook(client, admin, hook_id, mode="sync", script="null", limits={"waitMs": 1})
+    grouped = flask_app.extensions["hooklet"].grouped
+    before = grouped.round_trips
+    answer = send(client, hook_id, data=b"sync")
+    assert answer.status_code == 202  # no worker here: stored, not yet run
+    assert client.get(answer.headers["Location"]).status_code == 200
+    assert grouped.round_trips == before
