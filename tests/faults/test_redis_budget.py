@@ -29,9 +29,10 @@ _SHOWN = ("status", "attempts", "worker", "startedAt", "token", "reason")
 
 
 def where_jobs_are(redis, hook: str, job_ids: list[str], worker: Worker) -> str:  # noqa: ANN001
-    """What a wait that timed out says: how many of ``job_ids`` are in each
-    status and the fields of those not done, the lanes and Celery's queues,
-    the running set, Redis's memory and the worker's warnings and errors."""
+    """What a wait that timed out, or whose worker node exited, says: how
+    many of ``job_ids`` are in each status and the fields of those not done,
+    the lanes and Celery's queues, the running set, Redis's memory and the
+    worker's warnings and errors."""
     by_status: dict[str, int] = {}
     not_done = []
     for job_id in job_ids:
@@ -49,16 +50,16 @@ def where_jobs_are(redis, hook: str, job_ids: list[str], worker: Worker) -> str:
     }
     memory = redis.info("memory")
     log = worker.log().splitlines()
-    problems = [
-        line for line in log if "ERROR" in line or "WARNING" in line or '"level":"warn' in line
-    ]
+    marks = ("CRITICAL", "ERROR", "WARNING", '"level":"warn', '"level":"error')
+    problems = [line for line in log if any(mark in line for mark in marks)]
+    node = "running" if worker.proc and worker.proc.poll() is None else "exited"
     return "\n".join(
         [
             f"jobs by status: {by_status}",
             *not_done[:20],
             f"lists: {lists}; finished index: {redis.zcard(keys.finished())}",
             f"running: {redis.zrange(keys.running(), 0, 20, withscores=True)}",
-            f"memory: {memory['used_memory']} of {memory['maxmemory']}",
+            f"memory: {memory['used_memory']} of {memory['maxmemory']}; worker node {node}",
             "worker warnings and errors (last 30):",
             *problems[-30:],
             "worker log (end):",
@@ -126,17 +127,15 @@ def test_a_flood_past_the_budget_trims_then_refuses_and_loses_nothing(
     # 3. Workers back: every accepted event runs (some are trimmed once
     # finished, to get under the mark again: the counter shows they ran).
     worker = Worker(env, tmp_path, name="budget", concurrency=2).start()
+
+    def all_ran() -> bool:
+        if worker.proc is not None and worker.proc.poll() is not None:  # runs nothing more
+            raise AssertionError(where_jobs_are(redis, "small", accepted, worker))
+        return counter(redis, "jobs_finished", hook="small", status="succeeded") >= len(accepted)
+
     try:
         try:
-            wait_until(
-                lambda: (
-                    counter(redis, "jobs_finished", hook="small", status="succeeded")
-                    >= len(accepted)
-                ),
-                timeout_s=120,
-                interval_s=0.5,
-                what="every accepted event to run",
-            )
+            wait_until(all_ran, timeout_s=120, interval_s=0.5, what="every accepted event to run")
         except TimeoutError as exc:
             raise AssertionError(where_jobs_are(redis, "small", accepted, worker)) from exc
         assert counter(redis, "jobs_finished", hook="small", status="succeeded") == len(accepted)
