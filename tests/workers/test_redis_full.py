@@ -6,6 +6,7 @@ would become trimmable, and every accepted event would wait for good."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from tests.workers.test_take_batch import SETTINGS, take_from
 from workers.queue.messages import run_task
 from workers.store import keys, metrics
 from workers.store.budget import MemoryBudget
+from workers.store.jobs.finish_step import finish_step
 from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id
 from workers.store.jobs.store import JobStore
-from workers.store.lanes.batched import Batched
+from workers.store.lanes.batched import Batched, Recording
 from workers.store.lanes.lane import Lane
 
 HOOK = "h"  # the hook test_finish_batch.recording counts outcomes under
@@ -92,3 +94,52 @@ def test_a_single_finish_is_recorded_when_redis_is_full(full_redis: redis.Redis)
     assert succeeded(full_redis) == 1
     assert full_redis.hget(keys.job(job.job_id), "status") is None  # it ran, then was trimmed
     assert full_redis.zcard(keys.running()) == 0
+
+
+def counted_fraction(client: redis.Redis) -> float:
+    """Memory as Redis counts it toward maxmemory, as a share of it."""
+    info = client.info("memory")
+    used = int(info["used_memory"]) - int(info.get("mem_not_counted_for_evict", 0))
+    return used / int(info["maxmemory"])
+
+
+def test_outcomes_nothing_can_trim_never_take_redis_far_past_its_limit(
+    full_redis: redis.Redis,
+) -> None:
+    """Each job's callback is still to send, so trimming frees nothing after a
+    step run past maxmemory: run past it again and again, the backlog's
+    outcomes took Redis to 2.5 times its limit (a replica or an AOF
+    rewrite's fork follows it there). Past a small share, a worker's step is
+    refused as at maxmemory."""
+    budget = MemoryBudget(full_redis, SETTINGS)
+    store = JobStore(full_redis, 600, budget=budget)
+    batched = Batched(full_redis, budget)
+    queued = fill_with_queued_jobs(store)
+    result = {"statusCode": 200, "body": b"".join(BODIES)[:24_000]}
+    outcome = Outcome(JobStatus.SUCCEEDED, 1.0, [], result=result)
+
+    def with_callback(job_id: str) -> Recording:
+        return Recording(
+            functools.partial(
+                finish_step,
+                600,
+                job_id,
+                outcome,
+                ("callbacks-test", b"c" * 800),
+                metrics.job_fields(HOOK, "succeeded", None, 0.001),
+                ("node/1", "1"),
+            )  # fmt: skip
+        )
+
+    peak, refused = 0.0, None
+    taken = batched.take(take_from(), 4)
+    while taken and refused is None:
+        try:
+            recorded, taken = batched.record(
+                [with_callback(t.job_id) for t in taken], take_from(), 4
+            )
+        except redis.exceptions.OutOfMemoryError as exc:
+            refused = exc
+        peak = max(peak, counted_fraction(full_redis))
+    assert refused is not None and len(queued) > 40  # refused long before the backlog ran
+    assert peak < 1.4  # the share past the limit (1 MB of 4) and the steps that crossed it

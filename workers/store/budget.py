@@ -10,7 +10,10 @@ for a worker node to free memory.
 
 A worker's write that Redis refuses when nothing finished is left to trim
 runs past ``maxmemory`` (``past_the_limit``): Redis then holds only work still
-to do, and only recording that work makes anything trimmable.
+to do, and only recording that work makes anything trimmable. Never further
+than a small share past it: what a step records may stay untrimmable (a
+callback still to send), and a replica or an AOF rewrite's fork must not
+follow Redis far past the memory it was given.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ __all__ = ["MemoryBudget", "Pressure", "is_oom"]
 _PRESSURE_TTL_S = 0.25  # how long the intake trusts one INFO reading, at most
 _TRUSTED_SHARE = 0.25  # of the room left below the mark, this process may write unread
 _INTAKE_BATCHES = 2  # trimming steps one event may do before it is refused
+_PAST_LIMIT_SHARE = 0.05  # of maxmemory: how far past it a worker's refused step may still run
+_PAST_LIMIT_MIN_BYTES = 2**20  # at least (the scripts Redis loads count toward maxmemory too)
 # Redis 7 runs a script with this flag even at maxmemory, and lets it write.
 _ALLOW_OOM = "#!lua flags=allow-oom\n"
 
@@ -192,7 +197,19 @@ class MemoryBudget:
         check off, for a worker's write refused when trimming frees nothing;
         then trim what it recorded, if it may go, to be under the limit again
         (a Celery node whose own bookkeeping Redis refuses stops). Never for
-        the intake's writes: those are refused."""
+        the intake's writes: those are refused. Refused too (``OutOfMemoryError``)
+        once Redis is already ``_PAST_LIMIT_SHARE`` past its limit: trimming
+        frees nothing while the jobs recorded wait for their callbacks."""
+        info = self._redis.info("memory")
+        max_bytes = int(info.get("maxmemory", 0))
+        counted = int(info["used_memory"]) - int(info.get("mem_not_counted_for_evict", 0))
+        if max_bytes and counted > max_bytes + max(
+            max_bytes * _PAST_LIMIT_SHARE, _PAST_LIMIT_MIN_BYTES
+        ):
+            raise redis.exceptions.OutOfMemoryError(
+                "command not allowed when used memory > 'maxmemory' "
+                f"(already {counted / max_bytes:.0%} of it, with nothing finished to trim)"
+            )
         flagged = self._unrefused.get(step.source)
         if flagged is None:
             flagged = self._unrefused[step.source] = _allowing_oom(step, self._redis)
