@@ -138,6 +138,41 @@ def test_an_outcome_waits_only_while_jobs_are_held_and_it_may(db: redis.Redis) -
     assert [store.get(j)[b"status"] for j in jobs[:2]] == [b"succeeded"] * 2
 
 
+def test_no_outcome_is_held_behind_a_run_that_could_outlast_its_jobs_reaping(
+    db: redis.Redis,
+) -> None:
+    """A 1 s job's outcome held back while the 60 s job taken after it runs:
+    the reaper would find the 1 s job overdue (its deadline is its take plus
+    1 s and the margin), queue it again and another child would run it a
+    second time (an ordered job's key then passes on during that run). So
+    it is recorded before the long run starts; behind a run as short as its
+    own it is still held."""
+    store, grace_s = JobStore(db, 600), 2.0
+    short, long_run = queue(store, Lane("a"), 1000), queue(store, Lane("b"), 60_000)
+    short_again = queue(store, Lane("a"), 1000)
+    batch = Batch(take_from(), 10, time.monotonic() + 60, 2**40)
+    held = HeldJobs(Batched(db), batch, per_take=3, reaper_grace_s=grace_s)
+    first = held.next()
+    assert first is not None and [h.job.job_id for h in [first, *held.jobs]] == [
+        short,
+        long_run,
+        short_again,
+    ]
+    recorded: list[bool] = []
+    held.record(recording(short), recorded.append, can_wait=True)
+    assert recorded == []  # held back while the next job is not yet started
+    second = held.next()
+    assert second is not None and second.job.job_id == long_run
+    assert recorded == [True] and store.get(short)[b"status"] == b"succeeded"
+    # What the reaper sees while the long run goes on: never the short job.
+    reaper_sees_at = time.time() + 1 + 1 + grace_s + 1  # timeout, margin, grace, a second
+    assert short not in store.overdue(reaper_sees_at)
+    # The long run's outcome still waits behind a short run (it ends long before).
+    held.record(recording(long_run), recorded.append, can_wait=True)
+    assert held.next() is not None and recorded == [True]
+    assert store.get(long_run)[b"status"] == b"running"
+
+
 @pytest.fixture
 def batching(fast_settings: Settings) -> Executor:
     executor = Executor(dataclasses.replace(fast_settings, take_batch=3))

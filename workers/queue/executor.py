@@ -91,7 +91,8 @@ class Executor:
         step that takes it (so if this child dies, they are queued again),
         and taken in the same round trip that records the outcomes before
         them (``queue/held.py``)."""
-        held = HeldJobs(self.batched, batch, self.settings.take_batch, self.run_times)
+        grace_s = self.settings.reaper_grace_s  # no outcome held past its job's reaping
+        held = HeldJobs(self.batched, batch, self.settings.take_batch, self.run_times, grace_s)
         claimed = self.jobs.claim(token_id, batch.take)
         if claimed is not None:
             held.add(claimed, from_queue=False)

@@ -17,6 +17,12 @@ unless that job's hook last ran here quickly enough that the oldest of them
 is recorded within ``HOOKLET_ORDERED_HOLD_MS`` of its run's end. Under a
 backlog of short runs a key's next event waits about that long and the
 child spares the round trips; a long run never keeps a key waiting.
+
+No outcome waits past the time the reaper would take its job for lost (its
+take, its timeout and the reaper's grace: ``reap_due``): before a held job
+whose run could end later starts, the outcomes held back are recorded. Else
+the reaper queued the job again, another child ran it a second time, and an
+ordered job's key passed on while that second run went on.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from workers.queue.batch import Batch
 from workers.store.lanes.batched import Batched, Recording
 from workers.store.lanes.lane import Taken
 
-__all__ = ["Held", "HeldJobs", "RunTimes"]
+__all__ = ["Held", "HeldJobs", "RunTimes", "reap_due"]
 
 AfterRecorded = Callable[[bool], None]  # told whether the outcome was recorded
 
@@ -81,17 +87,38 @@ class RunTimes:
         return time.monotonic() - held_since + guess <= self.hold_s
 
 
+def _timeout_s(job: Taken) -> float:
+    return int((job.raw or {}).get(b"timeoutMs") or 60_000) / 1000  # as lanes/begin.lua
+
+
+def reap_due(job: Taken, grace_s: float) -> float:
+    """Epoch s: the earliest the reaper may queue ``job`` again if its outcome
+    is not recorded. Its hard deadline is at least its take (``startedAt``)
+    plus its timeout and margin; a run started now ends (or its child is
+    killed) within its own timeout and the same margin."""
+    started = float((job.raw or {}).get(b"startedAt") or time.time())
+    return started + _timeout_s(job) + grace_s
+
+
 class HeldJobs:
     def __init__(
-        self, batched: Batched, batch: Batch | None, per_take: int, times: RunTimes | None = None
+        self,
+        batched: Batched,
+        batch: Batch | None,
+        per_take: int,
+        times: RunTimes | None = None,
+        reaper_grace_s: float = 0.0,
     ) -> None:
         self._batched = batched
         self._batch = batch
         self._per_take = max(per_take, 1)
         self._times = times or RunTimes(0)
+        self._grace_s = reaper_grace_s
         self.jobs: deque[Held] = deque()
         self._pending: list[tuple[Recording, AfterRecorded]] = []
         self._ordered_since: float | None = None  # the oldest ordered outcome held back
+        self._running: Taken | None = None  # the job whose outcome comes next
+        self._due: float | None = None  # the earliest reap_due of the outcomes held back
 
     def add(self, job: Taken, from_queue: bool) -> None:
         self.jobs.append(Held(job, from_queue, False))
@@ -103,6 +130,8 @@ class HeldJobs:
         guessed short enough (``RunTimes``)."""
         if not self.jobs:
             self.flush(take=True)
+        elif self._due is not None and time.time() + _timeout_s(self.jobs[0].job) > self._due:
+            self.flush(take=False)  # its run could end after a held job is reaped
         elif self._ordered_since is not None and not self._times.may_wait_behind(
             self.jobs[0].job, self._ordered_since
         ):
@@ -111,6 +140,7 @@ class HeldJobs:
             return None
         held = self.jobs.popleft()
         self._times.started(held.job)
+        self._running = held.job
         return held
 
     def record(
@@ -131,7 +161,11 @@ class HeldJobs:
             can_wait = False
         if not (can_wait and self.jobs):
             self.flush(take=take and not self.jobs)
-        elif ordered and self._ordered_since is None:
+            return
+        if self._running is not None:
+            due = reap_due(self._running, self._grace_s)
+            self._due = due if self._due is None else min(self._due, due)
+        if ordered and self._ordered_since is None:
             self._ordered_since = time.monotonic()
 
     def flush(self, take: bool) -> None:
@@ -139,7 +173,7 @@ class HeldJobs:
         the batch allows, in the same round trip."""
         count = self._batch.take_count(self._per_take) if take and self._batch else 0
         pending, self._pending = self._pending, []
-        self._ordered_since = None
+        self._ordered_since = self._due = None
         if not pending and not count:
             return
         where = self._batch.take if count and self._batch else None
