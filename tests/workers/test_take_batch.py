@@ -31,7 +31,7 @@ from workers.store.jobs.finish_step import finish_step
 from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id
 from workers.store.jobs.store import JobStore
 from workers.store.lanes.batched import Batched, Recording
-from workers.store.lanes.lane import Lane, TakeFrom
+from workers.store.lanes.lane import Lane, TakeFrom, Taken
 
 EVENT = EventRequest("POST", "/", "", {}, {}, "", b"{}")
 SETTINGS = Settings()
@@ -171,6 +171,40 @@ def test_no_outcome_is_held_behind_a_run_that_could_outlast_its_jobs_reaping(
     held.record(recording(long_run), recorded.append, can_wait=True)
     assert held.next() is not None and recorded == [True]
     assert store.get(long_run)[b"status"] == b"running"
+
+
+class CutShort(Batched):
+    """Once ``cut``, its next record is stopped by a time limit before it
+    reaches Redis (Celery raises SoftTimeLimitExceeded wherever the child is)."""
+
+    cut = False
+
+    def record(self, *args: object, **kwargs: object) -> tuple[list[bool], list[Taken]]:
+        if self.cut:
+            self.cut = False
+            raise SoftTimeLimitExceeded()
+        return super().record(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_outcomes_held_back_are_kept_when_a_time_limit_cuts_their_recording_short(
+    db: redis.Redis,
+) -> None:
+    """The task's way out (``Executor._let_go``) records them; forgotten as
+    the call began, they stayed running until the reaper ran them again."""
+    store = JobStore(db, 600)
+    jobs = [queue(store, Lane("a")) for _ in range(3)]
+    batch = Batch(take_from(), 10, time.monotonic() + 60, 2**40)
+    batched = CutShort(db)
+    held = HeldJobs(batched, batch, per_take=3)
+    assert [h.job.job_id for h in [held.next(), held.next()] if h] == jobs[:2]
+    recorded: list[bool] = []
+    batched.cut = True
+    held.record(recording(jobs[0]), recorded.append, can_wait=True)
+    with pytest.raises(SoftTimeLimitExceeded):
+        held.record(recording(jobs[1]), recorded.append, can_wait=False)
+    held.flush(take=False)  # on the task's way out
+    assert recorded == [True, True]
+    assert [store.get(j)[b"status"] for j in jobs[:2]] == [b"succeeded"] * 2
 
 
 @pytest.fixture

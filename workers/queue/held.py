@@ -172,12 +172,15 @@ class HeldJobs:
         """Record the outcomes held back; with ``take``, take the next jobs as
         the batch allows, in the same round trip."""
         count = self._batch.take_count(self._per_take) if take and self._batch else 0
-        pending, self._pending = self._pending, []
-        self._ordered_since = self._due = None
+        pending = list(self._pending)
         if not pending and not count:
             return
         where = self._batch.take if count and self._batch else None
         recorded, taken = self._batched.record([r for r, _ in pending], where, count)
+        # Forgotten only once recorded: a call cut short (a time limit raised
+        # inside it) leaves them to the task's way out (``Executor._let_go``).
+        del self._pending[: len(pending)]
+        self._ordered_since = self._due = None
         if self._batch is not None:
             self._batch.returned(count - len(taken))
         for (_, after), ok in zip(pending, recorded, strict=True):
