@@ -19,7 +19,7 @@ that pipeline, each of which its caller reports (503) as it would have.
 
 from __future__ import annotations
 
-import threading
+from threading import Event, Lock
 from typing import Any
 
 import redis
@@ -35,7 +35,7 @@ class _Call:
 
     def __init__(self, args: tuple[Any, ...]) -> None:
         self.args = args
-        self.woken: threading.Event | None = None  # made only for a call that waits
+        self.woken: Event | None = None  # made only for a call that waits
         self.lead = False  # woken to send the queued calls, not with a reply
         self.reply: Any = _NO_REPLY
         self.error: BaseException | None = None
@@ -48,7 +48,7 @@ class GroupCommitRedis(redis.Redis):
 
     def __init__(self, client: redis.Redis) -> None:
         super().__init__(connection_pool=client.connection_pool)
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._queue: list[_Call] = []
         self._sending = False
         self.round_trips = 0  # pipelines and single calls sent (tests read it)
@@ -61,9 +61,13 @@ class GroupCommitRedis(redis.Redis):
             if lead:
                 self._sending = True
             else:
-                call.woken = threading.Event()
+                call.woken = Event()
         if call.woken is not None:
-            call.woken.wait()
+            try:
+                call.woken.wait()
+            except BaseException:
+                self._abandon(call)  # e.g. its greenlet killed at a worker's stop
+                raise
         if lead or call.lead:
             self._send_queued()
         if call.error is not None:
@@ -84,15 +88,31 @@ class GroupCommitRedis(redis.Redis):
                     # The sender was interrupted (its greenlet killed): the
                     # others cannot know whether their step ran.
                     call.error = redis.ConnectionError("the call's round trip was interrupted")
-            with self._lock:
-                following = self._queue[0] if self._queue else None
-                self._sending = following is not None
-            if following is not None:
-                following.lead = True
-                following.woken.set()  # type: ignore[union-attr] - it waits
+            self._hand_on()
             for call in calls:
                 if call.woken is not None:
                     call.woken.set()
+
+    def _hand_on(self) -> None:
+        """Wake the first queued call to send the next group (or mark that
+        none is being sent)."""
+        with self._lock:
+            following = self._queue[0] if self._queue else None
+            self._sending = following is not None
+            if following is not None:
+                following.lead = True
+        if following is not None:
+            following.woken.set()  # type: ignore[union-attr] - a queued call waits
+
+    def _abandon(self, call: _Call) -> None:
+        """A caller stopped waiting: its call, if not sent yet, never will be;
+        if it was woken to send the next group, the next call sends it."""
+        with self._lock:
+            if call in self._queue:
+                self._queue.remove(call)
+            chosen = call.lead
+        if chosen:
+            self._hand_on()
 
     def _send(self, calls: list[_Call]) -> None:
         self.round_trips += 1

@@ -5,6 +5,7 @@ and nothing before its own step ran, on a real redis-server."""
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 from typing import Any
 
@@ -150,3 +151,53 @@ def test_a_sync_events_create_is_sent_at_once_not_grouped(
     assert answer.status_code == 202  # no worker here: stored, not yet run
     assert client.get(answer.headers["Location"]).status_code == 200
     assert grouped.round_trips == before
+
+
+class _Stopped(Exception):
+    """What a caller's wait is stopped with (as a greenlet killed at a stop)."""
+
+
+def test_a_caller_stopped_while_chosen_to_send_hands_the_group_on(
+    fast_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller woken to send the next group but stopped at that moment: its
+    step is never sent, and the next queued call sends the group instead of
+    every later call waiting for ever."""
+    client = GroupCommitRedis(redis.Redis.from_url(fast_settings.redis_url))
+    client.delete("group-commit:stopped")
+    echo = client.register_script(ECHO)
+    client.script_load(ECHO)
+    _hold_first(client, 2, monkeypatch)
+    made: list[threading.Event] = []
+
+    class StoppedOnWake(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            super().wait(timeout)
+            if self is made[0]:
+                raise _Stopped
+            return True
+
+    def event() -> threading.Event:
+        made.append(StoppedOnWake())
+        return made[-1]
+
+    monkeypatch.setattr("app.group_commit.Event", event)
+
+    def call(name: str) -> bytes | str:
+        try:
+            return echo(keys=["group-commit:stopped"], args=[name])
+        except _Stopped:
+            return "stopped"
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        first = pool.submit(call, "first")
+        while not client._sending:
+            time.sleep(0.005)  # the first call is on its way (held)
+        stopped = pool.submit(call, "stopped-caller")
+        while len(client._queue) < 1:
+            time.sleep(0.005)
+        third = pool.submit(call, "third")
+        replies = [first.result(60), stopped.result(60), third.result(60)]
+    assert replies == [b"first", "stopped", b"third"]
+    assert call("later") == b"later"  # not stuck behind the stopped caller
+    assert client.lrange("group-commit:stopped", 0, -1) == [b"first", b"third", b"later"]
