@@ -22,6 +22,7 @@ from workers.store import keys, metrics
 from workers.store.budget import MemoryBudget
 from workers.store.jobs.finish_step import finish_step
 from workers.store.jobs.records import EventRequest, JobStatus, Outcome, new_job_id
+from workers.store.jobs.steps import Conditions
 from workers.store.jobs.store import JobStore
 from workers.store.lanes.batched import Batched, Recording
 from workers.store.lanes.lane import Lane
@@ -143,3 +144,26 @@ def test_outcomes_nothing_can_trim_never_take_redis_far_past_its_limit(
         peak = max(peak, counted_fraction(full_redis))
     assert refused is not None and len(queued) > 40  # refused long before the backlog ran
     assert peak < 1.4  # the share past the limit (1 MB of 4) and the steps that crossed it
+
+
+def test_a_sync_event_taking_a_slot_is_refused_at_maxmemory_too(full_redis: redis.Redis) -> None:
+    """Redis refuses a script at maxmemory only at its first write, and only
+    if that write is one it refuses (not a delete): a sync event's CREATE
+    first tidied its hook's slots (ZREMRANGEBYSCORE), so every one of them
+    was written past maxmemory, however far. It is refused like any other
+    (the intake answers 503 store_full)."""
+    store = JobStore(full_redis, 600)
+    fill_with_queued_jobs(store)
+    lane, slots = Lane.sync("s"), Conditions(slot=(keys.in_flight("s"), 10**6, 30.0))
+    accepted = 0
+    for n in range(20):
+        job_id = new_job_id()
+        event = EventRequest("POST", "/", "", {}, {}, "", BODIES[n % len(BODIES)])
+        try:
+            store.create(job_id, "s", 1, event, 0, run_task(job_id, SETTINGS, lane), lane=lane,
+                         conditions=slots)  # fmt: skip
+            accepted += 1
+        except redis.exceptions.OutOfMemoryError:
+            pass
+    assert accepted == 0
+    assert full_redis.zcard(keys.in_flight("s")) == 0  # and no slot taken

@@ -43,9 +43,13 @@ if slot_key ~= '' then
   local clock = redis.call('TIME')
   local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
   local lapse = tonumber(slot_lapse_s)
-  redis.call('ZREMRANGEBYSCORE', slot_key, '-inf', now)
-  if redis.call('ZCARD', slot_key) >= tonumber(slot_max) then return {2, ''} end
+  -- Counted, not tidied, first: the step's first write must be one Redis
+  -- refuses at maxmemory (ZADD), or Redis lets all of its writes past it.
+  if redis.call('ZCOUNT', slot_key, '(' .. now, '+inf') >= tonumber(slot_max) then
+    return {2, ''}
+  end
   redis.call('ZADD', slot_key, now + lapse, job_id)
+  redis.call('ZREMRANGEBYSCORE', slot_key, '-inf', now)
   redis.call('EXPIRE', slot_key, math.ceil(lapse) + 1)
 end
 if rate_key ~= '' then rate_spend(rate_key, rate_tokens, rate_now, events_per_minute) end
