@@ -144,6 +144,10 @@ def test_outcomes_nothing_can_trim_never_take_redis_far_past_its_limit(
         peak = max(peak, counted_fraction(full_redis))
     assert refused is not None and len(queued) > 40  # refused long before the backlog ran
     assert peak < 1.4  # the share past the limit (1 MB of 4) and the steps that crossed it
+    # A crashed job given up (the reaper took it out of the running set
+    # first) is recorded even so: refused, it would stay running for good.
+    crashed = Outcome(JobStatus.FAILED, 0.0, [], error="the worker vanished")
+    assert taken and store.finish(taken[0].job_id, crashed).recorded
 
 
 def test_a_sync_event_taking_a_slot_is_refused_at_maxmemory_too(full_redis: redis.Redis) -> None:

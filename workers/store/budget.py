@@ -192,19 +192,23 @@ class MemoryBudget:
                 else:
                     return
 
-    def past_the_limit(self, step: LuaStep, *args: Any) -> Any:
+    def past_the_limit(self, step: LuaStep, *args: Any, capped: bool = True) -> Any:
         """Run ``step`` (its ``args`` as for a call) with Redis's ``maxmemory``
         check off, for a worker's write refused when trimming frees nothing;
         then trim what it recorded, if it may go, to be under the limit again
         (a Celery node whose own bookkeeping Redis refuses stops). Never for
         the intake's writes: those are refused. Refused too (``OutOfMemoryError``)
         once Redis is already ``_PAST_LIMIT_SHARE`` past its limit: trimming
-        frees nothing while the jobs recorded wait for their callbacks."""
+        frees nothing while the jobs recorded wait for their callbacks.
+        ``capped`` False: never refused (a crashed job given up, one at a time,
+        after the reaper took it out of the running set)."""
         info = self._redis.info("memory")
         max_bytes = int(info.get("maxmemory", 0))
         counted = int(info["used_memory"]) - int(info.get("mem_not_counted_for_evict", 0))
-        if max_bytes and counted > max_bytes + max(
-            max_bytes * _PAST_LIMIT_SHARE, _PAST_LIMIT_MIN_BYTES
+        if (
+            capped
+            and max_bytes
+            and counted > max_bytes + max(max_bytes * _PAST_LIMIT_SHARE, _PAST_LIMIT_MIN_BYTES)
         ):
             raise redis.exceptions.OutOfMemoryError(
                 "command not allowed when used memory > 'maxmemory' "

@@ -224,6 +224,7 @@ class JobStore(JobStarts, JobReads):
                 answer_from,
                 owed_token is not None,
             ),
+            capped=False,  # crashed jobs given up: the reaper took them out of the running set
         )
         (flag,), took = reply  # FINISH: {{0/1/2 (recorded, token owed)}, {take() replies}}
         if flag == 2 and owed_token is not None:

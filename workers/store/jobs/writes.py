@@ -37,7 +37,7 @@ def replicated(client: redis.Redis, replicas: tuple[int, int], step: LuaStep, *a
     return reply
 
 
-def with_room(budget: MemoryBudget | None, step: LuaStep, *args: Any) -> Any:
+def with_room(budget: MemoryBudget | None, step: LuaStep, *args: Any, capped: bool = True) -> Any:
     """Run ``step``; if Redis refuses it at maxmemory, trim finished jobs and
     try again: a worker must be able to record what it ran. When trimming
     frees nothing (Redis holds only queued and running jobs: a flood filled
@@ -54,4 +54,4 @@ def with_room(budget: MemoryBudget | None, step: LuaStep, *args: Any) -> Any:
                 raise
             if not budget.trim():
                 break
-    return budget.past_the_limit(step, *args)
+    return budget.past_the_limit(step, *args, capped=capped)
