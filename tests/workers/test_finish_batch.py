@@ -181,3 +181,22 @@ def test_a_batch_pushes_one_token_per_outcome_owed_to_its_projects_held_jobs(
     assert batched.record(batch, None, 0) == ([True, False, True], [])
     pushed = [m.decode() for m in db.lrange("scripts-test", 0, -1)]
     assert sorted(pushed) == sorted(jobs[:2])
+
+
+def test_an_outcome_that_errs_midway_is_counted_once_as_the_others(db: redis.Redis) -> None:
+    """A Lua error is not rolled back: the outcome that errs stays final
+    (later FINISHes skip it) with the writes before the error. It is counted
+    all the same, and only once; the ones before it are recorded, the ones
+    after it on the next call (a worker's way out records them again)."""
+    store, batched = JobStore(db, 600), Batched(db)
+    jobs = [queue(store, "h") for _ in range(3)]
+    batched.take(take_from(), 3)
+    # The second job's waiter's done list is no list: FINISH's RPUSH errs.
+    db.set(keys.job_waiting(jobs[1]), "1")
+    db.set(keys.job_done(jobs[1]), "not a list")
+    with pytest.raises(redis.ResponseError):
+        batched.record([recording(j) for j in jobs], None, 0)
+    assert batched.record([recording(j) for j in jobs], None, 0) == ([False, False, True], [])
+    assert [store.get(j)[b"status"] for j in jobs] == [b"succeeded"] * 3
+    finished = metrics.field("jobs_finished", hook="h", status="succeeded")
+    assert db.hget(keys.metrics(), finished) == b"3"

@@ -14,9 +14,9 @@ local function finish_now()
   return finish_ms
 end
 
--- Metrics last, and with pcall: a script that errors is not rolled back,
--- so a bad counter must never cut the jobs' own writes short. The command
--- follows the amount's type ('.': a float), never its value.
+-- Metrics with pcall: a script that errors is not rolled back, so a bad
+-- counter must never cut the jobs' own writes short. The command follows
+-- the amount's type ('.': a float), never its value.
 local function increment(field, amount)
   if string.find(amount, '.', 1, true) then
     redis.pcall('HINCRBYFLOAT', metrics_key, field, amount)
@@ -66,6 +66,9 @@ local function finish(o, from)
   end
   local fields_from = from + 2 * tonumber(o.counters_n)
   redis.call('HSET', job_key, unpack(ARGV, fields_from, fields_from + 2 * tonumber(o.fields_n) - 1))
+  -- Counted as soon as it is final: an error further on (not rolled back)
+  -- leaves it final, so no later FINISH records or counts it again.
+  for i = from, fields_from - 1, 2 do count(ARGV[i], ARGV[i + 1]) end
   local push_key, failed = o.push_key, o.failed == '1'
   -- An ordered job's callback may wait for its key's earlier one (ordering/callbacks.lua).
   local callback_waits = push_key ~= '' and job[7] and order_callback_waits(
@@ -111,7 +114,6 @@ local function finish(o, from)
     end
   end
   if failed then index_failed(job_key, job_id) end
-  for i = from, fields_from - 1, 2 do count(ARGV[i], ARGV[i + 1]) end
   return 1
 end
 
