@@ -20,8 +20,8 @@ import redis
 from workers.store import keys
 from workers.store.budget import MemoryBudget
 from workers.store.jobs import scripts as lua
+from workers.store.jobs.create import CreateStep
 from workers.store.jobs.finish_step import finish_lua_step, finish_step
-from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.jobs.reads import JobReads
 from workers.store.jobs.records import EventRequest, JobStatus, Outcome
 from workers.store.jobs.starts import JobStarts
@@ -29,9 +29,7 @@ from workers.store.jobs.steps import Conditions, Created, Extras, Finished
 from workers.store.jobs.writes import replicated, with_room
 from workers.store.lanes import scripts as lane_scripts
 from workers.store.lanes.lane import Lane, TakeFrom, Taken, taken
-from workers.store.lanes.linger import lane_linger_keys
 from workers.store.lua import LuaStep
-from workers.store.ordering.scripts import order_args
 
 __all__ = [
     "Created",
@@ -70,7 +68,7 @@ class JobStore(JobStarts, JobReads):
         self._retention_s = retention_s
         self._budget = budget  # frees room when Redis refuses a finish with OOM
         self._replicas = replicas  # (replicas, timeout ms) a create WAITs for
-        self._create = LuaStep(client, lua.CREATE, lua.CreateKeys, lua.CreateArgs)
+        self._create = CreateStep(client)  # its fixed parts built once (jobs/create.py)
         self._start = LuaStep(client, lua.START, lua.BeginKeys, lua.StartArgs)
         self._take = LuaStep(
             client, lane_scripts.TAKE, lane_scripts.TakeKeys, lane_scripts.TakeArgs
@@ -135,48 +133,48 @@ class JobStore(JobStarts, JobReads):
         queue, payload = message
         slot_key, slot_max, slot_lapse_s = conditions.slot or ("", "", "")
         rate_key, per_minute = conditions.rate or ("", "")
+        key_values, arg_values = self._create.values(
+            lane,
+            {
+                "job_key": keys.job(job_id),
+                "history_key": keys.history(hook_id),
+                "queue_key": queue,
+                "hook_key": keys.hook(hook_id),
+                "slot_key": slot_key,
+                "idempotency_key": conditions.idempotency_key or "",
+                "replayed_key": keys.job(also.replay_of) if also.replay_of else "",
+                "pending_key": lane.pending_key,
+                "ready_key": lane.ready_key,
+                "rate_key": rate_key,
+                "store_full_key": conditions.store_full_key or "",
+            },
+            {
+                "history_size": history_size,
+                "job_id": job_id,
+                "message": payload,
+                "accepted_counter": counter or "",
+                "hook_etag": conditions.hook_etag or "",
+                "slot_max": slot_max,
+                "slot_lapse_s": slot_lapse_s,
+                "duplicate_counter": conditions.duplicate_counter or "",
+                "fingerprint": conditions.fingerprint,
+                "created_at": created_at,
+                "lane_hook": lane.hook_id,
+                "max_queued": "" if lane.max_queued is None else lane.max_queued,
+                "hook_id": hook_id,
+                "searchable": "1" if also.indexed else "",
+                "events_per_minute": per_minute,
+                "order_id": order_id,
+                "order_key": also.order_key or "",
+                "order_takeover": also.order_takeover or "",
+            },
+        )
         code, original = replicated(
             self._redis,
             self._replicas,
-            self._create,
-            lua.CreateKeys(
-                **vars(IndexKeys.build()),
-                job_key=keys.job(job_id),
-                history_key=keys.history(hook_id),
-                queue_key=queue,
-                metrics_key=keys.metrics(),
-                hook_key=keys.hook(hook_id),
-                slot_key=slot_key,
-                idempotency_key=conditions.idempotency_key or "",
-                replayed_key=keys.job(also.replay_of) if also.replay_of else "",
-                pending_key=lane.pending_key,
-                ready_key=lane.ready_key,
-                **lane_linger_keys(lane),
-                rate_key=rate_key,
-                store_full_key=conditions.store_full_key or "",
-            ),
-            lua.CreateArgs(
-                **vars(HookIndexArgs.build()),
-                history_size=history_size,
-                job_id=job_id,
-                message=payload,
-                accepted_counter=counter or "",
-                hook_etag=conditions.hook_etag or "",
-                slot_max=slot_max,
-                slot_lapse_s=slot_lapse_s,
-                duplicate_counter=conditions.duplicate_counter or "",
-                fingerprint=conditions.fingerprint,
-                created_at=created_at,
-                lane_hook=lane.hook_id,
-                max_queued="" if lane.max_queued is None else lane.max_queued,
-                hook_id=hook_id,
-                searchable="1" if also.indexed else "",
-                events_per_minute=per_minute,
-                order_id=order_id,
-                order_key=also.order_key or "",
-                order_takeover=also.order_takeover or "",
-                **vars(order_args()),
-            ),
+            self._create.send,
+            key_values,
+            arg_values,
             _pairs(fields),
         )
         return Created(code), original.decode() if original else None
