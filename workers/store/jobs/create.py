@@ -16,6 +16,8 @@ import functools
 from dataclasses import fields
 from typing import Any
 
+from redis.exceptions import NoScriptError
+
 from workers.store import keys
 from workers.store.jobs import scripts as lua
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
@@ -65,6 +67,16 @@ class CreateStep(LuaStep):
     def send(
         self, key_values: list[str], arg_values: list[Value], tail: list[Value], client: Any = None
     ) -> Any:
-        """Run it with ``values``' lists and the TAIL (on ``client``, e.g. a
-        pipeline, if given). redis-py's ``Script`` loads it again on NOSCRIPT."""
-        return self._script(keys=key_values, args=arg_values + tail, client=client)
+        """Run it with ``values``' lists and the TAIL (on ``client``, a
+        pipeline, if given: redis-py's ``Script`` loads it at execute). Sent
+        as a plain EVALSHA (``Script``'s call copies the arguments and imports
+        per call), loaded again after NOSCRIPT (a restart, a failover)."""
+        if client is not None:
+            return self._script(keys=key_values, args=arg_values + tail, client=client)
+        runner = self._script.registered_client
+        call = (len(key_values), *key_values, *arg_values, *tail)
+        try:
+            return runner.evalsha(self._script.sha, *call)
+        except NoScriptError:
+            self.load()
+            return runner.evalsha(self._script.sha, *call)
