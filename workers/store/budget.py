@@ -100,6 +100,7 @@ class MemoryBudget:
         self._cached: tuple[float, Pressure] | None = None
         self._written_bytes = 0  # what the intake wrote since the cached reading, about
         self._lock = threading.Lock()
+        self._reading = threading.Lock()  # held by the one request reading INFO again
         self._unrefused: dict[str, LuaStep] = {}  # a step's source -> it, flagged allow-oom
 
     def pressure(self) -> Pressure:
@@ -116,14 +117,32 @@ class MemoryBudget:
         since (each event's ``incoming_bytes``, this one's too) is under a
         share of the room it saw below the mark (other web processes write
         too); else a fresh one. Trusted for its age alone, a reading let a
-        fast flood write past the mark up to Redis's own limit."""
+        fast flood write past the mark up to Redis's own limit. Past the
+        share every request reads; a reading merely old (under the mark,
+        within the share) is read again by one request at a time while the
+        others use it (an INFO per request at once, under a burst, was the
+        intake's CPU in Redis and in the web process)."""
         cached = self._cached
-        if cached is not None and time.monotonic() - cached[0] <= _PRESSURE_TTL_S:
-            reading = cached[1]
-            self._written_bytes += incoming_bytes
-            room = reading.high_water * reading.max_bytes - reading.used_bytes
-            if not reading.max_bytes or reading.over or self._written_bytes < _TRUSTED_SHARE * room:
-                return reading
+        if cached is None:
+            return self._fresh_pressure(incoming_bytes)
+        reading = cached[1]
+        self._written_bytes += incoming_bytes
+        room = reading.high_water * reading.max_bytes - reading.used_bytes
+        within = not reading.max_bytes or self._written_bytes < _TRUSTED_SHARE * room
+        if not (within or reading.over):
+            return self._fresh_pressure(incoming_bytes)  # past the share: every request reads
+        if time.monotonic() - cached[0] <= _PRESSURE_TTL_S:
+            return reading
+        if reading.over:
+            return self._fresh_pressure(incoming_bytes)
+        if not self._reading.acquire(blocking=False):
+            return reading  # another request is reading again; this one is within the share
+        try:
+            return self._fresh_pressure(incoming_bytes)
+        finally:
+            self._reading.release()
+
+    def _fresh_pressure(self, incoming_bytes: int) -> Pressure:
         reading = self.pressure()
         self._written_bytes = incoming_bytes  # written after this reading
         return reading
