@@ -5,7 +5,7 @@
 -- Then, if take_queue_key is a queue, takes up to take_count jobs
 -- (jobs/finish_take.lua, after the take's functions).
 -- Returns {{per outcome: 0 already final, 1 recorded, 2 recorded and a token
--- is owed to its project's held jobs}, {take() replies...}}.
+-- owed to its project's held jobs pushed (its owed_message)}, {take() replies...}}.
 
 -- Epoch ms, read once: the outcomes of one step are recorded at one instant.
 local finish_ms = nil
@@ -117,8 +117,8 @@ local function finish(o, from)
   return 1
 end
 
--- recorded[n]: outcome n's reply; owing[n]: its job id, if it asks whether a
--- token is owed (return_owed) and was recorded.
+-- recorded[n]: outcome n's reply; owing[n]: {its job id, owed_key,
+-- owed_message}, if it asks whether a token is owed (owed_key) and was recorded.
 local recorded, owing = {}, {}
 local function finish_all()
   local at = TAIL
@@ -126,7 +126,9 @@ local function finish_all()
     local o
     o, at = read_outcome(at)
     recorded[n] = finish(o, at)
-    if recorded[n] == 1 and o.return_owed == '1' then owing[n] = o.job_id end
+    if recorded[n] == 1 and o.owed_key ~= '' then
+      owing[n] = {o.job_id, o.owed_key, o.owed_message}
+    end
     at = at + 2 * (tonumber(o.counters_n) + tonumber(o.fields_n))
   end
 end

@@ -55,7 +55,11 @@ class OutcomeArgs:
     push_key: str  # a list to push push_message to ('' for none)
     push_message: bytes
     answer_message: bytes  # jobs/answer.py's encoding ('' for none: the id is published)
-    return_owed: str  # '1': answer 2 for a token owed to held jobs (lanes/pick.lua)
+    # If a token is owed to its project's held jobs (lanes/pick.lua), FINISH
+    # pushes owed_message to owed_key in the same step (answering 2);
+    # owed_key '' asks nothing.
+    owed_key: str
+    owed_message: bytes
     counters_n: int
     fields_n: int
 

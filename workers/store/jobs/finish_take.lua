@@ -9,10 +9,16 @@ if take_queue_key ~= '' then
   )
 end
 -- Nothing taken, yet a token is owed for jobs an outcome's project held
--- (lanes/pick.lua): 2 asks the caller to push one, so one runs now.
+-- (lanes/pick.lua): the outcome's token is pushed, so one runs now. In this
+-- step, not by the caller after it: the owed count spent here and the token
+-- are written together or not at all (a caller's push could be refused).
 if #taken == 0 then
   for n = 1, tonumber(outcomes_n) do
-    if owing[n] and project_limit(owing[n]) and spend_owed() then recorded[n] = 2 end
+    local owed = owing[n]
+    if owed and project_limit(owed[1]) and spend_owed() then
+      redis.call('LPUSH', owed[2], owed[3])
+      recorded[n] = 2
+    end
   end
 end
 return {recorded, taken}

@@ -204,8 +204,8 @@ class JobStore(JobStarts, JobReads):
         returns it. ``answer_from`` (the job's fields, given for a sync-lane
         job) sends the job's answer with the publish that says it ended
         (``jobs/answer.py``), so its waiter need not read it. ``owed_token``
-        makes a token (queue list, message) pushed when the step took no job
-        but a token is owed for jobs held by this job's project's
+        makes a token (queue list, message) that the same step pushes when it
+        took no job but a token is owed for jobs held by this job's project's
         ``maxConcurrent`` (``lanes/pick.lua``): a held job runs now."""
         reply = with_room(
             self._budget,
@@ -220,13 +220,11 @@ class JobStore(JobStarts, JobReads):
                 take,
                 request_body,
                 answer_from,
-                owed_token is not None,
+                owed_token() if owed_token is not None else None,
             ),
             capped=False,  # crashed jobs given up: the reaper took them out of the running set
         )
-        (flag,), took = reply  # FINISH: {{0/1/2 (recorded, token owed)}, {take() replies}}
-        if flag == 2 and owed_token is not None:
-            self._redis.lpush(*owed_token())
+        (flag,), took = reply  # FINISH: {{0/1/2 (recorded, owed token pushed)}, {take() replies}}
         return Finished(flag > 0, taken(took[0]) if took else None)
 
     def requeue(

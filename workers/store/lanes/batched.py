@@ -21,7 +21,7 @@ from typing import Any
 import redis
 
 from workers.store.budget import MemoryBudget
-from workers.store.jobs.finish_step import finish_lua_step, finish_shared
+from workers.store.jobs.finish_step import Part, finish_lua_step, finish_shared
 from workers.store.jobs.writes import with_room
 from workers.store.lanes import scripts as lua
 from workers.store.lanes.lane import (
@@ -40,10 +40,10 @@ __all__ = ["Batched", "Recording"]
 @dataclass(frozen=True)
 class Recording:
     """One outcome to record: what makes its part of FINISH (``finish_step``
-    but its ``owed``), and the token to push if FINISH answers that one is
-    owed to the held jobs of its project (``lanes/pick.lua``)."""
+    but its ``owed`` and ``alone``), and what makes the token FINISH pushes
+    if one is owed to the held jobs of its project (``lanes/pick.lua``)."""
 
-    step: Callable[..., tuple[Any, Any, list[Any]]]
+    step: Callable[..., Part]
     owed_token: Callable[[], tuple[str, bytes]] | None = None
 
 
@@ -75,18 +75,18 @@ class Batched:
             args = lua.TakeManyArgs(**vars(take_args(take)), take_count=count)
             return [], taken_many(self._run(self._take, take_keys(take), args))
         # FINISH asks whether a token is owed only when its take took nothing
-        # (a take spends owed tokens itself), once per call when none is owed.
-        steps = [r.step(owed=r.owed_token is not None) for r in recordings]
-        last = steps[-1][1]
+        # (a take spends owed tokens itself), once per call when none is owed;
+        # an owed token is pushed by FINISH itself, atomic with its outcome.
+        parts = [
+            r.step(owed=r.owed_token() if r.owed_token is not None else None, alone=False)
+            for r in recordings
+        ]
+        last = parts[-1]
         keys, args = finish_shared(
-            last.retention_s, (last.child, last.child_rss), take if taking else None,
-            count, len(steps),
-        )  # fmt: skip
-        tail = [value for _, _, outcome in steps for value in outcome]
+            last.retention_s, last.child_rss, take if taking else None, count, len(parts)
+        )
+        tail = [value for part in parts for value in part.tail]
         flags, took = self._run(self._finish, keys, args, tail)
-        for recording, flag in zip(recordings, flags, strict=True):
-            if flag == 2 and recording.owed_token is not None:
-                self._client.lpush(*recording.owed_token())
         return [flag > 0 for flag in flags], taken_many(took)
 
     def _run(self, step: LuaStep, *args: Any) -> Any:
