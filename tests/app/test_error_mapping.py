@@ -20,9 +20,8 @@ from tests.support.fast import assert_error, put_hook, send
 from workers.errors import NotReplicated
 from workers.settings import Settings
 from workers.store import keys
-from workers.store.jobs import scripts as job_scripts
+from workers.store.jobs.create import CreateStep
 from workers.store.jobs.records import EventRequest
-from workers.store.lua import LuaStep
 
 Admin = dict[str, str]
 
@@ -72,14 +71,10 @@ def lua_bug(flask_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """The job store's CREATE step replaced by a script with a bug, run by
     the real Redis."""
     with flask_app.app_context():
-        jobs = services.dispatcher().jobs
-    buggy = LuaStep(
-        jobs._redis,
-        "return redis.call('HSET', job_key)",  # wrong number of arguments
-        job_scripts.CreateKeys,
-        job_scripts.CreateArgs,
-    )
-    monkeypatch.setattr(jobs, "_create", buggy)
+        writer = services.dispatcher().writer
+    for jobs in (writer.jobs, writer.grouped):  # sync events' and async events' (grouped)
+        buggy = CreateStep(jobs._redis, "return redis.call('HSET', job_key)")  # wrong arguments
+        monkeypatch.setattr(jobs, "_create", buggy)
 
 
 def test_a_lua_bug_is_a_500_logged_not_an_outage(

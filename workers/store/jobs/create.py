@@ -40,11 +40,12 @@ def create_constants() -> dict[str, str]:
 
 class CreateStep(LuaStep):
     """CREATE registered on ``client``; ``send`` runs it with the per-event
-    values (``CreateKeys``/``CreateArgs`` field names, constants left out)."""
+    values (``CreateKeys``/``CreateArgs`` field names, constants left out).
+    ``body``: another Lua for the same call (tests)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, body: str = lua.CREATE) -> None:
         constants = create_constants()
-        super().__init__(client, lua.CREATE, lua.CreateKeys, lua.CreateArgs, constants)
+        super().__init__(client, body, lua.CreateKeys, lua.CreateArgs, constants)
         self._key_names = tuple(f.name for f in fields(lua.CreateKeys))
         self._arg_names = tuple(f.name for f in fields(lua.CreateArgs) if f.name not in constants)
         fixed = {**vars(IndexKeys.build()), "metrics_key": keys.metrics()}
