@@ -1,8 +1,8 @@
 """A local upstream for scripts' fetch/op_proxy_request tests (127.0.0.1 only).
 
 Paths: ``/data`` JSON; ``/echo`` the request back as JSON; ``/slow`` waits
-2 s; ``/redirect?to=URL`` a 302; ``/gzip`` a gzip body; ``/bomb`` 20 MiB;
-``/status/<n>``; anything else 200 ``upstream-response`` + ``x-test``.
+2 s (``/slow?s=0.5``: that long); ``/redirect?to=URL`` a 302; ``/gzip`` a
+gzip body; ``/bomb`` 20 MiB; ``/status/<n>``; anything else 200 ``upstream-response`` + ``x-test``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "headers": {k.lower(): v for k, v in self.headers.items()}}  # fmt: skip
             self._reply(200, json.dumps(echo).encode(), {"content-type": "application/json"})
         elif parts.path == "/slow":
-            time.sleep(2)
+            time.sleep(float(parse_qs(parts.query).get("s", ["2"])[0]))
             self._reply(200, b"slow")
         elif parts.path == "/redirect":
             self._reply(302, b"", {"location": parse_qs(parts.query)["to"][0]})

@@ -13,6 +13,8 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app.group_commit import GroupCommitRedis
 from tests.support.fast import history, put_hook, send
@@ -87,7 +89,8 @@ def test_an_error_reply_is_its_own_callers_only(
 
 
 def test_an_unreachable_redis_fails_each_call_and_the_next_one_is_sent() -> None:
-    client = GroupCommitRedis(redis.Redis(port=1, socket_connect_timeout=0.2))
+    no_retry = Retry(NoBackoff(), 0)  # redis-py's default retries with backoff: ~7 s
+    client = GroupCommitRedis(redis.Redis(port=1, socket_connect_timeout=0.2, retry=no_retry))
     for _ in range(2):  # the second is not stuck behind the failed first
         with pytest.raises(redis.ConnectionError):
             client.evalsha("0" * 40, 0)

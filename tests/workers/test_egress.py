@@ -62,7 +62,7 @@ class Upstream:
             server_class = type("V6Server", (ThreadingHTTPServer,), {"address_family": AF_INET6})
         self.server = server_class((host, 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         name = f"[{host}]" if ":" in host else host
         self.base = f"http://{name}:{self.server.server_port}"
 

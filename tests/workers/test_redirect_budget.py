@@ -81,7 +81,7 @@ class RedirectChain:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def url(self, hops: int, size: int, chunked: bool = False) -> str:
         port = self.server.server_address[1]

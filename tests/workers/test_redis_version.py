@@ -53,7 +53,7 @@ class _Redis6(socketserver.StreamRequestHandler):
 def redis6_url() -> Iterator[str]:
     server = socketserver.ThreadingTCPServer(("127.0.0.1", free_port()), _Redis6)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"redis://127.0.0.1:{server.server_address[1]}/0"
     server.shutdown()

@@ -173,12 +173,12 @@ def test_intl_formats_of_now_replay(client: redis.Redis) -> None:
 def test_a_timer_that_beat_a_fetch_beats_it_in_the_replay(
     client: redis.Redis, upstream: Upstream
 ) -> None:
-    """Live, a 20 ms timer wins the race against a 2 s upstream; the tape
+    """Live, a 20 ms timer wins the race against a 0.5 s upstream; the tape
     answers at once, so the replay keeps the live order of events."""
     live, again = live_then_replay(
         client,
         f"""(async () => {{
-          const first = await Promise.race([fetch("{upstream.url}/slow").then(() => "fetch"),
+          const first = await Promise.race([fetch("{upstream.url}/slow?s=0.5").then(() => "fetch"),
                                             new Promise((r) => setTimeout(() => r("timer"), 20))]);
           return {{ body: {{ first, id: setTimeout(() => {{}}, 1) }} }};
         }})()""",
@@ -214,7 +214,7 @@ def test_deno_core_timers_replay_as_set_timeout(client: redis.Redis, upstream: U
     live, again = live_then_replay(
         client,
         f"""(async () => {{
-          const first = await Promise.race([fetch("{upstream.url}/slow").then(() => "fetch"),
+          const first = await Promise.race([fetch("{upstream.url}/slow?s=0.5").then(() => "fetch"),
                                             new Promise((r) => Deno.core.createTimer(() => r("timer"), 20))]);
           return {{ body: first }};
         }})()""",
