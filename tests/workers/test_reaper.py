@@ -91,6 +91,17 @@ def test_an_overdue_job_is_queued_again_with_its_message(
     assert to_run and raw[b"attempts"] == b"2"
 
 
+def test_a_chore_redis_refuses_does_not_stop_the_reaping(
+    settings: Settings, db: redis.Redis, store: JobStore, hook_id: str
+) -> None:
+    """Redis refuses the token top-up (here a key of the wrong type; at
+    maxmemory, its LPUSH): the overdue job is still reaped in that sweep."""
+    job_id = vanished(store, db, settings, hook_id, runs=1)
+    db.set(keys.ready_sync_hooks(), "not a list")  # the top-up's LRANGE: WRONGTYPE
+    assert Reaper(settings).sweep() == 1
+    assert db.hget(keys.job(job_id), "status") == JobStatus.QUEUED.value.encode()
+
+
 def test_the_requeue_step_leaves_an_ended_job_alone(
     settings: Settings, db: redis.Redis, store: JobStore, hook_id: str
 ) -> None:

@@ -154,10 +154,14 @@ class Reaper:
 
     def sweep(self) -> int:
         """Reap what is overdue now, queue callbacks that are due again, keep
-        the memory budget and top up tokens; returns how many jobs were reaped."""
-        self.promote_due_callbacks()
-        self._keep_budget()
-        self.top_up_tokens()
+        the memory budget and top up tokens; returns how many jobs were reaped.
+        A chore Redis refuses (a full Redis refuses a token's LPUSH) is logged
+        and the sweep goes on: reaping must not wait for it."""
+        for chore in (self.promote_due_callbacks, self._keep_budget, self.top_up_tokens):
+            try:
+                chore()
+            except redis.ResponseError as exc:
+                log.warning("reaper: %s failed: %s", chore.__name__.strip("_"), exc)
         reaped = 0
         for job_id in self.jobs.overdue(time.time() - self.settings.reaper_grace_s):
             if not self.redis.zrem(keys.running(), job_id):
