@@ -8,6 +8,11 @@ callback is still due is kept until then: each attempt that leaves the
 delivery pending moves the job's expiry (and its index entries') to its
 retention past the next attempt; the delivery's end starts its retention
 again, and puts it back in the memory budget's reach.
+
+Recording a delivery's end is never refused at ``maxmemory`` (``with_room``,
+uncapped): it writes a few small fields and is what makes a finished job
+trimmable. Refused, a Redis past its limit with callbacks due stayed stuck:
+nothing ended, nothing could be trimmed, and no worker's outcome was taken.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from typing import Any
 import orjson
 import redis
 
+from workers.settings import Settings
 from workers.store import keys
+from workers.store.budget import MemoryBudget
 from workers.store.jobs.index import HookIndexArgs, IndexKeys
 from workers.store.jobs.records import DeliveryStatus
+from workers.store.jobs.writes import with_room
 from workers.store.lua import LuaStep, lua_source
 from workers.store.ordering import scripts as ordering
 
@@ -69,9 +77,13 @@ _RECORD = lua_source("delivery_record.lua", include=("jobs/index.lua", *ordering
 
 
 class DeliveryStore:
-    def __init__(self, client: redis.Redis, retention_s: int) -> None:
+    def __init__(
+        self, client: redis.Redis, retention_s: int, budget: MemoryBudget | None = None
+    ) -> None:
         self._redis = client
         self._retention_s = retention_s  # a job's, unless its hook has its own
+        # Trims (a batch per step) when Redis refuses a record; no call to Redis until then.
+        self._budget = budget or MemoryBudget(client, Settings())
         self._queue = LuaStep(client, _QUEUE, QueueKeys, QueueArgs)
         self._record = LuaStep(client, _RECORD, RecordKeys, RecordArgs)
 
@@ -98,9 +110,13 @@ class DeliveryStore:
     ) -> bool:
         """Append a callback attempt, with the delivery's status after it and,
         while pending, when the next attempt is due. False (nothing written)
-        if the job is gone."""
+        if the job is gone. Refused at maxmemory, it trims finished jobs and
+        runs past the limit: an end always (it makes the job trimmable, and
+        is trimmed at once if it may go), a retry within the budget's share."""
         return bool(
-            self._record(
+            with_room(
+                self._budget,
+                self._record,
                 RecordKeys(
                     **vars(IndexKeys.build()),
                     job_key=keys.job(job_id),
@@ -118,6 +134,7 @@ class DeliveryStore:
                     order_prefix=keys.ordering_prefix(),
                     order_job_prefix=keys.job(""),
                 ),
+                capped=next_at is not None,
             )
         )
 
