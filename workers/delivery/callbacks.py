@@ -29,6 +29,7 @@ from workers.delivery.outbound import OutboundError, OutboundResponse, UpstreamT
 from workers.errors import HookNotFound
 from workers.settings import Settings
 from workers.store import metrics
+from workers.store.budget import MemoryBudget
 from workers.store.connection import client_for
 from workers.store.deliveries import DeliveryStore
 from workers.store.destinations.store import Admission, Verdict
@@ -100,7 +101,9 @@ class Deliverer:
         client = client_for(settings, retries="patient")
         self.redis = client
         self.jobs = JobStore(client, settings.retention_s)
-        self.deliveries = DeliveryStore(client, settings.retention_s)
+        self.deliveries = DeliveryStore(
+            client, settings.retention_s, budget=MemoryBudget(client, settings)
+        )
         self.hooks = HookStore(client)
         self.gate = DestinationGate(client, settings)
 
