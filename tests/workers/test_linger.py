@@ -92,6 +92,22 @@ def test_a_dead_lingering_childs_tokens_go_to_celery_with_the_next_sync_job(
     assert client.llen(keys.parked_sync_tokens()) == 0 and client.llen(SYNC_QUEUE) == 2
 
 
+@pytest.mark.parametrize("left_s", [0.0, -0.0005, -0.5])
+def test_a_wait_with_no_time_left_returns_at_once(store: JobStore, left_s: float) -> None:
+    """The batch window ran out between the caller's check and the wait: no
+    blocking (BLPOP 0, or -0.5 ms rounded up to 0, blocks for good) and no
+    error (a negative timeout is refused), and the child is not lingering."""
+    client = store._redis
+    linger = Linger(client)
+    woken: list[bool] = []
+    waiting = threading.Thread(target=lambda: woken.append(linger.wait(take_from(), left_s)))
+    waiting.start()
+    waiting.join(5)
+    assert woken == [False]
+    assert client.zcard(keys.lingering()) == 0
+    client.rpush(keys.sync_wake(), b"1")  # frees a wait blocked on the old code
+
+
 def test_async_jobs_are_never_parked(store: JobStore) -> None:
     client = store._redis  # noqa: SLF001
     client.zadd(keys.lingering(), {"node/1": time.time() + 30})

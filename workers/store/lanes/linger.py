@@ -48,7 +48,12 @@ class Linger:
     def wait(self, take: TakeFrom, timeout_s: float) -> bool:
         """Linger until a sync job is queued (True) or ``timeout_s`` passes
         (False): join the lingering set and block on the wake list, in one
-        round trip. Call ``end`` after either."""
+        round trip. Call ``end`` after either. A wait of under a millisecond
+        is no wait: BLPOP's 0 blocks for good, and Redis rounds a timeout of
+        -0.x ms up to 0 (a child descheduled between its caller's check of the
+        time left and this call blocked until its task's time limit)."""
+        if timeout_s < 0.001:
+            return False
         with self._client.pipeline(transaction=False) as pipe:
             pipe.zadd(keys.lingering(), {take.worker: time.time() + timeout_s})
             pipe.blpop([keys.sync_wake()], timeout=timeout_s)
