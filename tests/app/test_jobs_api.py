@@ -31,6 +31,16 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SCRIPT = "(async () => ({ body: 'ok' }))();"
 
 
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of this module's own, not the session's: the whole
+    stack's worker node watches the session's database 0, and would take
+    (and choke on) the jobs these tests write with made-up task messages."""
+    server = RedisServer(tmp_path_factory.mktemp("own")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def settings(redis_server: RedisServer) -> Settings:
     return Settings(redis_url=redis_server.url, admin_token=ADMIN_TOKEN, bulk_max_jobs=5)

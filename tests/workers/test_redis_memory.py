@@ -21,6 +21,16 @@ from workers.store.jobs.view import render_job
 PUSH = github_push(3_700)
 
 
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of this module's own, not the session's: the whole
+    stack's worker node watches the session's database 0, and would take
+    (and choke on) the jobs these tests write with made-up task messages."""
+    server = RedisServer(tmp_path_factory.mktemp("own")).start()
+    yield server
+    server.stop()
+
+
 def push_event(body: bytes = PUSH) -> EventRequest:
     headers = {k.lower(): v for k, v in github_headers(body).items()}
     return EventRequest("POST", "/", "", {}, headers, "127.0.0.1", body)
