@@ -61,6 +61,15 @@ def redis_server(workdir: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of the test module's own: no worker of the session's
+    stack (which watches the session server's database 0) takes its jobs."""
+    server = RedisServer(tmp_path_factory.mktemp("store")).start()
+    yield server
+    server.stop()
+
+
 # -- the fast layer --------------------------------------------------------
 
 

@@ -24,13 +24,9 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A redis-server of this module's own, not the session's: the whole
-    stack's worker node watches the session's database 0, and would take
-    (and choke on) the jobs these tests write with made-up task messages."""
-    server = RedisServer(tmp_path_factory.mktemp("own")).start()
-    yield server
-    server.stop()
+def redis_server(own_redis: RedisServer) -> RedisServer:
+    """Not the session's server: its stack would take these made-up jobs."""
+    return own_redis
 
 
 @pytest.fixture
